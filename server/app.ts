@@ -1,0 +1,136 @@
+import { hostname } from 'node:os';
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import type { Logger } from 'pino';
+import { loadConfig, type Config } from './config.js';
+import { createLogger } from './logger.js';
+import { connectRedis } from './redis.js';
+import { BoardStore } from './board/store.js';
+import { SubscriptionHub } from './board/hub.js';
+import { StreamReplayer } from './board/replay.js';
+import { Dispatcher, type HandlerTable } from './gateway/dispatch.js';
+import { createHttpServer } from './gateway/http.js';
+import { OpenAuthenticator, type Authenticator } from './gateway/auth.js';
+import { WsGateway } from './gateway/ws.js';
+import type { Session } from './gateway/session.js';
+import type { Services } from './services.js';
+import type { Extension } from './extension.js';
+import { readHandlers } from './board/handlers/reads.js';
+import { writeHandlers } from './board/handlers/writes.js';
+import { subscriptionHandlers } from './board/handlers/subscribe.js';
+import { defaultExtensions } from './extensions.js';
+
+export interface AppOptions {
+  /** Environment-style settings; unset ones come from process.env, then defaults. */
+  env?: Record<string, string | undefined>;
+  logger?: Logger;
+  authenticator?: Authenticator;
+  extensions?: (config: Config) => Extension[];
+}
+
+export interface App {
+  services: Services;
+  server: Server;
+  port: number;
+  url: string;
+  stop(): Promise<void>;
+}
+
+/** Builds and starts one server node. */
+export async function startApp(options: AppOptions = {}): Promise<App> {
+  const config = loadConfig({ ...process.env, ...options.env });
+  const log = options.logger ?? createLogger(config);
+  const nodeId = config.NODE_ID ?? `${hostname()}-${process.pid}`;
+  const redis = await connectRedis(config.REDIS_URL, log, 'commands');
+  const subscriber = await connectRedis(config.REDIS_URL, log, 'subscriber', true);
+  const extensions = (options.extensions ?? defaultExtensions)(config);
+
+  const store = new BoardStore(redis, { retention: config.STREAM_RETENTION, keepsHistory: false });
+  const sessions = new Set<Session>();
+  const hub = new SubscriptionHub(
+    redis,
+    subscriber,
+    log,
+    { progressMs: config.PROGRESS_MS },
+    (sub) => sub.sink.dropSlow('subscription fell behind the retained revisions'),
+    (sub, rev) => (sub.sink as Session).sendProgress(sub, rev),
+  );
+  const services: Services = {
+    config,
+    log,
+    nodeId,
+    redis,
+    store,
+    hub,
+    replayer: new StreamReplayer(redis),
+    sessions,
+    redisReady: () => redis.status === 'ready',
+  };
+  for (const ext of extensions) await ext.init?.(services);
+
+  const handlers: HandlerTable = { ...readHandlers, ...writeHandlers, ...subscriptionHandlers };
+  for (const ext of extensions) Object.assign(handlers, ext.handlers);
+  const dispatcher = new Dispatcher(
+    handlers,
+    services,
+    extensions.flatMap((e) => (e.hooks ? [e.hooks] : [])),
+  );
+
+  const sessionClosed = async (session: Session) => {
+    for (const sub of session.subscriptions.values()) {
+      sub.closed = true;
+      hub.detach(sub);
+    }
+    session.subscriptions.clear();
+    for (const ext of extensions) {
+      try {
+        await ext.sessionClosed?.(session);
+      } catch (err) {
+        session.log.warn({ err, extension: ext.name }, 'releasing connection state failed');
+      }
+    }
+  };
+  const gateway = new WsGateway(services, dispatcher, options.authenticator ?? new OpenAuthenticator(), sessionClosed);
+  const readiness = {
+    async check() {
+      const states: Record<string, 'up' | 'down' | 'disabled'> = {};
+      try {
+        states.redis = redis.status === 'ready' && (await redis.ping()) === 'PONG' ? 'up' : 'down';
+      } catch {
+        states.redis = 'down';
+      }
+      for (const ext of extensions) Object.assign(states, await ext.readiness?.());
+      return states;
+    },
+  };
+  const server = createHttpServer(services, readiness, extensions.flatMap((e) => e.routes ?? []));
+  gateway.attach(server);
+  hub.start();
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.PORT, config.HOST, () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  log.info({ port, nodeId, auth: config.AUTH_MODE }, 'blackboard listening');
+  if (config.AUTH_MODE === 'none') log.warn('AUTH_MODE=none: any client may connect and act as any agent');
+
+  let stopping: Promise<void> | null = null;
+  const stop = () =>
+    (stopping ??= (async () => {
+      server.close();
+      // Let requests already running finish before their connections go.
+      const deadline = Date.now() + config.SHUTDOWN_GRACE_MS;
+      const busy = () => [...sessions].some((s) => s.inflight > 0);
+      while (busy() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+      await gateway.close();
+      await hub.stop();
+      for (const ext of [...extensions].reverse()) await ext.stop?.();
+      redis.disconnect();
+      subscriber.disconnect();
+      server.closeAllConnections();
+      log.info('blackboard stopped');
+    })());
+
+  return { services, server, port, url: `http://127.0.0.1:${port}`, stop };
+}

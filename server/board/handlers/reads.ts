@@ -1,0 +1,77 @@
+import { BlackboardError, ErrorCode } from '../../../shared/protocol/errors.js';
+import type { BoardEvent } from '../../../shared/protocol/types.js';
+import { RawJson } from '../../../shared/protocol/json.js';
+import type { HandlerTable } from '../../gateway/dispatch.js';
+import { BOARDS_INDEX, boardKeys } from '../keys.js';
+import { toKeyRecord } from '../records.js';
+import { readStream } from '../feed.js';
+
+const DEFAULT_LIST_LIMIT = 1_000;
+const DEFAULT_HISTORY_LIMIT = 1_000;
+
+function needsHistory(what: string): BlackboardError {
+  return new BlackboardError(ErrorCode.UNAVAILABLE, `${what} needs history (Postgres) on this server`);
+}
+
+export const readHandlers: HandlerTable = {
+  async get(frame, ctx) {
+    const { history, store } = ctx.services;
+    if (frame.atRev !== undefined) {
+      if (!history?.getAt) throw needsHistory('atRev');
+      return history.getAt(frame.board, frame.key, frame.atRev);
+    }
+    const { rev, record } = await store.read(frame.board, frame.key);
+    if (!record) throw new BlackboardError(ErrorCode.NOT_FOUND, `key ${frame.key} does not exist`, { key: frame.key });
+    return { ...toKeyRecord(frame.key, record), rev };
+  },
+
+  async list(frame, ctx) {
+    const { history, store } = ctx.services;
+    const limit = frame.limit ?? DEFAULT_LIST_LIMIT;
+    if (frame.atRev !== undefined) {
+      if (!history?.listAt) throw needsHistory('atRev');
+      return history.listAt(frame.board, frame.prefix, frame.atRev, limit, frame.after);
+    }
+    const { rev, more, items } = await store.list(frame.board, frame.prefix, frame.after, limit);
+    return { items, rev, more };
+  },
+
+  async history(frame, ctx) {
+    const { history, redis } = ctx.services;
+    const limit = frame.limit ?? DEFAULT_HISTORY_LIMIT;
+    if (history?.events) return history.events(frame.board, frame, limit);
+    // Without Postgres, the retained stream is the history.
+    const events: RawJson[] = [];
+    let next = frame.fromRev ?? 1;
+    const toRev = frame.toRev ?? Number.MAX_SAFE_INTEGER;
+    for (;;) {
+      const batch = await readStream(redis, frame.board, next, 1_000);
+      for (const revision of batch) {
+        if (revision.rev > toRev) return { events, more: false };
+        for (const entry of revision.entries) {
+          if (frame.key !== undefined && entry.key !== frame.key) continue;
+          if (events.length === limit) return { events, more: true };
+          events.push(new RawJson(entry.eventJson));
+        }
+      }
+      if (batch.length < 1_000) return { events, more: false };
+      next = batch[batch.length - 1]!.rev + 1;
+    }
+  },
+
+  async boards(frame, ctx) {
+    const { redis } = ctx.services;
+    const prefix = frame.prefix ?? '';
+    const names = (await redis.zrangebylex(BOARDS_INDEX, `[${prefix}`, prefix === '' ? '+' : `(${prefix}\xff`)).slice(0, 10_000);
+    const pipeline = redis.pipeline();
+    for (const board of names) pipeline.hmget(boardKeys(board).meta, 'rev', 'epoch');
+    const replies = (await pipeline.exec()) ?? [];
+    const boards = names.flatMap((board, i) => {
+      const [rev, epoch] = (replies[i]?.[1] ?? []) as Array<string | null>;
+      return epoch ? [{ board, rev: Number(rev ?? 0), epoch }] : [];
+    });
+    return { boards };
+  },
+};
+
+export type { BoardEvent };

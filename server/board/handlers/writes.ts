@@ -1,0 +1,145 @@
+import { BlackboardError, ErrorCode, badRequest } from '../../../shared/protocol/errors.js';
+import { stringifyJson } from '../../../shared/protocol/json.js';
+import type { JsonPatch, TxnOperation } from '../../../shared/protocol/messages/kv.js';
+import type { HandlerTable, OpContext } from '../../gateway/dispatch.js';
+import { applyJsonPatch } from '../patch.js';
+import type { Compare, WriteOp } from '../store.js';
+import { CompareFailed, commitWrite, currentConflict, forbidServerKey, valueText, checkValueSize } from './write-common.js';
+
+/** Applies a patch to the latest value, retrying on concurrent change unless ifVersion pins it. */
+async function patchWithRetry(
+  ctx: OpContext,
+  board: string,
+  key: string,
+  patch: JsonPatch,
+  ifVersion: number | undefined,
+  commit: (op: WriteOp, compare: Compare) => Promise<unknown>,
+): Promise<unknown> {
+  const { store, config } = ctx.services;
+  const patchText = stringifyJson(patch, ctx.lossless);
+  let record = (await store.read(board, key)).record;
+  for (let attempt = 0; attempt < config.PATCH_RETRIES; attempt++) {
+    if (ifVersion === 0 || (ifVersion !== undefined && record?.version !== ifVersion)) {
+      throw currentConflict(key, record, ifVersion);
+    }
+    if (!record) throw new BlackboardError(ErrorCode.NOT_FOUND, `key ${key} does not exist`, { key });
+    const text = applyJsonPatch(record.valueText, patch, ctx.lossless);
+    checkValueSize(text, ctx);
+    try {
+      return await commit({ kind: 'patch', key, valueText: text, patchText }, { key, version: record.version });
+    } catch (err) {
+      if (!(err instanceof CompareFailed)) throw err;
+      // The failed compare carries the key's current state: retry on it without a read.
+      record = err.failed[0]?.record ?? null;
+      if (ifVersion !== undefined) throw currentConflict(key, record, ifVersion);
+    }
+  }
+  throw new BlackboardError(ErrorCode.CONFLICT, `patch of ${key} lost ${config.PATCH_RETRIES} races in a row; retry`, {
+    key,
+  });
+}
+
+function singleConflict(err: unknown, key: string, expected: number | undefined): unknown {
+  if (err instanceof CompareFailed) {
+    const failed = err.failed[0];
+    return currentConflict(key, failed?.record ?? null, failed?.expected ?? expected ?? 0);
+  }
+  return err;
+}
+
+export const writeHandlers: HandlerTable = {
+  async put(frame, ctx) {
+    forbidServerKey(frame.key);
+    const text = valueText(frame.value, ctx);
+    const compares = frame.ifVersion === undefined ? [] : [{ key: frame.key, version: frame.ifVersion }];
+    try {
+      return await commitWrite(
+        ctx,
+        { board: frame.board, reqId: frame.reqId, fence: frame.fence, shape: 'put', compares, ops: [{ kind: 'put', key: frame.key, valueText: text }] },
+        frame.durability,
+      );
+    } catch (err) {
+      throw singleConflict(err, frame.key, frame.ifVersion);
+    }
+  },
+
+  async patch(frame, ctx) {
+    forbidServerKey(frame.key);
+    const { board, key } = frame;
+    return patchWithRetry(ctx, board, key, frame.patch, frame.ifVersion, (op, compare) =>
+      commitWrite(
+        ctx,
+        { board, reqId: frame.reqId, fence: frame.fence, shape: 'patch', compares: [compare], ops: [op] },
+        frame.durability,
+      ),
+    );
+  },
+
+  async delete(frame, ctx) {
+    forbidServerKey(frame.key);
+    const { board, key, ifVersion } = frame;
+    if (ifVersion === 0) throw currentConflict(key, (await ctx.services.store.read(board, key)).record, 0);
+    const compares = ifVersion === undefined ? [] : [{ key, version: ifVersion }];
+    try {
+      return await commitWrite(
+        ctx,
+        { board, reqId: frame.reqId, fence: frame.fence, shape: 'delete', compares, ops: [{ kind: 'delete', key }] },
+        frame.durability,
+      );
+    } catch (err) {
+      throw singleConflict(err, key, ifVersion);
+    }
+  },
+
+  async txn(frame, ctx) {
+    const keys = new Set<string>();
+    for (const op of frame.ops) {
+      forbidServerKey(op.key);
+      if (keys.has(op.key)) throw badRequest(`txn touches ${op.key} twice`, { key: op.key });
+      keys.add(op.key);
+    }
+    const userCompares: Compare[] = [...frame.compare];
+    for (const op of frame.ops) if (op.ifVersion !== undefined) userCompares.push({ key: op.key, version: op.ifVersion });
+    const compared = new Set(userCompares.map((c) => c.key));
+    const { config } = ctx.services;
+    for (let attempt = 0; attempt < config.PATCH_RETRIES; attempt++) {
+      const implicit: Compare[] = [];
+      const ops: WriteOp[] = [];
+      for (const op of frame.ops) ops.push(await txnWriteOp(op, ctx, frame.board, compared, implicit));
+      try {
+        return await commitWrite(
+          ctx,
+          { board: frame.board, reqId: frame.reqId, fence: frame.fence, shape: 'txn', compares: [...userCompares, ...implicit], ops },
+          frame.durability,
+        );
+      } catch (err) {
+        if (!(err instanceof CompareFailed)) throw err;
+        const failedUser = err.failed.filter((f) => compared.has(f.key));
+        if (failedUser.length > 0) {
+          throw new BlackboardError(ErrorCode.CONFLICT, 'txn compare failed', {
+            failed: failedUser.map((f) => ({ key: f.key, expected: f.expected, actual: f.actual })),
+          });
+        }
+        // Only a value a patch was computed from changed: compute again.
+      }
+    }
+    throw new BlackboardError(ErrorCode.CONFLICT, `txn lost ${config.PATCH_RETRIES} races in a row; retry`);
+  },
+};
+
+async function txnWriteOp(
+  op: TxnOperation,
+  ctx: OpContext,
+  board: string,
+  compared: ReadonlySet<string>,
+  implicit: Compare[],
+): Promise<WriteOp> {
+  if (op.op === 'put') return { kind: 'put', key: op.key, valueText: valueText(op.value, ctx) };
+  if (op.op === 'delete') return { kind: 'delete', key: op.key };
+  const { record } = await ctx.services.store.read(board, op.key);
+  if (!record) throw new BlackboardError(ErrorCode.NOT_FOUND, `key ${op.key} does not exist`, { key: op.key });
+  const text = applyJsonPatch(record.valueText, op.patch, ctx.lossless);
+  checkValueSize(text, ctx);
+  if (!compared.has(op.key)) implicit.push({ key: op.key, version: record.version });
+  return { kind: 'patch', key: op.key, valueText: text, patchText: stringifyJson(op.patch, ctx.lossless) };
+}

@@ -1,0 +1,143 @@
+import type { Logger } from 'pino';
+import { BoardFeed } from './feed.js';
+import { boardKeys } from './keys.js';
+import type { RedisClient } from './scripts.js';
+import type { Subscription } from './subscription.js';
+
+const FEED_LINGER_MS = 30_000;
+
+export interface HubOptions {
+  progressMs: number;
+}
+
+/**
+ * The subscription hub of one node: a feed per board that has local subscribers, one
+ * Redis connection in subscriber mode for all of them, idle `progress` pushes, and
+ * the periodic check that finds revisions a lost publish did not announce.
+ */
+export class SubscriptionHub {
+  private readonly feeds = new Map<string, BoardFeed>();
+  private readonly opening = new Map<string, Promise<BoardFeed>>();
+  private readonly byChannel = new Map<string, BoardFeed>();
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor(
+    private readonly redis: RedisClient,
+    private readonly subscriber: RedisClient,
+    private readonly log: Logger,
+    private readonly options: HubOptions,
+    /** Tells a subscription's owner it can no longer be served from this position. */
+    private readonly onSubscriptionBroken: (sub: Subscription, reason: string) => void,
+    private readonly sendProgress: (sub: Subscription, rev: number) => void,
+  ) {
+    subscriber.on('message', (channel: string, message: string) => {
+      this.byChannel.get(channel)?.onMessage(message);
+    });
+    // After the subscriber connection comes back, announcements may have been missed.
+    subscriber.on('ready', () => {
+      for (const feed of this.feeds.values()) void feed.catchUp();
+    });
+  }
+
+  start(): void {
+    const period = Math.max(50, Math.min(1_000, Math.floor(this.options.progressMs / 2)));
+    this.timer = setInterval(() => void this.tick(), period);
+    this.timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+  }
+
+  feed(board: string): BoardFeed | undefined {
+    return this.feeds.get(board);
+  }
+
+  get subscriptionCount(): number {
+    let n = 0;
+    for (const feed of this.feeds.values()) n += feed.subscriptions.size;
+    return n;
+  }
+
+  /** Adds a subscription to its board's feed, opening the feed first if needed. */
+  async attach(sub: Subscription): Promise<BoardFeed> {
+    const feed = this.feeds.get(sub.board) ?? (await this.open(sub.board));
+    feed.subscriptions.add(sub);
+    feed.idleSince = 0;
+    return feed;
+  }
+
+  detach(sub: Subscription): void {
+    const feed = this.feeds.get(sub.board);
+    if (!feed) return;
+    feed.subscriptions.delete(sub);
+    if (feed.subscriptions.size === 0) feed.idleSince = Date.now();
+  }
+
+  private open(board: string): Promise<BoardFeed> {
+    let opening = this.opening.get(board);
+    if (opening) return opening;
+    opening = (async () => {
+      const keys = boardKeys(board);
+      const feed = new BoardFeed(board, this.redis, this.log, (f, reason) => this.broken(f, reason));
+      // Subscribe before reading the revision: nothing committed after the read is missed.
+      this.byChannel.set(keys.channel, feed);
+      try {
+        await this.subscriber.subscribe(keys.channel);
+        const [rev, epoch] = await this.redis.hmget(keys.meta, 'rev', 'epoch');
+        feed.lastRev = Number(rev ?? 0);
+        feed.epoch = epoch ?? '';
+      } catch (err) {
+        this.byChannel.delete(keys.channel);
+        throw err;
+      }
+      this.feeds.set(board, feed);
+      return feed;
+    })().finally(() => this.opening.delete(board));
+    this.opening.set(board, opening);
+    return opening;
+  }
+
+  private broken(feed: BoardFeed, reason: string): void {
+    this.log.warn({ board: feed.board, reason }, 'subscribers of this board must resume');
+    for (const sub of [...feed.subscriptions]) this.onSubscriptionBroken(sub, reason);
+  }
+
+  private async tick(): Promise<void> {
+    const now = Date.now();
+    for (const [board, feed] of this.feeds) {
+      if (feed.idleSince !== 0 && now - feed.idleSince > FEED_LINGER_MS) {
+        this.feeds.delete(board);
+        const channel = boardKeys(board).channel;
+        this.byChannel.delete(channel);
+        this.subscriber.unsubscribe(channel).catch(() => undefined);
+        continue;
+      }
+      for (const sub of feed.subscriptions) {
+        if (sub.live && now - sub.lastSentAt >= this.options.progressMs) {
+          sub.lastSentAt = now;
+          this.sendProgress(sub, Math.max(feed.lastRev, sub.nextRev - 1));
+        }
+      }
+    }
+    await this.pollRevisions();
+  }
+
+  /** Finds revisions whose announcement was lost (the publish is fire-and-forget). */
+  private async pollRevisions(): Promise<void> {
+    const active = [...this.feeds.values()].filter((f) => f.subscriptions.size > 0);
+    if (active.length === 0) return;
+    try {
+      const pipeline = this.redis.pipeline();
+      for (const feed of active) pipeline.hget(boardKeys(feed.board).meta, 'rev');
+      const replies = (await pipeline.exec()) ?? [];
+      active.forEach((feed, i) => {
+        const rev = Number(replies[i]?.[1] ?? 0);
+        if (rev > feed.lastRev) void feed.catchUp();
+      });
+    } catch (err) {
+      this.log.debug({ err }, 'revision poll failed');
+    }
+  }
+}

@@ -1,0 +1,141 @@
+--[[
+commit: applies one atomic write (put, patch, delete or txn) to a board and logs it.
+
+KEYS[1] meta    hash   rev, epoch, epochRev, pw (persisted watermark, when history is on)
+KEYS[2] kv      hash   key -> "version:createRev:modRev:<value JSON>"
+KEYS[3] idx     zset   every key, score 0, for prefix listing in byte order
+KEYS[4] log     stream one entry per revision, id "<rev>-0", field m = the event message
+KEYS[5] req     string the first result of this reqId (ignored when ARGV[2] is "0")
+KEYS[6] locks   hash   lock name -> "token:expiresAtMs:holder", for fencing
+
+ARGV[1] actor as a JSON string        ARGV[2] "1" when KEYS[5] is a real reqId key
+ARGV[3] fence lock name or ""         ARGV[4] fence token
+ARGV[5] result shape: put|patch|delete|txn
+ARGV[6] revisions kept in the stream  ARGV[7] channel to publish the message on
+ARGV[8] n compares, then n pairs: key, expected version
+then    n ops, then n groups of 5: kind (put|patch|delete), key, key as JSON, value JSON, patch JSON
+
+Values stay opaque strings: cjson would mangle them ([] -> {}, big numbers).
+
+Returns {1, rev, result JSON} committed; {2, 0, result JSON} a repeated reqId;
+{-1, key, expected, actual version, record or ""}... for failed compares;
+{-2} fenced; {-3, key} a delete or patch of a missing key; {-4} the board has no meta.
+]]
+
+local meta, kv, idx, log, reqKey, locks = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
+
+if ARGV[2] == '1' then
+  local first = redis.call('GET', reqKey)
+  if first then return {2, 0, first} end
+end
+
+if redis.call('EXISTS', meta) == 0 then return {-4} end
+
+local clock = redis.call('TIME')
+local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
+
+if ARGV[3] ~= '' then
+  local lock = redis.call('HGET', locks, ARGV[3])
+  if not lock then return {-2} end
+  local token, expiresAt = string.match(lock, '^(%d+):(%d+):')
+  if token ~= ARGV[4] or tonumber(expiresAt) <= now then return {-2} end
+end
+
+local function version_of(record)
+  if not record then return 0 end
+  return tonumber(string.match(record, '^(%d+):'))
+end
+
+local pos = 9
+local nCompares = tonumber(ARGV[8])
+local failed = {-1}
+for _ = 1, nCompares do
+  local key, expected = ARGV[pos], tonumber(ARGV[pos + 1])
+  pos = pos + 2
+  local record = redis.call('HGET', kv, key)
+  local actual = version_of(record)
+  if actual ~= expected then
+    table.insert(failed, key)
+    table.insert(failed, expected)
+    table.insert(failed, actual)
+    table.insert(failed, record or '')
+  end
+end
+if #failed > 1 then return failed end
+
+local nOps = tonumber(ARGV[pos])
+pos = pos + 1
+local opsStart = pos
+for _ = 1, nOps do
+  local kind, key = ARGV[pos], ARGV[pos + 1]
+  if kind ~= 'put' and redis.call('HEXISTS', kv, key) == 0 then return {-3, key} end
+  pos = pos + 5
+end
+
+local rev = redis.call('HINCRBY', meta, 'rev', 1)
+local epoch = redis.call('HGET', meta, 'epoch')
+local actor = ARGV[1]
+local lines = {rev, epoch, nOps}
+local results = {}
+local versionOut = 0
+local valueOut = nil
+
+pos = opsStart
+for _ = 1, nOps do
+  local kind, key, keyJson, value, patch = ARGV[pos], ARGV[pos + 1], ARGV[pos + 2], ARGV[pos + 3], ARGV[pos + 4]
+  pos = pos + 5
+  local event
+  if kind == 'delete' then
+    redis.call('HDEL', kv, key)
+    redis.call('ZREM', idx, key)
+    event = '{"rev":' .. rev .. ',"key":' .. keyJson .. ',"type":"delete","version":0,"actor":' .. actor .. ',"ts":' .. now .. '}'
+    table.insert(results, '{}')
+    versionOut = 0
+  else
+    local record = redis.call('HGET', kv, key)
+    local version, createRev = 1, rev
+    if record then
+      local v, c = string.match(record, '^(%d+):(%d+):')
+      version, createRev = tonumber(v) + 1, tonumber(c)
+    else
+      redis.call('ZADD', idx, 0, key)
+    end
+    redis.call('HSET', kv, key, version .. ':' .. createRev .. ':' .. rev .. ':' .. value)
+    event = '{"rev":' .. rev .. ',"key":' .. keyJson .. ',"type":"put","version":' .. version .. ',"value":' .. value .. ',"actor":' .. actor .. ',"ts":' .. now .. '}'
+    if kind == 'patch' then
+      table.insert(results, '{"version":' .. version .. ',"value":' .. value .. '}')
+      valueOut = value
+    else
+      table.insert(results, '{"version":' .. version .. '}')
+    end
+    versionOut = version
+  end
+  table.insert(lines, key)
+  table.insert(lines, event)
+  table.insert(lines, patch)
+end
+
+local message = table.concat(lines, '\n')
+redis.call('XADD', log, rev .. '-0', 'm', message)
+
+local floor = rev - tonumber(ARGV[6]) + 1
+local watermark = redis.call('HGET', meta, 'pw')
+if watermark and tonumber(watermark) + 1 < floor then floor = tonumber(watermark) + 1 end
+if floor > 1 then redis.call('XTRIM', log, 'MINID', '~', floor .. '-0') end
+
+redis.call('PUBLISH', ARGV[7], message)
+
+local shape = ARGV[5]
+local result
+if shape == 'put' then
+  result = '{"version":' .. versionOut .. ',"rev":' .. rev .. '}'
+elseif shape == 'patch' then
+  result = '{"version":' .. versionOut .. ',"rev":' .. rev .. ',"value":' .. valueOut .. '}'
+elseif shape == 'delete' then
+  result = '{"rev":' .. rev .. '}'
+else
+  result = '{"rev":' .. rev .. ',"results":[' .. table.concat(results, ',') .. ']}'
+end
+
+if ARGV[2] == '1' then redis.call('SET', reqKey, result, 'EX', 600) end
+return {1, rev, result}

@@ -1,0 +1,39 @@
+--[[
+list: keys by plain prefix in ascending byte order, with the board's revision, atomically.
+
+KEYS[1] meta  KEYS[2] kv  KEYS[3] idx
+ARGV[1] prefix  ARGV[2] exclusive cursor key or ""  ARGV[3] limit (0: no limit)
+
+Returns {rev, epoch or "", more (0|1), key1, record1, key2, record2, ...}.
+]]
+local state = redis.call('HMGET', KEYS[1], 'rev', 'epoch')
+local prefix, after, limit = ARGV[1], ARGV[2], tonumber(ARGV[3])
+
+local low = '[' .. prefix
+if after ~= '' and after >= prefix then low = '(' .. after end
+-- 0xff never occurs in UTF-8, so every key starting with prefix sorts below prefix..0xff.
+local high = '(' .. prefix .. '\255'
+if prefix == '' then high = '+' end
+
+local keys
+if limit > 0 then
+  keys = redis.call('ZRANGEBYLEX', KEYS[3], low, high, 'LIMIT', 0, limit + 1)
+else
+  keys = redis.call('ZRANGEBYLEX', KEYS[3], low, high)
+end
+
+local more = 0
+if limit > 0 and #keys > limit then
+  more = 1
+  keys[#keys] = nil
+end
+
+local out = {tonumber(state[1]) or 0, state[2] or '', more}
+if #keys > 0 then
+  local records = redis.call('HMGET', KEYS[2], unpack(keys))
+  for i, key in ipairs(keys) do
+    table.insert(out, key)
+    table.insert(out, records[i] or '')
+  end
+end
+return out

@@ -1,0 +1,125 @@
+import { compilePatterns, type KeyMatcher } from '../../shared/protocol/globs.js';
+import { parseJson, stringifyJson } from '../../shared/protocol/json.js';
+import type { Revision } from './revision.js';
+
+/** Where a subscription's events go: the connection that owns it. */
+export interface EventSink {
+  queueEvents(sub: Subscription, fragment: string): void;
+  /** The subscriber fell behind beyond what can be replayed here: drop the connection. */
+  dropSlow(reason: string): void;
+}
+
+const REPLAY_BUFFER_LIMIT = 10_000;
+const patternSetIds = new Map<string, string>();
+
+/** Subscribers with the same patterns share one filtered event list per revision. */
+function internPatternSet(patterns: readonly string[]): string {
+  const key = [...new Set(patterns)].sort().join('\n');
+  let id = patternSetIds.get(key);
+  if (id === undefined) {
+    if (patternSetIds.size > 100_000) patternSetIds.clear();
+    id = String(patternSetIds.size);
+    patternSetIds.set(key, id);
+  }
+  return id;
+}
+
+/**
+ * One subscription: a cursor (`nextRev`) over the board's revisions that forwards the
+ * matching events in order, once each. While a replay runs, live revisions wait in a
+ * bounded buffer; the cursor makes replay and live overlap harmless.
+ */
+export class Subscription {
+  readonly matcher: KeyMatcher;
+  readonly patternSetId: string;
+  nextRev = 1;
+  live = false;
+  lastSentAt = Date.now();
+  closed = false;
+  private buffer: Revision[] = [];
+  private overflowed = false;
+  /** mode "patch": the version of each key this subscriber holds. */
+  private readonly heldVersions: Map<string, number> | null;
+
+  constructor(
+    readonly id: string,
+    readonly board: string,
+    readonly patterns: readonly string[],
+    readonly mode: 'value' | 'patch',
+    readonly sink: EventSink,
+  ) {
+    this.matcher = compilePatterns(patterns);
+    this.patternSetId = internPatternSet(patterns);
+    this.heldVersions = mode === 'patch' ? new Map() : null;
+  }
+
+  /** A live revision from the board feed. */
+  offer(revision: Revision): void {
+    if (this.closed) return;
+    if (!this.live) {
+      if (this.buffer.length < REPLAY_BUFFER_LIMIT) this.buffer.push(revision);
+      else this.overflowed = true;
+      return;
+    }
+    this.deliver(revision);
+  }
+
+  /** Forwards one revision if the cursor has not passed it. */
+  deliver(revision: Revision): void {
+    if (this.closed || revision.rev < this.nextRev) return;
+    this.nextRev = revision.rev + 1;
+    const fragment = this.heldVersions ? this.patchFragment(revision) : this.sharedFragment(revision);
+    if (fragment) this.sink.queueEvents(this, fragment);
+  }
+
+  /**
+   * Ends a replay: hands over the buffered live revisions. Returns false if the buffer
+   * overflowed, in which case the caller replays again from `nextRev` before retrying.
+   */
+  goLive(): boolean {
+    if (this.overflowed) {
+      this.overflowed = false;
+      this.buffer = [];
+      return false;
+    }
+    const buffered = this.buffer;
+    this.buffer = [];
+    this.live = true;
+    for (const revision of buffered) this.deliver(revision);
+    return true;
+  }
+
+  private sharedFragment(revision: Revision): string | null {
+    const frames = (revision.frames ??= new Map());
+    const cached = frames.get(this.patternSetId);
+    if (cached !== undefined) return cached;
+    let fragment: string | null = null;
+    for (const entry of revision.entries) {
+      if (!this.matcher(entry.key)) continue;
+      fragment = fragment === null ? entry.eventJson : `${fragment},${entry.eventJson}`;
+    }
+    frames.set(this.patternSetId, fragment);
+    return fragment;
+  }
+
+  /** mode "patch": a put carries its patch instead of its value when that is smaller. */
+  private patchFragment(revision: Revision): string | null {
+    const held = this.heldVersions!;
+    const parts: string[] = [];
+    for (const entry of revision.entries) {
+      if (!this.matcher(entry.key)) continue;
+      const { value: event, lossless } = parseJson(entry.eventJson) as { value: Record<string, unknown>; lossless: boolean };
+      const version = Number(event.version);
+      const canPatch = entry.patchJson !== '' && held.get(entry.key) === version - 1;
+      held.set(entry.key, version);
+      if (!canPatch || entry.patchJson.length >= stringifyJson(event.value, lossless).length) {
+        parts.push(entry.eventJson);
+        continue;
+      }
+      delete event.value;
+      event.patch = parseJson(entry.patchJson).value;
+      parts.push(stringifyJson(event, lossless));
+    }
+    return parts.length > 0 ? parts.join(',') : null;
+  }
+}

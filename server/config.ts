@@ -1,0 +1,69 @@
+import { z } from 'zod';
+
+/**
+ * Every setting the server reads from its environment, validated once and frozen.
+ * `docs/configuration.md` documents each entry of `configSchema`; a test keeps the two in step.
+ */
+
+const int = (min: number, max: number, fallback: number) =>
+  z.coerce.number().int().min(min).max(max).default(fallback);
+const bool = (fallback: boolean) =>
+  z
+    .enum(['true', 'false', '1', '0', 'yes', 'no'])
+    .default(fallback ? 'true' : 'false')
+    .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+export const configSchema = z.object({
+  PORT: int(0, 65_535, 8080).describe('TCP port for HTTP and WebSocket (0 picks a free one).'),
+  HOST: z.string().default('0.0.0.0').describe('Interface to listen on.'),
+  REDIS_URL: z.string().url().default('redis://127.0.0.1:6379').describe('Redis holding the hot board state.'),
+  DATABASE_URL: z
+    .string()
+    .default('postgres://root@127.0.0.1:5432/blackboard')
+    .describe('Postgres holding history; the database is created with its migrations on start.'),
+  LOG_LEVEL: z
+    .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+    .default('info')
+    .describe('pino log level.'),
+  NODE_ID: z.string().max(64).optional().describe('Name of this server node (default: host name and pid).'),
+  AUTH_MODE: z.enum(['none', 'jwt']).default('none').describe('`none` (development) or `jwt`.'),
+  MAX_FRAME_BYTES: int(1_024, 64 * 1024 * 1024, 1024 * 1024).describe(
+    'Largest inbound WebSocket frame; larger ones close the socket with 1009.',
+  ),
+  MAX_VALUE_BYTES: int(16, 64 * 1024 * 1024, 256 * 1024).describe('Largest stored value (JSON bytes) → TOO_LARGE.'),
+  MAX_JSON_DEPTH: int(2, 1_000, 64).describe('Deepest JSON nesting accepted in a frame → BAD_REQUEST.'),
+  MAX_OUTBOUND_BYTES: int(64 * 1024, 1024 * 1024 * 1024, 8 * 1024 * 1024).describe(
+    'Unsent bytes allowed per connection before it is closed with 4008 (slow consumer).',
+  ),
+  MAX_SUBSCRIPTIONS_PER_CONNECTION: int(1, 100_000, 1_000).describe('Subscriptions one connection may hold.'),
+  MAX_INFLIGHT_PER_CONNECTION: int(1, 100_000, 1_024).describe(
+    'Requests one connection may have in progress; more → RATE_LIMITED.',
+  ),
+  HEARTBEAT_MS: int(100, 600_000, 10_000).describe(
+    'Ping interval; a connection that misses one ping is dropped at the next.',
+  ),
+  PROGRESS_MS: int(100, 600_000, 5_000).describe('Idle time after which a subscription gets a progress push.'),
+  STREAM_RETENTION: int(100, 10_000_000, 100_000).describe(
+    'Revisions kept in each board’s Redis stream for `fromRev` replay (older ones come from Postgres).',
+  ),
+  REQUEST_TIMEOUT_MS: int(100, 600_000, 10_000).describe('Longest a request may take on the server → TIMEOUT.'),
+  SHUTDOWN_GRACE_MS: int(0, 600_000, 10_000).describe('How long shutdown waits for in-flight requests.'),
+  PATCH_RETRIES: int(1, 10_000, 100).describe('Compare-and-set retries of a `patch` without `ifVersion`.'),
+});
+
+export type Config = Readonly<z.infer<typeof configSchema>>;
+
+/** Parses the environment (or overrides, for tests) into a frozen config; throws a readable error. */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const known = Object.fromEntries(
+    Object.keys(configSchema.shape)
+      .map((name) => [name, env[name]])
+      .filter(([, v]) => v !== undefined && v !== ''),
+  );
+  const parsed = configSchema.safeParse(known);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
+    throw new Error(`invalid configuration: ${lines.join('; ')}`);
+  }
+  return Object.freeze(parsed.data);
+}

@@ -1,0 +1,119 @@
+import type { z } from 'zod';
+import { BlackboardError, ErrorCode, badRequest } from '../../shared/protocol/errors.js';
+import { exceedsDepth, parseJson } from '../../shared/protocol/json.js';
+import { isOpName, requestSchemas, type OpName, type RequestFrame } from '../../shared/protocol/messages/index.js';
+import type { Session } from './session.js';
+import type { Services } from '../services.js';
+
+export interface OpContext {
+  session: Session;
+  services: Services;
+  /** The frame held numbers past 2^53; values must be written with stringifyJson(v, true). */
+  lossless: boolean;
+  /** Runs after the reply is sent (a subscription's first events must follow its result). */
+  afterReply(fn: () => void | Promise<void>): void;
+}
+
+export type Handler<Op extends OpName> = (frame: RequestFrame<Op>, ctx: OpContext) => Promise<unknown>;
+export type HandlerTable = { [Op in OpName]?: Handler<Op> };
+
+/** Called around every request, for metrics and authorization; each may throw a BlackboardError. */
+export interface DispatchHooks {
+  before?(op: OpName, frame: Record<string, unknown>, session: Session): void;
+  after?(op: OpName, outcome: 'ok' | string, seconds: number): void;
+}
+
+function zodMessage(error: z.ZodError): string {
+  return error.issues
+    .slice(0, 5)
+    .map((i) => (i.path.length > 0 ? `${i.path.join('.')}: ${i.message}` : i.message))
+    .join('; ');
+}
+
+/** Turns anything thrown by a handler into a wire error. */
+export function toWireError(err: unknown, services: Services): BlackboardError {
+  if (err instanceof BlackboardError) return err;
+  if (!services.redisReady()) return new BlackboardError(ErrorCode.UNAVAILABLE, 'Redis is unavailable; retry later');
+  services.log.error({ err }, 'request failed');
+  return new BlackboardError(ErrorCode.INTERNAL, 'internal error');
+}
+
+export class Dispatcher {
+  constructor(
+    private readonly handlers: HandlerTable,
+    private readonly services: Services,
+    private readonly hooks: DispatchHooks[] = [],
+  ) {}
+
+  async handleFrame(session: Session, text: string): Promise<void> {
+    let parsed: ReturnType<typeof parseJson>;
+    try {
+      parsed = parseJson(text);
+    } catch {
+      session.replyError(null, badRequest('frame is not valid JSON').toBody());
+      return;
+    }
+    const frame = parsed.value;
+    if (frame === null || typeof frame !== 'object' || Array.isArray(frame)) {
+      session.replyError(null, badRequest('frame must be a JSON object').toBody());
+      return;
+    }
+    const record = frame as Record<string, unknown>;
+    const id = record.id;
+    if (typeof id !== 'number' || !Number.isSafeInteger(id)) {
+      session.replyError(null, badRequest('frame needs an integer "id"').toBody());
+      return;
+    }
+    const started = performance.now();
+    const op = record.op;
+    let opName: OpName | null = null;
+    let afterReply: Array<() => void | Promise<void>> = [];
+    try {
+      if (exceedsDepth(frame, this.services.config.MAX_JSON_DEPTH)) {
+        throw badRequest(`JSON nested deeper than ${this.services.config.MAX_JSON_DEPTH}`);
+      }
+      if (!isOpName(op)) throw badRequest(`unknown op ${JSON.stringify(op)}`, { op });
+      opName = op;
+      const handler = this.handlers[op] as Handler<OpName> | undefined;
+      if (!handler) throw badRequest(`op ${op} is not available on this server`, { op });
+      const checked = requestSchemas[op].safeParse(frame);
+      if (!checked.success) throw badRequest(zodMessage(checked.error), { issues: checked.error.issues.slice(0, 10) });
+      for (const hook of this.hooks) hook.before?.(op, record, session);
+      if (session.inflight >= this.services.config.MAX_INFLIGHT_PER_CONNECTION) {
+        throw new BlackboardError(ErrorCode.RATE_LIMITED, 'too many requests in flight', { retryAfterMs: 100 });
+      }
+      session.inflight++;
+      const after: Array<() => void | Promise<void>> = [];
+      let result: unknown;
+      try {
+        result = await handler(checked.data as RequestFrame<OpName>, {
+          session,
+          services: this.services,
+          lossless: parsed.lossless,
+          afterReply: (fn) => after.push(fn),
+        });
+      } finally {
+        session.inflight--;
+      }
+      session.reply(id, result);
+      this.finish(opName, 'ok', started);
+      afterReply = after;
+    } catch (err) {
+      const wire = toWireError(err, this.services);
+      session.replyError(id, wire.toBody());
+      if (opName) this.finish(opName, wire.code, started);
+    }
+    for (const fn of afterReply) {
+      try {
+        await fn();
+      } catch (err) {
+        session.log.error({ err, op: opName }, 'work after reply failed');
+      }
+    }
+  }
+
+  private finish(op: OpName, outcome: string, started: number): void {
+    const seconds = (performance.now() - started) / 1000;
+    for (const hook of this.hooks) hook.after?.(op, outcome, seconds);
+  }
+}

@@ -1,0 +1,50 @@
+import { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import { defineScripts, type RedisClient } from './board/scripts.js';
+
+/** Thrown when Redis cannot be reached at start-up; main prints it as one line. */
+export class DependencyUnavailable extends Error {}
+
+function redact(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return url;
+  }
+}
+
+/**
+ * Connects to Redis. Commands fail fast while the connection is down (no offline
+ * queue), so a request gets UNAVAILABLE instead of waiting without bound.
+ */
+export async function connectRedis(url: string, log: Logger, role: string, offlineQueue = false): Promise<RedisClient> {
+  const redis = new Redis(url, {
+    lazyConnect: true,
+    enableOfflineQueue: offlineQueue,
+    maxRetriesPerRequest: offlineQueue ? null : 1,
+    connectTimeout: 3_000,
+    retryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 6), 2_000),
+  });
+  let warned = false;
+  redis.on('error', (err: Error) => {
+    if (!warned) log.warn({ err: err.message, role }, 'redis connection error');
+    warned = true;
+  });
+  redis.on('ready', () => {
+    if (warned) log.info({ role }, 'redis connection restored');
+    warned = false;
+  });
+  try {
+    await redis.connect();
+  } catch (err) {
+    redis.disconnect();
+    throw new DependencyUnavailable(
+      `Redis is not reachable at ${redact(url)} (${(err as Error).message}); start it with ` +
+        '`redis-server --daemonize yes` or `docker compose up -d redis`, or set REDIS_URL',
+    );
+  }
+  defineScripts(redis);
+  return redis;
+}

@@ -1,0 +1,34 @@
+import type { Logger } from 'pino';
+import type { Config } from './config.js';
+import type { BoardStore } from './board/store.js';
+import type { SubscriptionHub } from './board/hub.js';
+import type { RedisClient } from './board/scripts.js';
+import type { Session } from './gateway/session.js';
+import type { Replayer } from './board/replay.js';
+
+/** What op handlers can reach. One instance per server node; nothing in it is board state. */
+export interface Services {
+  config: Config;
+  log: Logger;
+  nodeId: string;
+  redis: RedisClient;
+  store: BoardStore;
+  hub: SubscriptionHub;
+  replayer: Replayer;
+  sessions: Set<Session>;
+  /** Postgres history, when this node keeps it. */
+  history?: HistoryService;
+  redisReady(): boolean;
+}
+
+export interface HistoryService {
+  /** Resolves once revision `rev` of the board is committed in Postgres; TIMEOUT otherwise. */
+  awaitPersisted(board: string, rev: number): Promise<void>;
+  getAt?(board: string, key: string, atRev: number): Promise<unknown>;
+  listAt?(board: string, prefix: string, atRev: number, limit: number, after: string | undefined): Promise<unknown>;
+  events?(
+    board: string,
+    range: { key?: string | undefined; fromRev?: number | undefined; toRev?: number | undefined },
+    limit: number,
+  ): Promise<unknown>;
+}

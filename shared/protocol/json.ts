@@ -1,0 +1,68 @@
+import { isSafeNumber, LosslessNumber, parse as losslessParse, stringify as losslessStringify } from 'lossless-json';
+
+/**
+ * JSON that keeps every digit. Values are any JSON and must round-trip exactly, but
+ * JSON.parse rounds integers past 2^53. Text with a long run of digits is parsed again
+ * keeping such numbers as LosslessNumber; everything else takes the fast native path.
+ */
+
+const LONG_DIGIT_RUN = /\d{16}/;
+
+export interface ParsedJson {
+  value: unknown;
+  lossless: boolean;
+}
+
+function parseNumber(text: string): number | LosslessNumber {
+  return isSafeNumber(text) ? Number(text) : new LosslessNumber(text);
+}
+
+export function parseJson(text: string): ParsedJson {
+  const value: unknown = JSON.parse(text);
+  if (!LONG_DIGIT_RUN.test(text)) return { value, lossless: false };
+  return { value: losslessParse(text, null, parseNumber), lossless: true };
+}
+
+export function stringifyJson(value: unknown, lossless: boolean): string {
+  if (!lossless) return JSON.stringify(value);
+  return losslessStringify(value) ?? 'null';
+}
+
+/** Depth of nesting, stopping early once past `limit`. */
+export function exceedsDepth(value: unknown, limit: number): boolean {
+  const stack: Array<[unknown, number]> = [[value, 1]];
+  while (stack.length > 0) {
+    const [node, depth] = stack.pop()!;
+    if (node === null || typeof node !== 'object' || node instanceof LosslessNumber) continue;
+    if (depth > limit) return true;
+    const children = Array.isArray(node) ? node : Object.values(node);
+    for (const child of children) {
+      if (child !== null && typeof child === 'object') stack.push([child, depth + 1]);
+    }
+  }
+  return false;
+}
+
+/** JSON text that is spliced verbatim into an outgoing frame (a stored value). */
+export class RawJson {
+  constructor(readonly text: string) {}
+  toJSON(): never {
+    throw new Error('RawJson must be written with encodeJson');
+  }
+}
+
+/** JSON.stringify that writes RawJson verbatim; used for replies carrying stored values. */
+export function encodeJson(value: unknown): string {
+  if (value instanceof RawJson) return value.text;
+  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
+  if (value instanceof LosslessNumber) return value.toString();
+  if (Array.isArray(value)) return `[${value.map((v) => (v === undefined ? 'null' : encodeJson(v))).join(',')}]`;
+  const parts: string[] = [];
+  for (const [k, v] of Object.entries(value)) {
+    if (v === undefined) continue;
+    parts.push(`${JSON.stringify(k)}:${encodeJson(v)}`);
+  }
+  return `{${parts.join(',')}}`;
+}
+
+export { LosslessNumber };

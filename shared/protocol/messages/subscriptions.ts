@@ -1,0 +1,24 @@
+import { z } from 'zod';
+import { boardName, request, revision } from './common.js';
+
+export const globPattern = z
+  .string()
+  .min(1)
+  .max(512)
+  .refine((p) => !p.split('/').includes(''), 'pattern segments must not be empty');
+
+export const subscribeRequest = request('subscribe', {
+  board: boardName,
+  patterns: z.array(globPattern).min(1).max(64),
+  fromRev: revision.optional(),
+  snapshot: z.boolean().optional(),
+  mode: z.enum(['value', 'patch']).optional(),
+  epoch: z.string().min(1).max(128).optional(),
+});
+
+export const unsubscribeRequest = request('unsubscribe', { sub: z.string().min(1).max(64) });
+
+export const subscriptionRequests = {
+  subscribe: subscribeRequest,
+  unsubscribe: unsubscribeRequest,
+} as const;
