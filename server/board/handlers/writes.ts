@@ -3,6 +3,7 @@ import { stringifyJson } from '../../../shared/protocol/json.js';
 import type { JsonPatch, TxnOperation } from '../../../shared/protocol/messages/kv.js';
 import type { HandlerTable, OpContext } from '../../gateway/dispatch.js';
 import { applyJsonPatch } from '../patch.js';
+import { KeyQueue } from '../key-queue.js';
 import type { Compare, WriteOp } from '../store.js';
 import { CompareFailed, commitWrite, currentConflict, forbidServerKey, valueText, checkValueSize } from './write-common.js';
 
@@ -32,6 +33,8 @@ async function patchWithRetry(
       // The failed compare carries the key's current state: retry on it without a read.
       record = err.failed[0]?.record ?? null;
       if (ifVersion !== undefined) throw currentConflict(key, record, ifVersion);
+      // Other nodes won the race: back off a little, more after each loss.
+      if (attempt > 2) await new Promise((r) => setTimeout(r, Math.random() * Math.min(50, attempt * 2)));
     }
   }
   throw new BlackboardError(ErrorCode.CONFLICT, `patch of ${key} lost ${config.PATCH_RETRIES} races in a row; retry`, {
@@ -46,6 +49,8 @@ function singleConflict(err: unknown, key: string, expected: number | undefined)
   }
   return err;
 }
+
+const patchQueue = new KeyQueue();
 
 export const writeHandlers: HandlerTable = {
   async put(frame, ctx) {
@@ -66,11 +71,13 @@ export const writeHandlers: HandlerTable = {
   async patch(frame, ctx) {
     forbidServerKey(frame.key);
     const { board, key } = frame;
-    return patchWithRetry(ctx, board, key, frame.patch, frame.ifVersion, (op, compare) =>
-      commitWrite(
-        ctx,
-        { board, reqId: frame.reqId, fence: frame.fence, shape: 'patch', compares: [compare], ops: [op] },
-        frame.durability,
+    return patchQueue.run(`${board}\n${key}`, () =>
+      patchWithRetry(ctx, board, key, frame.patch, frame.ifVersion, (op, compare) =>
+        commitWrite(
+          ctx,
+          { board, reqId: frame.reqId, fence: frame.fence, shape: 'patch', compares: [compare], ops: [op] },
+          frame.durability,
+        ),
       ),
     );
   },

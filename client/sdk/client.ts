@@ -1,0 +1,240 @@
+import { BlackboardError, ErrorCode } from '../../shared/protocol/errors.js';
+import type { OpArgs, OpName } from '../../shared/protocol/messages/index.js';
+import type {
+  BoardEvent,
+  BoardsResult,
+  DeleteResult,
+  GetResult,
+  HistoryResult,
+  ListResult,
+  PatchResult,
+  PutResult,
+  SubscribeResult,
+  TxnResult,
+} from '../../shared/protocol/types.js';
+import { Connection, ConnectionState, type ConnectionOptions } from './connection.js';
+import { RequestManager } from './requests.js';
+import { Watch, type WatchChange, type WatchOptions } from './watch.js';
+
+export interface ClientOptions extends ConnectionOptions {
+  /** How long a request may wait for its reply, including time spent reconnecting. */
+  requestTimeoutMs?: number;
+}
+
+export interface SubscriptionHandlers {
+  events?(events: BoardEvent[]): void;
+  progress?(rev: number): void;
+}
+
+/** Ops that change nothing, or carry a reqId: safe to send again after a reconnect. */
+const READ_OPS: ReadonlySet<string> = new Set(['get', 'list', 'history', 'boards', 'task.get']);
+const WRITE_OPS: ReadonlySet<string> = new Set(['put', 'patch', 'delete', 'txn']);
+
+function newReqId(): string {
+  const c = (globalThis as { crypto?: { randomUUID?: () => string } }).crypto;
+  return c?.randomUUID ? c.randomUUID() : `${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}`;
+}
+
+type Listener = (...args: unknown[]) => void;
+
+/**
+ * The Blackboard SDK. One client is one logical connection: it reconnects by itself,
+ * resends what is safe to resend, and keeps `watch` replicas current across reconnects.
+ */
+export class BlackboardClient {
+  readonly connection: Connection;
+  private readonly requests: RequestManager;
+  private readonly subHandlers = new Map<string, SubscriptionHandlers>();
+  private readonly listeners = new Map<string, Set<Listener>>();
+  private readonly timeoutMs: number;
+  private opened: Promise<void> | null = null;
+
+  constructor(options: ClientOptions) {
+    this.timeoutMs = options.requestTimeoutMs ?? 30_000;
+    this.requests = new RequestManager((frame) => this.connection.send(frame));
+    this.connection = new Connection(options, {
+      open: () => {
+        this.emit('open');
+        this.requests.connectionOpened();
+      },
+      message: (text) => this.onMessage(text),
+      close: (code, reason) => {
+        this.subHandlers.clear();
+        this.requests.connectionLost();
+        this.emit('close', code, reason);
+        if (this.connection.state === ConnectionState.Closed) {
+          this.requests.failAll(new BlackboardError(ErrorCode.UNAVAILABLE, `connection closed (${code} ${reason})`));
+        }
+      },
+      state: (state) => this.emit('state', state),
+    });
+  }
+
+  get state(): ConnectionState {
+    return this.connection.state;
+  }
+
+  /** Opens the connection; resolves once connected the first time. */
+  connect(): Promise<void> {
+    this.opened ??= new Promise<void>((resolve) => {
+      if (this.state === ConnectionState.Connected) return resolve();
+      const onOpen = () => {
+        this.off('open', onOpen);
+        resolve();
+      };
+      this.on('open', onOpen);
+      this.connection.open();
+    });
+    return this.opened;
+  }
+
+  close(): void {
+    this.connection.close();
+  }
+
+  on(event: 'open' | 'close' | 'state' | 'push', listener: Listener): void {
+    let set = this.listeners.get(event);
+    if (!set) this.listeners.set(event, (set = new Set()));
+    set.add(listener);
+  }
+
+  off(event: string, listener: Listener): void {
+    this.listeners.get(event)?.delete(listener);
+  }
+
+  private emit(event: string, ...args: unknown[]): void {
+    for (const listener of this.listeners.get(event) ?? []) listener(...args);
+  }
+
+  private onMessage(text: string): void {
+    let message: Record<string, unknown>;
+    try {
+      message = JSON.parse(text) as Record<string, unknown>;
+    } catch {
+      return;
+    }
+    if (this.requests.handleReply(message)) return;
+    if (message.push === 'events' || message.push === 'progress') {
+      const handlers = this.subHandlers.get(String(message.sub));
+      if (message.push === 'events') handlers?.events?.(message.events as BoardEvent[]);
+      else handlers?.progress?.(Number(message.rev));
+    }
+    this.emit('push', message);
+  }
+
+  /** Sends any op; writes get a reqId so that a resend after a reconnect is applied once. */
+  request<R = unknown>(op: OpName, args: OpArgs<OpName> | Record<string, unknown>, onResult?: (r: unknown) => void): Promise<R> {
+    let frameArgs = args as Record<string, unknown>;
+    if (WRITE_OPS.has(op) && frameArgs.reqId === undefined) frameArgs = { ...frameArgs, reqId: newReqId() };
+    const resendable = READ_OPS.has(op) || WRITE_OPS.has(op);
+    return this.requests.send(op, frameArgs, { resendable, timeoutMs: this.timeoutMs, ...(onResult ? { onResult } : {}) }) as Promise<R>;
+  }
+
+  get<V = unknown>(board: string, key: string, options: { atRev?: number } = {}): Promise<GetResult<V>> {
+    return this.request('get', { board, key, ...options });
+  }
+
+  /** The value of a key, or undefined when it does not exist. */
+  async value<V = unknown>(board: string, key: string): Promise<V | undefined> {
+    try {
+      return (await this.get<V>(board, key)).value;
+    } catch (err) {
+      if (err instanceof BlackboardError && err.code === ErrorCode.NOT_FOUND) return undefined;
+      throw err;
+    }
+  }
+
+  list<V = unknown>(board: string, prefix = '', options: Omit<OpArgs<'list'>, 'board' | 'prefix'> = {}): Promise<ListResult<V>> {
+    return this.request('list', { board, prefix, ...options });
+  }
+
+  put(board: string, key: string, value: unknown, options: Omit<OpArgs<'put'>, 'board' | 'key' | 'value'> = {}): Promise<PutResult> {
+    return this.request('put', { board, key, value, ...options });
+  }
+
+  patch<V = unknown>(
+    board: string,
+    key: string,
+    patch: OpArgs<'patch'>['patch'],
+    options: Omit<OpArgs<'patch'>, 'board' | 'key' | 'patch'> = {},
+  ): Promise<PatchResult<V>> {
+    return this.request('patch', { board, key, patch, ...options });
+  }
+
+  delete(board: string, key: string, options: Omit<OpArgs<'delete'>, 'board' | 'key'> = {}): Promise<DeleteResult> {
+    return this.request('delete', { board, key, ...options });
+  }
+
+  txn(board: string, txn: Omit<OpArgs<'txn'>, 'board'>): Promise<TxnResult> {
+    return this.request('txn', { board, ...txn });
+  }
+
+  history(board: string, options: Omit<OpArgs<'history'>, 'board'> = {}): Promise<HistoryResult> {
+    return this.request('history', { board, ...options });
+  }
+
+  boards(prefix?: string): Promise<BoardsResult> {
+    return this.request('boards', prefix === undefined ? {} : { prefix });
+  }
+
+  /**
+   * A raw subscription on the current socket. It ends with the socket; `watch` is the
+   * form that resumes by itself.
+   */
+  subscribe(args: Omit<OpArgs<'subscribe'>, never>, handlers: SubscriptionHandlers): Promise<SubscribeResult> {
+    // The handler is registered with the reply itself, before any push that follows it.
+    return this.request('subscribe', args, (result) => this.subHandlers.set((result as SubscribeResult).sub, handlers));
+  }
+
+  async unsubscribe(sub: string): Promise<void> {
+    this.subHandlers.delete(sub);
+    await this.request('unsubscribe', { sub });
+  }
+
+  /** Keeps a local replica of the matching keys current, resuming after reconnects without gap or duplicate. */
+  watch<V = unknown>(
+    board: string,
+    patterns: string[],
+    onChange?: (change: WatchChange<V>) => void,
+    options: WatchOptions = {},
+  ): Watch<V> {
+    const watch = new Watch<V>(this, board, patterns, onChange, options);
+    void this.connect();
+    watch.start();
+    return watch;
+  }
+
+  /**
+   * Read-modify-write with compare-and-set, looping until it commits. `fn` gets the
+   * current value (undefined if absent) and returns the next one.
+   */
+  async update<V = unknown>(
+    board: string,
+    key: string,
+    fn: (current: V | undefined) => V,
+    options: { maxAttempts?: number } = {},
+  ): Promise<PutResult & { value: V }> {
+    let current: { value: V | undefined; version: number };
+    try {
+      const got = await this.get<V>(board, key);
+      current = { value: got.value, version: got.version };
+    } catch (err) {
+      if (!(err instanceof BlackboardError && err.code === ErrorCode.NOT_FOUND)) throw err;
+      current = { value: undefined, version: 0 };
+    }
+    const maxAttempts = options.maxAttempts ?? 10_000;
+    for (let attempt = 1; ; attempt++) {
+      const next = fn(current.value);
+      try {
+        const result = await this.put(board, key, next, { ifVersion: current.version });
+        return { ...result, value: next };
+      } catch (err) {
+        if (!(err instanceof BlackboardError && err.code === ErrorCode.CONFLICT) || attempt >= maxAttempts) throw err;
+        // The conflict carries the current state: no extra read is needed.
+        const now = err.details?.current as { version: number; value?: V } | undefined;
+        current = { value: now?.version ? now.value : undefined, version: now?.version ?? 0 };
+        if (attempt > 3) await new Promise((r) => setTimeout(r, Math.random() * Math.min(100, attempt * 2)));
+      }
+    }
+  }
+}

@@ -1,0 +1,146 @@
+import { terminalCloseCodes } from '../../shared/protocol/close-codes.js';
+import { SUBPROTOCOL, WS_PATH } from '../../shared/protocol/types.js';
+import { fullJitterDelay } from './backoff.js';
+
+export const ConnectionState = {
+  Disconnected: 'disconnected',
+  Connecting: 'connecting',
+  Connected: 'connected',
+  Closed: 'closed',
+} as const;
+export type ConnectionState = (typeof ConnectionState)[keyof typeof ConnectionState];
+
+/** The subset of the standard WebSocket API the client uses (browsers and the `ws` package both have it). */
+export interface SocketLike {
+  readonly readyState: number;
+  send(data: string): void;
+  close(code?: number, reason?: string): void;
+  onopen: ((ev: unknown) => void) | null;
+  onmessage: ((ev: { data: unknown }) => void) | null;
+  onclose: ((ev: { code: number; reason: string }) => void) | null;
+  onerror: ((ev: unknown) => void) | null;
+}
+export type SocketFactory = new (url: string, protocols?: string | string[]) => SocketLike;
+
+export interface ConnectionOptions {
+  url: string;
+  agent?: string;
+  token?: string;
+  WebSocket?: SocketFactory;
+  reconnect?: { baseMs?: number; capMs?: number };
+}
+
+export interface ConnectionEvents {
+  open(): void;
+  message(text: string): void;
+  close(code: number, reason: string): void;
+  state(state: ConnectionState): void;
+}
+
+async function defaultSocketFactory(): Promise<SocketFactory> {
+  const global = (globalThis as { WebSocket?: SocketFactory }).WebSocket;
+  if (global) return global;
+  const mod = (await import('ws')) as unknown as { WebSocket: SocketFactory };
+  return mod.WebSocket;
+}
+
+/**
+ * One logical connection that survives socket loss: an explicit state machine
+ * (disconnected → connecting → connected) with full-jitter reconnects.
+ */
+export class Connection {
+  state: ConnectionState = ConnectionState.Disconnected;
+  private socket: SocketLike | null = null;
+  private attempt = 0;
+  private timer: ReturnType<typeof setTimeout> | null = null;
+  private factory: SocketFactory | null;
+
+  constructor(
+    private readonly options: ConnectionOptions,
+    private readonly events: ConnectionEvents,
+  ) {
+    this.factory = options.WebSocket ?? null;
+  }
+
+  endpoint(): string {
+    const url = new URL(this.options.url.replace(/^http/, 'ws'));
+    if (url.pathname === '/' || url.pathname === '') url.pathname = WS_PATH;
+    if (this.options.agent) url.searchParams.set('agent', this.options.agent);
+    if (this.options.token) url.searchParams.set('access_token', this.options.token);
+    return url.toString();
+  }
+
+  open(): void {
+    if (this.state === ConnectionState.Closed || this.socket) return;
+    this.setState(ConnectionState.Connecting);
+    void this.dial();
+  }
+
+  private async dial(): Promise<void> {
+    try {
+      this.factory ??= await defaultSocketFactory();
+    } catch (err) {
+      this.events.close(1006, `no WebSocket implementation: ${(err as Error).message}`);
+      this.scheduleReconnect();
+      return;
+    }
+    if (this.state === ConnectionState.Closed) return;
+    const socket = new this.factory(this.endpoint(), SUBPROTOCOL);
+    this.socket = socket;
+    socket.onopen = () => {
+      this.attempt = 0;
+      this.setState(ConnectionState.Connected);
+      this.events.open();
+    };
+    socket.onmessage = (ev) => {
+      if (typeof ev.data === 'string') this.events.message(ev.data);
+      else this.events.message(String(ev.data));
+    };
+    socket.onerror = () => undefined;
+    socket.onclose = (ev) => {
+      if (this.socket !== socket) return;
+      this.socket = null;
+      this.events.close(ev.code, ev.reason);
+      if (this.state === ConnectionState.Closed) return;
+      if (terminalCloseCodes.has(ev.code)) {
+        this.setState(ConnectionState.Closed);
+        return;
+      }
+      this.scheduleReconnect();
+    };
+  }
+
+  private scheduleReconnect(): void {
+    this.setState(ConnectionState.Disconnected);
+    const delay = fullJitterDelay(this.attempt++, this.options.reconnect?.baseMs ?? 100, this.options.reconnect?.capMs ?? 5_000);
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      this.open();
+    }, delay);
+  }
+
+  send(text: string): boolean {
+    if (this.state !== ConnectionState.Connected || !this.socket) return false;
+    this.socket.send(text);
+    return true;
+  }
+
+  /** Drops the current socket (for tests and for callers that know it is stale); reconnects. */
+  drop(): void {
+    this.socket?.close(4000, 'client dropped the connection');
+  }
+
+  close(): void {
+    this.setState(ConnectionState.Closed);
+    if (this.timer) clearTimeout(this.timer);
+    const socket = this.socket;
+    this.socket = null;
+    socket?.close(1000, 'client closed');
+  }
+
+  private setState(state: ConnectionState): void {
+    if (this.state === state) return;
+    this.state = state;
+    this.events.state(state);
+  }
+}

@@ -1,0 +1,7 @@
+export { BlackboardClient, type ClientOptions, type SubscriptionHandlers } from './client.js';
+export { ConnectionState, type SocketFactory } from './connection.js';
+export { Watch, type WatchChange, type WatchOptions, type ReplicaEntry } from './watch.js';
+export { fullJitterDelay } from './backoff.js';
+export { BlackboardError, ErrorCode } from '../../shared/protocol/errors.js';
+export { CloseCode } from '../../shared/protocol/close-codes.js';
+export type * from '../../shared/protocol/types.js';

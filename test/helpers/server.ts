@@ -1,0 +1,58 @@
+import { randomBytes } from 'node:crypto';
+import { pino } from 'pino';
+import { startApp, type App, type AppOptions } from '../../server/app.js';
+import { BlackboardClient, type ClientOptions } from '../../client/sdk/index.js';
+import { WebSocket } from 'ws';
+import type { SocketFactory } from '../../client/sdk/connection.js';
+
+/** A random board name, so tests never see each other's state. */
+export function randomBoard(prefix = 't'): string {
+  return `${prefix}-${randomBytes(6).toString('hex')}`;
+}
+
+export interface TestServer extends App, AsyncDisposable {
+  wsUrl: string;
+  client(options?: Partial<ClientOptions>): Promise<BlackboardClient>;
+}
+
+/** Starts a real server on port 0 in this process. */
+export async function startTestServer(options: AppOptions = {}): Promise<TestServer> {
+  const app = await startApp({
+    logger: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }),
+    ...options,
+    env: { PORT: '0', HOST: '127.0.0.1', ...options.env },
+  });
+  const clients: BlackboardClient[] = [];
+  const wsUrl = `ws://127.0.0.1:${app.port}/v1/ws`;
+  return {
+    ...app,
+    wsUrl,
+    async client(clientOptions = {}) {
+      const client = new BlackboardClient({
+        url: wsUrl,
+        WebSocket: WebSocket as unknown as SocketFactory,
+        reconnect: { baseMs: 20, capMs: 500 },
+        requestTimeoutMs: 30_000,
+        ...clientOptions,
+      });
+      clients.push(client);
+      await client.connect();
+      return client;
+    },
+    async stop() {
+      for (const c of clients) c.close();
+      await app.stop();
+    },
+    async [Symbol.asyncDispose]() {
+      await this.stop();
+    },
+  };
+}
+
+export async function waitFor(condition: () => boolean | Promise<boolean>, timeoutMs = 10_000, what = 'condition'): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
