@@ -9,8 +9,12 @@ const REPLAY_BATCH = 1_000;
 export interface Replayer {
   /** Throws COMPACTED when revisions from `fromRev` on can no longer be served. */
   ensureAvailable(board: string, fromRev: number, currentRev: number): Promise<void>;
-  /** Feeds every retained revision from `fromRev` on, oldest first; resolves with the next revision to read. */
-  replay(board: string, fromRev: number, deliver: (revisions: Revision[]) => void): Promise<number>;
+  /**
+   * Feeds every retained revision from `fromRev` on, oldest first, awaiting `deliver`
+   * between batches (it applies the subscriber's backpressure); resolves with the next
+   * revision to read.
+   */
+  replay(board: string, fromRev: number, deliver: (revisions: Revision[]) => Promise<void>): Promise<number>;
 }
 
 /** Replays from the board's Redis stream alone. */
@@ -28,12 +32,12 @@ export class StreamReplayer implements Replayer {
     }
   }
 
-  async replay(board: string, fromRev: number, deliver: (revisions: Revision[]) => void): Promise<number> {
+  async replay(board: string, fromRev: number, deliver: (revisions: Revision[]) => Promise<void>): Promise<number> {
     let next = fromRev;
     for (;;) {
       const batch = await readStream(this.redis, board, next, REPLAY_BATCH);
       if (batch.length > 0) {
-        deliver(batch);
+        await deliver(batch);
         next = batch[batch.length - 1]!.rev + 1;
       }
       if (batch.length < REPLAY_BATCH) return next;

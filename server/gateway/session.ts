@@ -23,6 +23,9 @@ export class FlushScheduler {
   }
 }
 
+const FRAME_TARGET_BYTES = 64 * 1024;
+const DRAIN_TIMEOUT_MS = 30_000;
+
 export interface SessionLimits {
   maxOutboundBytes: number;
 }
@@ -94,7 +97,33 @@ export class Session implements EventSink {
     for (const [sub, parts] of pending) {
       if (sub.closed) continue;
       sub.lastSentAt = now;
-      if (!this.send(`{"push":"events","sub":"${sub.id}","events":[${parts.join(',')}]}`)) return;
+      // Whole revisions per frame, several per frame up to a size that keeps frames cheap to buffer.
+      let start = 0;
+      while (start < parts.length) {
+        let end = start + 1;
+        let size = parts[start]!.length;
+        while (end < parts.length && size + parts[end]!.length < FRAME_TARGET_BYTES) size += parts[end++]!.length;
+        const events = end - start === 1 ? parts[start] : parts.slice(start, end).join(',');
+        if (!this.send(`{"push":"events","sub":"${sub.id}","events":[${events}]}`)) return;
+        start = end;
+      }
+    }
+  }
+
+  /**
+   * Sends what is queued and waits until the socket has room again: replays use it so
+   * that reading history never outruns the subscriber. A peer that stays full is dropped.
+   */
+  async drain(): Promise<void> {
+    this.flush();
+    const target = this.limits.maxOutboundBytes / 2;
+    const deadline = Date.now() + DRAIN_TIMEOUT_MS;
+    while (!this.closed && this.ws.bufferedAmount > target) {
+      if (Date.now() > deadline) {
+        this.dropSlow('replay could not drain');
+        return;
+      }
+      await new Promise((r) => setTimeout(r, 5));
     }
   }
 

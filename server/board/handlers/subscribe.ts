@@ -10,8 +10,19 @@ async function replayThenLive(sub: Subscription, fromRev: number, ctx: OpContext
   const { replayer } = ctx.services;
   let next = fromRev;
   for (let round = 0; !sub.closed; round++) {
-    next = await replayer.replay(sub.board, Math.max(next, sub.nextRev), (revisions) => {
-      for (const revision of revisions) sub.deliver(revision);
+    next = await replayer.replay(sub.board, Math.max(next, sub.nextRev), async (revisions) => {
+      // Hand over a slice at a time, waiting for the socket, so a replay never overfills it.
+      const slice = ctx.services.config.MAX_OUTBOUND_BYTES / 4;
+      let queued = 0;
+      for (const revision of revisions) {
+        sub.deliver(revision);
+        for (const entry of revision.entries) queued += entry.eventJson.length;
+        if (queued >= slice) {
+          await ctx.session.drain();
+          queued = 0;
+        }
+      }
+      await ctx.session.drain();
     });
     if (sub.goLive()) return;
   }
