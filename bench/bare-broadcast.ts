@@ -26,5 +26,5 @@ wss.on('connection', (ws, req) => {
 });
 wss.on('listening', () => {
   const address = wss.address();
-  process.stdout.write(`${typeof address === 'object' ? address.port : port}\n`);
+  process.stdout.write(`${typeof address === 'object' && address ? address.port : port}\n`);
 });

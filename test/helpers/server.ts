@@ -24,7 +24,7 @@ export async function startTestServer(options: AppOptions = {}): Promise<TestSer
   });
   const clients: BlackboardClient[] = [];
   const wsUrl = `ws://127.0.0.1:${app.port}/v1/ws`;
-  return {
+  const server: TestServer = {
     ...app,
     wsUrl,
     async client(clientOptions = {}) {
@@ -44,9 +44,10 @@ export async function startTestServer(options: AppOptions = {}): Promise<TestSer
       await app.stop();
     },
     async [Symbol.asyncDispose]() {
-      await this.stop();
+      await server.stop();
     },
   };
+  return server;
 }
 
 export async function waitFor(condition: () => boolean | Promise<boolean>, timeoutMs = 10_000, what = 'condition'): Promise<void> {
