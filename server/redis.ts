@@ -28,9 +28,13 @@ export async function connectRedis(url: string, log: Logger, role: string, offli
     retryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 6), 2_000),
   });
   let warned = false;
+  let connected = false;
+  let lastError = '';
   redis.on('error', (err: Error) => {
-    if (!warned) log.warn({ err: err.message, role }, 'redis connection error');
-    warned = true;
+    lastError = err.message;
+    // Before the first connection the failure is reported once, by the caller.
+    if (connected && !warned) log.warn({ err: err.message, role }, 'redis connection error');
+    warned = connected;
   });
   redis.on('ready', () => {
     if (warned) log.info({ role }, 'redis connection restored');
@@ -38,10 +42,11 @@ export async function connectRedis(url: string, log: Logger, role: string, offli
   });
   try {
     await redis.connect();
+    connected = true;
   } catch (err) {
     redis.disconnect();
     throw new DependencyUnavailable(
-      `Redis is not reachable at ${redact(url)} (${(err as Error).message}); start it with ` +
+      `Redis is not reachable at ${redact(url)} (${lastError || (err as Error).message}); start it with ` +
         '`redis-server --daemonize yes` or `docker compose up -d redis`, or set REDIS_URL',
     );
   }
