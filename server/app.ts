@@ -41,11 +41,15 @@ export async function startApp(options: AppOptions = {}): Promise<App> {
   const config = loadConfig({ ...process.env, ...options.env });
   const log = options.logger ?? createLogger(config);
   const nodeId = config.NODE_ID ?? `${hostname()}-${process.pid}`;
-  const redis = await connectRedis(config.REDIS_URL, log, 'commands');
-  const subscriber = await connectRedis(config.REDIS_URL, log, 'subscriber', true);
+  const redis = await connectRedis(config.REDIS_URL, log, 'commands', false, config.REDIS_CLUSTER_NODES);
+  const subscriber = await connectRedis(config.REDIS_URL, log, 'subscriber', true, config.REDIS_CLUSTER_NODES);
   const extensions = (options.extensions ?? defaultExtensions)(config);
 
-  const store = new BoardStore(redis, { retention: config.STREAM_RETENTION, keepsHistory: false });
+  const store = new BoardStore(redis, {
+    retention: config.STREAM_RETENTION,
+    keepsHistory: config.HISTORY_ENABLED,
+    maxUnpersisted: config.HISTORY_ENABLED ? config.MAX_UNPERSISTED : 0,
+  });
   const sessions = new Set<Session>();
   const hub = new SubscriptionHub(
     redis,

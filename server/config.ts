@@ -17,6 +17,10 @@ export const configSchema = z.object({
   PORT: int(0, 65_535, 8080).describe('TCP port for HTTP and WebSocket (0 picks a free one).'),
   HOST: z.string().default('0.0.0.0').describe('Interface to listen on.'),
   REDIS_URL: z.string().url().default('redis://127.0.0.1:6379').describe('Redis holding the hot board state.'),
+  REDIS_CLUSTER_NODES: z
+    .string()
+    .optional()
+    .describe('Comma-separated host:port seeds of a Redis Cluster; when set, REDIS_URL is not used.'),
   DATABASE_URL: z
     .string()
     .default('postgres://root@127.0.0.1:5432/blackboard')
@@ -49,6 +53,33 @@ export const configSchema = z.object({
   REQUEST_TIMEOUT_MS: int(100, 600_000, 10_000).describe('Longest a request may take on the server → TIMEOUT.'),
   SHUTDOWN_GRACE_MS: int(0, 600_000, 10_000).describe('How long shutdown waits for in-flight requests.'),
   PATCH_RETRIES: int(1, 10_000, 100).describe('Compare-and-set retries of a `patch` without `ifVersion`.'),
+  HISTORY_ENABLED: bool(true).describe(
+    'Keep history in Postgres: the change log, `atRev` reads, `durable` writes, replay past the stream, rebuild after Redis loses data.',
+  ),
+  PERSIST_BATCH: int(1, 100_000, 1_000).describe('Revisions the history persister reads per board per round.'),
+  PERSIST_IDLE_MS: int(1, 10_000, 10).describe('Pause of the history persister after a round that found nothing.'),
+  PERSIST_CLAIM_MS: int(100, 600_000, 3_000).describe(
+    'Events read but not persisted for this long are taken over by another persister (its node presumably died).',
+  ),
+  SNAPSHOT_EVERY: int(100, 100_000_000, 10_000).describe(
+    'Persisted revisions between two snapshots of a board, so a rebuild replays at most about this many events.',
+  ),
+  MAX_UNPERSISTED: int(0, 100_000_000, 1_000_000).describe(
+    'Revisions a board may have above its Postgres watermark (while Postgres is away); past it writes get UNAVAILABLE. 0: no bound.',
+  ),
+  DURABLE_TIMEOUT_MS: int(10, 600_000, 5_000).describe(
+    'How long a `durable` write (or an `atRev` read above the watermark) waits for Postgres → TIMEOUT with `details.rev`.',
+  ),
+  HISTORY_CHECK_MS: int(50, 600_000, 1_000).describe(
+    'Interval of the check for Redis having lost its data (the instance marker); a lost board is rebuilt from Postgres.',
+  ),
+  PG_POOL_MAX: int(1, 1_000, 8).describe('Postgres connections per node.'),
+  MAX_TASK_LOSSES: int(0, 1_000, 5).describe(
+    'Times a task may be lost (its worker disconnected or stopped heartbeating) before it fails with error "lost".',
+  ),
+  TASK_STALL_CHECK_MS: int(100, 600_000, 5_000).describe(
+    'Interval of the check, run by every node with workers on a queue, that takes back tasks whose node died.',
+  ),
 });
 
 export type Config = Readonly<z.infer<typeof configSchema>>;

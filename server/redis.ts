@@ -1,4 +1,4 @@
-import { Redis } from 'ioredis';
+import { Cluster, Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { defineScripts, type RedisClient } from './board/scripts.js';
 
@@ -19,14 +19,30 @@ function redact(url: string): string {
  * Connects to Redis. Commands fail fast while the connection is down (no offline
  * queue), so a request gets UNAVAILABLE instead of waiting without bound.
  */
-export async function connectRedis(url: string, log: Logger, role: string, offlineQueue = false): Promise<RedisClient> {
-  const redis = new Redis(url, {
-    lazyConnect: true,
-    enableOfflineQueue: offlineQueue,
-    maxRetriesPerRequest: offlineQueue ? null : 1,
-    connectTimeout: 3_000,
-    retryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 6), 2_000),
-  });
+export async function connectRedis(
+  url: string,
+  log: Logger,
+  role: string,
+  offlineQueue = false,
+  /** `host:port,host:port`: use Redis Cluster, discovering the cluster from these nodes. */
+  clusterNodes?: string,
+): Promise<RedisClient> {
+  const retry = (times: number) => Math.min(50 * 2 ** Math.min(times, 6), 2_000);
+  const redis: RedisClient = clusterNodes
+    ? new Cluster(parseNodes(clusterNodes), {
+        lazyConnect: true,
+        enableOfflineQueue: offlineQueue,
+        clusterRetryStrategy: retry,
+        redisOptions: { connectTimeout: 3_000, maxRetriesPerRequest: offlineQueue ? null : 1 },
+      })
+    : new Redis(url, {
+        lazyConnect: true,
+        enableOfflineQueue: offlineQueue,
+        maxRetriesPerRequest: offlineQueue ? null : 1,
+        connectTimeout: 3_000,
+        retryStrategy: retry,
+      });
+  if (clusterNodes) url = `cluster ${clusterNodes}`;
   let warned = false;
   let connected = false;
   let lastError = '';
@@ -52,4 +68,15 @@ export async function connectRedis(url: string, log: Logger, role: string, offli
   }
   defineScripts(redis);
   return redis;
+}
+
+function parseNodes(list: string): Array<{ host: string; port: number }> {
+  return list
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter(Boolean)
+    .map((entry) => {
+      const [host, port] = entry.split(':');
+      return { host: host || '127.0.0.1', port: Number(port || 6379) };
+    });
 }

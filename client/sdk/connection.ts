@@ -23,7 +23,8 @@ export interface SocketLike {
 export type SocketFactory = new (url: string, protocols?: string | string[]) => SocketLike;
 
 export interface ConnectionOptions {
-  url: string;
+  /** One server, or several: after a lost connection the next one in the list is tried. */
+  url: string | string[];
   agent?: string;
   token?: string;
   WebSocket?: SocketFactory;
@@ -62,8 +63,12 @@ export class Connection {
     this.factory = options.WebSocket ?? null;
   }
 
+  private urlIndex = 0;
+
   endpoint(): string {
-    const url = new URL(this.options.url.replace(/^http/, 'ws'));
+    const urls = Array.isArray(this.options.url) ? this.options.url : [this.options.url];
+    const base = urls[this.urlIndex % urls.length] ?? '';
+    const url = new URL(base.replace(/^http/, 'ws'));
     if (url.pathname === '/' || url.pathname === '') url.pathname = WS_PATH;
     if (this.options.agent) url.searchParams.set('agent', this.options.agent);
     if (this.options.token) url.searchParams.set('access_token', this.options.token);
@@ -100,6 +105,8 @@ export class Connection {
     socket.onclose = (ev) => {
       if (this.socket !== socket) return;
       this.socket = null;
+      // Any node can serve any client: move on to the next one.
+      this.urlIndex++;
       this.events.close(ev.code, ev.reason);
       if (this.state === ConnectionState.Closed) return;
       if (terminalCloseCodes.has(ev.code)) {

@@ -129,12 +129,16 @@ export class SubscriptionHub {
     const active = [...this.feeds.values()].filter((f) => f.subscriptions.size > 0);
     if (active.length === 0) return;
     try {
-      const pipeline = this.redis.pipeline();
-      for (const feed of active) pipeline.hget(boardKeys(feed.board).meta, 'rev');
-      const replies = (await pipeline.exec()) ?? [];
+      // One command per board (boards live in different cluster slots, so no pipeline).
+      const states = await Promise.all(active.map((feed) => this.redis.hmget(boardKeys(feed.board).meta, 'rev', 'epoch')));
       active.forEach((feed, i) => {
-        const rev = Number(replies[i]?.[1] ?? 0);
-        if (rev > feed.lastRev) void feed.catchUp();
+        const [revText, epoch] = states[i] ?? [];
+        const rev = Number(revText ?? 0);
+        // No meta: the board is being rebuilt. A new epoch or a lower revision: it was rebuilt.
+        if (!epoch) return;
+        if ((feed.epoch !== '' && epoch !== feed.epoch) || rev < feed.lastRev) {
+          feed.restart(epoch, rev, epoch !== feed.epoch ? 'epoch changed' : 'revision went backwards');
+        } else if (rev > feed.lastRev) void feed.catchUp();
       });
     } catch (err) {
       this.log.debug({ err }, 'revision poll failed');

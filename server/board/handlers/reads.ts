@@ -63,11 +63,10 @@ export const readHandlers: HandlerTable = {
     const { redis } = ctx.services;
     const prefix = frame.prefix ?? '';
     const names = (await redis.zrangebylex(BOARDS_INDEX, `[${prefix}`, prefix === '' ? '+' : `(${prefix}\xff`)).slice(0, 10_000);
-    const pipeline = redis.pipeline();
-    for (const board of names) pipeline.hmget(boardKeys(board).meta, 'rev', 'epoch');
-    const replies = (await pipeline.exec()) ?? [];
+    // One command per board: boards live in different cluster slots, so no pipeline.
+    const states = await Promise.all(names.map((board) => redis.hmget(boardKeys(board).meta, 'rev', 'epoch')));
     const boards = names.flatMap((board, i) => {
-      const [rev, epoch] = (replies[i]?.[1] ?? []) as Array<string | null>;
+      const [rev, epoch] = states[i] ?? [];
       return epoch ? [{ board, rev: Number(rev ?? 0), epoch }] : [];
     });
     return { boards };
