@@ -71,12 +71,14 @@ async function bareBroadcast(subscribers: number, writes: number, frame: string)
   }
 }
 
-/** Events delivered per second to N subscribers of one board, beside a bare ws broadcast of the same bytes. */
-export async function benchFanout(options: { url: string; subscribers: number; writes: number }): Promise<Figure[]> {
-  const { subscribers, writes } = options;
+/**
+ * Events delivered per second to subscribers spread evenly over `nodes`, all of one board,
+ * written through the first node at 16 writes in flight.
+ */
+export async function measureFanout(nodes: string[], subscribers: number, writes: number): Promise<number> {
   const board = randomBoard('bench-fan');
-  const wsUrl = `${options.url.replace(/^http/, 'ws')}/v1/ws`;
-  const sockets = await openAll(Array.from({ length: subscribers }, () => wsUrl));
+  const wsUrls = nodes.map((n) => `${n.replace(/^http/, 'ws')}/v1/ws`);
+  const sockets = await openAll(Array.from({ length: subscribers }, (_, i) => wsUrls[i % wsUrls.length]!));
   await Promise.all(
     sockets.map(
       (ws) =>
@@ -86,9 +88,9 @@ export async function benchFanout(options: { url: string; subscribers: number; w
         }),
     ),
   );
-  const writer = new BlackboardClient({ url: options.url, WebSocket: WebSocket as unknown as SocketFactory });
+  const writer = new BlackboardClient({ url: nodes[0]!, WebSocket: WebSocket as unknown as SocketFactory });
   await writer.connect();
-  const value = { status: 'working', step: 3, notes: 'a small agent state value' };
+  const value = sampleValue;
   let t0 = 0;
   const delivered = awaitDelivery(sockets, writes, () => t0);
   t0 = performance.now();
@@ -102,10 +104,18 @@ export async function benchFanout(options: { url: string; subscribers: number; w
     }),
   );
   const seconds = await delivered;
-  const rate = (subscribers * writes) / seconds;
   for (const ws of sockets) ws.terminate();
   writer.close();
+  return (subscribers * writes) / seconds;
+}
 
+const sampleValue = { status: 'working', step: 3, notes: 'a small agent state value' };
+
+/** Events delivered per second to N subscribers of one board, beside a bare ws broadcast of the same bytes. */
+export async function benchFanout(options: { url: string; subscribers: number; writes: number }): Promise<Figure[]> {
+  const { subscribers, writes } = options;
+  const rate = await measureFanout([options.url], subscribers, writes);
+  const value = sampleValue;
   const sampleEvent = JSON.stringify({ rev: 1, key: 'k/1', type: 'put', version: 1, value, actor: 'bench', ts: Date.now() });
   const frame = `{"push":"events","sub":"s1","events":[${sampleEvent}]}`;
   const baseline = await bareBroadcast(subscribers, writes, frame);
@@ -118,6 +128,22 @@ export async function benchFanout(options: { url: string; subscribers: number; w
       baselineName: 'bare ws broadcast, one frame per write',
       ratio: round(rate / baseline, 3),
       goal: '≥ 70% of bare broadcast',
+    },
+  ];
+}
+
+/** Fan-out to the same subscribers from one node, then from two nodes sharing the load. */
+export async function benchFanoutNodes(options: { one: string; two: [string, string]; subscribers: number; writes: number }): Promise<Figure[]> {
+  const single = await measureFanout([options.one], options.subscribers, options.writes);
+  const pair = await measureFanout(options.two, options.subscribers, options.writes);
+  return [
+    {
+      name: `fan-out to ${options.subscribers} subscribers over 2 nodes`,
+      value: round(pair, 0),
+      unit: 'events/s',
+      baseline: round(single, 0),
+      baselineName: `the same over 1 node`,
+      ratio: round(pair / single, 3),
     },
   ];
 }

@@ -29,8 +29,42 @@ export const configSchema = z.object({
     .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
     .default('info')
     .describe('pino log level.'),
+  WORKERS: int(1, 64, 1).describe(
+    'Node processes sharing the port (node:cluster); each is a full node. Set it to the number of cores to use them all.',
+  ),
   NODE_ID: z.string().max(64).optional().describe('Name of this server node (default: host name and pid).'),
   AUTH_MODE: z.enum(['none', 'jwt']).default('none').describe('`none` (development) or `jwt`.'),
+  JWT_SECRET: z
+    .string()
+    .min(32)
+    .optional()
+    .describe('AUTH_MODE=jwt: HS256 secret (at least 32 characters). Exactly one of the three JWT key settings.'),
+  JWT_PUBLIC_KEY_FILE: z
+    .string()
+    .optional()
+    .describe('AUTH_MODE=jwt: PEM file with the public key (or certificate) that verifies RS/PS/ES/EdDSA tokens.'),
+  JWT_JWKS_FILE: z.string().optional().describe('AUTH_MODE=jwt: JSON file holding a JWK set; tokens pick their key by `kid`.'),
+  JWT_ISSUER: z.string().optional().describe('AUTH_MODE=jwt: when set, tokens must carry this `iss`.'),
+  JWT_AUDIENCE: z.string().optional().describe('AUTH_MODE=jwt: when set, tokens must carry this `aud`.'),
+  ALLOWED_ORIGINS: z
+    .string()
+    .optional()
+    .describe(
+      'Browser origins allowed to open a WebSocket, comma-separated; `*` = any, `same-host` = the Host header. Unset: any with AUTH_MODE=none, same-host otherwise. Others → 403.',
+    ),
+  MAX_CONNECTIONS_PER_AGENT: int(0, 1_000_000, 256).describe(
+    'WebSocket connections one agent id may hold on this node; more → 429 at the upgrade. 0: no bound.',
+  ),
+  RATE_LIMIT_RPS: int(0, 1_000_000, 5_000).describe(
+    'Requests per second each connection may send (token bucket refill); past it → RATE_LIMITED with `retryAfterMs`. 0: no limit.',
+  ),
+  RATE_LIMIT_BURST: int(1, 10_000_000, 10_000).describe('Requests a connection may send at once above its steady rate (bucket size).'),
+  RATE_LIMIT_CLOSE_AFTER: int(1, 10_000_000, 1_000).describe(
+    'Refused requests within 10 s after which the connection is closed with 4029.',
+  ),
+  HANDSHAKE_TIMEOUT_MS: int(100, 60_000, 10_000).describe(
+    'Time a client has to send its request head (a TCP connection idle that long is closed), and then for authentication to finish.',
+  ),
   MAX_FRAME_BYTES: int(1_024, 64 * 1024 * 1024, 1024 * 1024).describe(
     'Largest inbound WebSocket frame; larger ones close the socket with 1009.',
   ),
@@ -52,6 +86,9 @@ export const configSchema = z.object({
   ),
   REQUEST_TIMEOUT_MS: int(100, 600_000, 10_000).describe('Longest a request may take on the server → TIMEOUT.'),
   SHUTDOWN_GRACE_MS: int(0, 600_000, 10_000).describe('How long shutdown waits for in-flight requests.'),
+  ADMISSION_LAG_MS: int(0, 60_000, 150).describe(
+    'Event-loop lag (ms) past which writes are refused with RATE_LIMITED instead of queued; 0 turns admission off.',
+  ),
   PATCH_RETRIES: int(1, 10_000, 100).describe('Compare-and-set retries of a `patch` without `ifVersion`.'),
   HISTORY_ENABLED: bool(true).describe(
     'Keep history in Postgres: the change log, `atRev` reads, `durable` writes, replay past the stream, rebuild after Redis loses data.',

@@ -1,17 +1,23 @@
+import cluster from 'node:cluster';
 import { startApp } from './app.js';
+import { loadConfig } from './config.js';
 import { DependencyUnavailable } from './redis.js';
 
-/** Entry point: start a node, stop it gracefully on SIGTERM/SIGINT. */
-async function main(): Promise<void> {
+function fail(err: unknown): never {
+  if (err instanceof DependencyUnavailable || (err instanceof Error && err.message.startsWith('invalid configuration'))) {
+    process.stderr.write(`blackboard: ${err.message}\n`);
+    process.exit(1);
+  }
+  throw err;
+}
+
+/** One node: start it, stop it gracefully on SIGTERM/SIGINT. */
+async function runNode(): Promise<void> {
   let app;
   try {
     app = await startApp();
   } catch (err) {
-    if (err instanceof DependencyUnavailable || (err instanceof Error && err.message.startsWith('invalid configuration'))) {
-      process.stderr.write(`blackboard: ${err.message}\n`);
-      process.exit(1);
-    }
-    throw err;
+    fail(err);
   }
   let signals = 0;
   const shutdown = (signal: string) => {
@@ -24,4 +30,43 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => shutdown('SIGINT'));
 }
 
-void main();
+/**
+ * WORKERS > 1: a primary process forks that many nodes sharing the listening socket (each
+ * a full node of the scale-out design, so they share nothing but Redis and Postgres), and
+ * replaces a worker that dies.
+ */
+function runPrimary(workers: number): void {
+  let stopping = false;
+  const fork = () => cluster.fork();
+  for (let i = 0; i < workers; i++) fork();
+  cluster.on('exit', (worker, code) => {
+    if (stopping) {
+      if (Object.keys(cluster.workers ?? {}).length === 0) process.exit(0);
+      return;
+    }
+    // A worker that cannot start (configuration, Redis down) would fail again at once.
+    if (code === 1) {
+      process.stderr.write(`blackboard: worker ${worker.process.pid} could not start; stopping\n`);
+      stopping = true;
+      for (const w of Object.values(cluster.workers ?? {})) w?.kill('SIGTERM');
+      process.exitCode = 1;
+      return;
+    }
+    fork();
+  });
+  const stop = (signal: NodeJS.Signals) => {
+    stopping = true;
+    for (const w of Object.values(cluster.workers ?? {})) w?.process.kill(signal);
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
+
+let workers = 1;
+try {
+  workers = loadConfig().WORKERS;
+} catch (err) {
+  fail(err);
+}
+if (workers > 1 && cluster.isPrimary) runPrimary(workers);
+else void runNode();

@@ -9,19 +9,32 @@ export interface EventSink {
   dropSlow(reason: string): void;
 }
 
-const REPLAY_BUFFER_LIMIT = 10_000;
-const patternSetIds = new Map<string, string>();
+/** Keys a subscriber may read; `id` names the filter, equal ids meaning equal filters. */
+export interface KeyFilter {
+  id: string;
+  test: KeyMatcher;
+}
 
-/** Subscribers with the same patterns share one filtered event list per revision. */
-function internPatternSet(patterns: readonly string[]): string {
-  const key = [...new Set(patterns)].sort().join('\n');
-  let id = patternSetIds.get(key);
-  if (id === undefined) {
-    if (patternSetIds.size > 100_000) patternSetIds.clear();
-    id = String(patternSetIds.size);
-    patternSetIds.set(key, id);
+const REPLAY_BUFFER_LIMIT = 10_000;
+const PATTERN_SET_LIMIT = 100_000;
+const patternSets = new Map<string, { id: string; matcher: KeyMatcher }>();
+let patternSetCounter = 0;
+
+/**
+ * Subscribers with the same patterns share one compiled matcher and one filtered event
+ * list per revision, so 10,000 subscribers of `**` cost one matcher, not 10,000.
+ */
+function internPatternSet(patterns: readonly string[], readable?: KeyFilter): { id: string; matcher: KeyMatcher } {
+  // The reader's filter is part of the set: subscribers share event lists only with equal rights.
+  const key = [...new Set(patterns)].sort().join('\n') + (readable ? `\n\u0000${readable.id}` : '');
+  let entry = patternSets.get(key);
+  if (entry === undefined) {
+    if (patternSets.size >= PATTERN_SET_LIMIT) patternSets.clear();
+    const matcher = compilePatterns(patterns);
+    entry = { id: String(patternSetCounter++), matcher: readable ? (k) => matcher(k) && readable.test(k) : matcher };
+    patternSets.set(key, entry);
   }
-  return id;
+  return entry;
 }
 
 /**
@@ -47,9 +60,12 @@ export class Subscription {
     readonly patterns: readonly string[],
     readonly mode: 'value' | 'patch',
     readonly sink: EventSink,
+    /** Narrows delivery (snapshots included) to what the subscriber may read; patterns cannot widen it. */
+    readable?: KeyFilter,
   ) {
-    this.matcher = compilePatterns(patterns);
-    this.patternSetId = internPatternSet(patterns);
+    const shared = internPatternSet(patterns, readable);
+    this.matcher = shared.matcher;
+    this.patternSetId = shared.id;
     this.heldVersions = mode === 'patch' ? new Map() : null;
   }
 

@@ -1,0 +1,93 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
+import { BlackboardClient, BlackboardError, ErrorCode, type SocketFactory } from '../../client/sdk/index.js';
+import { freePort, spawnServer, type ServerProcess } from '../helpers/process-server.js';
+import { randomBoard, waitFor } from '../helpers/server.js';
+
+let node: ServerProcess | null = null;
+const sockets: WebSocket[] = [];
+afterEach(() => {
+  for (const ws of sockets.splice(0)) ws.terminate();
+  node?.child.kill('SIGKILL');
+  node = null;
+});
+
+/** Raw subscribers that record the revisions they receive, in order. */
+async function subscribers(url: string, board: string, count: number): Promise<number[][]> {
+  const seen: number[][] = [];
+  await Promise.all(
+    Array.from({ length: count }, async () => {
+      const ws = new WebSocket(`${url}/v1/ws`);
+      sockets.push(ws);
+      const revs: number[] = [];
+      seen.push(revs);
+      await new Promise<void>((resolve, reject) => {
+        ws.once('open', () => resolve());
+        ws.once('error', reject);
+      });
+      await new Promise<void>((resolve) => {
+        ws.on('message', (data) => {
+          const msg = JSON.parse(data.toString()) as { id?: number; push?: string; events?: Array<{ rev: number }> };
+          if (msg.id === 1) resolve();
+          if (msg.push === 'events') for (const e of msg.events ?? []) revs.push(e.rev);
+        });
+        ws.send(JSON.stringify({ id: 1, op: 'subscribe', board, patterns: ['**'] }));
+      });
+    }),
+  );
+  return seen;
+}
+
+function client(url: string): BlackboardClient {
+  return new BlackboardClient({ url, WebSocket: WebSocket as unknown as SocketFactory, requestTimeoutMs: 60_000 });
+}
+
+describe('write admission', () => {
+  it('a flood past the budget is refused with RATE_LIMITED, light load never is, and subscribers miss nothing', async () => {
+    const port = await freePort();
+    node = await spawnServer(port, { ADMISSION_LAG_MS: '150' });
+    const url = `http://127.0.0.1:${port}`;
+    const board = randomBoard();
+    const seen = await subscribers(url, board, 200);
+
+    // Light load: one write at a time, paced.
+    const light = client(url);
+    await light.connect();
+    const accepted: number[] = [];
+    for (let i = 0; i < 40; i++) {
+      accepted.push((await light.put(board, `light/${i % 5}`, { i })).rev);
+      await new Promise((r) => setTimeout(r, 25));
+    }
+
+    // A flood: many writers, many writes in flight, large values.
+    const writers = Array.from({ length: 4 }, () => client(url));
+    await Promise.all(writers.map((w) => w.connect()));
+    const payload = 'x'.repeat(4_000);
+    let limited = 0;
+    let retryAfter = 0;
+    await Promise.all(
+      writers.flatMap((w) =>
+        Array.from({ length: 128 }, async (_, lane) => {
+          for (let i = 0; i < 20; i++) {
+            try {
+              accepted.push((await w.put(board, `flood/${lane}`, { i, payload })).rev);
+            } catch (err) {
+              if (!(err instanceof BlackboardError) || err.code !== ErrorCode.RATE_LIMITED) throw err;
+              limited++;
+              retryAfter = Number(err.details?.retryAfterMs ?? 0);
+            }
+          }
+        }),
+      ),
+    );
+    expect(limited).toBeGreaterThan(0);
+    expect(retryAfter).toBeGreaterThan(0);
+
+    // Every accepted write reaches every subscriber, once and in order.
+    accepted.sort((a, b) => a - b);
+    const last = accepted[accepted.length - 1]!;
+    await waitFor(() => seen.every((revs) => revs[revs.length - 1] === last), 60_000, 'subscribers to catch up');
+    for (const revs of seen) expect(revs).toEqual(accepted);
+    for (const c of [light, ...writers]) c.close();
+  });
+});
