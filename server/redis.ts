@@ -31,12 +31,15 @@ export async function connectRedis(
   const redis: RedisClient = clusterNodes
     ? new Cluster(parseNodes(clusterNodes), {
         lazyConnect: true,
+        // Commands issued in one tick go out in one write: many requests, few syscalls.
+        enableAutoPipelining: !offlineQueue,
         enableOfflineQueue: offlineQueue,
         clusterRetryStrategy: retry,
         redisOptions: { connectTimeout: 3_000, maxRetriesPerRequest: offlineQueue ? null : 1 },
       })
     : new Redis(url, {
         lazyConnect: true,
+        enableAutoPipelining: !offlineQueue,
         enableOfflineQueue: offlineQueue,
         maxRetriesPerRequest: offlineQueue ? null : 1,
         connectTimeout: 3_000,

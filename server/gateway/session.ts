@@ -5,8 +5,17 @@ import { encodeJson } from '../../shared/protocol/json.js';
 import type { ErrorBody } from '../../shared/protocol/errors.js';
 import type { EventSink, Subscription } from '../board/subscription.js';
 
+/** What the sessions of one node delivered; plain integers, read by the metrics at scrape time. */
+export interface DeliveryStats {
+  eventFrames: number;
+  /** String length of those frames: bytes for ASCII, as the outbound bound counts them. */
+  eventBytes: number;
+  slowConsumers: number;
+}
+
 /** Coalesces the event fragments of many subscriptions into one frame each per turn of the event loop. */
 export class FlushScheduler {
+  readonly stats: DeliveryStats = { eventFrames: 0, eventBytes: 0, slowConsumers: 0 };
   private readonly dirty = new Set<Session>();
   private scheduled = false;
 
@@ -53,6 +62,11 @@ export class Session implements EventSink {
     readonly auth: { scopes: readonly string[] | null; expiresAt: number | null } = { scopes: null, expiresAt: null },
   ) {
     this.actorJson = JSON.stringify(agentId);
+  }
+
+  /** Shared by every session of this node. */
+  get deliveryStats(): DeliveryStats {
+    return this.scheduler.stats;
   }
 
   newSubscriptionId(): string {
@@ -104,7 +118,10 @@ export class Session implements EventSink {
         let size = parts[start]!.length;
         while (end < parts.length && size + parts[end]!.length < FRAME_TARGET_BYTES) size += parts[end++]!.length;
         const events = end - start === 1 ? parts[start] : parts.slice(start, end).join(',');
-        if (!this.send(`{"push":"events","sub":"${sub.id}","events":[${events}]}`)) return;
+        const frame = `{"push":"events","sub":"${sub.id}","events":[${events}]}`;
+        if (!this.send(frame)) return;
+        this.scheduler.stats.eventFrames++;
+        this.scheduler.stats.eventBytes += frame.length;
         start = end;
       }
     }
@@ -130,6 +147,7 @@ export class Session implements EventSink {
   /** The 4008 close frame is queued behind the data already buffered, so nothing sent is cut. */
   dropSlow(reason: string): void {
     if (this.closed) return;
+    this.scheduler.stats.slowConsumers++;
     this.log.warn({ reason, buffered: this.ws.bufferedAmount }, 'closing slow consumer');
     this.closeWith(CloseCode.SLOW_CONSUMER, 'slow consumer: resume with fromRev');
   }
