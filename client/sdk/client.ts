@@ -15,10 +15,26 @@ import type {
 import { Connection, ConnectionState, type ConnectionOptions } from './connection.js';
 import { RequestManager } from './requests.js';
 import { Watch, type WatchChange, type WatchOptions } from './watch.js';
+import { TaskWorker, type EnqueueOptions, type TaskHandler, type TaskInfo, type WorkOptions } from './worker.js';
+import {
+  acquireLock,
+  clearPresence,
+  extendLock,
+  releaseLock,
+  setPresence,
+  withLock,
+  type LockContext,
+  type LockGrant,
+  type LockOptions,
+  type PresenceResult,
+  type WithLockOptions,
+} from './locks.js';
 
 export interface ClientOptions extends ConnectionOptions {
   /** How long a request may wait for its reply, including time spent reconnecting. */
   requestTimeoutMs?: number;
+  /** Resend reads and writes refused with RATE_LIMITED after the server's retryAfterMs (default true). */
+  retryRateLimited?: boolean;
 }
 
 export interface SubscriptionHandlers {
@@ -51,7 +67,7 @@ export class BlackboardClient {
 
   constructor(options: ClientOptions) {
     this.timeoutMs = options.requestTimeoutMs ?? 30_000;
-    this.requests = new RequestManager((frame) => this.connection.send(frame));
+    this.requests = new RequestManager((frame) => this.connection.send(frame), options.retryRateLimited ?? true);
     this.connection = new Connection(options, {
       open: () => {
         this.emit('open');
@@ -236,5 +252,60 @@ export class BlackboardClient {
         if (attempt > 3) await new Promise((r) => setTimeout(r, Math.random() * Math.min(100, attempt * 2)));
       }
     }
+  }
+
+  // --- tasks ---
+
+  /** Works a queue: `handler` runs for each task given to this client (see TaskWorker). Resolves once registered. */
+  async work<D = unknown, R = unknown, C = unknown>(
+    board: string,
+    queue: string,
+    handler: TaskHandler<D, R, C>,
+    options: WorkOptions = {},
+  ): Promise<TaskWorker<D, R, C>> {
+    const worker = new TaskWorker<D, R, C>(this, board, queue, handler, options);
+    await worker.start();
+    return worker;
+  }
+
+  enqueue(board: string, queue: string, data: unknown, options: EnqueueOptions = {}): Promise<{ taskId: string; created: boolean }> {
+    return this.request('task.enqueue', { board, queue, data, ...options });
+  }
+
+  task<R = unknown, C = unknown>(board: string, taskId: string): Promise<TaskInfo<R, C>> {
+    return this.request('task.get', { board, taskId });
+  }
+
+  cancelTask(board: string, taskId: string): Promise<{ state: TaskInfo['state'] }> {
+    return this.request('task.cancel', { board, taskId });
+  }
+
+  // --- locks and presence ---
+
+  /** Takes a lock (waiting up to waitMs); its token fences writes. See `withLock` for the usual form. */
+  acquireLock(board: string, name: string, options: LockOptions): Promise<LockGrant> {
+    return acquireLock(this, board, name, options);
+  }
+
+  extendLock(board: string, name: string, token: number, ttlMs: number): Promise<{ expiresAt: number }> {
+    return extendLock(this, board, name, token, ttlMs);
+  }
+
+  releaseLock(board: string, name: string, token: number): Promise<{ released: true }> {
+    return releaseLock(this, board, name, token);
+  }
+
+  /** Runs `fn` holding the lock, extended while it runs and released after (see locks.ts). */
+  withLock<T>(board: string, name: string, fn: (lock: LockContext) => Promise<T> | T, options?: WithLockOptions): Promise<T> {
+    return withLock(this, board, name, fn, options);
+  }
+
+  /** Shows this agent on the board as `$presence/<agent>` until cleared or disconnected. */
+  presence(board: string, meta: unknown): Promise<PresenceResult> {
+    return setPresence(this, board, meta);
+  }
+
+  clearPresence(board: string): Promise<{ cleared: boolean }> {
+    return clearPresence(this, board);
   }
 }

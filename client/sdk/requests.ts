@@ -27,7 +27,11 @@ export class RequestManager {
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
 
-  constructor(private readonly transmit: (frame: string) => boolean) {}
+  constructor(
+    private readonly transmit: (frame: string) => boolean,
+    /** Resend repeatable requests refused with RATE_LIMITED after the wait the server names. */
+    private readonly retryRateLimited = true,
+  ) {}
 
   get size(): number {
     return this.pending.size;
@@ -56,6 +60,7 @@ export class RequestManager {
   handleReply(message: { id?: unknown; ok?: unknown; result?: unknown; error?: unknown }): boolean {
     if (!('ok' in message)) return false;
     if (typeof message.id !== 'number') return true;
+    if (message.ok === false && this.retryLater(message.id, message.error as ErrorBody | undefined)) return true;
     const entry = this.settle(message.id);
     if (!entry) return true;
     if (message.ok === true) {
@@ -66,6 +71,17 @@ export class RequestManager {
       const code = isErrorCode(body?.code) ? body.code : ErrorCode.INTERNAL;
       entry.reject(new BlackboardError(code, body?.message ?? 'request failed', body?.details));
     }
+    return true;
+  }
+
+  /** A server that sheds load names a wait; a request safe to repeat goes out again after it (within its timeout). */
+  private retryLater(id: number, error: ErrorBody | undefined): boolean {
+    const entry = this.pending.get(id);
+    if (!entry || !entry.resendable || !this.retryRateLimited || error?.code !== ErrorCode.RATE_LIMITED) return false;
+    const wait = Number(error.details?.retryAfterMs ?? 100);
+    setTimeout(() => {
+      if (this.pending.get(id) === entry) entry.sent = this.transmit(entry.frame);
+    }, Math.min(5_000, Math.max(10, wait)) * (0.5 + Math.random()));
     return true;
   }
 

@@ -43,6 +43,8 @@ export class Watch<V = unknown> {
     private readonly options: WatchOptions,
   ) {
     this.readyPromise = new Promise((resolve) => (this.resolveReady = resolve));
+    // Resuming from fromRev: everything before it counts as seen, so a reconnect resumes there.
+    if (options.fromRev !== undefined) this.rev = Math.max(0, options.fromRev - 1);
   }
 
   /** Resolves once the replica holds the snapshot (or the resume point was accepted). */
@@ -67,7 +69,7 @@ export class Watch<V = unknown> {
     const resuming = this.epoch !== '' || this.options.fromRev !== undefined;
     try {
       if (resuming) {
-        const fromRev = this.epoch !== '' ? this.rev + 1 : this.options.fromRev!;
+        const fromRev = this.rev + 1;
         const args = { board: this.board, patterns: this.patterns, fromRev, ...(this.epoch ? { epoch: this.epoch } : {}) };
         const result = await this.client.subscribe(args, this.handlers());
         this.accept(result);

@@ -39,7 +39,7 @@ async function subscribers(url: string, board: string, count: number): Promise<n
 }
 
 function client(url: string): BlackboardClient {
-  return new BlackboardClient({ url, WebSocket: WebSocket as unknown as SocketFactory, requestTimeoutMs: 60_000 });
+  return new BlackboardClient({ url, WebSocket: WebSocket as unknown as SocketFactory, requestTimeoutMs: 60_000, retryRateLimited: false });
 }
 
 describe('write admission', () => {

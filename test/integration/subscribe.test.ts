@@ -89,6 +89,22 @@ describe.each(coreBackends())('$name', (backend) => {
       raw.close();
     });
 
+    it('snapshot and list of a board with 12,000 keys', async () => {
+      const board = randomBoard();
+      const client = await server.client();
+      for (let t = 0; t < 12; t++) {
+        const ops = Array.from({ length: 1_000 }, (_, i) => ({ op: 'put' as const, key: `k/${t}/${i}`, value: i }));
+        await client.txn(board, { compare: [], ops });
+      }
+      const snap = await client.subscribe({ board, patterns: ['k/**'], snapshot: true }, {});
+      expect(snap.snapshot).toHaveLength(12_000);
+      expect(snap.rev).toBe(12);
+      const page = await client.list(board, 'k/', { limit: 10_000 });
+      expect(page.items).toHaveLength(10_000);
+      expect(page.more).toBe(true);
+      client.close();
+    });
+
     it('$ keys match only patterns starting with $; ** spans segments, * one', async () => {
       const match = compilePatterns(['**']);
       expect(match('$presence/a')).toBe(false);

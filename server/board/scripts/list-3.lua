@@ -29,11 +29,14 @@ if limit > 0 and #keys > limit then
 end
 
 local out = {tonumber(state[1]) or 0, state[2] or '', more}
-if #keys > 0 then
-  local records = redis.call('HMGET', KEYS[2], unpack(keys))
-  for i, key in ipairs(keys) do
-    table.insert(out, key)
-    table.insert(out, records[i] or '')
+-- HMGET in slices: unpack() of a very large table overflows Lua's stack.
+local SLICE = 1000
+for first = 1, #keys, SLICE do
+  local last = math.min(first + SLICE - 1, #keys)
+  local records = redis.call('HMGET', KEYS[2], unpack(keys, first, last))
+  for i = first, last do
+    table.insert(out, keys[i])
+    table.insert(out, records[i - first + 1] or '')
   end
 end
 return out

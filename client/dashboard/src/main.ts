@@ -1,0 +1,3 @@
+import { Dashboard } from './app.js';
+
+new Dashboard(document.body, { pageUrl: new URL(window.location.href) });
