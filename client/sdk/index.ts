@@ -5,3 +5,12 @@ export { fullJitterDelay } from './backoff.js';
 export { BlackboardError, ErrorCode } from '../../shared/protocol/errors.js';
 export { CloseCode } from '../../shared/protocol/close-codes.js';
 export type * from '../../shared/protocol/types.js';
+export {
+  TaskWorker,
+  PermanentTaskError,
+  TaskAbortedError,
+  type TaskInfo,
+  type TaskContext,
+  type EnqueueOptions,
+  type WorkOptions,
+} from './worker.js';

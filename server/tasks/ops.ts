@@ -1,0 +1,169 @@
+import { UnrecoverableError, type Job } from 'bullmq';
+import { BlackboardError, ErrorCode } from '../../shared/protocol/errors.js';
+import { RawJson } from '../../shared/protocol/json.js';
+import { runScript } from '../board/scripts.js';
+import { jobKeys, mirrorKeys } from './keys.js';
+import { fenced, withToken } from './lease.js';
+import type { HeldTask } from './remote-workers.js';
+import type { TaskService } from './service.js';
+import { readTask, type TaskSnapshot } from './snapshot.js';
+
+/** What `task.get` returns. */
+export interface TaskInfo {
+  taskId: string;
+  queue: string;
+  state: string;
+  attempt: number;
+  attempts: number;
+  progress: number;
+  seq: number;
+  losses: number;
+  failures: number;
+  checkpoint: RawJson | null;
+  result?: RawJson;
+  error?: string;
+}
+
+function notFound(taskId: string): BlackboardError {
+  return new BlackboardError(ErrorCode.NOT_FOUND, `no task ${taskId} on this board`, { taskId });
+}
+
+/** The ops on one task, once its frame is valid. Each one that takes a token changes nothing unless it holds the task. */
+export class TaskOps {
+  constructor(private readonly tasks: TaskService) {}
+
+  private heldBy(board: string, taskId: string, token: string): HeldTask | undefined {
+    const held = this.tasks.registry.byTokenOf(token);
+    return held && held.board === board && held.taskId === taskId ? held : undefined;
+  }
+
+  private async queueOf(board: string, taskId: string): Promise<string> {
+    const queue = await this.tasks.queues.queueOf(board, taskId);
+    if (queue === null) throw notFound(taskId);
+    return queue;
+  }
+
+  private async locate(board: string, taskId: string, token: string): Promise<{ queue: string; job: Job; held?: HeldTask }> {
+    const held = this.heldBy(board, taskId, token);
+    if (held) return { queue: held.queue, job: held.job, held };
+    const queue = await this.queueOf(board, taskId);
+    const job = await this.tasks.queues.job(board, queue, taskId);
+    if (!job) throw fenced(taskId);
+    return { queue, job };
+  }
+
+  /** Heartbeat (checkpointText null) or checkpoint: renews the lease; returns the checkpoint sequence. */
+  async touch(
+    board: string,
+    taskId: string,
+    token: string,
+    progress: number | undefined,
+    checkpointText: string | null,
+    actorJson: string,
+  ): Promise<number> {
+    const held = this.heldBy(board, taskId, token);
+    const queue = held?.queue ?? (await this.queueOf(board, taskId));
+    const k = jobKeys(board, queue, taskId);
+    const reply = await runScript(this.tasks.services.redis, 'task-touch-3', [k.job, k.lock, k.stalled], [
+      token,
+      progress === undefined ? '' : JSON.stringify(progress),
+      taskId,
+      checkpointText === null ? '0' : '1',
+      checkpointText ?? '',
+    ]);
+    if (Number(reply[0]) !== 1) {
+      if (held) this.tasks.dropHeld(held);
+      throw fenced(taskId);
+    }
+    if (held) this.tasks.armLease(held, Number(reply[3]));
+    if (checkpointText !== null || Number(reply[2]) === 1) await this.tasks.mirror.sync(board, queue, taskId, actorJson);
+    return Number(reply[1]);
+  }
+
+  async complete(board: string, taskId: string, token: string, resultText: string, actorJson: string): Promise<void> {
+    const { queue, job, held } = await this.locate(board, taskId, token);
+    try {
+      await withToken(taskId, () => job.moveToCompleted(resultText, token, false));
+    } finally {
+      if (held) this.tasks.dropHeld(held);
+    }
+    await this.tasks.mirror.sync(board, queue, taskId, actorJson);
+  }
+
+  async fail(board: string, taskId: string, token: string, error: string, retryable: boolean, actorJson: string): Promise<boolean> {
+    const { queue, job, held } = await this.locate(board, taskId, token);
+    const willRetry = retryable && job.attemptsMade + 1 < (job.opts.attempts ?? 1);
+    try {
+      await withToken(taskId, () => job.moveToFailed(retryable ? new Error(error) : new UnrecoverableError(error), token));
+    } finally {
+      if (held) this.tasks.dropHeld(held);
+    }
+    await this.tasks.mirror.sync(board, queue, taskId, actorJson);
+    return willRetry;
+  }
+
+  async cancel(board: string, taskId: string, actorJson: string): Promise<string> {
+    const queue = await this.queueOf(board, taskId);
+    const k = jobKeys(board, queue, taskId);
+    // A holder may finish or be lost while we fail it: then look again (bounded).
+    for (let round = 0; round < 5; round++) {
+      const reply = await runScript(
+        this.tasks.services.redis,
+        'task-cancel-9',
+        [k.job, k.lock, k.wait, k.paused, k.delayed, k.prioritized, k.active, k.failed, k.events],
+        [taskId, Date.now()],
+      );
+      const status = Number(reply[0]);
+      if (status === 2) {
+        const token = String(reply[1]);
+        const job = await this.tasks.queues.job(board, queue, taskId);
+        try {
+          await job?.moveToFailed(new UnrecoverableError('cancelled'), token);
+        } catch {
+          continue;
+        }
+        await this.tasks.announceCancel(token);
+      }
+      if (status === 0) return (await this.get(board, taskId)).state;
+      const task = await this.tasks.mirror.sync(board, queue, taskId, actorJson);
+      return task?.state ?? 'cancelled';
+    }
+    throw new BlackboardError(ErrorCode.CONFLICT, `task ${taskId} kept changing hands; retry the cancel`, { taskId });
+  }
+
+  async get(board: string, taskId: string): Promise<TaskInfo> {
+    const queue = await this.queueOf(board, taskId);
+    const view = await readTask(this.tasks.services.redis, board, queue, taskId);
+    if (view.task) return info(view.task);
+    if (!view.mirror) throw notFound(taskId);
+    // BullMQ no longer has the job: the board's mirror still tells what became of it.
+    const status = JSON.parse(view.mirror.valueText) as Omit<TaskInfo, 'checkpoint' | 'result'> & { result?: unknown };
+    const cp = await this.tasks.services.store.read(board, mirrorKeys(queue, taskId).checkpoint);
+    const { result: _result, ...rest } = status;
+    const resultMatch = /"result":(.*)}$/.exec(view.mirror.valueText);
+    return {
+      ...rest,
+      taskId,
+      queue,
+      checkpoint: cp.record ? new RawJson(cp.record.valueText) : null,
+      ...(resultMatch?.[1] ? { result: new RawJson(resultMatch[1]) } : {}),
+    };
+  }
+}
+
+function info(t: TaskSnapshot): TaskInfo {
+  return {
+    taskId: t.taskId,
+    queue: t.queue,
+    state: t.state,
+    attempt: t.attempt,
+    attempts: t.attempts,
+    progress: t.progress,
+    seq: t.seq,
+    losses: t.losses,
+    failures: t.failures,
+    checkpoint: t.checkpointText === null ? null : new RawJson(t.checkpointText),
+    ...(t.resultText !== null ? { result: new RawJson(t.resultText) } : {}),
+    ...(t.error !== null ? { error: t.error } : {}),
+  };
+}

@@ -1,0 +1,119 @@
+import { randomUUID } from 'node:crypto';
+import { Worker, type Job } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import { queuePrefix } from './keys.js';
+import type { RemoteWorker } from './remote-workers.js';
+
+export interface PumpHost {
+  /** Hands a job BullMQ just locked with `token` to `target`, whose slot is already reserved (and freed by this). */
+  deliver(pump: QueuePump, job: Job, token: string, target: RemoteWorker): Promise<void>;
+  /** BullMQ's stalled check (run by every node with workers on the queue) took a job back. */
+  stalled(board: string, queue: string, taskId: string): void;
+}
+
+const RETRY_AFTER_ERROR_MS = 1_000;
+
+/**
+ * Takes jobs of one board's queue for the remote workers of this node, with BullMQ's
+ * manual processing: one `getNextJob(token)` at a time, each with a fresh token, and
+ * only while some worker has a free slot. It also runs BullMQ's stalled check, which
+ * takes back jobs whose lock lapsed on a node that died.
+ */
+export class QueuePump {
+  readonly workers = new Set<RemoteWorker>();
+  private readonly bull: Worker;
+  private wakeUp: (() => void) | null = null;
+  private closing: Promise<void> | null = null;
+  private rotation = 0;
+
+  constructor(
+    readonly board: string,
+    readonly queue: string,
+    connection: Redis,
+    stallCheckMs: number,
+    private readonly host: PumpHost,
+    private readonly log: Logger,
+  ) {
+    this.bull = new Worker(queue, null, {
+      connection,
+      prefix: queuePrefix(board),
+      autorun: false,
+      // The lock a fetch takes before task-activate sets the worker's own lease.
+      lockDuration: 30_000,
+      stalledInterval: stallCheckMs,
+      // Losses are counted and limited by task-activate (MAX_TASK_LOSSES), not here.
+      maxStalledCount: Number.MAX_SAFE_INTEGER,
+      drainDelay: 5,
+    });
+    this.bull.on('error', (err) => this.log.warn({ err: err.message, board, queue }, 'task queue error'));
+    this.bull.on('stalled', (jobId) => this.host.stalled(board, queue, String(jobId)));
+  }
+
+  start(): void {
+    void this.bull.startStalledCheckTimer();
+    void this.loop();
+  }
+
+  hasCapacity(): boolean {
+    for (const w of this.workers) if (w.free > 0) return true;
+    return false;
+  }
+
+  /** The worker with the most free slots (ties in turn), if any has one. */
+  pick(): RemoteWorker | undefined {
+    let best: RemoteWorker | undefined;
+    const list = [...this.workers];
+    for (let i = 0; i < list.length; i++) {
+      const w = list[(i + this.rotation) % list.length]!;
+      if (w.free > 0 && (!best || w.free > best.free)) best = w;
+    }
+    this.rotation++;
+    return best;
+  }
+
+  wake(): void {
+    const wake = this.wakeUp;
+    this.wakeUp = null;
+    wake?.();
+  }
+
+  private async loop(): Promise<void> {
+    while (!this.closing) {
+      if (!this.hasCapacity()) {
+        await new Promise<void>((resolve) => (this.wakeUp = resolve));
+        continue;
+      }
+      const token = randomUUID();
+      let job: Job | undefined;
+      try {
+        job = await this.bull.getNextJob(token, { block: true });
+      } catch (err) {
+        if (this.closing) break;
+        this.log.warn({ err: (err as Error).message, board: this.board, queue: this.queue }, 'taking a task failed');
+        await new Promise((r) => setTimeout(r, RETRY_AFTER_ERROR_MS));
+        continue;
+      }
+      if (!job) continue;
+      const target = this.pick();
+      if (!target) {
+        // Its worker left while the job was on its way: back to the front of the queue.
+        await job.moveToWait(token).catch(() => undefined);
+        continue;
+      }
+      // The slot is taken now, so the next fetch can start while this delivery completes.
+      target.reserved++;
+      this.host.deliver(this, job, token, target).catch((err: unknown) => {
+        this.log.error({ err, board: this.board, queue: this.queue, taskId: job.id }, 'delivering a task failed');
+      });
+    }
+  }
+
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      this.wake();
+      await this.bull.close(true).catch(() => undefined);
+    })();
+    return this.closing;
+  }
+}

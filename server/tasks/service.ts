@@ -1,0 +1,279 @@
+import { UnrecoverableError, type Job } from 'bullmq';
+import { Cluster, type Redis } from 'ioredis';
+import type { Services } from '../services.js';
+import type { Session } from '../gateway/session.js';
+import { defineScripts, runScript } from '../board/scripts.js';
+import { CANCEL_CHANNEL, jobKeys } from './keys.js';
+import { TaskMirror } from './mirror.js';
+import { QueuePump, type PumpHost } from './pump.js';
+import { TaskQueues } from './queues.js';
+import { RemoteWorker, WorkerRegistry, type HeldTask } from './remote-workers.js';
+import { LEASE_MARGIN_MS, lostHold } from './lease.js';
+
+/** A connection like the node's, but one that queues commands across reconnects instead of failing them. */
+function waitingConnection(redis: Services['redis']): Redis {
+  if (redis instanceof Cluster) {
+    return redis.duplicate(undefined, {
+      lazyConnect: true,
+      redisOptions: { ...redis.options.redisOptions, maxRetriesPerRequest: null, enableOfflineQueue: true },
+    }) as unknown as Redis;
+  }
+  return redis.duplicate({ maxRetriesPerRequest: null, enableOfflineQueue: true, lazyConnect: true });
+}
+
+export const TASK_SCRIPTS = ['task-activate-3', 'task-touch-3', 'task-read-5', 'task-cancel-9'] as const;
+/** A queue's pump outlives its last worker this long, so a reconnecting worker finds it. */
+const PUMP_IDLE_MS = 10_000;
+/** Each pump holds a blocking Redis connection: a node works at most this many board queues at once. */
+export const MAX_PUMPS = 1_000;
+
+/**
+ * The task side of one node: BullMQ queues, the remote workers connected here, the
+ * jobs they hold and their leases, and the `$tasks` mirror.
+ */
+export class TaskService implements PumpHost {
+  readonly queues: TaskQueues;
+  readonly mirror: TaskMirror;
+  readonly registry = new WorkerRegistry();
+  private readonly pumps = new Map<string, QueuePump>();
+  private readonly idle = new Map<string, NodeJS.Timeout>();
+  private stopping = false;
+
+  private constructor(
+    readonly services: Services,
+    private readonly bullRedis: Redis,
+    private readonly subscriber: Redis,
+  ) {
+    this.queues = new TaskQueues(services.redis);
+    this.mirror = new TaskMirror(services.redis, services.store);
+  }
+
+  static async start(services: Services): Promise<TaskService> {
+    defineScripts(services.redis, TASK_SCRIPTS);
+    // Blocking fetches need a connection that waits out reconnects (BullMQ requires it).
+    const bullRedis = waitingConnection(services.redis);
+    const subscriber = waitingConnection(services.redis);
+    for (const c of [bullRedis, subscriber]) c.on('error', () => undefined);
+    await Promise.all([bullRedis.connect(), subscriber.connect()]);
+    const service = new TaskService(services, bullRedis, subscriber);
+    subscriber.on('message', (_channel: string, token: string) => service.cancelled(token));
+    await subscriber.subscribe(CANCEL_CHANNEL);
+    return service;
+  }
+
+  get log() {
+    return this.services.log;
+  }
+
+  // --- remote workers ---
+
+  /** Whether this node can take one more worker on that queue. */
+  canServe(board: string, queue: string): boolean {
+    return this.pumps.has(`${board}\n${queue}`) || this.pumps.size < MAX_PUMPS;
+  }
+
+  /** Starts handing tasks to a worker (after the reply to its task.work went out). */
+  startWorker(worker: RemoteWorker): void {
+    if (worker.session.closed || this.stopping) return;
+    this.registry.add(worker);
+    const key = `${worker.board}\n${worker.queue}`;
+    const timer = this.idle.get(key);
+    if (timer) clearTimeout(timer);
+    this.idle.delete(key);
+    let pump = this.pumps.get(key);
+    if (!pump) {
+      pump = new QueuePump(worker.board, worker.queue, this.bullRedis, this.services.config.TASK_STALL_CHECK_MS, this, this.log);
+      this.pumps.set(key, pump);
+      pump.start();
+    }
+    pump.workers.add(worker);
+    pump.wake();
+  }
+
+  /** No new tasks for this worker; the ones it holds stay its own. */
+  stopWorker(worker: RemoteWorker): void {
+    worker.stopped = true;
+  }
+
+  /**
+   * Takes a worker that holds nothing any more off its queue's pump. A pump outlives
+   * its last worker a little, and is never closed under a held task (the task's Job
+   * object does its BullMQ calls through the pump's connection).
+   */
+  private detachWorker(worker: RemoteWorker): void {
+    worker.stopped = true;
+    const key = `${worker.board}\n${worker.queue}`;
+    const pump = this.pumps.get(key);
+    if (!pump) return;
+    pump.workers.delete(worker);
+    if (pump.workers.size > 0) return;
+    const timer = setTimeout(() => {
+      this.idle.delete(key);
+      if (pump.workers.size > 0 || this.pumps.get(key) !== pump) return;
+      this.pumps.delete(key);
+      void pump.close();
+    }, PUMP_IDLE_MS);
+    timer.unref();
+    this.idle.set(key, timer);
+  }
+
+  async sessionClosed(session: Session): Promise<void> {
+    const workers = this.registry.removeSession(session);
+    await Promise.all(
+      workers.map(async (worker) => {
+        worker.stopped = true;
+        await Promise.all([...worker.held.values()].map((held) => this.lose(held)));
+        this.detachWorker(worker);
+      }),
+    );
+  }
+
+  /** A request came from this connection: its workers that let a lease lapse may take tasks again. */
+  sawLife(session: Session): void {
+    for (const worker of this.registry.of(session)) {
+      if (!worker.suspect) continue;
+      worker.suspect = false;
+      this.wakePump(worker.board, worker.queue);
+    }
+  }
+
+  private wakePump(board: string, queue: string): void {
+    this.pumps.get(`${board}\n${queue}`)?.wake();
+  }
+
+  // --- delivery and leases ---
+
+  async deliver(pump: QueuePump, job: Job, token: string, target: RemoteWorker): Promise<void> {
+    const { board, queue } = pump;
+    const taskId = String(job.id);
+    let reply: Array<string | number | null>;
+    try {
+      const k = jobKeys(board, queue, taskId);
+      reply = await runScript(this.services.redis, 'task-activate-3', [k.job, k.lock, k.stalled], [
+        token,
+        target.leaseMs,
+        target.id,
+        this.services.config.MAX_TASK_LOSSES,
+        taskId,
+      ]);
+    } finally {
+      target.reserved--;
+      pump.wake();
+    }
+    const status = Number(reply[0]);
+    if (status === -2 || status === -3) {
+      // Cancelled while waiting, or lost too often: it ends here, never reaching a worker.
+      const reason = status === -2 ? 'cancelled' : 'lost';
+      await job.moveToFailed(new UnrecoverableError(reason), token).catch(() => undefined);
+      await this.syncQuietly(board, queue, taskId);
+      return;
+    }
+    if (status !== 1) return;
+    const held: HeldTask = { board, queue, taskId, token, job, worker: target, timer: null };
+    this.registry.hold(held);
+    if (target.session.closed || this.stopping) {
+      await this.lose(held);
+      return;
+    }
+    this.armLease(held, target.leaseMs);
+    const dataText = typeof job.data === 'string' ? job.data : JSON.stringify(job.data ?? null);
+    const checkpoint = String(reply[3] ?? '') || 'null';
+    const progress = Number(reply[4]) || 0;
+    target.session.send(
+      `{"push":"task","worker":${JSON.stringify(target.id)},"task":{"taskId":${JSON.stringify(taskId)},` +
+        `"queue":${JSON.stringify(queue)},"data":${dataText},"attempt":${Number(reply[1])},` +
+        `"checkpoint":${checkpoint},"progress":${progress},"token":${JSON.stringify(token)}}}`,
+    );
+    await this.syncQuietly(board, queue, taskId, target.session.actorJson);
+  }
+
+  /** (Re)sets the timer that releases a task whose holder stops heartbeating. */
+  armLease(held: HeldTask, ms: number): void {
+    if (held.timer) clearTimeout(held.timer);
+    held.timer = setTimeout(() => void this.leaseDue(held), Math.max(ms - LEASE_MARGIN_MS, 1));
+    held.timer.unref();
+  }
+
+  private async leaseDue(held: HeldTask): Promise<void> {
+    held.timer = null;
+    if (this.registry.byTokenOf(held.token) !== held) return;
+    const lock = jobKeys(held.board, held.queue, held.taskId).lock;
+    try {
+      const [owner, ttl] = await Promise.all([this.services.redis.get(lock), this.services.redis.pttl(lock)]);
+      if (owner === held.token && ttl > 2 * LEASE_MARGIN_MS) {
+        // Renewed through another connection: wait for the lock's own deadline.
+        this.armLease(held, ttl);
+      } else if (owner === held.token) {
+        held.worker.suspect = true;
+        await this.lose(held);
+      } else {
+        this.dropHeld(held);
+        await this.syncQuietly(held.board, held.queue, held.taskId);
+      }
+    } catch (err) {
+      this.log.warn({ err: (err as Error).message, taskId: held.taskId }, 'checking a task lease failed');
+      this.armLease(held, 1_000);
+    }
+  }
+
+  /** The holder is gone: the task goes back to the front of its queue, without using up an attempt. */
+  async lose(held: HeldTask): Promise<void> {
+    if (!this.registry.release(held)) return;
+    try {
+      await held.job.moveToWait(held.token);
+    } catch (err) {
+      if (!lostHold(err)) this.log.warn({ err: (err as Error).message, taskId: held.taskId }, 'releasing a task failed');
+    }
+    this.wakePump(held.board, held.queue);
+    await this.syncQuietly(held.board, held.queue, held.taskId);
+  }
+
+  /** This node no longer holds the task (it finished, or another node took it back). */
+  dropHeld(held: HeldTask): void {
+    if (this.registry.release(held)) this.wakePump(held.board, held.queue);
+  }
+
+  stalled(board: string, queue: string, taskId: string): void {
+    const pump = this.pumps.get(`${board}\n${queue}`);
+    for (const worker of pump?.workers ?? []) {
+      const held = worker.held.get(taskId);
+      if (held) this.dropHeld(held);
+    }
+    void this.syncQuietly(board, queue, taskId);
+  }
+
+  /** A task was cancelled (on any node): its holder here, if any, is told and freed. */
+  cancelled(token: string): void {
+    const held = this.registry.byTokenOf(token);
+    if (!held) return;
+    this.dropHeld(held);
+    held.worker.session.send(`{"push":"task.cancel","taskId":${JSON.stringify(held.taskId)}}`);
+  }
+
+  async announceCancel(token: string): Promise<void> {
+    this.cancelled(token);
+    await this.services.redis.publish(CANCEL_CHANNEL, token).catch(() => undefined);
+  }
+
+  async syncQuietly(board: string, queue: string, taskId: string, actorJson?: string): Promise<void> {
+    try {
+      await this.mirror.sync(board, queue, taskId, actorJson);
+    } catch (err) {
+      this.log.warn({ err: (err as Error).message, board, taskId }, 'mirroring a task failed');
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    // Tasks held here go back at once, so workers on other nodes take them without waiting for a lease.
+    const held = this.registry.all().flatMap((w) => [...w.held.values()]);
+    await Promise.all(held.map((h) => this.lose(h)));
+    for (const timer of this.idle.values()) clearTimeout(timer);
+    this.idle.clear();
+    await Promise.all([...this.pumps.values()].map((p) => p.close()));
+    this.pumps.clear();
+    await this.queues.close();
+    this.bullRedis.disconnect();
+    this.subscriber.disconnect();
+  }
+}
