@@ -1,12 +1,13 @@
 // Linearizability checker for Blackboard's keys, modelled as versioned registers.
 //
 // Why a versioned register: every key carries a version that each successful
-// write raises by one (0 = absent), and writers race through compare-and-set on
-// that version. Clients see the version in every answer, so the model can pin
-// each write to its place in the order instead of guessing which of several
-// identical values a read saw; that keeps the search narrow and the verdicts
-// sharp (a CAS that "won" twice on one version is caught even when the values
-// look plausible). Values are compared as strings; serialise JSON first.
+// write raises by one (0 = absent, and a delete returns it to 0), and writers
+// race through compare-and-set on that version. Clients see the version in
+// every answer, so the model can pin each write to its place in the order
+// instead of guessing which of several identical values a read saw; that keeps
+// the search narrow and the verdicts sharp (a CAS that "won" twice on one
+// version is caught even when the values look plausible). Values are compared
+// as strings; serialise JSON first.
 //
 // Why operations can be "unknown": under fault injection requests time out and
 // connections drop. Such an operation is kept pending until the end of the
@@ -23,10 +24,18 @@
 // `ok: true, partial: true`: no violation was found, but nothing was proven
 // either; callers that need a proof must treat `partial` as a failure.
 //
+// How the search stays fast (search.ts and its helpers): Lowe's memo of
+// explored (set, state) configurations; reads and reported conflicts taken
+// without branching whenever they fit; interchangeable timed-out writes taken
+// in call order only; unknown writes kept off versions that known operations
+// already account for.
+//
 // Limits: timestamps must come from one monotonic clock (a single process, or
 // clocks whose skew is below the precision you rely on); equal timestamps count
-// as concurrent. A delete resets the version to 0 and a successful delete is
-// accepted even when the key was already absent.
+// as concurrent. A delete of a missing key must be reported as `ok: false`
+// (Blackboard's NOT_FOUND). Deletes make version numbers recur, which disables
+// the version-based pruning: histories with frequent deletes of one key under
+// high concurrency and many timeouts can exhaust the time budget.
 
 import {
   compileRegisterHistory,
@@ -34,7 +43,7 @@ import {
   type RegisterOperation,
   type RegisterState,
 } from './register-model.js';
-import { searchForLinearization, type SearchVerdict } from './search.js';
+import { searchForLinearization, type SearchOutcome } from './search.js';
 
 export type {
   CasOperation,
@@ -54,7 +63,10 @@ export interface CheckOptions {
 export interface LinearizabilityFailure {
   readonly key: string | undefined;
   readonly reason: string;
-  /** The operation whose result could not be explained: the last to return in `minimalPrefix`. */
+  /**
+   * The operation whose result could not be explained: the last to return in
+   * `minimalPrefix`, or a read of a value nobody wrote.
+   */
   readonly culprit?: RegisterOperation;
   /**
    * The operations called up to the culprit's return: the shortest prefix of the
@@ -113,7 +125,8 @@ export function checkKeyedHistory(
     unknownOps += result.unknownOps;
     checkedOps += result.checkedOps;
     partial ||= result.partial === true;
-    if (!result.ok) return { ok: false, unknownOps, checkedOps, keys: byKey.size, failure: result.failure, ...(partial && { partial }) };
+    const summary = { unknownOps, checkedOps, keys: byKey.size, ...(partial && { partial }) };
+    if (!result.ok) return { ok: false, ...summary, failure: result.failure };
   }
   return { ok: true, unknownOps, checkedOps, keys: byKey.size, ...(partial && { partial }) };
 }
@@ -125,38 +138,50 @@ function deadlineAfter(options: CheckOptions): number {
 function checkOneKey(ops: readonly RegisterOperation[], key: string | undefined, deadline: number): LinearizabilityResult {
   const checkedOps = ops.filter(hasKnownOutcome).length;
   const counts = { unknownOps: ops.length - checkedOps, checkedOps };
-  const verdict = checkPrefix(ops, Infinity, deadline);
+  const { verdict, frontier } = checkPrefix(ops, Infinity, deadline);
   if (verdict === 'linearizable') return { ok: true, ...counts };
   if (verdict === 'timeout') return { ok: true, partial: true, ...counts };
-  return { ok: false, ...counts, failure: explainViolation(ops, key, deadline) };
+  return { ok: false, ...counts, failure: explainViolation(ops, key, frontier, deadline) };
 }
 
-function checkPrefix(ops: readonly RegisterOperation[], cutTime: number, deadline: number): SearchVerdict {
+function checkPrefix(ops: readonly RegisterOperation[], cutTime: number, deadline: number): SearchOutcome {
   const history = compileRegisterHistory(ops, cutTime);
-  if (history.readOfUnwrittenValue !== undefined) return 'violation';
-  return searchForLinearization(history.operations, history.initialState, history.step, deadline);
+  if (history.readOfUnwrittenValue !== undefined) return { verdict: 'violation', frontier: -Infinity };
+  return searchForLinearization(history.operations, history.model, deadline);
 }
 
 /**
  * Linearizability is prefix-closed, so "is the prefix up to the k-th return
- * linearizable?" flips exactly once as k grows: a binary search finds the
- * first return that cannot be explained in about log2(n) searches.
+ * linearizable?" flips exactly once as k grows, and the failed search already
+ * proved every prefix ending before its frontier linearizable. The culprit is
+ * usually the first return at the frontier, so that is tried first, then a
+ * binary search covers the rest.
  */
-function explainViolation(ops: readonly RegisterOperation[], key: string | undefined, deadline: number): LinearizabilityFailure {
+function explainViolation(
+  ops: readonly RegisterOperation[],
+  key: string | undefined,
+  frontier: number,
+  deadline: number,
+): LinearizabilityFailure {
   const unwritten = compileRegisterHistory(ops).readOfUnwrittenValue;
   if (unwritten !== undefined) {
     const value = JSON.stringify(unwritten.output?.value);
     return { key, culprit: unwritten, reason: `${describe(unwritten)} observed value ${value}, which no operation wrote` };
   }
   const knownByReturn = ops.filter(hasKnownOutcome).sort((a, b) => (a.ret ?? Infinity) - (b.ret ?? Infinity));
-  let low = 1;
+  const violates = (prefixLength: number): boolean | 'timeout' => {
+    const { verdict } = checkPrefix(ops, knownByReturn[prefixLength - 1]?.ret ?? Infinity, deadline);
+    return verdict === 'timeout' ? verdict : verdict === 'violation';
+  };
+  let low = Math.max(1, knownByReturn.filter((operation) => (operation.ret ?? Infinity) < frontier).length + 1);
   let high = knownByReturn.length; // the whole history (every known return included) is not linearizable
+  let probe = low;
   while (low < high) {
-    const middle = (low + high) >> 1;
-    const verdict = checkPrefix(ops, knownByReturn[middle - 1]?.ret ?? Infinity, deadline);
+    const verdict = violates(probe);
     if (verdict === 'timeout') return { key, reason: 'no linearization exists (ran out of time while locating the violation)' };
-    if (verdict === 'violation') high = middle;
-    else low = middle + 1;
+    if (verdict) high = probe;
+    else low = probe + 1;
+    probe = (low + high) >> 1;
   }
   const culprit = knownByReturn[high - 1];
   if (culprit === undefined) return { key, reason: 'no linearization exists' };
@@ -177,7 +202,10 @@ function describe(operation: RegisterOperation): string {
     case 'write':
       return `write(${JSON.stringify(operation.input.value)}) ${by} ${when} → ${JSON.stringify(operation.output)}`;
     case 'cas':
-      return `cas(ifVersion ${operation.input.ifVersion}, ${JSON.stringify(operation.input.value)}) ${by} ${when} → ${JSON.stringify(operation.output)}`;
+      return (
+        `cas(ifVersion ${operation.input.ifVersion}, ${JSON.stringify(operation.input.value)}) ` +
+        `${by} ${when} → ${JSON.stringify(operation.output)}`
+      );
     case 'delete':
       return `delete ${by} ${when} → ${JSON.stringify(operation.output)}`;
   }

@@ -6,6 +6,10 @@
 // values are interned up front: comparing two states is then one `===`, and
 // hashing one needs no string work.
 
+import { ABSENT_VALUE_ID, versionedRegisterSpecification } from './register-specification.js';
+import type { SearchModel } from './search.js';
+import { unknownWriteGate } from './version-claims.js';
+
 /** What one key holds. Version 0 means absent (value null); each successful write adds 1. */
 export interface RegisterState {
   readonly version: number;
@@ -48,7 +52,7 @@ export type CasOperation = OperationTiming & {
   readonly output?: CasOutput;
 };
 
-/** `ok: false` means there was nothing to delete (the key was already absent). */
+/** `ok: false` is NOT_FOUND: there was nothing to delete. A successful delete implies the key existed. */
 export type DeleteOperation = OperationTiming & {
   readonly op: 'delete';
   readonly input?: unknown;
@@ -68,6 +72,7 @@ export interface CompiledOperation {
   /** Infinity when the outcome is unknown. */
   readonly ret: number;
   readonly known: boolean;
+  readonly readOnly: boolean;
   readonly kind: RegisterOperation['op'];
   /** Written value for write/cas; observed value for read. */
   readonly valueId: number;
@@ -76,21 +81,18 @@ export interface CompiledOperation {
   readonly observedVersion: number;
   /** cas: whether it succeeded; delete: whether it removed something. */
   readonly succeeded: boolean;
+  /** Interchangeable operations share a class (-1: none); the search takes each class in rank order. */
+  readonly symmetryClass: number;
+  readonly rankInClass: number;
   readonly source: RegisterOperation;
 }
 
 export interface CompiledHistory {
   readonly operations: readonly CompiledOperation[];
-  readonly initialState: number;
-  readonly step: (operation: CompiledOperation, state: number) => number;
+  readonly model: SearchModel<CompiledOperation>;
   /** A read that observed a value no operation in the history ever wrote: a violation on its own. */
   readonly readOfUnwrittenValue?: ReadOperation;
 }
-
-/** Returned by `step` when the operation cannot take effect, with its observed outcome, in that state. */
-export const CANNOT_LINEARIZE = -1;
-
-const ABSENT_VALUE_ID = 0;
 
 /**
  * Compiles one key's history. `cutTime` takes the prefix of the history up to
@@ -124,8 +126,48 @@ export function compileRegisterHistory(records: readonly RegisterOperation[], cu
     if (record.op === 'read' && known && compiled.valueId > writtenValueCount) readOfUnwrittenValue ??= record;
     operations.push(compiled);
   }
-  const valueSpace = valueIds.size + 1;
-  return { operations, initialState: 0, step: makeStep(valueSpace), readOfUnwrittenValue };
+  const unobservedValueId = valueIds.size + 1;
+  const classified = withSymmetryClasses(operations, unobservedValueId);
+  const model = versionedRegisterSpecification(unobservedValueId + 1, unknownWriteGate(classified));
+  return { operations: classified, model, readOfUnwrittenValue };
+}
+
+/**
+ * Unknown-outcome writes whose value no read ever saw are interchangeable: if a
+ * linearization uses the later-called one of two such writes first, swapping
+ * them gives another valid linearization (the earlier-called one could take
+ * effect there too, and nobody can tell their values apart). The same holds for
+ * such CAS operations expecting the same version, and for unknown deletes.
+ * Letting the search take each class only in call order removes the factorial
+ * number of equivalent choices that otherwise make histories with many
+ * timeouts intractable.
+ */
+function withSymmetryClasses(operations: CompiledOperation[], unobservedValueId: number): CompiledOperation[] {
+  const observedValues = new Set<number>();
+  for (const operation of operations) if (operation.kind === 'read') observedValues.add(operation.valueId);
+  const classIds = new Map<string, number>();
+  const classSizes: number[] = [];
+  const byCallTime = operations
+    .map((operation, index) => ({ operation, index }))
+    .sort((a, b) => a.operation.call - b.operation.call || a.index - b.index);
+  const result = [...operations];
+  for (const { operation, index } of byCallTime) {
+    if (operation.known || operation.kind === 'read') continue;
+    if (operation.kind !== 'delete' && observedValues.has(operation.valueId)) continue;
+    const classKey = operation.kind === 'cas' ? `cas@${operation.ifVersion}` : operation.kind;
+    let classId = classIds.get(classKey);
+    if (classId === undefined) {
+      classId = classIds.size;
+      classIds.set(classKey, classId);
+      classSizes.push(0);
+    }
+    const rankInClass = classSizes[classId] ?? 0;
+    classSizes[classId] = rankInClass + 1;
+    // Giving their values one shared id lets states reached through different ones coincide in the memo.
+    const valueId = operation.kind === 'delete' ? ABSENT_VALUE_ID : unobservedValueId;
+    result[index] = { ...operation, symmetryClass: classId, rankInClass, valueId };
+  }
+  return result;
 }
 
 function compileOperation(
@@ -134,12 +176,20 @@ function compileOperation(
   intern: (value: string) => number,
 ): CompiledOperation {
   const timing = { call: record.call, ret: known ? (record.ret ?? Infinity) : Infinity, known, source: record };
-  const unobserved = { valueId: ABSENT_VALUE_ID, ifVersion: -1, observedVersion: -1, succeeded: false };
+  const unobserved = {
+    valueId: ABSENT_VALUE_ID,
+    ifVersion: -1,
+    observedVersion: -1,
+    succeeded: false,
+    readOnly: false,
+    symmetryClass: -1,
+    rankInClass: 0,
+  };
   switch (record.op) {
     case 'read': {
       const output = record.output;
       const valueId = output?.value == null ? ABSENT_VALUE_ID : intern(output.value);
-      return { ...timing, ...unobserved, kind: 'read', valueId, observedVersion: output?.version ?? -1 };
+      return { ...timing, ...unobserved, kind: 'read', readOnly: true, valueId, observedVersion: output?.version ?? -1 };
     }
     case 'write':
       return {
@@ -160,10 +210,14 @@ function compileOperation(
         ifVersion: record.input.ifVersion,
         observedVersion,
         succeeded: output?.ok === true,
+        readOnly: output?.ok === false, // a reported conflict changed nothing
       };
     }
-    case 'delete':
-      return { ...timing, ...unobserved, kind: 'delete', succeeded: known && record.output?.ok === true };
+    case 'delete': {
+      // "Nothing to delete" changed nothing; a successful delete may have removed a value.
+      const succeeded = known && record.output?.ok === true;
+      return { ...timing, ...unobserved, kind: 'delete', succeeded, readOnly: known && !succeeded };
+    }
   }
 }
 
@@ -172,39 +226,4 @@ function assertWellFormed(record: RegisterOperation): void {
   if (record.ret !== undefined && record.ret < record.call) {
     throw new TypeError(`operation returned before it was called: ${JSON.stringify(record)}`);
   }
-}
-
-/**
- * The sequential specification. Unknown-outcome operations only return a new
- * state when they would change it: "took effect here without changing
- * anything" is indistinguishable from "never took effect", which the search
- * already covers by placing the operation after everything else (its return
- * is at infinity). Pruning those placements stops pending no-ops from
- * multiplying the number of distinct linearized sets.
- */
-function makeStep(valueSpace: number): (operation: CompiledOperation, state: number) => number {
-  const pack = (version: number, valueId: number): number => version * valueSpace + valueId;
-  return (operation, state) => {
-    const version = Math.floor(state / valueSpace);
-    const valueId = state - version * valueSpace;
-    switch (operation.kind) {
-      case 'read':
-        return operation.observedVersion === version && operation.valueId === valueId ? state : CANNOT_LINEARIZE;
-      case 'write':
-        if (operation.known && operation.observedVersion !== version + 1) return CANNOT_LINEARIZE;
-        return pack(version + 1, operation.valueId);
-      case 'cas':
-        if (!operation.known) return version === operation.ifVersion ? pack(version + 1, operation.valueId) : CANNOT_LINEARIZE;
-        if (operation.succeeded) {
-          const matches = version === operation.ifVersion && operation.observedVersion === version + 1;
-          return matches ? pack(version + 1, operation.valueId) : CANNOT_LINEARIZE;
-        }
-        if (version === operation.ifVersion) return CANNOT_LINEARIZE;
-        return operation.observedVersion === -1 || operation.observedVersion === version ? state : CANNOT_LINEARIZE;
-      case 'delete':
-        // A successful delete is accepted from any state because servers commonly make delete idempotent.
-        if (operation.known) return operation.succeeded || version === 0 ? pack(0, ABSENT_VALUE_ID) : CANNOT_LINEARIZE;
-        return version === 0 ? CANNOT_LINEARIZE : pack(0, ABSENT_VALUE_ID);
-    }
-  };
 }

@@ -1,206 +1,194 @@
 // Wing & Gong's linearization search with Lowe's improvements, as in porcupine.
 //
-// Call and return events sit in one time-ordered doubly linked list. The
-// search walks it from the front: a call is a candidate to linearize next (its
-// operation may take effect now); reaching a return means an operation's
-// deadline passed before it was linearized, so the last choice is undone.
-// Linearizing an operation unlinks both its events, so the front of the list
-// is always the earliest unresolved event.
+// Call and return events of the known operations sit in one time-ordered list
+// (pending-events.ts). The search walks it from the front: a call is a
+// candidate to linearize next; reaching a return means an operation's deadline
+// passed before it was linearized, so the last choice is undone. Operations of
+// unknown outcome never return; they sit in a second list and are tried only
+// after every known candidate, so explanations in which fewer of them took
+// effect come first. Recursion is an explicit typed-array stack: a history of
+// 2,000 operations can be 2,000 frames deep.
 //
-// Lowe's memoisation is what makes this usable: two search paths that have
-// linearized the same set of operations and reached the same model state have
-// the same future, so each (set, state) pair is explored at most once. Sets are
-// bitsets over operation indices with an incrementally maintained Zobrist hash,
-// so hashing a configuration costs O(1) rather than O(n).
-//
-// Recursion is replaced by an explicit stack: a 2,000-operation history can be
-// 2,000 frames deep, and typed-array stacks avoid per-frame allocation.
+// Lowe's memo (explored-configurations.ts) makes each (linearized set, state)
+// configuration explored once. On top of it, the search only looks for one
+// canonical kind of linearization, which exists whenever any does:
+// - Read-only operations go as early as they can. Moving a read to the front
+//   of any completion keeps it valid, so one that fits is taken without
+//   branching: many concurrent reads no longer multiply into 2^k subsets.
+// - Among interchangeable unknown operations (same symmetry class), the
+//   earliest called is used first.
+// - Unknown operations that took effect form minimal blocks right before the
+//   known operation that needs them. Pushing them later, up to the next known
+//   operation, is always allowed (they never return), and a block whose effect
+//   that operation would erase anyway (a delete) can be dropped as "never
+//   happened". The model may prune further (SearchModel.blockCanServe).
 
-export interface SearchableOperation {
-  readonly call: number;
-  /** Infinity for operations whose outcome is unknown. */
-  readonly ret: number;
-  /** The search succeeds once every known operation is linearized; unknown ones may never have happened. */
-  readonly known: boolean;
+import { ExploredConfigurations } from './explored-configurations.js';
+import { END, PendingEvents, type TimedOperation } from './pending-events.js';
+
+export interface SearchableOperation extends TimedOperation {
+  /** Never changes the state when it can be linearized (a read, a reported CAS conflict). */
+  readonly readOnly: boolean;
+  /** Interchangeable operations share a class (>= 0) and are only linearized by ascending rank; -1 opts out. */
+  readonly symmetryClass: number;
+  readonly rankInClass: number;
 }
 
-/** Returns the state after `operation`, or a negative number if it cannot take effect in `state`. */
-export type StepFunction<Operation> = (operation: Operation, state: number) => number;
+/** The sequential specification the history is checked against, over states packed into numbers >= 0. */
+export interface SearchModel<Operation> {
+  readonly initialState: number;
+  /** The state after `operation`, or CANNOT_LINEARIZE if it cannot take effect in `state` with its observed outcome. */
+  step(operation: Operation, state: number): number;
+  /**
+   * Optional pruning: could a block of unknown operations that began in
+   * `blockStart` and has reached `state` still be what the known operation
+   * `known` needs? Returning true is always safe.
+   */
+  blockCanServe?(blockStart: number, state: number, known: Operation): boolean;
+}
+
+export const CANNOT_LINEARIZE = -1;
 
 export type SearchVerdict = 'linearizable' | 'violation' | 'timeout';
 
-const HEAD = 0;
-const END = -1;
+export interface SearchOutcome {
+  readonly verdict: SearchVerdict;
+  /**
+   * The latest time T such that some explored configuration had linearized
+   * every known operation returning before T. That configuration, cut there,
+   * linearizes the history's prefix up to T, so a violation lies at or after it.
+   */
+  readonly frontier: number;
+}
+
 const DEADLINE_CHECK_INTERVAL = 4096;
 
 export function searchForLinearization<Operation extends SearchableOperation>(
   operations: readonly Operation[],
-  initialState: number,
-  step: StepFunction<Operation>,
+  model: SearchModel<Operation>,
   deadline: number,
-): SearchVerdict {
+): SearchOutcome {
   const count = operations.length;
-  // Node 0 is the list head; operation i owns call node 2i+1 and return node 2i+2.
-  const callNode = (index: number): number => 2 * index + 1;
-  const next = new Int32Array(2 * count + 1).fill(END);
-  const prev = new Int32Array(2 * count + 1).fill(END);
-  linkInTimeOrder(operations, next, prev);
+  const events = new PendingEvents(operations);
+  const explored = new ExploredConfigurations(operations.map((operation) => operation.known));
+  const linearizedInClass = new Int32Array(operations.reduce((most, operation) => Math.max(most, operation.symmetryClass + 1), 0));
+  const inTurn = (operation: Operation): boolean =>
+    operation.symmetryClass < 0 || linearizedInClass[operation.symmetryClass] === operation.rankInClass;
 
-  const unlink = (node: number): void => {
-    const before = prev[node]!;
-    const after = next[node]!;
-    next[before] = after;
-    if (after !== END) prev[after] = before;
-  };
-  const relink = (node: number): void => {
-    const before = prev[node]!;
-    const after = next[node]!;
-    next[before] = node;
-    if (after !== END) prev[after] = node;
-  };
-
-  const linearized = new LinearizedSet(count);
+  // The explicit recursion stack: which operation was linearized, the state
+  // before it, whether it was forced (no alternatives worth trying), the window
+  // an unknown operation was picked from, and the state where the current block
+  // of unknown operations began.
   const stackOperation = new Int32Array(count);
   const stackState = new Float64Array(count);
+  const stackForced = new Uint8Array(count);
+  const stackWindowEnd = new Float64Array(count);
+  const stackBlockStart = new Float64Array(count);
   let depth = 0;
-  let state = initialState;
-  let knownRemaining = operations.reduce((total, operation) => total + (operation.known ? 1 : 0), 0);
-  let iterations = 0;
-  let node = next[HEAD]!;
+  let state = model.initialState;
+  let knownRemaining = operations.filter((operation) => operation.known).length;
+  const topIsUnknown = (): boolean => depth > 0 && !operations[stackOperation[depth - 1]!]!.known;
+  const blockStart = (): number => (topIsUnknown() ? stackBlockStart[depth - 1]! : state);
 
-  while (knownRemaining > 0) {
-    if (++iterations % DEADLINE_CHECK_INTERVAL === 0 && performance.now() > deadline) return 'timeout';
-    // Unknown operations return at infinity, after every known return, so the walk
-    // meets a known return before running off the end while any remain.
-    if (node === END) throw new Error('linearizability search ran past the last event');
-    const isCall = node % 2 === 1;
-    if (isCall) {
-      const index = (node - 1) / 2;
-      const operation = operations[index]!;
-      const nextState = step(operation, state);
-      if (nextState >= 0 && linearized.addIfUnseen(index, nextState)) {
-        stackOperation[depth] = index;
-        stackState[depth] = state;
-        depth++;
-        state = nextState;
-        if (operation.known) knownRemaining--;
-        unlink(node);
-        unlink(node + 1);
-        node = next[HEAD]!;
-        continue;
-      }
-      node = next[node]!;
-      continue;
-    }
-    // A return whose operation is not yet linearized: this path is dead, undo the latest choice.
-    if (depth === 0) return 'violation';
-    depth--;
-    const index = stackOperation[depth]!;
-    state = stackState[depth]!;
-    linearized.remove(index);
-    if (operations[index]!.known) knownRemaining++;
-    relink(callNode(index) + 1);
-    relink(callNode(index));
-    node = next[callNode(index)]!;
-  }
-  return 'linearizable';
-}
+  // Walk position: a node of the known list, or (once its window is exhausted)
+  // an unknown operation called no later than `windowEnd`.
+  let inUnknownPhase = false;
+  let node = events.first();
+  let unknownCursor = END;
+  let windowEnd = 0;
+  let lookForForcedMove = true;
+  let frontier = -Infinity;
 
-function linkInTimeOrder(operations: readonly SearchableOperation[], next: Int32Array, prev: Int32Array): void {
-  const nodes: number[] = [];
-  for (let index = 0; index < operations.length; index++) nodes.push(2 * index + 1, 2 * index + 2);
-  const time = (node: number): number => {
-    const operation = operations[(node - 1) >> 1]!;
-    return node % 2 === 1 ? operation.call : operation.ret;
+  const push = (index: number, nextState: number, forced: boolean): void => {
+    const operation = operations[index]!;
+    if (operation.symmetryClass >= 0) linearizedInClass[operation.symmetryClass]!++;
+    if (operation.known) knownRemaining--;
+    stackBlockStart[depth] = blockStart();
+    stackOperation[depth] = index;
+    stackState[depth] = state;
+    stackForced[depth] = forced ? 1 : 0;
+    stackWindowEnd[depth] = windowEnd;
+    depth++;
+    state = nextState;
+    events.remove(index);
+    lookForForcedMove = true;
   };
-  // On equal timestamps calls go first: the two operations are then treated as
-  // concurrent, which can only hide a violation, never invent one.
-  nodes.sort((a, b) => time(a) - time(b) || (b % 2) - (a % 2) || a - b);
-  let previous = HEAD;
-  for (const node of nodes) {
-    next[previous] = node;
-    prev[node] = previous;
-    previous = node;
-  }
-}
-
-interface CachedConfiguration {
-  readonly bits: Uint32Array;
-  readonly state: number;
-}
-
-/** The set of linearized operations plus the memo of every (set, state) pair already explored. */
-class LinearizedSet {
-  private readonly bits: Uint32Array;
-  private readonly zobristLow: Int32Array;
-  private readonly zobristHigh: Int32Array;
-  private hashLow = 0;
-  private hashHigh = 0;
-  private readonly explored = new Map<number, CachedConfiguration[]>();
-
-  constructor(size: number) {
-    this.bits = new Uint32Array(Math.ceil(size / 32));
-    this.zobristLow = new Int32Array(size);
-    this.zobristHigh = new Int32Array(size);
-    // A fixed seed keeps runs reproducible; the hash only has to spread, not resist attack.
-    const random = mulberry32(0x5eed);
-    for (let index = 0; index < size; index++) {
-      this.zobristLow[index] = random();
-      this.zobristHigh[index] = random();
-    }
-  }
-
-  /** Adds `index`, entering `state`, unless that configuration was explored before (then nothing changes). */
-  addIfUnseen(index: number, state: number): boolean {
-    this.toggle(index);
-    const key = this.cacheKey(state);
-    const bucket = this.explored.get(key);
-    if (bucket === undefined) {
-      this.explored.set(key, [{ bits: this.bits.slice(), state }]);
+  /** Undoes choices up to and including the latest real one and resumes the walk after it; false if none is left. */
+  const backtrack = (): boolean => {
+    while (depth > 0) {
+      depth--;
+      const index = stackOperation[depth]!;
+      const operation = operations[index]!;
+      state = stackState[depth]!;
+      explored.abandon(index);
+      if (operation.symmetryClass >= 0) linearizedInClass[operation.symmetryClass]!--;
+      if (operation.known) knownRemaining++;
+      events.restore(index);
+      if (stackForced[depth] === 1) continue;
+      inUnknownPhase = !operation.known;
+      if (operation.known) node = events.nextNode(PendingEvents.callNode(index));
+      else [unknownCursor, windowEnd] = [events.nextUnknown(index), stackWindowEnd[depth]!];
       return true;
     }
-    for (const configuration of bucket) {
-      if (configuration.state === state && equalBits(configuration.bits, this.bits)) {
-        this.toggle(index);
-        return false;
-      }
-    }
-    bucket.push({ bits: this.bits.slice(), state });
-    return true;
-  }
-
-  remove(index: number): void {
-    this.toggle(index);
-  }
-
-  private toggle(index: number): void {
-    this.bits[index >>> 5]! ^= 1 << (index & 31);
-    this.hashLow ^= this.zobristLow[index]!;
-    this.hashHigh ^= this.zobristHigh[index]!;
-  }
-
-  /** 53 bits of (set hash mixed with state), so it can be an exact Map key. */
-  private cacheKey(state: number): number {
-    const stateLow = Math.imul(state >>> 0, 0x9e3779b1);
-    const stateHigh = Math.imul(Math.floor(state / 0x100000000) >>> 0, 0x85ebca6b) ^ (stateLow >>> 15);
-    const low = (this.hashLow ^ stateLow) >>> 0;
-    const high = (this.hashHigh ^ stateHigh) & 0x1fffff;
-    return high * 0x100000000 + low;
-  }
-}
-
-function equalBits(a: Uint32Array, b: Uint32Array): boolean {
-  for (let word = 0; word < a.length; word++) if (a[word] !== b[word]) return false;
-  return true;
-}
-
-/** Small seeded PRNG yielding signed 32-bit integers. */
-function mulberry32(seed: number): () => number {
-  let current = seed | 0;
-  return () => {
-    current = (current + 0x6d2b79f5) | 0;
-    let mixed = Math.imul(current ^ (current >>> 15), 1 | current);
-    mixed = (mixed + Math.imul(mixed ^ (mixed >>> 7), 61 | mixed)) ^ mixed;
-    return mixed ^ (mixed >>> 14);
+    return false;
   };
+  /** An unknown block right before `operation` that it would erase anyway: the order without the block is explored too. */
+  const erasesUnknownBlock = (operation: Operation, nextState: number): boolean =>
+    topIsUnknown() && model.step(operation, blockStart()) === nextState;
+  const servesSomeKnownOperation = (nextState: number): boolean => {
+    const canServe = model.blockCanServe?.bind(model);
+    if (canServe === undefined) return true;
+    const start = blockStart();
+    return events.firstCallInWindow((index) => canServe(start, nextState, operations[index]!)) !== END;
+  };
+  const tryLinearize = (index: number): boolean => {
+    const operation = operations[index]!;
+    const nextState = inTurn(operation) ? model.step(operation, state) : CANNOT_LINEARIZE;
+    if (nextState < 0 || erasesUnknownBlock(operation, nextState)) return false;
+    if (!operation.known && !servesSomeKnownOperation(nextState)) return false;
+    if (!explored.addIfUnexplored(index, nextState)) return false;
+    push(index, nextState, false);
+    return true;
+  };
+
+  let iterations = 0;
+  while (knownRemaining > 0) {
+    if (++iterations % DEADLINE_CHECK_INTERVAL === 0 && performance.now() > deadline) return { verdict: 'timeout', frontier };
+    if (lookForForcedMove) {
+      lookForForcedMove = false;
+      const forced = events.firstCallInWindow((index) => {
+        const operation = operations[index]!;
+        return operation.readOnly && inTurn(operation) && model.step(operation, state) >= 0;
+      });
+      if (forced !== END) {
+        // If the forced configuration failed before (reached another way), so does this one.
+        if (explored.addIfUnexplored(forced, state)) push(forced, state, true);
+        else if (!backtrack()) return { verdict: 'violation', frontier };
+        continue;
+      }
+      inUnknownPhase = false;
+      node = events.first();
+    }
+    if (!inUnknownPhase) {
+      // Known operations return before unknown ones (at infinity), so while any
+      // remain the walk meets a return before running off the end.
+      if (node === END) throw new Error('linearizability search ran past the last event');
+      if (!PendingEvents.isReturnNode(node)) {
+        if (!tryLinearize(PendingEvents.operationOf(node))) node = events.nextNode(node);
+        continue;
+      }
+      inUnknownPhase = true;
+      windowEnd = operations[PendingEvents.operationOf(node)]!.ret;
+      frontier = Math.max(frontier, windowEnd);
+      unknownCursor = events.firstUnknown();
+      continue;
+    }
+    if (unknownCursor !== END && operations[unknownCursor]!.call <= windowEnd) {
+      if (!tryLinearize(unknownCursor)) unknownCursor = events.nextUnknown(unknownCursor);
+      continue;
+    }
+    // Nothing else fits before the earliest pending return: this path is dead.
+    if (!backtrack()) return { verdict: 'violation', frontier };
+  }
+  return { verdict: 'linearizable', frontier: Infinity };
 }
