@@ -10,7 +10,7 @@ import { SubscriptionHub } from './board/hub.js';
 import { StreamReplayer } from './board/replay.js';
 import { Dispatcher, type HandlerTable } from './gateway/dispatch.js';
 import { createHttpServer } from './gateway/http.js';
-import { OpenAuthenticator, type Authenticator } from './gateway/auth.js';
+import type { Authenticator } from './gateway/auth.js';
 import { WsGateway } from './gateway/ws.js';
 import type { Session } from './gateway/session.js';
 import type { Services } from './services.js';
@@ -19,6 +19,8 @@ import { readHandlers } from './board/handlers/reads.js';
 import { writeHandlers } from './board/handlers/writes.js';
 import { subscriptionHandlers } from './board/handlers/subscribe.js';
 import { defaultExtensions } from './extensions.js';
+import { chooseAuthenticator } from './security/authenticator.js';
+import { SecurityGuard } from './security/guard.js';
 
 export interface AppOptions {
   /** Environment-style settings; unset ones come from process.env, then defaults. */
@@ -41,6 +43,8 @@ export async function startApp(options: AppOptions = {}): Promise<App> {
   const config = loadConfig({ ...process.env, ...options.env });
   const log = options.logger ?? createLogger(config);
   const nodeId = config.NODE_ID ?? `${hostname()}-${process.pid}`;
+  // Before any connection is made: a JWT set-up that cannot work stops the node here.
+  const authenticator = options.authenticator ?? chooseAuthenticator(config);
   const redis = await connectRedis(config.REDIS_URL, log, 'commands', false, config.REDIS_CLUSTER_NODES);
   const subscriber = await connectRedis(config.REDIS_URL, log, 'subscriber', true, config.REDIS_CLUSTER_NODES);
   const extensions = (options.extensions ?? defaultExtensions)(config);
@@ -94,7 +98,7 @@ export async function startApp(options: AppOptions = {}): Promise<App> {
       }
     }
   };
-  const gateway = new WsGateway(services, dispatcher, options.authenticator ?? new OpenAuthenticator(), sessionClosed);
+  const gateway = new WsGateway(services, dispatcher, authenticator, sessionClosed, new SecurityGuard(config));
   const readiness = {
     async check() {
       const states: Record<string, 'up' | 'down' | 'disabled'> = {};
@@ -108,6 +112,15 @@ export async function startApp(options: AppOptions = {}): Promise<App> {
     },
   };
   const server = createHttpServer(services, readiness, extensions.flatMap((e) => e.routes ?? []));
+  // A client must finish its request head in time: an idle or trickling TCP connection
+  // is closed rather than held open (Node checks at the interval below, 30 s by default).
+  server.headersTimeout = config.HANDSHAKE_TIMEOUT_MS;
+  server.requestTimeout = config.HANDSHAKE_TIMEOUT_MS;
+  // Read at listen(); @types/node only types it as a createServer option.
+  (server as Server & { connectionsCheckingInterval: number }).connectionsCheckingInterval = Math.min(
+    1_000,
+    config.HANDSHAKE_TIMEOUT_MS,
+  );
   gateway.attach(server);
   hub.start();
 
@@ -117,7 +130,7 @@ export async function startApp(options: AppOptions = {}): Promise<App> {
   });
   const port = (server.address() as AddressInfo).port;
   log.info({ port, nodeId, auth: config.AUTH_MODE }, 'blackboard listening');
-  if (config.AUTH_MODE === 'none') log.warn('AUTH_MODE=none: any client may connect and act as any agent');
+  if (config.AUTH_MODE === 'none') log.warn('AUTH_MODE=none: every client may connect, naming itself as whichever agent it likes');
 
   let stopping: Promise<void> | null = null;
   const stop = () =>

@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { Session } from './session.js';
 
 export interface Identity {
   agentId: string;
@@ -12,7 +14,7 @@ export interface Identity {
 /** Refusal at the HTTP upgrade: nothing unauthenticated reaches the application. */
 export class UpgradeRefusal extends Error {
   constructor(
-    readonly status: 401 | 403 | 400,
+    readonly status: 400 | 401 | 403 | 429 | 503,
     message: string,
   ) {
     super(message);
@@ -23,7 +25,35 @@ export interface Authenticator {
   authenticate(req: IncomingMessage, url: URL): Promise<Identity>;
 }
 
-const AGENT_ID = /^[A-Za-z0-9_.:@-]{1,128}$/;
+/**
+ * Admission rules besides identity, and the per-connection limits that follow from it
+ * (origins, connections per agent, request rate, credential expiry).
+ */
+export interface ConnectionGuard {
+  /** Before authentication; throws UpgradeRefusal (403) for a disallowed Origin. */
+  checkOrigin(req: IncomingMessage): void;
+  /** After authentication; throws UpgradeRefusal (429) when the agent has too many connections here. */
+  admit(identity: Identity, socket: Duplex): void;
+  /** The WebSocket is open: start its limits (and its expiry timer). */
+  opened(session: Session): void;
+  /** Each inbound frame, before it is parsed; false: refused (already answered or closed). */
+  admitFrame(session: Session, text: string): boolean;
+}
+
+/** Authentication must finish in time: a slow or stuck credential check holds a socket. */
+export async function withinHandshake<T>(work: Promise<T>, timeoutMs: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new UpgradeRefusal(503, 'authentication did not finish in time')), timeoutMs);
+  });
+  try {
+    return await Promise.race([work, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+export const AGENT_ID = /^[A-Za-z0-9_.:@-]{1,128}$/;
 
 /** AUTH_MODE=none: the agent names itself with `?agent=<id>`, or gets a generated id. */
 export class OpenAuthenticator implements Authenticator {

@@ -5,11 +5,18 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { CloseCode } from '../../shared/protocol/close-codes.js';
 import { SUBPROTOCOL, WS_PATH } from '../../shared/protocol/types.js';
 import type { Services } from '../services.js';
-import { UpgradeRefusal, type Authenticator } from './auth.js';
+import { UpgradeRefusal, withinHandshake, type Authenticator, type ConnectionGuard } from './auth.js';
 import type { Dispatcher } from './dispatch.js';
 import { FlushScheduler, Session } from './session.js';
 
-const STATUS_TEXT: Record<number, string> = { 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found' };
+const STATUS_TEXT: Record<number, string> = {
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not Found',
+  429: 'Too Many Requests',
+  503: 'Service Unavailable',
+};
 
 function refuse(socket: Duplex, status: number, message: string): void {
   const body = JSON.stringify({ error: message });
@@ -31,6 +38,7 @@ export class WsGateway {
     private readonly dispatcher: Dispatcher,
     private readonly authenticator: Authenticator,
     private readonly onSessionClosed: (session: Session) => Promise<void>,
+    private readonly guard: ConnectionGuard | null = null,
   ) {
     this.wss = new WebSocketServer({
       noServer: true,
@@ -53,12 +61,16 @@ export class WsGateway {
     if (!this.accepting) return refuse(socket, 403, 'server is shutting down');
     let identity;
     try {
-      identity = await this.authenticator.authenticate(req, url);
+      this.guard?.checkOrigin(req);
+      identity = await withinHandshake(this.authenticator.authenticate(req, url), this.services.config.HANDSHAKE_TIMEOUT_MS);
+      this.guard?.admit(identity, socket);
     } catch (err) {
       if (err instanceof UpgradeRefusal) return refuse(socket, err.status, err.message);
       this.services.log.error({ err }, 'authentication failed');
       return refuse(socket, 401, 'authentication failed');
     }
+    // The client may have given up while its credential was checked.
+    if (socket.destroyed) return;
     this.wss.handleUpgrade(req, socket, head, (ws) => this.open(ws, identity));
   }
 
@@ -76,6 +88,7 @@ export class WsGateway {
       { scopes: identity.scopes, expiresAt: identity.expiresAt },
     );
     services.sessions.add(session);
+    this.guard?.opened(session);
     log.debug('connection opened');
     ws.on('pong', () => {
       session.alive = true;
@@ -83,6 +96,7 @@ export class WsGateway {
     ws.on('message', (data, isBinary) => {
       if (session.closed) return;
       const text = isBinary ? Buffer.from(data as Buffer).toString('utf8') : data.toString();
+      if (this.guard && !this.guard.admitFrame(session, text)) return;
       void this.dispatcher.handleFrame(session, text);
     });
     ws.on('error', (err) => log.debug({ err }, 'socket error'));

@@ -5,6 +5,7 @@ import type { HandlerTable } from '../../gateway/dispatch.js';
 import { BOARDS_INDEX, boardKeys } from '../keys.js';
 import { toKeyRecord } from '../records.js';
 import { readStream } from '../feed.js';
+import { mayReadBoard } from '../../security/authorize.js';
 
 const DEFAULT_LIST_LIMIT = 1_000;
 const DEFAULT_HISTORY_LIMIT = 1_000;
@@ -62,7 +63,10 @@ export const readHandlers: HandlerTable = {
   async boards(frame, ctx) {
     const { redis } = ctx.services;
     const prefix = frame.prefix ?? '';
-    const names = (await redis.zrangebylex(BOARDS_INDEX, `[${prefix}`, prefix === '' ? '+' : `(${prefix}\xff`)).slice(0, 10_000);
+    const names = (await redis.zrangebylex(BOARDS_INDEX, `[${prefix}`, prefix === '' ? '+' : `(${prefix}\xff`))
+      // Only the boards the caller may read some part of.
+      .filter((board) => mayReadBoard(ctx.session.auth.scopes, board))
+      .slice(0, 10_000);
     // One command per board: boards live in different cluster slots, so no pipeline.
     const states = await Promise.all(names.map((board) => redis.hmget(boardKeys(board).meta, 'rev', 'epoch')));
     const boards = names.flatMap((board, i) => {

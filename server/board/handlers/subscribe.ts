@@ -2,6 +2,7 @@ import { BlackboardError, ErrorCode } from '../../../shared/protocol/errors.js';
 import { literalPrefix } from '../../../shared/protocol/globs.js';
 import type { HandlerTable, OpContext } from '../../gateway/dispatch.js';
 import { Subscription } from '../subscription.js';
+import { readableKeys } from '../../security/authorize.js';
 import type { KeyRecord } from '../../../shared/protocol/types.js';
 import type { RawJson } from '../../../shared/protocol/json.js';
 
@@ -56,7 +57,14 @@ export const subscriptionHandlers: HandlerTable = {
       });
     }
 
-    const sub = new Subscription(session.newSubscriptionId(), board, frame.patterns, frame.mode ?? 'value', session);
+    const sub = new Subscription(
+      session.newSubscriptionId(),
+      board,
+      frame.patterns,
+      frame.mode ?? 'value',
+      session,
+      readableKeys(session.auth.scopes, board) ?? undefined,
+    );
     // Attach before reading: every revision after the read reaches the subscription.
     await services.hub.attach(sub);
     try {
