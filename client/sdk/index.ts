@@ -14,3 +14,4 @@ export {
   type EnqueueOptions,
   type WorkOptions,
 } from './worker.js';
+export type { LockGrant, Fence, LockOptions, WithLockOptions, LockContext, PresenceResult } from './locks.js';

@@ -17,6 +17,16 @@ export interface BoardKeys {
   log: string;
   locks: string;
   deadlines: string;
+  /** hash: agent id → the connection that set its `$presence/<agent>` entry. */
+  presenceOwners: string;
+  /** hash: pattern id → key pattern, for each pattern with a schema (versions live in `$schemas/…` keys). */
+  schemas: string;
+  /** hash: key → "<modRev>:<schemaVersion>", the schema version the value written at modRev conforms to. */
+  schemaVersions: string;
+  /** string: the node running the board's background schema migration pass (a lease). */
+  schemaPass: string;
+  /** string: JSON figures of the board's last finished schema migration pass. */
+  schemaPassReport: string;
   channel: string;
   req(reqId: string): string;
   lockResource(name: string): string;
@@ -36,6 +46,11 @@ export function boardKeys(board: string): BoardKeys {
     log: `${p}log`,
     locks: `${p}locks`,
     deadlines: `${p}deadlines`,
+    presenceOwners: `${p}presence`,
+    schemas: `${p}schemas`,
+    schemaVersions: `${p}schema-versions`,
+    schemaPass: `${p}schema-pass`,
+    schemaPassReport: `${p}schema-pass-report`,
     channel: `${p}events`,
     req: (reqId) => `${p}req:${reqId}`,
     lockResource: (name) => `${p}lock:${name}`,
@@ -50,3 +65,15 @@ export const BOARDS_INDEX = `${KEY_ROOT}:boards`;
 
 /** Marks this Redis dataset; its disappearance means Redis lost its data. */
 export const INSTANCE_KEY = `${KEY_ROOT}:instance`;
+
+/**
+ * Boards whose `deadlines` zset may hold entries, scored by a time no later than the
+ * earliest of them, so the expiry sweepers visit only boards with something due.
+ */
+export const DEADLINE_BOARDS = `${KEY_ROOT}:deadline-boards`;
+
+/** zset: boards with a schema migration pass due, scored by when (ms). */
+export const SCHEMA_PASSES = `${KEY_ROOT}:schema-passes`;
+
+/** Pub/sub channel: names of boards whose schemas changed, so every node drops its cached copy. */
+export const SCHEMA_CHANNEL = `${KEY_ROOT}:schema-changes`;

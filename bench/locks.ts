@@ -1,0 +1,116 @@
+import { randomBytes } from 'node:crypto';
+import { Redis } from 'ioredis';
+import Redlock from 'redlock';
+import { WebSocket } from 'ws';
+import { BlackboardClient, BlackboardError, ErrorCode, type SocketFactory } from '../client/sdk/index.js';
+import { runConcurrent, throughputFigures, type Figure } from './stats.js';
+
+export interface LockBenchOptions {
+  /** A running server, `http://host:port`. */
+  url: string;
+  /** The Redis that server uses: the raw baseline runs on it too. */
+  redisUrl: string;
+  /** Scales the amount of work (1: a few seconds per figure). */
+  scale: number;
+}
+
+const TTL_MS = 30_000;
+/** The two sides of a figure run in alternating slices, so that load from elsewhere falls on both alike. */
+const SLICES = 4;
+const tag = () => randomBytes(6).toString('hex');
+
+type Run = Awaited<ReturnType<typeof runConcurrent>>;
+
+/** A write refused by admission control (the server is saturated) is retried after the hint. */
+async function admitted<T>(write: () => Promise<T>): Promise<T> {
+  for (;;) {
+    try {
+      return await write();
+    } catch (err) {
+      if (!(err instanceof BlackboardError && err.code === ErrorCode.RATE_LIMITED)) throw err;
+      await new Promise((r) => setTimeout(r, Number(err.details?.retryAfterMs ?? 100)));
+    }
+  }
+}
+
+async function sideBySide(
+  total: number,
+  inFlight: number,
+  measured: (i: number) => Promise<unknown>,
+  baseline: (i: number) => Promise<unknown>,
+): Promise<{ measured: Run; baseline: Run }> {
+  const runs = { measured: [] as Run[], baseline: [] as Run[] };
+  const slice = Math.ceil(total / SLICES);
+  for (let s = 0; s < SLICES; s++) {
+    const offset = s * slice;
+    runs.baseline.push(await runConcurrent(slice, inFlight, (i) => baseline(offset + i)));
+    runs.measured.push(await runConcurrent(slice, inFlight, (i) => measured(offset + i)));
+  }
+  const merge = (parts: Run[]): Run => ({
+    latencies: parts.flatMap((p) => p.latencies).sort((a, b) => a - b),
+    seconds: parts.reduce((sum, p) => sum + p.seconds, 0),
+  });
+  return { measured: merge(runs.measured), baseline: merge(runs.baseline) };
+}
+
+/**
+ * Locks through the whole server beside plain Redlock on the same Redis, in the same run:
+ * acquire + release cycles per second at 1 and 64 in flight (each cycle takes a lock
+ * nobody else holds, so this is the cost of a lock, not of waiting for one), then what
+ * a `fence` costs a put (fenced against unfenced puts through the server).
+ */
+export async function benchLocks(options: LockBenchOptions): Promise<Figure[]> {
+  const redis = new Redis(options.redisUrl, { maxRetriesPerRequest: 1 });
+  const redlock = new Redlock([redis], { retryCount: 0 });
+  const client = new BlackboardClient({ url: options.url, agent: 'bench-locks', WebSocket: WebSocket as unknown as SocketFactory });
+  await client.connect();
+  const figures: Figure[] = [];
+  try {
+    for (const [inFlight, total] of [
+      [1, Math.round(1_000 * options.scale)],
+      [64, Math.round(10_000 * options.scale)],
+    ] as const) {
+      // The raw resource keys share a hash tag, as the server's do.
+      const rawTag = tag();
+      const board = `bench-locks-${tag()}`;
+      await admitted(() => client.put(board, 'warmup', 1));
+      const { measured, baseline: raw } = await sideBySide(
+        total,
+        inFlight,
+        async (i) => {
+          const { token } = await client.acquireLock(board, `l${i}`, { ttlMs: TTL_MS });
+          await client.releaseLock(board, `l${i}`, token);
+        },
+        async (i) => {
+          const lock = await redlock.acquire([`bench:{${rawTag}}:lock:l${i}`], TTL_MS);
+          await lock.release();
+        },
+      );
+      figures.push(
+        ...throughputFigures(`lock acquire+release, ${inFlight} in flight`, measured, raw, 'raw Redlock acquire+release (ioredis, same Redis)'),
+      );
+    }
+
+    const board = `bench-fence-${tag()}`;
+    const { token } = await client.acquireLock(board, 'writer', { ttlMs: 600_000 });
+    const fence = { lock: 'writer', token };
+    const value = { status: 'working', step: 3, notes: 'a small agent state value' };
+    for (const [inFlight, total] of [
+      [1, Math.round(2_000 * options.scale)],
+      [64, Math.round(20_000 * options.scale)],
+    ] as const) {
+      const { measured: fenced, baseline: unfenced } = await sideBySide(
+        total,
+        inFlight,
+        (i) => admitted(() => client.put(board, `fenced/${i % 100}`, value, { fence })),
+        (i) => admitted(() => client.put(board, `plain/${i % 100}`, value)),
+      );
+      figures.push(...throughputFigures(`fenced put, ${inFlight} in flight`, fenced, unfenced, 'unfenced put through the same server'));
+    }
+    await client.releaseLock(board, 'writer', token);
+  } finally {
+    client.close();
+    redis.disconnect();
+  }
+  return figures;
+}

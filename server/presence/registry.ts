@@ -1,0 +1,125 @@
+import { BlackboardError, ErrorCode, badRequest } from '../../shared/protocol/errors.js';
+import { boardKeys } from '../board/keys.js';
+import { runScript } from '../board/scripts.js';
+import type { Session } from '../gateway/session.js';
+import type { Services } from '../services.js';
+import type { DeadlineSweeper } from '../locks/expiry.js';
+import { runBoardScript } from '../locks/scripts.js';
+
+/** Boards one connection may show presence on at once. */
+export const MAX_PRESENCE_PER_CONNECTION = 1_000;
+const REFRESH_CONCURRENCY = 64;
+
+interface PresenceEntry {
+  board: string;
+  since: number;
+}
+
+/**
+ * `$presence/<agent>` entries and the connections they belong to. An entry goes when its
+ * connection closes (heartbeat-reaped ones included), on `presence.clear`, or, when its
+ * node died, once `ttlMs` passes without the node pushing its deadline back.
+ */
+export class PresenceRegistry {
+  private readonly bySession = new Map<Session, Map<string, PresenceEntry>>();
+  private timer: NodeJS.Timeout | null = null;
+  private refreshing: Promise<void> | null = null;
+  private readonly nodeJson: string;
+
+  constructor(
+    private readonly services: Services,
+    private readonly sweeper: DeadlineSweeper,
+    readonly ttlMs: number,
+  ) {
+    this.nodeJson = JSON.stringify(services.nodeId);
+  }
+
+  async set(session: Session, board: string, metaText: string): Promise<{ rev: number; since: number; expiresAt: number }> {
+    const entries = this.bySession.get(session);
+    if (!entries?.has(board) && (entries?.size ?? 0) >= MAX_PRESENCE_PER_CONNECTION) {
+      throw badRequest(`a connection may show presence on at most ${MAX_PRESENCE_PER_CONNECTION} boards`, {
+        limit: MAX_PRESENCE_PER_CONNECTION,
+      });
+    }
+    const since = entries?.get(board)?.since ?? Date.now();
+    const value = `{"agent":${session.actorJson},"meta":${metaText},"since":${since},"node":${this.nodeJson}}`;
+    const reply = await runBoardScript(this.services, 'presence-set-8', board, [], [
+      session.agentId,
+      session.actorJson,
+      value,
+      this.ttlMs,
+      session.id,
+    ]);
+    if (reply[0] !== 1) throw new BlackboardError(ErrorCode.UNAVAILABLE, 'board state is being rebuilt; retry');
+    const expiresAt = Number(reply[2]);
+    await this.sweeper.register(board, expiresAt);
+    if (session.closed) {
+      // The connection went while this was written: its presence goes with it.
+      await this.clearOwned(session, board);
+      throw new BlackboardError(ErrorCode.UNAVAILABLE, 'connection closed');
+    }
+    let current = this.bySession.get(session);
+    if (!current) this.bySession.set(session, (current = new Map()));
+    current.set(board, { board, since });
+    return { rev: Number(reply[1]), since, expiresAt };
+  }
+
+  /** The agent's `presence.clear`: removes its entry whichever of its connections set it. */
+  async clear(session: Session, board: string): Promise<{ cleared: boolean; rev?: number }> {
+    this.bySession.get(session)?.delete(board);
+    const reply = await runBoardScript(this.services, 'presence-clear-8', board, [], [session.agentId, session.actorJson, '']);
+    return reply[0] === 1 ? { cleared: true, rev: Number(reply[1]) } : { cleared: false };
+  }
+
+  async sessionClosed(session: Session): Promise<void> {
+    const entries = this.bySession.get(session);
+    this.bySession.delete(session);
+    if (!entries) return;
+    await Promise.all([...entries.keys()].map((board) => this.clearOwned(session, board)));
+  }
+
+  private async clearOwned(session: Session, board: string): Promise<void> {
+    await runBoardScript(this.services, 'presence-clear-8', board, [], [session.agentId, session.actorJson, session.id]);
+  }
+
+  start(): void {
+    const period = Math.max(50, Math.floor(this.ttlMs / 3));
+    this.timer = setInterval(() => {
+      if (this.refreshing) return;
+      this.refreshing = this.refresh()
+        .catch((err: unknown) => this.services.log.warn({ err }, 'refreshing presence failed'))
+        .finally(() => {
+          this.refreshing = null;
+        });
+    }, period);
+    this.timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    await this.refreshing;
+  }
+
+  /** Pushes back the deadline of every live connection's entries; forgets those that are gone. */
+  private async refresh(): Promise<void> {
+    const work: Array<[Session, Map<string, PresenceEntry>, string]> = [];
+    for (const [session, entries] of this.bySession) {
+      if (session.closed) continue;
+      for (const board of entries.keys()) work.push([session, entries, board]);
+    }
+    for (let i = 0; i < work.length; i += REFRESH_CONCURRENCY) {
+      await Promise.all(
+        work.slice(i, i + REFRESH_CONCURRENCY).map(async ([session, entries, board]) => {
+          const keys = boardKeys(board);
+          const at = (await runScript(this.services.redis, 'presence-refresh-2', [keys.deadlines, keys.presenceOwners], [
+            session.agentId,
+            session.id,
+            this.ttlMs,
+          ])) as unknown;
+          if (at === 0) entries.delete(board);
+        }),
+      );
+    }
+  }
+}
