@@ -1,7 +1,10 @@
 // tsc does not copy non-TypeScript files; the server loads its Lua scripts at run time.
 import { cpSync, existsSync } from 'node:fs';
 
-const assets = [['server/board/scripts', 'dist/server/board/scripts']];
+const assets = [
+  ['server/board/scripts', 'dist/server/board/scripts'],
+  ['server/history/migrations', 'dist/server/history/migrations'],
+];
 for (const [from, to] of assets) {
   if (existsSync(from)) cpSync(from, to, { recursive: true });
 }

@@ -1,7 +1,22 @@
 import type { Config } from './config.js';
 import type { Extension } from './extension.js';
+import { metricsExtension } from './metrics/extension.js';
+import { dashboardExtension } from './dashboard/extension.js';
+import { tasksExtension } from './tasks/extension.js';
+import { historyExtension } from './history/extension.js';
+import { locksExtension } from './locks/extension.js';
+import { admissionExtension } from './admission/extension.js';
+import { securityExtension } from './security/extension.js';
 
 /** The capabilities a server node runs, in start-up order. */
-export function defaultExtensions(_config: Config): Extension[] {
-  return [];
+export function defaultExtensions(config: Config): Extension[] {
+  return [
+    securityExtension(),
+    admissionExtension(config),
+    historyExtension(config),
+    metricsExtension(),
+    dashboardExtension(),
+    tasksExtension(),
+    locksExtension(),
+  ];
 }

@@ -32,6 +32,11 @@ export class BoardFeed {
   }
 
   private accept(revision: Revision): void {
+    if (this.epoch !== '' && revision.epoch !== this.epoch) {
+      this.restart(revision.epoch, revision.rev - 1, 'epoch changed');
+      this.dispatch(revision);
+      return;
+    }
     if (this.catchingUp) {
       this.pending.push(revision);
       return;
@@ -52,6 +57,18 @@ export class BoardFeed {
     }
     this.lastRev = revision.rev;
     for (const sub of this.subscriptions) sub.offer(revision);
+  }
+
+  /**
+   * The board's revisions were rebuilt under us (Redis lost data): a new epoch, or a
+   * revision counter that went backwards. Subscribers are told to resume (they get
+   * EPOCH_CHANGED or carry on from their cursor) and the feed follows the new line.
+   */
+  restart(epoch: string, rev: number, reason: string): void {
+    this.onBroken(this, reason);
+    this.epoch = epoch;
+    this.lastRev = rev;
+    this.pending = [];
   }
 
   /** Reads every revision after lastRev from the stream, then replays what arrived meanwhile. */

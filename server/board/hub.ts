@@ -130,14 +130,17 @@ export class SubscriptionHub {
     if (active.length === 0) return;
     try {
       // One command per board (boards live in different cluster slots, so no pipeline).
+      // What each feed had before asking: live messages may move it on while the reads run.
+      const before = active.map((feed) => ({ rev: feed.lastRev, epoch: feed.epoch }));
       const states = await Promise.all(active.map((feed) => this.redis.hmget(boardKeys(feed.board).meta, 'rev', 'epoch')));
       active.forEach((feed, i) => {
         const [revText, epoch] = states[i] ?? [];
         const rev = Number(revText ?? 0);
+        const was = before[i]!;
         // No meta: the board is being rebuilt. A new epoch or a lower revision: it was rebuilt.
-        if (!epoch) return;
-        if ((feed.epoch !== '' && epoch !== feed.epoch) || rev < feed.lastRev) {
-          feed.restart(epoch, rev, epoch !== feed.epoch ? 'epoch changed' : 'revision went backwards');
+        if (!epoch || feed.epoch !== was.epoch) return;
+        if ((was.epoch !== '' && epoch !== was.epoch) || rev < was.rev) {
+          feed.restart(epoch, rev, epoch !== was.epoch ? 'epoch changed' : 'revision went backwards');
         } else if (rev > feed.lastRev) void feed.catchUp();
       });
     } catch (err) {

@@ -15,6 +15,8 @@ export interface WriteOp {
   valueText?: string;
   /** The RFC 6902 patch that produced it, as JSON text (patch only). */
   patchText?: string;
+  /** The schema version the value conforms to (typed boards), recorded with it in the same script call. */
+  schemaVersion?: number | undefined;
 }
 
 export interface Compare {
@@ -64,10 +66,14 @@ export interface BoardStoreOptions {
   retention: number;
   /** Whether a persister tracks a watermark (the stream is then never trimmed past it). */
   keepsHistory: boolean;
+  /** Most revisions allowed above the persisted watermark before writes get UNAVAILABLE (0: no bound). */
+  maxUnpersisted?: number;
 }
 
 export class BoardStore implements BoardMaterializer {
   materializer: BoardMaterializer = this;
+  /** Told of every revision this node commits (history uses it to know what Redis held). */
+  onCommitted: ((board: string, rev: number) => void) | null = null;
 
   constructor(
     readonly redis: RedisClient,
@@ -98,6 +104,7 @@ export class BoardStore implements BoardMaterializer {
         const resultText = String(reply[2]);
         // A repeated reqId returns the first result; its revision is the first "rev" in it.
         const rev = status === 1 ? Number(reply[1]) : Number(/"rev":(\d+)/.exec(resultText)?.[1] ?? 0);
+        if (status === 1) this.onCommitted?.(request.board, rev);
         return { rev, resultText, duplicate: status === 2 };
       }
       if (status === -4 && attempt === 0) {
@@ -125,6 +132,11 @@ export class BoardStore implements BoardMaterializer {
     for (const op of request.ops) {
       args.push(op.kind, op.key, JSON.stringify(op.key), op.valueText ?? '', op.patchText ?? '');
     }
+    // Typed keys record their schema version; a delete clears what its key recorded.
+    if (request.ops.some((op) => op.schemaVersion !== undefined || op.kind === 'delete')) {
+      args.push(keys.schemaVersions, ...request.ops.map((op) => op.schemaVersion ?? ''));
+    }
+    args.push(this.options.maxUnpersisted ?? 0);
     const reqKey = keys.req(request.reqId ?? '');
     return runScript(this.redis, 'commit-6', [keys.meta, keys.kv, keys.idx, keys.log, reqKey, keys.locks], args);
   }
@@ -151,6 +163,10 @@ export class BoardStore implements BoardMaterializer {
         });
       case -4:
         return new BlackboardError(ErrorCode.UNAVAILABLE, 'board state is being rebuilt; retry');
+      case -5:
+        return new BlackboardError(ErrorCode.UNAVAILABLE, 'too many revisions are waiting for Postgres; retry later', {
+          limit: this.options.maxUnpersisted ?? 0,
+        });
       default:
         return new BlackboardError(ErrorCode.INTERNAL, 'unexpected reply from the commit script');
     }

@@ -26,7 +26,16 @@ export interface ServerProcess {
 export async function spawnServer(port: number, env: Record<string, string> = {}, timeoutMs = 30_000): Promise<ServerProcess> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts'], {
     cwd: process.cwd(),
-    env: { ...process.env, LOG_LEVEL: 'warn', ADMISSION_LAG_MS: '0', ...env, PORT: String(port), HOST: '127.0.0.1' },
+    // As in startTestServer: no load shedding unless asked, history only with the test's own database.
+    env: {
+      ...process.env,
+      LOG_LEVEL: 'warn',
+      ADMISSION_LAG_MS: '0',
+      HISTORY_ENABLED: env.DATABASE_URL ? 'true' : 'false',
+      ...env,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

@@ -20,8 +20,15 @@ export async function startTestServer(options: AppOptions = {}): Promise<TestSer
   const app = await startApp({
     logger: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }),
     ...options,
-    // Load shedding follows the machine's load; tests that exercise it turn it on themselves.
-    env: { PORT: '0', HOST: '127.0.0.1', ADMISSION_LAG_MS: '0', ...options.env },
+    // Load shedding follows the machine's load: tests that exercise it turn it on. History runs
+    // when a test names its own database (in the shared one it would persist every test's boards).
+    env: {
+      PORT: '0',
+      HOST: '127.0.0.1',
+      ADMISSION_LAG_MS: '0',
+      HISTORY_ENABLED: options.env?.DATABASE_URL ? 'true' : 'false',
+      ...options.env,
+    },
   });
   const clients: BlackboardClient[] = [];
   const wsUrl = `ws://127.0.0.1:${app.port}/v1/ws`;

@@ -14,12 +14,16 @@ ARGV[5] result shape: put|patch|delete|txn
 ARGV[6] revisions kept in the stream  ARGV[7] channel to publish the message on
 ARGV[8] n compares, then n pairs: key, expected version
 then    n ops, then n groups of 5: kind (put|patch|delete), key, key as JSON, value JSON, patch JSON
+then    optionally: the board's schema-versions hash (same hash tag), then n schema versions, one
+        per op ("" none); each put/patch records "rev:schemaVersion" there, a delete or "" clears it
+last    the most revisions that may wait above the persisted watermark pw (0: no bound)
 
 Values stay opaque strings: cjson would mangle them ([] -> {}, big numbers).
 
 Returns {1, rev, result JSON} committed; {2, 0, result JSON} a repeated reqId;
 {-1, key, expected, actual version, record or ""}... for failed compares;
-{-2} fenced; {-3, key} a delete or patch of a missing key; {-4} the board has no meta.
+{-2} fenced; {-3, key} a delete or patch of a missing key; {-4} the board has no meta;
+{-5} too many revisions are waiting for Postgres (the stream would have to drop some).
 ]]
 
 local meta, kv, idx, log, reqKey, locks = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
@@ -30,6 +34,12 @@ if ARGV[2] == '1' then
 end
 
 if redis.call('EXISTS', meta) == 0 then return {-4} end
+
+local backlogLimit = tonumber(ARGV[#ARGV]) or 0
+if backlogLimit > 0 then
+  local state = redis.call('HMGET', meta, 'rev', 'pw')
+  if state[2] and tonumber(state[1]) - tonumber(state[2]) >= backlogLimit then return {-5} end
+end
 
 local clock = redis.call('TIME')
 local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
@@ -71,6 +81,8 @@ for _ = 1, nOps do
   if kind ~= 'put' and redis.call('HEXISTS', kv, key) == 0 then return {-3, key} end
   pos = pos + 5
 end
+local schemaVersions, svPos = nil, pos
+if #ARGV - pos == nOps + 1 then schemaVersions, svPos = ARGV[pos], pos + 1 end
 
 local rev = redis.call('HINCRBY', meta, 'rev', 1)
 local epoch = redis.call('HGET', meta, 'epoch')
@@ -81,7 +93,7 @@ local versionOut = 0
 local valueOut = nil
 
 pos = opsStart
-for _ = 1, nOps do
+for i = 1, nOps do
   local kind, key, keyJson, value, patch = ARGV[pos], ARGV[pos + 1], ARGV[pos + 2], ARGV[pos + 3], ARGV[pos + 4]
   pos = pos + 5
   local event
@@ -109,6 +121,11 @@ for _ = 1, nOps do
       table.insert(results, '{"version":' .. version .. '}')
     end
     versionOut = version
+  end
+  if schemaVersions then
+    local sv = ARGV[svPos + i - 1]
+    if kind ~= 'delete' and sv ~= '' then redis.call('HSET', schemaVersions, key, rev .. ':' .. sv)
+    else redis.call('HDEL', schemaVersions, key) end
   end
   table.insert(lines, key)
   table.insert(lines, event)

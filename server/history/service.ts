@@ -1,0 +1,165 @@
+import { BlackboardError, ErrorCode } from '../../shared/protocol/errors.js';
+import { RawJson } from '../../shared/protocol/json.js';
+import type { HistoryService, Services } from '../services.js';
+import { encodeEvent } from './event-codec.js';
+import type { PgHealth } from './pg-health.js';
+import type { Persister } from './persister.js';
+import type { HistoryRepo, KeyState } from './repo.js';
+import { walkRevisions } from './revisions.js';
+import type { PersistWaiters } from './waiters.js';
+
+function toItem(k: KeyState) {
+  return { key: k.key, value: new RawJson(k.value), version: k.version, createRev: k.createRev, modRev: k.modRev };
+}
+
+/**
+ * Past state and the change log, served from Postgres. Reads above the watermark wait
+ * for the persister; with Redis down, what Postgres holds is still served, marked
+ * `degraded`.
+ */
+export class PostgresHistory implements HistoryService {
+  constructor(
+    private readonly services: Services,
+    private readonly repo: HistoryRepo,
+    private readonly health: PgHealth,
+    private readonly waiters: PersistWaiters,
+    private readonly persister: Persister,
+  ) {}
+
+  awaitPersisted(board: string, rev: number): Promise<void> {
+    return this.waiters.wait(board, rev, this.services.config.DURABLE_TIMEOUT_MS);
+  }
+
+  stats(): Record<string, number> {
+    return { ...this.persister.stats(), postgresUp: this.health.up ? 1 : 0 };
+  }
+
+  async getAt(board: string, key: string, atRev: number): Promise<unknown> {
+    const degraded = await this.settle(board, atRev);
+    const state = await this.pg(() => this.repo.keyAt(board, key, atRev));
+    if (!state) throw new BlackboardError(ErrorCode.NOT_FOUND, `key ${key} did not exist at revision ${atRev}`, { key });
+    return { ...toItem(state), rev: atRev, ...(degraded ? { degraded: true } : {}) };
+  }
+
+  async listAt(board: string, prefix: string, atRev: number, limit: number, after: string | undefined): Promise<unknown> {
+    const degraded = await this.settle(board, atRev);
+    const keys = await this.pg(() => this.repo.keysAt(board, prefix, atRev, limit + 1, after));
+    const more = keys.length > limit;
+    return { items: keys.slice(0, limit).map(toItem), rev: atRev, more, ...(degraded ? { degraded: true } : {}) };
+  }
+
+  async events(
+    board: string,
+    range: { key?: string | undefined; fromRev?: number | undefined; toRev?: number | undefined },
+    limit: number,
+  ): Promise<unknown> {
+    const fromRev = Math.max(1, range.fromRev ?? 1);
+    const toRev = range.toRev ?? Number.MAX_SAFE_INTEGER;
+    const events: RawJson[] = [];
+    if (!this.redisUp()) {
+      const info = await this.pg(() => this.repo.board(board));
+      const upTo = Math.min(toRev, info?.persistedRev ?? 0);
+      const records = await this.pg(() => this.repo.eventRange(board, range.key, fromRev, upTo, limit + 1));
+      for (const r of records.slice(0, limit)) events.push(new RawJson(encodeEvent(r)));
+      return { events, more: records.length > limit, degraded: true };
+    }
+    let more = false;
+    if (range.key !== undefined) {
+      // One key: its index range in Postgres first, then the stream above the watermark.
+      const info = await this.pg(() => this.repo.board(board));
+      const watermark = info?.persistedRev ?? 0;
+      const records = await this.pg(() => this.repo.eventRange(board, range.key, fromRev, Math.min(toRev, watermark), limit + 1));
+      for (const r of records.slice(0, limit)) events.push(new RawJson(encodeEvent(r)));
+      if (records.length > limit) return { events, more: true };
+      if (toRev <= watermark) return { events, more: false };
+      return this.walk(board, range.key, Math.max(fromRev, watermark + 1), toRev, limit, events);
+    }
+    return this.walk(board, undefined, fromRev, toRev, limit, events, more);
+  }
+
+  private async walk(
+    board: string,
+    key: string | undefined,
+    fromRev: number,
+    toRev: number,
+    limit: number,
+    events: RawJson[],
+    more = false,
+  ): Promise<unknown> {
+    let done = false;
+    await this.pg(() =>
+      walkRevisions(this.services.redis, this.repo, board, fromRev, (revisions) => {
+        for (const revision of revisions) {
+          if (revision.rev > toRev) {
+            done = true;
+            return false;
+          }
+          for (const entry of revision.entries) {
+            if (key !== undefined && entry.key !== key) continue;
+            if (events.length === limit) {
+              more = true;
+              done = true;
+              return false;
+            }
+            events.push(new RawJson(entry.eventJson));
+          }
+        }
+        return !done;
+      }),
+    );
+    return { events, more };
+  }
+
+  /**
+   * Makes sure Postgres holds revision `atRev`: waits for the persister when it is
+   * committed in Redis but not yet persisted. Returns true when Redis is down (the
+   * answer then comes from Postgres alone).
+   */
+  private async settle(board: string, atRev: number): Promise<boolean> {
+    let degraded = !this.redisUp();
+    if (!degraded) {
+      try {
+        const state = await this.services.store.boardState(board);
+        if (state) {
+          if (atRev > state.rev) {
+            throw new BlackboardError(ErrorCode.BAD_REQUEST, `revision ${atRev} is in the future (board is at ${state.rev})`, {
+              rev: state.rev,
+            });
+          }
+          await this.waiters.wait(board, atRev, this.services.config.DURABLE_TIMEOUT_MS);
+          return false;
+        }
+      } catch (err) {
+        if (err instanceof BlackboardError || this.redisUp()) throw err;
+        degraded = true;
+      }
+    }
+    // Redis is down, or has no such board (new, or being rebuilt): Postgres alone answers.
+    const info = await this.pg(() => this.repo.board(board));
+    if (info && atRev > info.persistedRev) {
+      throw new BlackboardError(
+        ErrorCode.UNAVAILABLE,
+        `Redis cannot answer and Postgres holds revisions up to ${info.persistedRev}`,
+        { persistedRev: info.persistedRev },
+      );
+    }
+    return degraded;
+  }
+
+  private redisUp(): boolean {
+    return this.services.redisReady();
+  }
+
+  /** Runs a Postgres read; an unreachable Postgres is UNAVAILABLE, not INTERNAL. */
+  private async pg<T>(fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      if (err instanceof BlackboardError || !this.redisUp()) throw err;
+      if (this.health.noteError(err)) {
+        throw new BlackboardError(ErrorCode.UNAVAILABLE, 'history (Postgres) is unavailable; retry later');
+      }
+      throw err;
+    }
+  }
+}
