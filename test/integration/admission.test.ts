@@ -89,5 +89,5 @@ describe('write admission', () => {
     await waitFor(() => seen.every((revs) => revs[revs.length - 1] === last), 60_000, 'subscribers to catch up');
     for (const revs of seen) expect(revs).toEqual(accepted);
     for (const c of [light, ...writers]) c.close();
-  });
+  }, 180_000);
 });
