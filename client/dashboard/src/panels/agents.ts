@@ -1,7 +1,6 @@
-import type { BoardModel } from '../board-model.js';
-import { el, panel, setText } from '../dom.js';
+import { el, setText } from '../dom.js';
 import { ago, count, isRecord, preview } from '../format.js';
-import { KeyedRows } from '../keyed-rows.js';
+import { PrefixTablePanel } from './prefix-table.js';
 
 const PREFIX = '$presence/';
 const MAX_ROWS = 200;
@@ -15,31 +14,9 @@ interface AgentRow {
 }
 
 /** `$presence/<agent>` = {agent, meta, since, node}: who is on the board now. */
-export class AgentsPanel {
-  readonly root: HTMLElement;
-  private readonly summary = el('span', 'summary');
-  private readonly empty = el('p', 'note', 'No agents present on this board.');
-  private readonly rows: KeyedRows<AgentRow>;
-  private model: BoardModel | null = null;
-
+export class AgentsPanel extends PrefixTablePanel<AgentRow> {
   constructor() {
-    const { root, head, body } = panel('agents', 'Agents');
-    this.root = root;
-    head.append(this.summary);
-    const table = el('table', 'grid');
-    const header = el('tr');
-    header.append(el('th', '', 'agent'), el('th', '', 'node'), el('th', '', 'here since'), el('th', '', 'meta'));
-    const thead = el('thead');
-    thead.append(header);
-    const tbody = el('tbody');
-    table.append(thead, tbody);
-    body.append(this.empty, table);
-    this.rows = new KeyedRows(tbody, (key) => this.createRow(key), (row, key) => this.updateRow(row, key));
-  }
-
-  setBoard(model: BoardModel | null): void {
-    this.model = model;
-    this.update();
+    super('agents', 'Agents', [['', 'agent'], ['', 'node'], ['', 'here since'], ['', 'meta']], 'No agents present on this board.');
   }
 
   update(): void {
@@ -54,7 +31,7 @@ export class AgentsPanel {
     this.rows.forEach((row) => setText(row.since, row.sinceTs === null ? '—' : ago(row.sinceTs, now)));
   }
 
-  private createRow(key: string): AgentRow {
+  protected createRow(key: string): AgentRow {
     const element = el('tr', 'agent');
     element.dataset.agent = key.slice(PREFIX.length);
     const node = el('td', 'node');
@@ -64,7 +41,7 @@ export class AgentsPanel {
     return { element, node, since, meta, sinceTs: null };
   }
 
-  private updateRow(row: AgentRow, key: string): void {
+  protected updateRow(row: AgentRow, key: string): void {
     const value = this.model?.entry(key)?.value;
     const record = isRecord(value) ? value : {};
     setText(row.node, typeof record.node === 'string' ? record.node : '');

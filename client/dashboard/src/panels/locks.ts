@@ -1,7 +1,6 @@
-import type { BoardModel } from '../board-model.js';
-import { el, panel, setText } from '../dom.js';
+import { el, setText } from '../dom.js';
 import { count, duration, isRecord, preview } from '../format.js';
-import { KeyedRows } from '../keyed-rows.js';
+import { PrefixTablePanel } from './prefix-table.js';
 
 const PREFIX = '$locks/';
 const MAX_ROWS = 200;
@@ -15,31 +14,9 @@ interface LockRow {
 }
 
 /** `$locks/<name>` = {holder, token, expiresAt}: who holds what, and for how much longer. */
-export class LocksPanel {
-  readonly root: HTMLElement;
-  private readonly summary = el('span', 'summary');
-  private readonly empty = el('p', 'note', 'No locks held on this board.');
-  private readonly rows: KeyedRows<LockRow>;
-  private model: BoardModel | null = null;
-
+export class LocksPanel extends PrefixTablePanel<LockRow> {
   constructor() {
-    const { root, head, body } = panel('locks', 'Locks');
-    this.root = root;
-    head.append(this.summary);
-    const table = el('table', 'grid');
-    const header = el('tr');
-    header.append(el('th', '', 'lock'), el('th', '', 'holder'), el('th', 'num', 'token'), el('th', 'num', 'expires in'));
-    const thead = el('thead');
-    thead.append(header);
-    const tbody = el('tbody');
-    table.append(thead, tbody);
-    body.append(this.empty, table);
-    this.rows = new KeyedRows(tbody, (key) => this.createRow(key), (row, key) => this.updateRow(row, key));
-  }
-
-  setBoard(model: BoardModel | null): void {
-    this.model = model;
-    this.update();
+    super('locks', 'Locks', [['', 'lock'], ['', 'holder'], ['num', 'token'], ['num', 'expires in']], 'No locks held on this board.');
   }
 
   update(): void {
@@ -60,7 +37,7 @@ export class LocksPanel {
     });
   }
 
-  private createRow(key: string): LockRow {
+  protected createRow(key: string): LockRow {
     const element = el('tr', 'lock');
     element.dataset.lock = key.slice(PREFIX.length);
     const holder = el('td', 'holder');
@@ -70,7 +47,7 @@ export class LocksPanel {
     return { element, holder, token, expires, expiresAt: null };
   }
 
-  private updateRow(row: LockRow, key: string): void {
+  protected updateRow(row: LockRow, key: string): void {
     const value = this.model?.entry(key)?.value;
     if (isRecord(value) && typeof value.expiresAt === 'number') {
       setText(row.holder, String(value.holder ?? '?'));

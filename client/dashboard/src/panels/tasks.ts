@@ -1,7 +1,6 @@
-import type { BoardModel } from '../board-model.js';
-import { el, panel, setAttr, setText } from '../dom.js';
+import { el, setAttr, setText } from '../dom.js';
 import { isRecord, preview } from '../format.js';
-import { KeyedRows } from '../keyed-rows.js';
+import { PrefixTablePanel } from './prefix-table.js';
 
 const PREFIX = '$tasks/';
 const MAX_ROWS = 200;
@@ -26,31 +25,9 @@ function isStatusKey(key: string): boolean {
 }
 
 /** Tasks of the board as mirrored in `$tasks/…`: state, attempt, progress. */
-export class TasksPanel {
-  readonly root: HTMLElement;
-  private readonly summary = el('span', 'summary');
-  private readonly empty = el('p', 'note', 'No tasks on this board.');
-  private readonly rows: KeyedRows<TaskRow>;
-  private model: BoardModel | null = null;
-
+export class TasksPanel extends PrefixTablePanel<TaskRow> {
   constructor() {
-    const { root, head, body } = panel('tasks', 'Tasks');
-    this.root = root;
-    head.append(this.summary);
-    const table = el('table', 'grid');
-    const header = el('tr');
-    header.append(el('th', '', 'task'), el('th', '', 'state'), el('th', 'num', 'attempt'), el('th', '', 'progress'));
-    const thead = el('thead');
-    thead.append(header);
-    const tbody = el('tbody');
-    table.append(thead, tbody);
-    body.append(this.empty, table);
-    this.rows = new KeyedRows(tbody, (key) => this.createRow(key), (row, key) => this.updateRow(row, key));
-  }
-
-  setBoard(model: BoardModel | null): void {
-    this.model = model;
-    this.update();
+    super('tasks', 'Tasks', [['', 'task'], ['', 'state'], ['num', 'attempt'], ['', 'progress']], 'No tasks on this board.');
   }
 
   update(): void {
@@ -68,7 +45,7 @@ export class TasksPanel {
     setText(this.summary, parts.join(' · '));
   }
 
-  private createRow(key: string): TaskRow {
+  protected createRow(key: string): TaskRow {
     const [queue = '', taskId = ''] = key.slice(PREFIX.length).split('/');
     const element = el('tr', 'task');
     element.dataset.task = taskId;
@@ -92,7 +69,7 @@ export class TasksPanel {
     return { element, state, attempt, bar, fill, percent };
   }
 
-  private updateRow(row: TaskRow, key: string): void {
+  protected updateRow(row: TaskRow, key: string): void {
     const value = this.model?.entry(key)?.value;
     if (!isRecord(value)) {
       setText(row.state, preview(value, 40));
