@@ -7,6 +7,7 @@ import { historyExtension } from './history/extension.js';
 import { locksExtension } from './locks/extension.js';
 import { admissionExtension } from './admission/extension.js';
 import { securityExtension } from './security/extension.js';
+import { schemasExtension } from './schemas/extension.js';
 
 /** The capabilities a server node runs, in start-up order. */
 export function defaultExtensions(config: Config): Extension[] {
@@ -18,5 +19,6 @@ export function defaultExtensions(config: Config): Extension[] {
     dashboardExtension(),
     tasksExtension(),
     locksExtension(),
+    schemasExtension(),
   ];
 }

@@ -5,6 +5,7 @@ import type { SubscriptionHub } from './board/hub.js';
 import type { RedisClient } from './board/scripts.js';
 import type { Session } from './gateway/session.js';
 import type { Replayer } from './board/replay.js';
+import type { StoredRecord } from './board/records.js';
 
 /** What op handlers can reach. One instance per server node; nothing in it is board state. */
 export interface Services {
@@ -18,7 +19,19 @@ export interface Services {
   sessions: Set<Session>;
   /** Postgres history, when this node keeps it. */
   history?: HistoryService;
+  /** Typed boards (JSON Schemas per key pattern), when this node runs them. */
+  schemas?: SchemaService;
   redisReady(): boolean;
+}
+
+export interface SchemaService {
+  /**
+   * Validates a value about to be written to `key`: the schema version it conforms to
+   * (undefined when no schema governs the key), or INVALID with `details.errors`.
+   */
+  check(board: string, key: string, valueText: string): Promise<number | undefined>;
+  /** A `get` result for a typed key: its value in `schemaVersion` (default: the latest), migrated on the fly. */
+  present(board: string, key: string, record: StoredRecord, result: object, schemaVersion: number | undefined): Promise<object>;
 }
 
 export interface HistoryService {

@@ -29,6 +29,7 @@ import {
   type PresenceResult,
   type WithLockOptions,
 } from './locks.js';
+import type { SchemaDefinition, SchemaListResult, SchemaSetResult } from '../../shared/protocol/messages/schemas.js';
 
 export interface ClientOptions extends ConnectionOptions {
   /** How long a request may wait for its reply, including time spent reconnecting. */
@@ -43,7 +44,7 @@ export interface SubscriptionHandlers {
 }
 
 /** Ops that change nothing, or carry a reqId: safe to send again after a reconnect. */
-const READ_OPS: ReadonlySet<string> = new Set(['get', 'list', 'history', 'boards', 'task.get']);
+const READ_OPS: ReadonlySet<string> = new Set(['get', 'list', 'history', 'boards', 'task.get', 'schema.get', 'schema.list']);
 const WRITE_OPS: ReadonlySet<string> = new Set(['put', 'patch', 'delete', 'txn']);
 
 function newReqId(): string {
@@ -307,5 +308,33 @@ export class BlackboardClient {
 
   clearPresence(board: string): Promise<{ cleared: boolean }> {
     return clearPresence(this, board);
+  }
+
+  // --- schemas ---
+
+  /** Registers version `schemaVersion` of the JSON Schema for keys matching `pattern` (admin). */
+  setSchema(
+    board: string,
+    pattern: string,
+    schema: OpArgs<'schema.set'>['schema'],
+    schemaVersion: number,
+    options: Pick<OpArgs<'schema.set'>, 'migration'> = {},
+  ): Promise<SchemaSetResult> {
+    return this.request('schema.set', { board, pattern, schema, schemaVersion, ...options });
+  }
+
+  /** One registered version (default: the newest) of a pattern's schema. */
+  getSchema(board: string, pattern: string, schemaVersion?: number): Promise<SchemaDefinition> {
+    return this.request('schema.get', schemaVersion === undefined ? { board, pattern } : { board, pattern, schemaVersion });
+  }
+
+  /** The board's patterns with schemas, and the state of its background migration. */
+  listSchemas(board: string): Promise<SchemaListResult> {
+    return this.request('schema.list', { board });
+  }
+
+  /** A typed key's value migrated to `schemaVersion` (INVALID when no migration path leads there). */
+  getAsVersion<V = unknown>(board: string, key: string, schemaVersion: number): Promise<GetResult<V> & { schemaVersion: number }> {
+    return this.request('get', { board, key, schemaVersion });
   }
 }

@@ -70,6 +70,10 @@ const rules: { [Op in OpName]: Rule<Op> } = {
   // credential must not change a board, so it needs some write scope on the board.
   'presence.set': (f) => [{ kind: 'some', action: 'write', board: f.board }],
   'presence.clear': (f) => [{ kind: 'some', action: 'write', board: f.board }],
+  // Schemas govern every writer of the board and start migrations: admin on the board.
+  'schema.set': (f) => [{ kind: 'board', action: 'admin', board: f.board }],
+  'schema.get': (f) => [{ kind: 'board', action: 'admin', board: f.board }],
+  'schema.list': (f) => [{ kind: 'board', action: 'admin', board: f.board }],
 };
 
 function satisfied(need: Need, scopes: readonly Scope[]): boolean {

@@ -118,6 +118,9 @@ function samples(board: string): { [Op in OpName]: OpArgs<Op> } {
     'task.stop': { worker: 'w1' },
     'presence.set': { board, meta: {} },
     'presence.clear': { board },
+    'schema.set': { board, pattern: 'plan/*', schema: { type: 'object' }, schemaVersion: 1 },
+    'schema.get': { board, pattern: 'plan/*' },
+    'schema.list': { board },
   };
 }
 
@@ -154,7 +157,11 @@ describe('authorizing every op', () => {
 
   it('admin:* allows every op; nothing allows everything but admin', () => {
     for (const op of ops) expect([op, outcome(op, samples('a')[op], 'admin:*')]).toEqual([op, 'ok']);
-    for (const op of ops) expect([op, outcome(op, samples('a')[op], 'read:a write:a lock:a task:a')]).toEqual([op, 'ok']);
+    // Schemas govern every writer of a board: only admin may change or read them.
+    const adminOnly = (op: OpName) => op.startsWith('schema.');
+    for (const op of ops) {
+      expect([op, outcome(op, samples('a')[op], 'read:a write:a lock:a task:a')]).toEqual([op, adminOnly(op) ? 'FORBIDDEN' : 'ok']);
+    }
   });
 
   it('keys, prefixes and patterns outside the scope are refused', () => {

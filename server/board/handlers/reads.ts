@@ -1,4 +1,4 @@
-import { BlackboardError, ErrorCode } from '../../../shared/protocol/errors.js';
+import { BlackboardError, ErrorCode, badRequest } from '../../../shared/protocol/errors.js';
 import type { BoardEvent } from '../../../shared/protocol/types.js';
 import { RawJson } from '../../../shared/protocol/json.js';
 import type { HandlerTable } from '../../gateway/dispatch.js';
@@ -18,12 +18,17 @@ export const readHandlers: HandlerTable = {
   async get(frame, ctx) {
     const { history, store } = ctx.services;
     if (frame.atRev !== undefined) {
+      if (frame.schemaVersion !== undefined) throw badRequest('atRev and schemaVersion cannot be combined');
       if (!history?.getAt) throw needsHistory('atRev');
       return history.getAt(frame.board, frame.key, frame.atRev);
     }
     const { rev, record } = await store.read(frame.board, frame.key);
     if (!record) throw new BlackboardError(ErrorCode.NOT_FOUND, `key ${frame.key} does not exist`, { key: frame.key });
-    return { ...toKeyRecord(frame.key, record), rev };
+    const result = { ...toKeyRecord(frame.key, record), rev };
+    // Typed keys: the value in the asked (default: latest) schema version, with `schemaVersion`.
+    if (ctx.services.schemas) return ctx.services.schemas.present(frame.board, frame.key, record, result, frame.schemaVersion);
+    if (frame.schemaVersion !== undefined) throw new BlackboardError(ErrorCode.INVALID, 'this server runs no schemas');
+    return result;
   },
 
   async list(frame, ctx) {

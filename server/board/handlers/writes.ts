@@ -26,8 +26,9 @@ async function patchWithRetry(
     if (!record) throw new BlackboardError(ErrorCode.NOT_FOUND, `key ${key} does not exist`, { key });
     const text = applyJsonPatch(record.valueText, patch, ctx.lossless);
     checkValueSize(text, ctx);
+    const schemaVersion = await ctx.services.schemas?.check(board, key, text);
     try {
-      return await commit({ kind: 'patch', key, valueText: text, patchText }, { key, version: record.version });
+      return await commit({ kind: 'patch', key, valueText: text, patchText, schemaVersion }, { key, version: record.version });
     } catch (err) {
       if (!(err instanceof CompareFailed)) throw err;
       // The failed compare carries the key's current state: retry on it without a read.
@@ -56,11 +57,12 @@ export const writeHandlers: HandlerTable = {
   async put(frame, ctx) {
     forbidServerKey(frame.key);
     const text = valueText(frame.value, ctx);
+    const schemaVersion = await ctx.services.schemas?.check(frame.board, frame.key, text);
     const compares = frame.ifVersion === undefined ? [] : [{ key: frame.key, version: frame.ifVersion }];
     try {
       return await commitWrite(
         ctx,
-        { board: frame.board, reqId: frame.reqId, fence: frame.fence, shape: 'put', compares, ops: [{ kind: 'put', key: frame.key, valueText: text }] },
+        { board: frame.board, reqId: frame.reqId, fence: frame.fence, shape: 'put', compares, ops: [{ kind: 'put', key: frame.key, valueText: text, schemaVersion }] },
         frame.durability,
       );
     } catch (err) {
@@ -113,6 +115,7 @@ export const writeHandlers: HandlerTable = {
       const implicit: Compare[] = [];
       const ops: WriteOp[] = [];
       for (const op of frame.ops) ops.push(await txnWriteOp(op, ctx, frame.board, compared, implicit));
+      for (const op of ops) if (op.valueText !== undefined) op.schemaVersion = await ctx.services.schemas?.check(frame.board, op.key, op.valueText);
       try {
         return await commitWrite(
           ctx,

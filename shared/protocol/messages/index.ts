@@ -2,6 +2,7 @@ import type { z } from 'zod';
 import { kvRequests } from './kv.js';
 import { lockRequests } from './locks.js';
 import { presenceRequests } from './presence.js';
+import { schemaRequests } from './schemas.js';
 import { subscriptionRequests } from './subscriptions.js';
 import { taskRequests } from './tasks.js';
 
@@ -12,6 +13,7 @@ export const requestSchemas = {
   ...lockRequests,
   ...taskRequests,
   ...presenceRequests,
+  ...schemaRequests,
 } as const;
 
 export type OpName = keyof typeof requestSchemas;

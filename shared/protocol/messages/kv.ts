@@ -28,7 +28,13 @@ const writeOptions = {
   durability: durability.optional(),
 };
 
-export const getRequest = request('get', { board: boardName, key: keyPath, atRev: revision.optional() });
+export const getRequest = request('get', {
+  board: boardName,
+  key: keyPath,
+  atRev: revision.optional(),
+  /** Typed keys: the value migrated to this schema version (INVALID when no migration path leads there). */
+  schemaVersion: positiveInt.optional(),
+});
 
 export const listRequest = request('list', {
   board: boardName,
