@@ -1,0 +1,117 @@
+import { writeFileSync } from 'node:fs';
+import { spawnServer, freePort } from '../test/helpers/process-server.js';
+import { latencyChart } from './chart.js';
+import { benchAppends, benchHotKey } from './contention.js';
+import type { BenchContext } from './context.js';
+import { benchEtcd } from './etcd.js';
+import { benchFanout, benchFanoutNodes } from './fanout.js';
+import { benchPut } from './kv.js';
+import { runSweep, sweepFigures, sweepTable } from './load-sweep.js';
+import { benchIdleMemory } from './memory.js';
+import { benchReplay } from './replay.js';
+import type { Section } from './report.js';
+import type { Figure } from './stats.js';
+
+/** One section of the report: a title and what produces it (figures, or a whole section). */
+export interface SectionSpec {
+  title: string;
+  note?: string;
+  /** Sections written elsewhere, whose boards are found afterwards rather than named here. */
+  external?: boolean;
+  run(ctx: BenchContext): Promise<Figure[] | Section>;
+}
+
+export const CHART_PATH = 'docs/benchmark-latency.svg';
+
+/** The sections in the order they run. */
+export function sectionSpecs(): SectionSpec[] {
+  return [
+    { title: 'Writes', run: benchPut },
+    {
+      title: 'Contention on one key',
+      note: 'Compare-and-set: each writer loops `update()` (read, compute, `put` with `ifVersion`, retry on CONFLICT). Appends: each writer sends `patch` `add /items/-` without `ifVersion`.',
+      run: async (ctx) => [...(await benchHotKey(ctx)), ...(await benchAppends(ctx))],
+    },
+    {
+      title: 'Fan-out',
+      note: 'Events delivered per second to subscribers of one board (all `**`), written at 16 in flight; the subscribers live in the benchmark process. With one subscriber the rate is the write rate, so the bare broadcast (no writes at all) is far ahead there.',
+      run: async (ctx) => {
+        const writes: Record<number, number> = { 1: 2_000, 100: 2_000, 1_000: 500, 5_000: 100 };
+        const figures: Figure[] = [];
+        for (const subscribers of ctx.plan.fanoutSubscribers) {
+          figures.push(...(await benchFanout({ url: ctx.url, subscribers, writes: ctx.plan.count(writes[subscribers] ?? 500) })));
+        }
+        return figures;
+      },
+    },
+    {
+      title: 'Fan-out over two nodes',
+      note: 'A second server process on the same Redis; the subscribers are split evenly between the nodes, the writes go through the first.',
+      run: async (ctx) => {
+        const port = await freePort();
+        const second = await spawnServer(port, ctx.serverEnv);
+        try {
+          return await benchFanoutNodes({
+            one: ctx.url,
+            two: [ctx.url, `http://127.0.0.1:${port}`],
+            subscribers: ctx.plan.nodesSubscribers,
+            writes: ctx.plan.count(200),
+          });
+        } finally {
+          second.child.kill('SIGTERM');
+          await second.exited;
+        }
+      },
+    },
+    { title: 'Resume (replay with fromRev)', run: benchReplay },
+    {
+      title: 'Locks',
+      external: true,
+      run: async (ctx) => (await import('./locks.js')).benchLocks({ url: ctx.url, redisUrl: ctx.redisUrl, scale: ctx.plan.scale }),
+    },
+    {
+      title: 'Tasks',
+      external: true,
+      run: async (ctx) => (await import('./tasks.js')).benchTasks({ url: ctx.url, redisUrl: ctx.redisUrl, scale: ctx.plan.scale }),
+    },
+    {
+      title: 'Latency against offered load',
+      run: async (ctx) => {
+        const sweep = await runSweep(ctx);
+        const { subscribers } = ctx.plan.sweep;
+        writeFileSync(CHART_PATH, latencyChart(sweep.points, { subscribers, capacity: sweep.capacity, goalMs: 100, goal: sweep.goal }));
+        return {
+          title: 'Latency against offered load',
+          note: `${subscribers} subscribers of one board; writes offered open loop for ${ctx.plan.sweep.stepSeconds} s per rate; write admission (ADMISSION_LAG_MS=${ctx.serverEnv.ADMISSION_LAG_MS ?? '?'}, the default) refuses writes with RATE_LIMITED once the event loop lags. Goal: at twice the saturating load, ack p99 < 100 ms with the excess refused. Refusals by the per-connection in-flight bound (MAX_INFLIGHT_PER_CONNECTION) are counted apart from admission's. The last column is the event-loop delay of the process that offers the load and times it: when it is high, the timings include that process's own delay.`,
+          figures: sweepFigures(sweep, subscribers),
+          extra: `${sweepTable(sweep.points, sweep.goal)}\n\n![Latency against offered load](benchmark-latency.svg)`,
+        };
+      },
+    },
+    { title: 'Memory per idle connection', run: benchIdleMemory },
+    {
+      title: 'History and durable writes',
+      note: 'On a private redis-server and a database of their own (bench/history.ts).',
+      external: true,
+      run: async (ctx) => (await import('./history.js')).benchHistory({ scale: ctx.plan.scale }),
+    },
+    {
+      title: 'Beside etcd',
+      run: async (ctx) => {
+        const result = await benchEtcd(ctx);
+        if (!result) {
+          return {
+            title: 'Beside etcd',
+            figures: [],
+            note: 'Not measured: `etcd` is not on PATH (on Debian: `apt-get install etcd-server`; the benchmark starts a private one).',
+          };
+        }
+        return {
+          title: 'Beside etcd',
+          note: `A private etcd ${result.version} (one member, data in /dev/shm), spoken to through its HTTP/JSON gateway with fetch; the same loops run against the server. Goals: compare-and-set ≥ 3× etcd, events to the subscribers ≥ 2× etcd.`,
+          figures: result.figures,
+        };
+      },
+    },
+  ];
+}

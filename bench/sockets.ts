@@ -1,0 +1,106 @@
+import { WebSocket } from 'ws';
+
+/** Raw WebSocket load: many connections opened in waves, subscribed, and counted without parsing. */
+
+export function wsUrl(httpUrl: string): string {
+  return `${httpUrl.replace(/^http/, 'ws')}/v1/ws`;
+}
+
+/** Counts events in frames without parsing them: every event carries one `"rev":`. */
+export function countEvents(text: string): number {
+  // Progress pushes carry a "rev" too, and reach subscribers left idle for a while.
+  if (!text.startsWith('{"push":"events"')) return 0;
+  let n = 0;
+  let i = text.indexOf('"rev":');
+  while (i !== -1) {
+    n++;
+    i = text.indexOf('"rev":', i + 6);
+  }
+  return n;
+}
+
+/** Opens sockets 100 at a time (a burst of thousands of handshakes only measures the accept queue). */
+export async function openAll(urls: string[], timeoutMs = 30_000): Promise<WebSocket[]> {
+  const sockets: WebSocket[] = [];
+  try {
+    for (let i = 0; i < urls.length; i += 100) {
+      const wave = urls.slice(i, i + 100).map(
+        (url) =>
+          new Promise<WebSocket>((resolve, reject) => {
+            const ws = new WebSocket(url, { perMessageDeflate: false });
+            const timer = setTimeout(() => reject(new Error(`connecting to ${url} timed out`)), timeoutMs);
+            ws.once('open', () => {
+              clearTimeout(timer);
+              resolve(ws);
+            });
+            ws.once('error', (err) => {
+              clearTimeout(timer);
+              reject(err);
+            });
+            sockets.push(ws);
+          }),
+      );
+      await Promise.all(wave);
+    }
+  } catch (err) {
+    closeAll(sockets);
+    throw err;
+  }
+  return sockets;
+}
+
+export function closeAll(sockets: Iterable<WebSocket>): void {
+  for (const ws of sockets) ws.terminate();
+}
+
+/** Subscribes every socket to `**` of the board and resolves once each has its reply. */
+export async function subscribeAll(sockets: WebSocket[], board: string | ((i: number) => string), extra: Record<string, unknown> = {}): Promise<void> {
+  for (let i = 0; i < sockets.length; i += 500) {
+    await Promise.all(
+      sockets.slice(i, i + 500).map(
+        (ws, j) =>
+          new Promise<void>((resolve, reject) => {
+            const name = typeof board === 'string' ? board : board(i + j);
+            ws.once('message', (data) => {
+              const reply = JSON.parse(data.toString()) as { ok?: boolean; error?: { code: string } };
+              if (reply.ok) resolve();
+              else reject(new Error(`subscribe refused: ${reply.error?.code ?? 'unknown'}`));
+            });
+            ws.send(JSON.stringify({ id: 1, op: 'subscribe', board: name, patterns: ['**'], ...extra }));
+          }),
+      ),
+    );
+  }
+}
+
+/** Resolves when every socket has counted `expected` events; returns the seconds from `start()`. */
+export function awaitDelivery(sockets: WebSocket[], expected: number, start: () => number, timeoutMs = 120_000): Promise<number> {
+  const delivered = new Promise<number>((resolve, reject) => {
+    let done = 0;
+    let settled = false;
+    const fail = (err: Error) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      reject(err);
+    };
+    const timer = setTimeout(() => fail(new Error(`delivery timed out (${done}/${sockets.length} sockets complete)`)), timeoutMs);
+    for (const ws of sockets) {
+      let got = 0;
+      ws.on('message', (data) => {
+        got += countEvents(data.toString());
+        if (got === expected && ++done === sockets.length && !settled) {
+          settled = true;
+          clearTimeout(timer);
+          resolve((performance.now() - start()) / 1000);
+        }
+      });
+      ws.once('close', (code) => {
+        if (got < expected) fail(new Error(`a subscriber was closed (${code}) after ${got}/${expected} events`));
+      });
+    }
+  });
+  // The caller may give up first (a write failed) and close the sockets: that is no news.
+  delivered.catch(() => undefined);
+  return delivered;
+}
