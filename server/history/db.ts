@@ -57,8 +57,10 @@ export function createPool(options: PgOptions): pg.Pool {
     idleTimeoutMillis: 30_000,
     application_name: 'blackboard',
   });
-  // A dropped idle connection must not crash the process; the next query reconnects.
+  // A dropped connection must not crash the process: an idle one is reported on the pool,
+  // a checked-out one on its client (its query fails on its own); the next query reconnects.
   pool.on('error', () => undefined);
+  pool.on('connect', (client) => client.on('error', () => undefined));
   return pool;
 }
 

@@ -41,7 +41,12 @@ export function testDatabase(prefix = 'bbtest'): TestDatabase {
     name,
     url,
     async query<R extends pg.QueryResultRow>(text: string, values: unknown[] = []) {
-      pool ??= new pg.Pool({ connectionString: url, max: 2 });
+      if (!pool) {
+        pool = new pg.Pool({ connectionString: url, max: 2 });
+        // The database is dropped with its connections forced closed: that is no test failure.
+        pool.on('error', () => undefined);
+        pool.on('connect', (client) => client.on('error', () => undefined));
+      }
       return (await pool.query<R>(text, values)).rows;
     },
     drop,
