@@ -39,7 +39,7 @@ export class HistoryReplayer implements Replayer {
     });
   }
 
-  replay(board: string, fromRev: number, deliver: (revisions: Revision[]) => void): Promise<number> {
+  replay(board: string, fromRev: number, deliver: (revisions: Revision[]) => Promise<void>): Promise<number> {
     return walkRevisions(this.redis, this.repo, board, fromRev, deliver);
   }
 }

@@ -20,14 +20,15 @@ export async function walkRevisions(
   repo: HistoryRepo,
   board: string,
   fromRev: number,
-  deliver: (revisions: Revision[]) => boolean | void,
+  /** Awaited before the next batch is read: a replay is paced by its subscriber. */
+  deliver: (revisions: Revision[]) => boolean | void | Promise<boolean | void>,
 ): Promise<number> {
   let next = Math.max(1, fromRev);
   for (;;) {
     const batch = await readStream(redis, board, next, STREAM_BATCH);
     const first = batch[0];
     if (first && first.rev === next) {
-      if (deliver(batch) === false) return next;
+      if ((await deliver(batch)) === false) return next;
       next = batch[batch.length - 1]!.rev + 1;
       if (batch.length < STREAM_BATCH) return next;
       continue;
@@ -50,7 +51,7 @@ export async function walkRevisions(
     if (revisions.length === 0 || revisions[0]!.rev !== next) {
       throw new BlackboardError(ErrorCode.COMPACTED, `revision ${next} is missing from history`, { compactRev: next - 1 });
     }
-    if (deliver(revisions) === false) return next;
+    if ((await deliver(revisions)) === false) return next;
     next = revisions[revisions.length - 1]!.rev + 1;
   }
 }

@@ -22,7 +22,13 @@ export const readHandlers: HandlerTable = {
       if (!history?.getAt) throw needsHistory('atRev');
       return history.getAt(frame.board, frame.key, frame.atRev);
     }
-    const { rev, record } = await store.read(frame.board, frame.key);
+    let read = await store.read(frame.board, frame.key);
+    if (read.epoch === '') {
+      // No meta: the board is new, or Redis lost it and it must be rebuilt before it is read.
+      await store.materializer.materialize(frame.board);
+      read = await store.read(frame.board, frame.key);
+    }
+    const { rev, record } = read;
     if (!record) throw new BlackboardError(ErrorCode.NOT_FOUND, `key ${frame.key} does not exist`, { key: frame.key });
     const result = { ...toKeyRecord(frame.key, record), rev };
     // Typed keys: the value in the asked (default: latest) schema version, with `schemaVersion`.
@@ -38,7 +44,12 @@ export const readHandlers: HandlerTable = {
       if (!history?.listAt) throw needsHistory('atRev');
       return history.listAt(frame.board, frame.prefix, frame.atRev, limit, frame.after);
     }
-    const { rev, more, items } = await store.list(frame.board, frame.prefix, frame.after, limit);
+    let listed = await store.list(frame.board, frame.prefix, frame.after, limit);
+    if (listed.epoch === '') {
+      await store.materializer.materialize(frame.board);
+      listed = await store.list(frame.board, frame.prefix, frame.after, limit);
+    }
+    const { rev, more, items } = listed;
     return { items, rev, more };
   },
 
