@@ -50,7 +50,7 @@ export const configSchema = z.object({
     .string()
     .optional()
     .describe(
-      'Browser origins allowed to open a WebSocket, comma-separated; `*` = every origin, `same-host` = the Host header. Unset: any with AUTH_MODE=none, same-host otherwise. Others → 403.',
+      'Browser origins allowed to open a WebSocket, comma-separated; `*` = every origin, `same-host` = the Host header. Unset: every origin with AUTH_MODE=none, same-host otherwise. Others → 403.',
     ),
   MAX_CONNECTIONS_PER_AGENT: int(0, 1_000_000, 256).describe(
     'WebSocket connections one agent id may hold on this node; more → 429 at the upgrade. 0: no bound.',

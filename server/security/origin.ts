@@ -24,7 +24,7 @@ export function normalizeOrigin(origin: string): string {
 
 /**
  * ALLOWED_ORIGINS is a comma-separated list of origins, `*` (any) and `same-host`
- * (the origin's host equals the request's Host header). Unset: any origin with
+ * (the origin's host equals the request's Host header). Unset: every origin with
  * AUTH_MODE=none (development: dashboards on other local ports), same-host otherwise.
  */
 export function originPolicy(allowed: string | undefined, authMode: 'none' | 'jwt'): OriginPolicy {
