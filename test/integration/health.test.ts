@@ -1,39 +1,6 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort } from '../helpers/process-server.js';
+import { startRedisProcess, type RedisProcess } from '../helpers/redis-process.js';
 import { startTestServer, waitFor, type TestServer } from '../helpers/server.js';
-
-/** Answers PONG when a Redis server listens on the port. */
-function pings(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = new Socket();
-    const done = (ok: boolean) => {
-      socket.destroy();
-      resolve(ok);
-    };
-    socket.setTimeout(500, () => done(false));
-    socket.once('error', () => done(false));
-    socket.once('data', (d) => done(d.toString().startsWith('+PONG')));
-    socket.connect(port, '127.0.0.1', () => socket.write('PING\r\n'));
-  });
-}
-
-/** A Redis of this test's own, which it may stop: the shared one is never touched. */
-async function startRedis(port: number): Promise<ChildProcess> {
-  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
-    stdio: 'ignore',
-  });
-  await waitFor(() => pings(port), 10_000, `redis-server on port ${port}`);
-  return child;
-}
-
-async function stopRedis(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  child.kill('SIGKILL');
-  await exited;
-}
 
 interface ReadyBody {
   ready: boolean;
@@ -46,17 +13,16 @@ async function readyz(server: TestServer): Promise<{ status: number; body: Ready
   return { status: res.status, body: (await res.json()) as ReadyBody };
 }
 
-let redisPort: number;
-let redis: ChildProcess;
+// A Redis of this test's own, which it may stop: the shared one is never touched.
+let redis: RedisProcess;
 let server: TestServer;
 beforeAll(async () => {
-  redisPort = await freePort();
-  redis = await startRedis(redisPort);
-  server = await startTestServer({ env: { REDIS_URL: `redis://127.0.0.1:${redisPort}` } });
+  redis = await startRedisProcess();
+  server = await startTestServer({ env: { REDIS_URL: redis.url } });
 });
 afterAll(async () => {
   await server?.stop();
-  if (redis) await stopRedis(redis);
+  await redis?.stop();
 });
 
 describe('/healthz and /readyz', () => {
@@ -73,7 +39,7 @@ describe('/healthz and /readyz', () => {
   });
 
   it('/readyz is 503 naming Redis down while the node’s Redis is unreachable, and 200 again after', async () => {
-    await stopRedis(redis);
+    await redis.stop();
     await waitFor(async () => (await readyz(server)).status === 503, 10_000, '/readyz to turn 503');
     const { body } = await readyz(server);
     expect(body.ready).toBe(false);
@@ -89,7 +55,7 @@ describe('/healthz and /readyz', () => {
     // The failed reconnect attempts are counted.
     await waitFor(async () => (await redisErrors()) > 0, 10_000, 'Redis errors to be counted');
 
-    redis = await startRedis(redisPort);
+    await redis.start();
     await waitFor(async () => (await readyz(server)).status === 200, 15_000, '/readyz to turn 200 again');
     expect((await readyz(server)).body.dependencies.redis).toBe('up');
   });
