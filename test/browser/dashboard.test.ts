@@ -1,32 +1,21 @@
 import type { Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { dashboardUrl, ensureDashboardBuilt, keyValue, launchBrowser, PAGE_TEST_ENV, type TestBrowser } from '../helpers/browser.js';
+import { describe, expect, it } from 'vitest';
+import { dashboardUrl, keyValue, PAGE_TEST_ENV, pageTestFixture } from '../helpers/browser.js';
 import { dashboardExtension } from '../../server/dashboard/extension.js';
 import { mintToken } from '../../server/security/mint.js';
-import { randomBoard, startTestServer, type TestServer } from '../helpers/server.js';
+import { randomBoard, startTestServer } from '../helpers/server.js';
 
-let server: TestServer;
-let browser: TestBrowser;
-
-beforeAll(async () => {
-  await ensureDashboardBuilt();
-  server = await startTestServer({ env: PAGE_TEST_ENV });
-  browser = await launchBrowser();
-});
-afterAll(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+const fixture = pageTestFixture();
 
 async function openBoard(board: string): Promise<Page> {
-  const page = await browser.open(dashboardUrl(server.url, board));
+  const page = await fixture.browser.open(dashboardUrl(fixture.server.url, board));
   await page.locator('#status[data-state="connected"]').waitFor({ timeout: 10_000 });
   return page;
 }
 
 describe('dashboard page', () => {
   it('is served at / with its assets, content types and no way out of its folder', async () => {
-    const page = await fetch(`${server.url}/`);
+    const page = await fetch(`${fixture.server.url}/`);
     expect(page.status).toBe(200);
     expect(page.headers.get('content-type')).toBe('text/html; charset=utf-8');
     const html = await page.text();
@@ -34,18 +23,18 @@ describe('dashboard page', () => {
     const style = /href="\.\/(assets\/[^"]+\.css)"/.exec(html)?.[1];
     expect(script).toBeDefined();
     expect(style).toBeDefined();
-    const js = await fetch(`${server.url}/${script}`);
+    const js = await fetch(`${fixture.server.url}/${script}`);
     expect(js.status).toBe(200);
     expect(js.headers.get('content-type')).toBe('text/javascript; charset=utf-8');
     expect(js.headers.get('cache-control')).toContain('immutable');
-    const css = await fetch(`${server.url}/${style}`);
+    const css = await fetch(`${fixture.server.url}/${style}`);
     expect(css.headers.get('content-type')).toBe('text/css; charset=utf-8');
     for (const path of ['/../package.json', '/assets/../../package.json', '/%2e%2e/package.json', '/assets/%2e%2e%2f%2e%2e%2fpackage.json', '/..%5cpackage.json']) {
-      const res = await fetch(`${server.url}${path}`);
+      const res = await fetch(`${fixture.server.url}${path}`);
       expect(res.status, path).toBe(404);
       expect(await res.text()).not.toContain('"name": "blackboard"');
     }
-    expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
+    expect((await fetch(`${fixture.server.url}/healthz`)).status).toBe(200);
   });
 
   it('without a build, / is a page saying to run npm run build', async () => {
@@ -62,7 +51,7 @@ describe('dashboard page', () => {
 
   it('shows a key an agent writes within 2 s, and the revision ticking', async () => {
     const board = randomBoard('dash');
-    const agent = await server.client({ agent: 'writer-1' });
+    const agent = await fixture.server.client({ agent: 'writer-1' });
     await agent.put(board, 'plan/first', { step: 1 });
     const page = await openBoard(board);
     await expect.poll(() => keyValue(page, 'plan/first'), { timeout: 5_000 }).toBe('{"step":1}');
@@ -75,7 +64,7 @@ describe('dashboard page', () => {
     await expect.poll(() => page.locator('#rev').textContent()).toBe(`rev ${rev}`);
     // The event log has it, with the writing agent.
     await page.locator('#events .vrow', { hasText: 'plan/second' }).filter({ hasText: 'writer-1' }).waitFor({ timeout: 2_000 });
-    expect(browser.errors).toEqual([]);
+    expect(fixture.browser.errors).toEqual([]);
     await page.close();
   });
 
@@ -89,7 +78,7 @@ describe('dashboard page', () => {
     await writer.put(board, 'secret/plan', { ok: true });
 
     // No token: refused at the upgrade, so the page never connects.
-    const refused = await browser.open(dashboardUrl(secured.url, board));
+    const refused = await fixture.browser.open(dashboardUrl(secured.url, board));
     await refused.locator('#status[data-state="connecting"]').waitFor();
     await new Promise((r) => setTimeout(r, 1_000));
     expect(await refused.locator('#status').getAttribute('data-state')).toBe('connecting');
@@ -97,7 +86,7 @@ describe('dashboard page', () => {
     expect(await keyValue(refused, 'secret/plan')).toBeNull();
     await refused.close();
 
-    const page = await browser.open(dashboardUrl(secured.url, board, { token: viewerToken }));
+    const page = await fixture.browser.open(dashboardUrl(secured.url, board, { token: viewerToken }));
     await page.locator('#status[data-state="connected"]').waitFor({ timeout: 10_000 });
     await expect.poll(() => keyValue(page, 'secret/plan'), { timeout: 5_000 }).toBe('{"ok":true}');
     await writer.put(board, 'secret/next', 2);

@@ -1,23 +1,13 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { BlackboardError, ErrorCode } from '../../client/sdk/index.js';
-import { dashboardUrl, ensureDashboardBuilt, keyValue, launchBrowser, PAGE_TEST_ENV, type TestBrowser } from '../helpers/browser.js';
-import { randomBoard, startTestServer, type TestServer } from '../helpers/server.js';
+import { dashboardUrl, keyValue, pageTestFixture } from '../helpers/browser.js';
+import { randomBoard } from '../helpers/server.js';
 
 const KEYS = 10_000;
 const RATE = 200;
 const SECONDS = 5;
 
-let server: TestServer;
-let browser: TestBrowser;
-beforeAll(async () => {
-  await ensureDashboardBuilt();
-  server = await startTestServer({ env: PAGE_TEST_ENV });
-  browser = await launchBrowser();
-});
-afterAll(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+const fixture = pageTestFixture();
 
 interface FrameStats {
   frames: number;
@@ -45,14 +35,14 @@ const keyName = (i: number) => `items/${String(i % 100).padStart(2, '0')}/${Stri
 describe('dashboard under load', () => {
   it(`stays responsive with ${KEYS.toLocaleString('en-US')} keys and ${RATE} events/s`, async () => {
     const board = randomBoard('load');
-    const agent = await server.client({ agent: 'loader' });
+    const agent = await fixture.server.client({ agent: 'loader' });
     for (let start = 0; start < KEYS; start += 1_000) {
       const ops = Array.from({ length: 1_000 }, (_, j) => ({ op: 'put' as const, key: keyName(start + j), value: { n: start + j, v: 0 } }));
       await retrying(() => agent.txn(board, { compare: [], ops }));
     }
 
     const opened = Date.now();
-    const page = await browser.open(dashboardUrl(server.url, board));
+    const page = await fixture.browser.open(dashboardUrl(fixture.server.url, board));
     await page.locator('#keys .summary', { hasText: `${KEYS.toLocaleString('en-US')} keys` }).waitFor({ timeout: 20_000 });
     const loadMs = Date.now() - opened;
     // Only the rows in view are in the document.
@@ -162,7 +152,7 @@ describe('dashboard under load', () => {
     expect(stats.p50).toBeLessThan(34);
     expect(stats.p95).toBeLessThan(250);
     expect(stats.max).toBeLessThan(1_500);
-    expect(browser.errors).toEqual([]);
+    expect(fixture.browser.errors).toEqual([]);
     await page.close();
   });
 });

@@ -1,28 +1,18 @@
 import { resolve } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { dashboardUrl, ensureDashboardBuilt, keyValue, launchBrowser, PAGE_TEST_ENV, type TestBrowser } from '../helpers/browser.js';
-import { randomBoard, startTestServer, waitFor, type TestServer } from '../helpers/server.js';
+import { describe, expect, it } from 'vitest';
+import { dashboardUrl, keyValue, pageTestFixture } from '../helpers/browser.js';
+import { randomBoard, waitFor } from '../helpers/server.js';
 
 const SCREENSHOT = resolve(import.meta.dirname, '../../docs/dashboard.png');
 
-let server: TestServer;
-let browser: TestBrowser;
-beforeAll(async () => {
-  await ensureDashboardBuilt();
-  server = await startTestServer({ env: PAGE_TEST_ENV });
-  browser = await launchBrowser({ width: 1440, height: 900 });
-});
-afterAll(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+const fixture = pageTestFixture();
 
 describe('dashboard screenshot', () => {
   it('a team of agents at work: keys, a lock, tasks in flight, agents present; saved to docs/dashboard.png', async () => {
     const board = randomBoard('demo');
-    const alice = await server.client({ agent: 'alice' });
-    const bob = await server.client({ agent: 'bob' });
-    const carol = await server.client({ agent: 'carol' });
+    const alice = await fixture.server.client({ agent: 'alice' });
+    const bob = await fixture.server.client({ agent: 'bob' });
+    const carol = await fixture.server.client({ agent: 'carol' });
 
     await alice.put(board, 'plan/goal', 'Write the release notes for v2.0');
     await alice.put(board, 'plan/steps', { items: ['collect changes', 'draft', 'review'] });
@@ -63,7 +53,7 @@ describe('dashboard screenshot', () => {
       { concurrency: 1 },
     );
 
-    const page = await browser.open(dashboardUrl(server.url, board));
+    const page = await fixture.browser.open(dashboardUrl(fixture.server.url, board));
     await page.locator('#status[data-state="connected"]').waitFor({ timeout: 10_000 });
     await page.locator('#tasks tr.task[data-task="check-links"] .bar[data-progress="65"]').waitFor({ timeout: 15_000 });
     await page.locator('#locks tr.lock[data-lock="draft/features"]').waitFor();
@@ -79,7 +69,7 @@ describe('dashboard screenshot', () => {
     expect(await page.locator('#agents tr.agent').count()).toBe(3);
     release();
     await waitFor(async () => (await alice.task(board, 'check-links')).state === 'completed', 10_000, 'the held task');
-    expect(browser.errors).toEqual([]);
+    expect(fixture.browser.errors).toEqual([]);
     await page.close();
   });
 });

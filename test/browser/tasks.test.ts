@@ -1,32 +1,21 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { dashboardUrl, ensureDashboardBuilt, launchBrowser, PAGE_TEST_ENV, type TestBrowser } from '../helpers/browser.js';
-import { randomBoard, startTestServer, waitFor, type TestServer } from '../helpers/server.js';
+import { describe, expect, it } from 'vitest';
+import { dashboardUrl, pageTestFixture } from '../helpers/browser.js';
+import { randomBoard, waitFor } from '../helpers/server.js';
 
-let server: TestServer;
-let browser: TestBrowser;
-
-beforeAll(async () => {
-  await ensureDashboardBuilt();
-  server = await startTestServer({ env: PAGE_TEST_ENV });
-  browser = await launchBrowser();
-});
-afterAll(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+const fixture = pageTestFixture();
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('tasks panel', () => {
   it('shows a task worked by an agent: its progress bar moves and it ends completed', async () => {
     const board = randomBoard('dash');
-    const page = await browser.open(dashboardUrl(server.url, board));
+    const page = await fixture.browser.open(dashboardUrl(fixture.server.url, board));
     await page.locator('#status[data-state="connected"]').waitFor({ timeout: 10_000 });
     await page.locator('#tasks', { hasText: 'No tasks on this board.' }).waitFor();
 
     // Everything below goes through the real task ops: enqueue, work (push), heartbeat with progress, complete.
-    const producer = await server.client({ agent: 'planner' });
-    const worker = await server.client({ agent: 'worker-1' });
+    const producer = await fixture.server.client({ agent: 'planner' });
+    const worker = await fixture.server.client({ agent: 'worker-1' });
     const { taskId } = await producer.enqueue(board, 'build', { target: 'docs' }, { taskId: 'build-docs' });
     const row = page.locator(`#tasks tr.task[data-task="${taskId}"]`);
     await row.waitFor({ timeout: 5_000 });
@@ -69,7 +58,7 @@ describe('tasks panel', () => {
     await row.locator('.state', { hasText: 'completed' }).waitFor({ timeout: 10_000 });
     expect((await producer.task(board, taskId)).state).toBe('completed');
     expect(await page.locator('#tasks .summary').textContent()).toContain('1 completed');
-    expect(browser.errors).toEqual([]);
+    expect(fixture.browser.errors).toEqual([]);
     await page.close();
   });
 });

@@ -5,6 +5,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { afterAll, beforeAll } from 'vitest';
+import { startTestServer, type TestServer } from './server.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const DIST = join(ROOT, 'dist/dashboard');
@@ -135,4 +137,22 @@ export function keyValue(page: Page, key: string): Promise<string | null> {
     (k) => document.querySelector(`#keys .vrow[data-key="${CSS.escape(k)}"] .value`)?.textContent ?? null,
     key,
   );
+}
+
+/**
+ * The usual set-up of a page-test file: a built dashboard, a test server and a browser,
+ * opened before its tests and closed after them. Read `server` and `browser` inside tests.
+ */
+export function pageTestFixture(): { readonly server: TestServer; readonly browser: TestBrowser } {
+  const fixture = {} as { server: TestServer; browser: TestBrowser };
+  beforeAll(async () => {
+    await ensureDashboardBuilt();
+    fixture.server = await startTestServer({ env: PAGE_TEST_ENV });
+    fixture.browser = await launchBrowser();
+  });
+  afterAll(async () => {
+    await fixture.browser?.close();
+    await fixture.server?.stop();
+  });
+  return fixture;
 }
