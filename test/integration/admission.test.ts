@@ -6,36 +6,51 @@ import { randomBoard, waitFor } from '../helpers/server.js';
 
 let node: ServerProcess | null = null;
 const sockets: WebSocket[] = [];
+let stopping = false;
 afterEach(() => {
+  stopping = true;
   for (const ws of sockets.splice(0)) ws.terminate();
   node?.child.kill('SIGKILL');
   node = null;
 });
 
-/** Raw subscribers that record the revisions they receive, in order. */
-async function subscribers(url: string, board: string, count: number): Promise<number[][]> {
+/**
+ * Raw subscribers that record the revisions they receive, in order. A subscriber the
+ * server drops as a slow consumer (4008) does what the protocol asks: it reconnects and
+ * resumes with fromRev = last seen + 1, so "misses nothing" holds across drops too.
+ */
+async function subscribers(url: string, board: string, count: number): Promise<{ seen: number[][]; drops: () => number }> {
+  stopping = false;
   const seen: number[][] = [];
-  await Promise.all(
-    Array.from({ length: count }, async () => {
+  let drops = 0;
+  const open = (revs: number[], fromRev?: number): Promise<void> =>
+    new Promise<void>((resolve, reject) => {
       const ws = new WebSocket(`${url}/v1/ws`);
       sockets.push(ws);
-      const revs: number[] = [];
-      seen.push(revs);
-      await new Promise<void>((resolve, reject) => {
-        ws.once('open', () => resolve());
-        ws.once('error', reject);
-      });
-      await new Promise<void>((resolve) => {
+      ws.once('error', reject);
+      ws.once('open', () => {
         ws.on('message', (data) => {
           const msg = JSON.parse(data.toString()) as { id?: number; push?: string; events?: Array<{ rev: number }> };
           if (msg.id === 1) resolve();
           if (msg.push === 'events') for (const e of msg.events ?? []) revs.push(e.rev);
         });
-        ws.send(JSON.stringify({ id: 1, op: 'subscribe', board, patterns: ['**'] }));
+        ws.send(JSON.stringify({ id: 1, op: 'subscribe', board, patterns: ['**'], ...(fromRev ? { fromRev } : {}) }));
       });
+      ws.once('close', (code) => {
+        if (stopping || code !== 4008) return;
+        drops++;
+        const last = revs[revs.length - 1];
+        void open(revs, last === undefined ? 1 : last + 1).catch(() => undefined);
+      });
+    });
+  await Promise.all(
+    Array.from({ length: count }, async () => {
+      const revs: number[] = [];
+      seen.push(revs);
+      await open(revs);
     }),
   );
-  return seen;
+  return { seen, drops: () => drops };
 }
 
 function client(url: string): BlackboardClient {
@@ -48,7 +63,7 @@ describe('write admission', () => {
     node = await spawnServer(port, { ADMISSION_LAG_MS: '150' });
     const url = `http://127.0.0.1:${port}`;
     const board = randomBoard();
-    const seen = await subscribers(url, board, 200);
+    const { seen, drops } = await subscribers(url, board, 200);
 
     // Light load: one write at a time, paced.
     const light = client(url);
@@ -88,6 +103,7 @@ describe('write admission', () => {
     const last = accepted[accepted.length - 1]!;
     await waitFor(() => seen.every((revs) => revs[revs.length - 1] === last), 60_000, 'subscribers to catch up');
     for (const revs of seen) expect(revs).toEqual(accepted);
+    console.log(`admission: ${accepted.length} accepted, ${limited} refused, ${drops()} slow-consumer drops resumed`);
     for (const c of [light, ...writers]) c.close();
   }, 180_000);
 });
