@@ -6,6 +6,8 @@
 export interface Plan {
   quick: boolean;
   scale: number;
+  /** BENCH_ONLY: section-title prefixes to run; the report files are left alone when set. */
+  only: string[] | null;
   /** Multiplies every operation count (`count(n)` applies it). */
   count(n: number): number;
   fanoutSubscribers: number[];
@@ -22,9 +24,14 @@ export function makePlan(env: Record<string, string | undefined> = process.env):
   const userScale = Number.isFinite(given) && given > 0 ? given : 1;
   const scale = quick ? userScale * 0.1 : userScale;
   const count = (n: number) => Math.max(1, Math.round(n * scale));
+  const only = (env.BENCH_ONLY ?? '')
+    .split(',')
+    .map((t) => t.trim().toLowerCase())
+    .filter((t) => t !== '');
   return {
     quick,
     scale,
+    only: only.length > 0 ? only : null,
     count,
     fanoutSubscribers: quick ? [1, 100, 1_000] : [1, 100, 1_000, 5_000],
     nodesSubscribers: quick ? 400 : 2_000,

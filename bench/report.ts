@@ -92,8 +92,9 @@ export function renderReport(sections: Section[], info: RunInfo): string {
   return lines.join('\n');
 }
 
-export function writeReport(path: string, sections: Section[], info: RunInfo): string {
+/** Renders the report and writes it to `path` (null: render only, for a partial run). */
+export function writeReport(path: string | null, sections: Section[], info: RunInfo): string {
   const text = renderReport(sections, info);
-  writeFileSync(path, text);
+  if (path) writeFileSync(path, text);
   return text;
 }

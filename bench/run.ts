@@ -26,7 +26,9 @@ function message(err: unknown): string {
 /** Runs every section in turn; a section that fails leaves a note, not a hole in the run. */
 async function runSections(ctx: BenchContext, admin: Redis): Promise<Section[]> {
   const sections: Section[] = [];
-  for (const spec of sectionSpecs()) {
+  const only = ctx.plan.only;
+  const specs = sectionSpecs().filter((spec) => !only || only.some((prefix) => spec.title.toLowerCase().startsWith(prefix)));
+  for (const spec of specs) {
     const t0 = performance.now();
     log(`${spec.title}…`);
     const before = spec.external ? await knownBoards(admin) : null;
@@ -102,7 +104,7 @@ async function main(): Promise<void> {
   }
   const endMark = cpuMark();
   const sweepRan = sections.some((s) => s.title.startsWith('Latency') && s.figures.length > 0);
-  const text = writeReport('docs/benchmarks.md', sections, {
+  const text = writeReport(plan.only ? null : 'docs/benchmarks.md', sections, {
     seconds: (performance.now() - started) / 1000,
     quick: plan.quick,
     scale: plan.scale,
@@ -113,7 +115,7 @@ async function main(): Promise<void> {
     sweep: sweepRan ? plan.sweep : null,
   });
   process.stdout.write(`${text}\n`);
-  log(`wrote docs/benchmarks.md in ${Math.round((performance.now() - started) / 1000)} s`);
+  log(`${plan.only ? 'BENCH_ONLY: report not written; done' : 'wrote docs/benchmarks.md'} in ${Math.round((performance.now() - started) / 1000)} s`);
 }
 
 // A stray rejection from a socket closed while a section gave up must not end the run

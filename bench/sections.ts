@@ -79,7 +79,7 @@ export function sectionSpecs(): SectionSpec[] {
       run: async (ctx) => {
         const sweep = await runSweep(ctx);
         const { subscribers } = ctx.plan.sweep;
-        writeFileSync(CHART_PATH, latencyChart(sweep.points, { subscribers, capacity: sweep.capacity, goalMs: 100, goal: sweep.goal }));
+        if (!ctx.plan.only) writeFileSync(CHART_PATH, latencyChart(sweep.points, { subscribers, capacity: sweep.capacity, goalMs: 100, goal: sweep.goal }));
         return {
           title: 'Latency against offered load',
           note: `${subscribers} subscribers of one board; writes offered open loop for ${ctx.plan.sweep.stepSeconds} s per rate; write admission (ADMISSION_LAG_MS=${ctx.serverEnv.ADMISSION_LAG_MS ?? '?'}, the default) refuses writes with RATE_LIMITED once the event loop lags. Goal: at twice the saturating load, ack p99 < 100 ms with the excess refused. Refusals by the per-connection in-flight bound (MAX_INFLIGHT_PER_CONNECTION) are counted apart from admission's. The last column is the event-loop delay of the process that offers the load and times it: when it is high, the timings include that process's own delay.`,

@@ -12,7 +12,7 @@ import { Dispatcher, type HandlerTable } from './gateway/dispatch.js';
 import { createHttpServer } from './gateway/http.js';
 import type { Authenticator } from './gateway/auth.js';
 import { WsGateway } from './gateway/ws.js';
-import type { Session } from './gateway/session.js';
+import { FlushScheduler, type Session } from './gateway/session.js';
 import type { Services } from './services.js';
 import type { Extension } from './extension.js';
 import { readHandlers } from './board/handlers/reads.js';
@@ -55,6 +55,7 @@ export async function startApp(options: AppOptions = {}): Promise<App> {
     maxUnpersisted: config.HISTORY_ENABLED ? config.MAX_UNPERSISTED : 0,
   });
   const sessions = new Set<Session>();
+  const scheduler = new FlushScheduler();
   const hub = new SubscriptionHub(
     redis,
     subscriber,
@@ -72,6 +73,7 @@ export async function startApp(options: AppOptions = {}): Promise<App> {
     hub,
     replayer: new StreamReplayer(redis),
     sessions,
+    fanout: scheduler,
     redisReady: () => redis.status === 'ready',
   };
   for (const ext of extensions) await ext.init?.(services);
@@ -98,7 +100,7 @@ export async function startApp(options: AppOptions = {}): Promise<App> {
       }
     }
   };
-  const gateway = new WsGateway(services, dispatcher, authenticator, sessionClosed, new SecurityGuard(config));
+  const gateway = new WsGateway(services, scheduler, dispatcher, authenticator, sessionClosed, new SecurityGuard(config));
   const readiness = {
     async check() {
       const states: Record<string, 'up' | 'down' | 'disabled'> = {};

@@ -87,7 +87,7 @@ export const configSchema = z.object({
   REQUEST_TIMEOUT_MS: int(100, 600_000, 10_000).describe('Longest a request may take on the server → TIMEOUT.'),
   SHUTDOWN_GRACE_MS: int(0, 600_000, 10_000).describe('How long shutdown waits for in-flight requests.'),
   ADMISSION_LAG_MS: int(0, 60_000, 50).describe(
-    'Event-loop lag (ms) past which writes are refused with RATE_LIMITED instead of queued; 0 turns admission off.',
+    'Delay (ms) past which writes are refused with RATE_LIMITED instead of queued: the event loop\'s lag or the age of the oldest event not yet sent to its subscriber, whichever is larger; 0 turns admission off.',
   ),
   PATCH_RETRIES: int(1, 10_000, 100).describe('Compare-and-set retries of a `patch` without `ifVersion`.'),
   HISTORY_ENABLED: bool(true).describe(

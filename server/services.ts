@@ -17,11 +17,18 @@ export interface Services {
   hub: SubscriptionHub;
   replayer: Replayer;
   sessions: Set<Session>;
+  /** This node's event delivery: how far its fan-out is behind. */
+  fanout: FanoutState;
   /** Postgres history, when this node keeps it. */
   history?: HistoryService;
   /** Typed boards (JSON Schemas per key pattern), when this node runs them. */
   schemas?: SchemaService;
   redisReady(): boolean;
+}
+
+export interface FanoutState {
+  /** Milliseconds the oldest event queued for a subscriber has waited for its socket. */
+  backlogMs(): number;
 }
 
 export interface SchemaService {

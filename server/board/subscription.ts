@@ -4,7 +4,8 @@ import type { Revision } from './revision.js';
 
 /** Where a subscription's events go: the connection that owns it. */
 export interface EventSink {
-  queueEvents(sub: Subscription, fragment: string): void;
+  /** Queues the events of revision `rev` that this subscription delivers, as a JSON fragment. */
+  queueEvents(sub: Subscription, fragment: string, rev: number): void;
   /** The subscriber fell behind beyond what can be replayed here: drop the connection. */
   dropSlow(reason: string): void;
 }
@@ -45,6 +46,8 @@ function internPatternSet(patterns: readonly string[], readable?: KeyFilter): { 
 export class Subscription {
   readonly matcher: KeyMatcher;
   readonly patternSetId: string;
+  /** Value-mode events depend only on the pattern set and revision: frames can be shared. */
+  readonly shareable: boolean;
   nextRev = 1;
   live = false;
   lastSentAt = Date.now();
@@ -67,6 +70,7 @@ export class Subscription {
     this.matcher = shared.matcher;
     this.patternSetId = shared.id;
     this.heldVersions = mode === 'patch' ? new Map() : null;
+    this.shareable = mode === 'value';
   }
 
   /** A live revision from the board feed. */
@@ -85,7 +89,7 @@ export class Subscription {
     if (this.closed || revision.rev < this.nextRev) return;
     this.nextRev = revision.rev + 1;
     const fragment = this.heldVersions ? this.patchFragment(revision) : this.sharedFragment(revision);
-    if (fragment) this.sink.queueEvents(this, fragment);
+    if (fragment) this.sink.queueEvents(this, fragment, revision.rev);
   }
 
   /**

@@ -13,27 +13,105 @@ export interface DeliveryStats {
   slowConsumers: number;
 }
 
-/** Coalesces the event fragments of many subscriptions into one frame each per turn of the event loop. */
+/** Events of one subscription waiting for the next flush: whole revisions `first`..`last`, in order. */
+interface PendingEvents {
+  first: number;
+  last: number;
+  parts: string[];
+}
+
+/** How long one flush slice may hold the event loop before requests get a turn. */
+const FLUSH_SLICE_MS = 4;
+
+/**
+ * Coalesces the event fragments of many subscriptions into one frame each per flush
+ * round, and runs the rounds in slices so that reading requests and answering them is
+ * never stuck behind a long fan-out. Subscribers with the same patterns at the same
+ * position get the same frames, encoded once per round and shared as one Buffer.
+ *
+ * It also measures the fan-out backlog: how long the oldest event not yet handed to a
+ * socket has waited. Write admission refuses writes once that passes its budget.
+ */
 export class FlushScheduler {
   readonly stats: DeliveryStats = { eventFrames: 0, eventBytes: 0, slowConsumers: 0 };
-  private readonly dirty = new Set<Session>();
+  private dirty = new Set<Session>();
+  /** When the oldest event in `dirty` was queued (0: nothing queued). */
+  private dirtySince = 0;
+  /** The round being flushed, and when its oldest event was queued. */
+  private round: Session[] = [];
+  private roundIndex = 0;
+  private roundSince = 0;
   private scheduled = false;
+  /** Frames built this round, by subscription id, pattern set and revision range. */
+  readonly shared = new Map<string, Buffer[]>();
 
   mark(session: Session): void {
+    if (this.dirty.size === 0) this.dirtySince = performance.now();
     this.dirty.add(session);
+    this.schedule();
+  }
+
+  /** Milliseconds the oldest queued event has waited for its socket (0 when none waits). */
+  backlogMs(now = performance.now()): number {
+    const since = this.roundIndex < this.round.length ? this.roundSince : this.dirtySince;
+    return since === 0 ? 0 : Math.max(0, now - since);
+  }
+
+  private schedule(): void {
     if (this.scheduled) return;
     this.scheduled = true;
-    setImmediate(() => {
-      this.scheduled = false;
-      const sessions = [...this.dirty];
-      this.dirty.clear();
-      for (const s of sessions) s.flush();
-    });
+    setImmediate(() => this.run());
+  }
+
+  private run(): void {
+    this.scheduled = false;
+    if (this.roundIndex >= this.round.length) {
+      if (this.dirty.size === 0) {
+        this.dirtySince = 0;
+        return;
+      }
+      this.shared.clear();
+      this.round = [...this.dirty];
+      this.roundIndex = 0;
+      this.roundSince = this.dirtySince;
+      this.dirty = new Set();
+      this.dirtySince = 0;
+    }
+    const started = performance.now();
+    const round = this.round;
+    while (this.roundIndex < round.length) {
+      round[this.roundIndex++]!.flush();
+      if ((this.roundIndex & 31) === 0 && performance.now() - started > FLUSH_SLICE_MS) break;
+    }
+    if (this.roundIndex >= round.length) {
+      this.round = [];
+      this.roundIndex = 0;
+      this.roundSince = 0;
+      this.shared.clear();
+      if (this.dirty.size === 0) return;
+    }
+    this.schedule();
   }
 }
 
 const FRAME_TARGET_BYTES = 64 * 1024;
 const DRAIN_TIMEOUT_MS = 30_000;
+const TEXT = { binary: false } as const;
+
+/** Splits a subscription's pending events into frames of whole revisions, each about FRAME_TARGET_BYTES at most. */
+function buildFrames(subId: string, parts: readonly string[]): Buffer[] {
+  const frames: Buffer[] = [];
+  let start = 0;
+  while (start < parts.length) {
+    let end = start + 1;
+    let size = parts[start]!.length;
+    while (end < parts.length && size + parts[end]!.length < FRAME_TARGET_BYTES) size += parts[end++]!.length;
+    const events = end - start === 1 ? parts[start] : parts.slice(start, end).join(',');
+    frames.push(Buffer.from(`{"push":"events","sub":"${subId}","events":[${events}]}`));
+    start = end;
+  }
+  return frames;
+}
 
 export interface SessionLimits {
   maxOutboundBytes: number;
@@ -48,7 +126,7 @@ export class Session implements EventSink {
   alive = true;
   closed = false;
   private nextSubId = 1;
-  private pending = new Map<Subscription, string[]>();
+  private pending = new Map<Subscription, PendingEvents>();
   readonly actorJson: string;
 
   constructor(
@@ -74,13 +152,14 @@ export class Session implements EventSink {
   }
 
   /** Sends a frame unless the peer is too far behind, in which case it is closed with 4008. */
-  send(frame: string): boolean {
+  send(frame: string | Buffer): boolean {
     if (this.closed) return false;
     if (this.ws.bufferedAmount + frame.length > this.limits.maxOutboundBytes) {
       this.dropSlow('outbound buffer full');
       return false;
     }
-    this.ws.send(frame);
+    if (typeof frame === 'string') this.ws.send(frame);
+    else this.ws.send(frame, TEXT);
     return true;
   }
 
@@ -92,11 +171,15 @@ export class Session implements EventSink {
     this.send(`{"id":${id === null ? 'null' : id},"ok":false,"error":${encodeJson(error)}}`);
   }
 
-  queueEvents(sub: Subscription, fragment: string): void {
-    const parts = this.pending.get(sub);
-    if (parts) parts.push(fragment);
-    else this.pending.set(sub, [fragment]);
-    this.scheduler.mark(this);
+  queueEvents(sub: Subscription, fragment: string, rev: number): void {
+    const pending = this.pending.get(sub);
+    if (pending) {
+      pending.parts.push(fragment);
+      pending.last = rev;
+    } else {
+      this.pending.set(sub, { first: rev, last: rev, parts: [fragment] });
+      this.scheduler.mark(this);
+    }
   }
 
   sendProgress(sub: Subscription, rev: number): void {
@@ -108,21 +191,21 @@ export class Session implements EventSink {
     if (pending.size === 0) return;
     this.pending = new Map();
     const now = Date.now();
-    for (const [sub, parts] of pending) {
+    const shared = this.scheduler.shared;
+    for (const [sub, { first, last, parts }] of pending) {
       if (sub.closed) continue;
       sub.lastSentAt = now;
-      // Whole revisions per frame, several per frame up to a size that keeps frames cheap to buffer.
-      let start = 0;
-      while (start < parts.length) {
-        let end = start + 1;
-        let size = parts[start]!.length;
-        while (end < parts.length && size + parts[end]!.length < FRAME_TARGET_BYTES) size += parts[end++]!.length;
-        const events = end - start === 1 ? parts[start] : parts.slice(start, end).join(',');
-        const frame = `{"push":"events","sub":"${sub.id}","events":[${events}]}`;
+      // Equal patterns, rights and revision range mean equal events: build those frames once.
+      let frames: Buffer[] | undefined;
+      if (sub.shareable) {
+        const key = `${sub.id}\u0000${sub.patternSetId}\u0000${first}\u0000${last}\u0000${parts.length}`;
+        frames = shared.get(key);
+        if (frames === undefined) shared.set(key, (frames = buildFrames(sub.id, parts)));
+      } else frames = buildFrames(sub.id, parts);
+      for (const frame of frames) {
         if (!this.send(frame)) return;
         this.scheduler.stats.eventFrames++;
         this.scheduler.stats.eventBytes += frame.length;
-        start = end;
       }
     }
   }

@@ -29,12 +29,12 @@ function refuse(socket: Duplex, status: number, message: string): void {
 /** The WebSocket side of the gateway: upgrade with authentication, sessions, heartbeat. */
 export class WsGateway {
   readonly wss: WebSocketServer;
-  private readonly scheduler = new FlushScheduler();
   private heartbeat: NodeJS.Timeout | null = null;
   private accepting = true;
 
   constructor(
     private readonly services: Services,
+    private readonly scheduler: FlushScheduler,
     private readonly dispatcher: Dispatcher,
     private readonly authenticator: Authenticator,
     private readonly onSessionClosed: (session: Session) => Promise<void>,
