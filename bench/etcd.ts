@@ -154,7 +154,7 @@ export async function benchEtcd(ctx: BenchContext): Promise<{ figures: Figure[];
     const watchers = ctx.plan.etcdWatchers;
     const writes = ctx.plan.count(300);
     const theirFanout = await etcdFanout(etcd.url, watchers, writes);
-    const ourFanout = await measureFanout([ctx.url], watchers, writes);
+    const ourFanout = (await measureFanout([ctx.url], watchers, writes)).rate;
     const baselineName = `etcd ${etcd.version} (JSON gateway)`;
     return {
       version: etcd.version,

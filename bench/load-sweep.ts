@@ -4,7 +4,7 @@ import { createInterface } from 'node:readline';
 import type { WebSocket } from 'ws';
 import { benchBoard } from './boards.js';
 import type { BenchContext } from './context.js';
-import { closeAll, openAll, subscribeAll, wsUrl } from './sockets.js';
+import { closeAll, openAll, seqsIn, subscribeAll, wsUrl } from './sockets.js';
 import { percentile, round, type Figure } from './stats.js';
 
 /**
@@ -106,10 +106,8 @@ export async function runSweep(ctx: BenchContext): Promise<{ points: SweepPoint[
       ws.once('close', () => samplesClosed++);
       ws.on('message', (data) => {
         const now = performance.now();
-        const frame = JSON.parse(data.toString()) as { push?: string; events?: Array<{ value?: { seq?: number } }> };
-        if (frame.push !== 'events') return;
-        for (const event of frame.events ?? []) {
-          const sent = bySeq.get(event.value?.seq ?? -1);
+        for (const seq of seqsIn(data.toString())) {
+          const sent = bySeq.get(seq);
           if (!sent) continue;
           sent.step.events.push(now - sent.sentAt);
           sent.step.arrivals++;

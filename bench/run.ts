@@ -38,7 +38,7 @@ async function runSections(ctx: BenchContext, admin: Redis): Promise<Section[]> 
       const section: Section = Array.isArray(out) ? { title: spec.title, figures: out, ...(spec.note ? { note: spec.note } : {}) } : out;
       const refused = refusals.count - refusedBefore;
       if (refused > 0) {
-        const line = `${refused} writes were refused with RATE_LIMITED by write admission (the server's event loop lagged past ADMISSION_LAG_MS) and sent again after \`retryAfterMs\`; the figures include those waits.`;
+        const line = `${refused} writes were refused with RATE_LIMITED by write admission (the server's event loop lagged past ADMISSION_LAG_MS, or its fan-out backlog passed ADMISSION_BACKLOG_MS) and sent again after \`retryAfterMs\`; the figures include those waits.`;
         section.note = section.note ? `${section.note} ${line}` : line;
       }
       sections.push(section);
@@ -77,6 +77,8 @@ async function main(): Promise<void> {
       RATE_LIMIT_RPS: '0',
       // The server's own default, stated because the process helper turns admission off for tests.
       ADMISSION_LAG_MS: String(loadConfig({}).ADMISSION_LAG_MS),
+      ADMISSION_BACKLOG_MS: String(loadConfig({}).ADMISSION_BACKLOG_MS),
+      ADMISSION_MAX_COMMITS: String(loadConfig({}).ADMISSION_MAX_COMMITS),
       MAX_OUTBOUND_BYTES: String(64 * 1024 * 1024),
     };
     const port = await freePort();

@@ -19,6 +19,18 @@ export function countEvents(text: string): number {
   return n;
 }
 
+/** The `seq` numbers the benchmark puts in its values, read from an events frame without parsing it. */
+export function seqsIn(text: string): number[] {
+  const seqs: number[] = [];
+  if (!text.startsWith('{"push":"events"')) return seqs;
+  let i = text.indexOf('"seq":');
+  while (i !== -1) {
+    seqs.push(Number.parseInt(text.slice(i + 6, i + 22), 10));
+    i = text.indexOf('"seq":', i + 6);
+  }
+  return seqs;
+}
+
 /** Opens sockets 100 at a time (a burst of thousands of handshakes only measures the accept queue). */
 export async function openAll(urls: string[], timeoutMs = 30_000): Promise<WebSocket[]> {
   const sockets: WebSocket[] = [];

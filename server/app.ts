@@ -55,7 +55,7 @@ export async function startApp(options: AppOptions = {}): Promise<App> {
     maxUnpersisted: config.HISTORY_ENABLED ? config.MAX_UNPERSISTED : 0,
   });
   const sessions = new Set<Session>();
-  const scheduler = new FlushScheduler();
+  const scheduler = new FlushScheduler(config.FANOUT_FRAMES_PER_SECOND);
   const hub = new SubscriptionHub(
     redis,
     subscriber,

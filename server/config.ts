@@ -73,6 +73,9 @@ export const configSchema = z.object({
   MAX_OUTBOUND_BYTES: int(64 * 1024, 1024 * 1024 * 1024, 8 * 1024 * 1024).describe(
     'Unsent bytes allowed per connection before it is closed with 4008 (slow consumer).',
   ),
+  FANOUT_FRAMES_PER_SECOND: int(0, 10_000_000, 50_000).describe(
+    'Event frames per second this node aims to send at most: flush rounds to many subscribers are spaced so that, and the events waiting meanwhile share a frame (more events per frame, same delivery rate); 0 flushes as soon as possible.',
+  ),
   MAX_SUBSCRIPTIONS_PER_CONNECTION: int(1, 100_000, 1_000).describe('Subscriptions one connection may hold.'),
   MAX_INFLIGHT_PER_CONNECTION: int(1, 100_000, 1_024).describe(
     'Requests one connection may have in progress; more → RATE_LIMITED.',
@@ -87,7 +90,13 @@ export const configSchema = z.object({
   REQUEST_TIMEOUT_MS: int(100, 600_000, 10_000).describe('Longest a request may take on the server → TIMEOUT.'),
   SHUTDOWN_GRACE_MS: int(0, 600_000, 10_000).describe('How long shutdown waits for in-flight requests.'),
   ADMISSION_LAG_MS: int(0, 60_000, 50).describe(
-    'Delay (ms) past which writes are refused with RATE_LIMITED instead of queued: the event loop\'s lag or the age of the oldest event not yet sent to its subscriber, whichever is larger; 0 turns admission off.',
+    'Delay (ms) past which writes are refused with RATE_LIMITED instead of queued: the event loop\'s lag, or the age of the oldest commit still waiting for Redis; 0 turns this check off.',
+  ),
+  ADMISSION_MAX_COMMITS: int(0, 1_000_000, 64).describe(
+    'Commits this node may have waiting for Redis at once; past it writes are refused with RATE_LIMITED (a burst admitted at once would wait behind itself); 0 for no bound.',
+  ),
+  ADMISSION_BACKLOG_MS: int(0, 60_000, 250).describe(
+    'Age (ms) of the oldest event not yet sent to its subscriber past which writes are refused with RATE_LIMITED (the fan-out cannot keep up); 0 turns this check off.',
   ),
   PATCH_RETRIES: int(1, 10_000, 100).describe('Compare-and-set retries of a `patch` without `ifVersion`.'),
   HISTORY_ENABLED: bool(true).describe(

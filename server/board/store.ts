@@ -3,6 +3,7 @@ import { BlackboardError, ErrorCode } from '../../shared/protocol/errors.js';
 import { RawJson } from '../../shared/protocol/json.js';
 import { BOARDS_INDEX, boardKeys } from './keys.js';
 import { parseRecord, toKeyRecord, type StoredRecord } from './records.js';
+import { InFlightClock } from './inflight.js';
 import { runScript, type RedisClient } from './scripts.js';
 import type { KeyRecord } from '../../shared/protocol/types.js';
 
@@ -72,6 +73,8 @@ export interface BoardStoreOptions {
 
 export class BoardStore implements BoardMaterializer {
   materializer: BoardMaterializer = this;
+  /** Commit script calls waiting for Redis (write admission watches the oldest). */
+  readonly commits = new InFlightClock();
   /** Told of every revision this node commits (history uses it to know what Redis held). */
   onCommitted: ((board: string, rev: number) => void) | null = null;
 
@@ -115,7 +118,7 @@ export class BoardStore implements BoardMaterializer {
     }
   }
 
-  private runCommit(request: CommitRequest) {
+  private async runCommit(request: CommitRequest) {
     const keys = boardKeys(request.board);
     const args: Array<string | number> = [
       request.actorJson,
@@ -138,7 +141,12 @@ export class BoardStore implements BoardMaterializer {
     }
     args.push(this.options.maxUnpersisted ?? 0);
     const reqKey = keys.req(request.reqId ?? '');
-    return runScript(this.redis, 'commit-6', [keys.meta, keys.kv, keys.idx, keys.log, reqKey, keys.locks], args);
+    const ticket = this.commits.begin();
+    try {
+      return await runScript(this.redis, 'commit-6', [keys.meta, keys.kv, keys.idx, keys.log, reqKey, keys.locks], args);
+    } finally {
+      this.commits.end(ticket);
+    }
   }
 
   private commitError(reply: Array<string | number | null>): Error {

@@ -19,6 +19,8 @@ export type HandlerTable = { [Op in OpName]?: Handler<Op> };
 
 /** Called around every request, for metrics and authorization; each may throw a BlackboardError. */
 export interface DispatchHooks {
+  /** Runs as soon as the op is known, before the frame is validated: cheap refusals under load. */
+  admit?(op: OpName, session: Session): void;
   before?(op: OpName, frame: Record<string, unknown>, session: Session): void;
   after?(op: OpName, outcome: 'ok' | string, seconds: number): void;
 }
@@ -76,11 +78,12 @@ export class Dispatcher {
       opName = op;
       const handler = this.handlers[op] as Handler<OpName> | undefined;
       if (!handler) throw badRequest(`op ${op} is not available on this server`, { op });
+      for (const hook of this.hooks) hook.admit?.(op, session);
       const checked = requestSchemas[op].safeParse(frame);
       if (!checked.success) throw badRequest(zodMessage(checked.error), { issues: checked.error.issues.slice(0, 10) });
       for (const hook of this.hooks) hook.before?.(op, record, session);
       if (session.inflight >= this.services.config.MAX_INFLIGHT_PER_CONNECTION) {
-        throw new BlackboardError(ErrorCode.RATE_LIMITED, 'too many requests in flight', { retryAfterMs: 100 });
+        throw BlackboardError.refusal(ErrorCode.RATE_LIMITED, 'too many requests in flight', { retryAfterMs: 100 });
       }
       session.inflight++;
       const after: Array<() => void | Promise<void>> = [];

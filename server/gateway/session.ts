@@ -21,13 +21,18 @@ interface PendingEvents {
 }
 
 /** How long one flush slice may hold the event loop before requests get a turn. */
-const FLUSH_SLICE_MS = 4;
+const FLUSH_SLICE_MS = 2;
 
 /**
  * Coalesces the event fragments of many subscriptions into one frame each per flush
  * round, and runs the rounds in slices so that reading requests and answering them is
  * never stuck behind a long fan-out. Subscribers with the same patterns at the same
  * position get the same frames, encoded once per round and shared as one Buffer.
+ *
+ * Rounds are spaced by the number of sessions they flushed over `framesPerSecond`: a
+ * round to 1000 subscribers costs 1000 sends whether it carries one event or fifty, so
+ * under load the events that arrive meanwhile ride in the next round's frames instead of
+ * each costing every subscriber a frame of its own. A round to a few sessions is not delayed.
  *
  * It also measures the fan-out backlog: how long the oldest event not yet handed to a
  * socket has waited. Write admission refuses writes once that passes its budget.
@@ -42,8 +47,13 @@ export class FlushScheduler {
   private roundIndex = 0;
   private roundSince = 0;
   private scheduled = false;
+  /** Earliest start of the next round (performance.now() ms). */
+  private nextRoundAt = 0;
   /** Frames built this round, by subscription id, pattern set and revision range. */
   readonly shared = new Map<string, Buffer[]>();
+
+  /** @param framesPerSecond spacing of rounds (0: none). */
+  constructor(private readonly framesPerSecond = 0) {}
 
   mark(session: Session): void {
     if (this.dirty.size === 0) this.dirtySince = performance.now();
@@ -60,7 +70,10 @@ export class FlushScheduler {
   private schedule(): void {
     if (this.scheduled) return;
     this.scheduled = true;
-    setImmediate(() => this.run());
+    const between = this.roundIndex >= this.round.length;
+    const wait = between ? this.nextRoundAt - performance.now() : 0;
+    if (wait >= 1) setTimeout(() => this.run(), Math.ceil(wait));
+    else setImmediate(() => this.run());
   }
 
   private run(): void {
@@ -76,6 +89,7 @@ export class FlushScheduler {
       this.roundSince = this.dirtySince;
       this.dirty = new Set();
       this.dirtySince = 0;
+      if (this.framesPerSecond > 0) this.nextRoundAt = performance.now() + (this.round.length * 1_000) / this.framesPerSecond;
     }
     const started = performance.now();
     const round = this.round;

@@ -46,6 +46,20 @@ export class BlackboardError extends Error {
     this.details = details;
   }
 
+  /**
+   * The same error without a stack trace: for refusals on hot paths (overload, rate
+   * limits), where capturing a stack costs more than the rest of the refusal.
+   */
+  static refusal(code: ErrorCode, message: string, details?: Record<string, unknown>): BlackboardError {
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
+    try {
+      return new BlackboardError(code, message, details);
+    } finally {
+      Error.stackTraceLimit = limit;
+    }
+  }
+
   toBody(): ErrorBody {
     return this.details === undefined
       ? { code: this.code, message: this.message }

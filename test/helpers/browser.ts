@@ -19,7 +19,7 @@ const SOURCES = ['client/dashboard', 'client/sdk', 'shared/protocol'].map((dir) 
  * load shedding: these tests measure the page, and on a busy shared machine shedding
  * would refuse the writes that set the scene (or hold the load test below its rate).
  */
-export const PAGE_TEST_ENV: Readonly<Record<string, string>> = { HISTORY_ENABLED: 'false', ADMISSION_LAG_MS: '0' };
+export const PAGE_TEST_ENV: Readonly<Record<string, string>> = { HISTORY_ENABLED: 'false', ADMISSION_LAG_MS: '0', ADMISSION_BACKLOG_MS: '0', ADMISSION_MAX_COMMITS: '0' };
 
 export const CHROMIUM_PATH = '/usr/bin/chromium';
 export const CHROMIUM_ARGS = [

@@ -31,6 +31,8 @@ export async function spawnServer(port: number, env: Record<string, string> = {}
       ...process.env,
       LOG_LEVEL: 'warn',
       ADMISSION_LAG_MS: '0',
+      ADMISSION_BACKLOG_MS: '0',
+      ADMISSION_MAX_COMMITS: '0',
       HISTORY_ENABLED: env.DATABASE_URL ? 'true' : 'false',
       ...env,
       PORT: String(port),

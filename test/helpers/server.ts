@@ -26,6 +26,8 @@ export async function startTestServer(options: AppOptions = {}): Promise<TestSer
       PORT: '0',
       HOST: '127.0.0.1',
       ADMISSION_LAG_MS: '0',
+      ADMISSION_BACKLOG_MS: '0',
+      ADMISSION_MAX_COMMITS: '0',
       HISTORY_ENABLED: options.env?.DATABASE_URL ? 'true' : 'false',
       ...options.env,
     },
