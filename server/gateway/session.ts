@@ -1,3 +1,4 @@
+import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import type { WebSocket } from 'ws';
 import { CloseCode } from '../../shared/protocol/close-codes.js';
@@ -140,6 +141,7 @@ export class Session implements EventSink {
   alive = true;
   closed = false;
   private nextSubId = 1;
+  private corked = false;
   private pending = new Map<Subscription, PendingEvents>();
   readonly actorJson: string;
 
@@ -178,11 +180,30 @@ export class Session implements EventSink {
   }
 
   reply(id: number, result: unknown): void {
+    this.coalesce();
     this.send(`{"id":${id},"ok":true,"result":${encodeJson(result)}}`);
   }
 
   replyError(id: number | null, error: ErrorBody): void {
+    this.coalesce();
     this.send(`{"id":${id === null ? 'null' : id},"ok":false,"error":${encodeJson(error)}}`);
+  }
+
+  /**
+   * Replies finished in the same turn of the event loop (a batch of Redis replies resolves
+   * many requests at once) leave in one write to the socket instead of one each: the
+   * socket is corked until the current turn's callbacks and promises have run.
+   */
+  private coalesce(): void {
+    if (this.corked || this.closed) return;
+    const socket = (this.ws as unknown as { _socket?: Socket })._socket;
+    if (!socket || typeof socket.cork !== 'function') return;
+    this.corked = true;
+    socket.cork();
+    process.nextTick(() => {
+      this.corked = false;
+      socket.uncork();
+    });
   }
 
   queueEvents(sub: Subscription, fragment: string, rev: number): void {
