@@ -9,6 +9,7 @@ import { benchPut } from './kv.js';
 import { runSweep, sweepFigures, sweepTable } from './load-sweep.js';
 import { benchIdleMemory } from './memory.js';
 import { benchReplay } from './replay.js';
+import { benchWorkers } from './workers.js';
 import type { Section } from './report.js';
 import type { Figure } from './stats.js';
 
@@ -65,6 +66,11 @@ export function sectionSpecs(): SectionSpec[] {
           await second.exited;
         }
       },
+    },
+    {
+      title: 'Second core (WORKERS=2)',
+      note: 'The server started with WORKERS=2 (node:cluster: two full nodes sharing the listening socket, connections spread between them) beside the single process of the rest of the run. On this 2-core machine the benchmark process, the subscribers and Redis run on the same two cores, so the second worker competes with them; on a machine with cores to spare it pays more.',
+      run: benchWorkers,
     },
     { title: 'Resume (replay with fromRev)', run: benchReplay },
     {
