@@ -50,14 +50,18 @@ function howMeasured(info: RunInfo): string[] {
     'that script, XRANGE of the same stream, a bare `ws` server process broadcasting the same bytes or holding',
     'the same idle connections, plain Redlock, a raw BullMQ worker, or etcd. The ratio is figure ÷ baseline for',
     'rates and baseline ÷ figure for latencies and memory, so above 1 is better than the baseline. Latencies are',
-    'client-side, from sending a request to its reply. The load sweep offers writes open loop (a timer issues them',
+    'client-side, from sending a request to its reply. The `put` figures come after both paths have warmed up, and',
+    'the raw and server paths take turns in four rounds, so a drift in the machine\'s speed falls on both alike (on',
+    'this virtual machine the same loop can run at rates 1.5× apart a minute later; single runs of one section',
+    'vary that much, which is why the report is one whole run). The load sweep offers writes open loop (a timer issues them',
     `at the set rate whatever the replies do), from ${sweep.writers} connections, to a board with ${sweep.subscribers} subscribers: ${sweep.subscribers - sweep.sampled} in a child`,
     `process and ${sweep.sampled} in the timing process, whose event-delivery times (write sent → event received) share one`,
     'clock with the send times. The saturating rate is the most writes per second committed at any offered rate;',
     'the goal step then offers twice that. Memory per connection is the growth of the server process\'s RSS',
     '(`VmRSS` in /proc) from before to 2 s after opening the connections, divided by their number.',
     'BENCH_SCALE multiplies the amount of work; BENCH_QUICK=1 runs a reduced version (fewer connections,',
-    'a tenth of the operations) only to check the script. The figures are never asserted by tests.',
+    'a tenth of the operations) only to check the script; BENCH_ONLY=<title prefixes> runs some sections and',
+    'prints them without writing this file. The figures are never asserted by tests.',
   ];
 }
 
