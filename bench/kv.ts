@@ -1,4 +1,6 @@
+import type { WebSocket } from 'ws';
 import { benchBoard } from './boards.js';
+import { closeAll, countEvents, openAll, subscribeAll, wsUrl } from './sockets.js';
 import { admitted, connectClient, valueText, type BenchContext } from './context.js';
 import { sampleValue } from './fanout.js';
 import { round, runConcurrent, throughputFigures, type Figure } from './stats.js';
@@ -21,8 +23,8 @@ function combine(runs: Array<{ latencies: number[]; seconds: number }>): { laten
 export async function benchPut(ctx: BenchContext): Promise<Figure[]> {
   const { store, plan } = ctx;
   const client = await connectClient(ctx.url);
-  const listener = await connectClient(ctx.url);
   const figures: Figure[] = [];
+  const listeners: WebSocket[] = [];
   try {
     // Both paths warm up first (the JIT, connections, Redis's script cache), so the measured
     // rounds compare steady states rather than whichever path was compiled first.
@@ -33,9 +35,13 @@ export async function benchPut(ctx: BenchContext): Promise<Figure[]> {
       store.commit({ board: warmBoard, actorJson: '"bench"', reqId: `${warmBoard}-${i}`, shape: 'put', compares: [], ops: [{ kind: 'put', key: `k/${i % 100}`, valueText }] }),
     );
     await runConcurrent(warmups, 64, (i) => admitted(() => client.put(warmBoard, `w/${i % 100}`, sampleValue)));
+    // The subscriber counts its events without parsing them (as in the fan-out section), so
+    // that the figure measures the server's work for it rather than this process's.
     const watched = benchBoard('put-sub');
+    listeners.push(...(await openAll([wsUrl(ctx.url)])));
+    await subscribeAll(listeners, watched);
     let received = 0;
-    await listener.subscribe({ board: watched, patterns: ['**'] }, { events: (events) => (received += events.length) });
+    listeners[0]!.on('message', (data) => (received += countEvents(data as Buffer)));
     for (const [inFlight, total] of [
       [1, plan.count(2_000)],
       [64, plan.count(20_000)],
@@ -81,7 +87,7 @@ export async function benchPut(ctx: BenchContext): Promise<Figure[]> {
     }
   } finally {
     client.close();
-    listener.close();
+    closeAll(listeners);
   }
   return figures;
 }

@@ -89,13 +89,13 @@ export const configSchema = z.object({
   ),
   REQUEST_TIMEOUT_MS: int(100, 600_000, 10_000).describe('Longest a request may take on the server → TIMEOUT.'),
   SHUTDOWN_GRACE_MS: int(0, 600_000, 10_000).describe('How long shutdown waits for in-flight requests.'),
-  ADMISSION_LAG_MS: int(0, 60_000, 50).describe(
+  ADMISSION_LAG_MS: int(0, 60_000, 30).describe(
     'Delay (ms) past which writes are refused with RATE_LIMITED instead of queued: the event loop\'s lag, or the age of the oldest commit still waiting for Redis; 0 turns this check off.',
   ),
-  ADMISSION_MAX_COMMITS: int(0, 1_000_000, 64).describe(
+  ADMISSION_MAX_COMMITS: int(0, 1_000_000, 128).describe(
     'Commits this node may have waiting for Redis at once; past it writes are refused with RATE_LIMITED (a burst admitted at once would wait behind itself); 0 for no bound.',
   ),
-  ADMISSION_BACKLOG_MS: int(0, 60_000, 250).describe(
+  ADMISSION_BACKLOG_MS: int(0, 60_000, 120).describe(
     'Age (ms) of the oldest event not yet sent to its subscriber past which writes are refused with RATE_LIMITED (the fan-out cannot keep up); 0 turns this check off.',
   ),
   PATCH_RETRIES: int(1, 10_000, 100).describe('Compare-and-set retries of a `patch` without `ifVersion`.'),

@@ -9,7 +9,7 @@ export class LoopLag {
   private timer: NodeJS.Timeout | null = null;
   private expected = 0;
 
-  constructor(private readonly intervalMs = 20) {}
+  constructor(private readonly intervalMs = 10) {}
 
   start(): void {
     this.expected = performance.now() + this.intervalMs;

@@ -25,6 +25,8 @@ export function gatewayMetrics(metrics: NodeMetrics, services: Services): Gatewa
     ['op'],
     LATENCY_BUCKETS,
   );
+  const opChildren = new Map<string, { inc(): void }>();
+  const latencyChildren = new Map<string, { observe(value: number): void }>();
   metrics.gauge('blackboard_connections', 'Open WebSocket connections on this node.', () => services.sessions.size);
   metrics.gauge('blackboard_subscriptions', 'Live subscriptions on this node.', () => services.hub.subscriptionCount);
 
@@ -57,8 +59,14 @@ export function gatewayMetrics(metrics: NodeMetrics, services: Services): Gatewa
         delivery ??= session.deliveryStats;
       },
       after(op: OpName, outcome: string, seconds: number) {
-        ops.inc({ op, result: outcome });
-        latency.observe({ op }, seconds);
+        // Labelled children are looked up once each: hashing label objects per request costs more than counting.
+        const key = `${op}\u0000${outcome}`;
+        let counted = opChildren.get(key);
+        if (!counted) opChildren.set(key, (counted = ops.labels({ op, result: outcome })));
+        counted.inc();
+        let timed = latencyChildren.get(op);
+        if (!timed) latencyChildren.set(op, (timed = latency.labels({ op })));
+        timed.observe(seconds);
       },
     },
     sawSession(session) {
