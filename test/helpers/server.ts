@@ -15,6 +15,11 @@ export interface TestServer extends App, AsyncDisposable {
   client(options?: Partial<ClientOptions>): Promise<BlackboardClient>;
 }
 
+/** Two nodes: one with default settings, one whose heartbeat drops silent peers within about two beats. */
+export async function startServerAndFastBeat(heartbeatMs = 200): Promise<[TestServer, TestServer]> {
+  return Promise.all([startTestServer(), startTestServer({ env: { HEARTBEAT_MS: String(heartbeatMs) } })]);
+}
+
 /** Starts a real server on port 0 in this process. */
 export async function startTestServer(options: AppOptions = {}): Promise<TestServer> {
   const app = await startApp({

@@ -1,17 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ErrorCode, type BlackboardClient, type BoardEvent } from '../../client/sdk/index.js';
 import { RawSocket } from '../helpers/raw-socket.js';
-import { randomBoard, startTestServer, waitFor, type TestServer } from '../helpers/server.js';
-
-// The clients share the servers' event loop here; write admission is tested on its own.
-const env = { ADMISSION_LAG_MS: '0' };
+import { randomBoard, startServerAndFastBeat, startTestServer, waitFor, type TestServer } from '../helpers/server.js';
 
 let server: TestServer;
 /** A node with a 200 ms heartbeat: silent peers go within about 400 ms. */
 let fastBeat: TestServer;
 beforeAll(async () => {
-  server = await startTestServer({ env });
-  fastBeat = await startTestServer({ env: { ...env, HEARTBEAT_MS: '200' } });
+  [server, fastBeat] = await startServerAndFastBeat();
 });
 afterAll(async () => {
   await Promise.all([server?.stop(), fastBeat?.stop()]);
@@ -102,7 +98,7 @@ describe('locks and presence die with their connection', () => {
   it('a lock and presence whose node died are deleted, with events, when their TTL lapses', async () => {
     const board = randomBoard();
     const { events, observer } = await recordServerKeys(board);
-    const doomed = await startTestServer({ env: { ...env, HEARTBEAT_MS: '200' } });
+    const doomed = await startTestServer({ env: { HEARTBEAT_MS: '200' } });
     const client = await doomed.client({ agent: 'orphan' });
     const grant = await client.acquireLock(board, 'l', { ttlMs: 3_000 });
     const presence = await client.presence(board, { on: 'doomed node' });

@@ -1,16 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { BoardEvent } from '../../client/sdk/index.js';
-import { randomBoard, startTestServer, waitFor, type TestServer } from '../helpers/server.js';
-
-// The clients share the servers' event loop here; write admission is tested on its own.
-const env = { ADMISSION_LAG_MS: '0' };
+import { randomBoard, startServerAndFastBeat, waitFor, type TestServer } from '../helpers/server.js';
 
 let server: TestServer;
 let fastBeat: TestServer;
 beforeAll(async () => {
-  server = await startTestServer({ env });
-  fastBeat = await startTestServer({ env: { ...env, HEARTBEAT_MS: '200' } });
+  [server, fastBeat] = await startServerAndFastBeat();
 });
 afterAll(async () => {
   await Promise.all([server?.stop(), fastBeat?.stop()]);
