@@ -32,10 +32,16 @@ function zodMessage(error: z.ZodError): string {
     .join('; ');
 }
 
+/** What ioredis throws when the connection drops under a command (the status may still read "ready"). */
+const CONNECTION_LOST = /Stream isn't writeable|Connection is closed|ECONNRESET|ECONNREFUSED|EPIPE|ETIMEDOUT|max retries per request/i;
+
 /** Turns anything thrown by a handler into a wire error. */
-export function toWireError(err: unknown, services: Services): BlackboardError {
+export function toWireError(err: unknown, services: Pick<Services, 'redisReady' | 'log'>): BlackboardError {
   if (err instanceof BlackboardError) return err;
   if (!services.redisReady()) return new BlackboardError(ErrorCode.UNAVAILABLE, 'Redis is unavailable; retry later');
+  if (err instanceof Error && CONNECTION_LOST.test(err.message)) {
+    return new BlackboardError(ErrorCode.UNAVAILABLE, 'the connection to Redis dropped during the request; a write may have been applied: retry with the same reqId');
+  }
   services.log.error({ err }, 'request failed');
   return new BlackboardError(ErrorCode.INTERNAL, 'internal error');
 }
