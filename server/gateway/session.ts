@@ -217,7 +217,12 @@ export class Session implements EventSink {
     }
   }
 
+  /**
+   * A progress push says "nothing for you up to rev": it must never overtake events still
+   * queued for the subscription (a client would take them for ones it already has).
+   */
   sendProgress(sub: Subscription, rev: number): void {
+    if (this.pending.has(sub)) return;
     this.send(`{"push":"progress","sub":${JSON.stringify(sub.id)},"rev":${rev}}`);
   }
 
