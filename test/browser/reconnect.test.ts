@@ -65,8 +65,9 @@ describe('dashboard across a server restart', () => {
       if (key.startsWith('during/')) expect(await keyValue(page, key), key).toBe(value);
     }
     await page.locator('#key-filter').fill('');
-    expect(await keyValue(page, 'before/0')).toBe(written.get('before/0'));
-    expect(await keyValue(page, 'after/done')).toBe('true');
+    // The tree re-renders on the next animation frame after the filter changes.
+    await expect.poll(() => keyValue(page, 'before/0')).toBe(written.get('before/0'));
+    await expect.poll(() => keyValue(page, 'after/done')).toBe('true');
     // ...and in the event log exactly once each: resumed from the last revision seen, no gap, no duplicate.
     await page.locator('#event-filter').fill('during/');
     await expect.poll(() => page.locator('#events .summary').textContent()).toMatch(/^20 of \d+ events match$/);
