@@ -1,9 +1,20 @@
 import { randomBytes } from 'node:crypto';
 import { pino } from 'pino';
 import { startApp, type App, type AppOptions } from '../../server/app.js';
-import { BlackboardClient, type ClientOptions } from '../../client/sdk/index.js';
+import { BlackboardClient, BlackboardError, type ClientOptions } from '../../client/sdk/index.js';
 import { WebSocket } from 'ws';
 import type { SocketFactory } from '../../client/sdk/connection.js';
+
+/** The error code a request ends with ('ok' when it succeeds); anything but a protocol error is rethrown. */
+export async function codeOf(promise: Promise<unknown>): Promise<string> {
+  try {
+    await promise;
+    return 'ok';
+  } catch (err) {
+    if (err instanceof BlackboardError) return err.code;
+    throw err;
+  }
+}
 
 /** A random board name, so tests never see each other's state. */
 export function randomBoard(prefix = 't'): string {

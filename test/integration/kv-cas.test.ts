@@ -1,18 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BlackboardError, ErrorCode } from '../../client/sdk/index.js';
-import { randomBoard, type TestServer } from '../helpers/server.js';
+import { codeOf, randomBoard, type TestServer } from '../helpers/server.js';
 import { coreBackends } from '../helpers/backends.js';
-
-
-async function codeOf(promise: Promise<unknown>): Promise<string> {
-  try {
-    await promise;
-    return 'ok';
-  } catch (err) {
-    if (err instanceof BlackboardError) return err.code;
-    throw err;
-  }
-}
 
 describe.each(coreBackends())('$name', (backend) => {
   let server: TestServer;
