@@ -1,0 +1,2 @@
+export class BlackboardStore {}
+export interface BlackboardStoreOptions { board: string }
