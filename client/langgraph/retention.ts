@@ -1,4 +1,4 @@
-import { BlackboardError, ErrorCode } from '../sdk/index.js';
+import { BlackboardError, ErrorCode, type BlackboardClient } from '../sdk/index.js';
 import type { SaverContext } from './context.js';
 import type { ThreadKeys } from './keys.js';
 import type { KeptCheckpoint } from './records.js';
@@ -56,12 +56,12 @@ export async function retentionPlan(
 }
 
 /** Deletes keys in bounded txns; a key already gone is skipped (a txn naming it is sent again without it). */
-export async function deleteKeys(ctx: SaverContext, keys: readonly string[], durability: 'memory' | 'durable'): Promise<void> {
+export async function deleteKeys(client: BlackboardClient, board: string, keys: readonly string[], durability: 'memory' | 'durable'): Promise<void> {
   for (const batch of batchOps(keys.map(deleteOp))) {
     let ops = batch.map((o) => o.op);
     while (ops.length > 0) {
       try {
-        await ctx.client.txn(ctx.board, { compare: [], ops, durability });
+        await client.txn(board, { compare: [], ops, durability });
         break;
       } catch (err) {
         const missing = err instanceof BlackboardError && err.code === ErrorCode.NOT_FOUND ? err.details?.key : undefined;

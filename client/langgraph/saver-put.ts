@@ -169,6 +169,6 @@ export async function putCheckpoint(
     blobs: retention?.blobs ?? {},
   });
   // Retention deletes that did not go with the put: the head already forgot them, so this is only tidying.
-  if (tidyLater && cleanup.length > 0) await deleteKeys(ctx, cleanup.map((o) => o.op.key), options.durability);
+  if (tidyLater && cleanup.length > 0) await deleteKeys(ctx.client, ctx.board, cleanup.map((o) => o.op.key), options.durability);
   return { configurable: { thread_id: threadId, checkpoint_ns: checkpointNs, checkpoint_id: checkpoint.id } };
 }

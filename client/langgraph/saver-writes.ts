@@ -67,6 +67,6 @@ export async function deleteThreadKeys(ctx: SaverContext, durability: 'memory' |
   const items = await collect(ctx.client, ctx.board, prefix);
   const isHead = (key: string) => key.endsWith('/checkpoints') && key.split('/').length === prefix.split('/').length + 1;
   const keys = items.map((item) => item.key);
-  await deleteKeys(ctx, [...keys.filter(isHead), ...keys.filter((k) => !isHead(k))], durability);
+  await deleteKeys(ctx.client, ctx.board, [...keys.filter(isHead), ...keys.filter((k) => !isHead(k))], durability);
   ctx.views.deleteWhere((headKey) => headKey.startsWith(prefix));
 }

@@ -19,7 +19,7 @@ import { putCheckpoint, threadOf } from './saver-put.js';
 import { readById, readLatest } from './saver-read.js';
 import { deleteThreadKeys, putPendingWrites } from './saver-writes.js';
 import { ThreadViews } from './thread-view.js';
-import { nextChannelVersion, type ChannelVersion } from './versions.js';
+import { nextChannelVersion } from './versions.js';
 
 export type Durability = 'memory' | 'durable';
 
@@ -50,7 +50,7 @@ export const MAX_KEEP = 100;
  * namespace) has a head key whose version every put compares, so two processes resuming
  * one thread cannot both advance it (the loser gets `ThreadAdvancedError`).
  */
-export class BlackboardSaver extends BaseCheckpointSaver<ChannelVersion> {
+export class BlackboardSaver extends BaseCheckpointSaver {
   private readonly ctx: SaverContext;
   private readonly durability: Durability;
   private readonly writesDurability: Durability;
@@ -105,7 +105,7 @@ export class BlackboardSaver extends BaseCheckpointSaver<ChannelVersion> {
   }
 
   /** Ordered, and distinct per writer (see versions.ts): racing writers never share a channel key. */
-  override getNextVersion(current: ChannelVersion | undefined): ChannelVersion {
+  override getNextVersion(current: number | undefined): number {
     return nextChannelVersion(current);
   }
 }
