@@ -134,8 +134,8 @@ export function checkRoot(root: string): string {
  * Every key of one (thread, namespace): `<root>/<thread>/<ns>/…`.
  * - `…/checkpoints`: the head (latest checkpoint, with its channel values);
  * - `…/checkpoints/<inverted id>`: one checkpoint (metadata, parent, channel versions);
- * - `…/checkpoints/<inverted id>/<write segment>`: its pending writes (`/<n>` below a write: parts of a large one);
- * - `…/channels/<channel>/<version>`: a channel value (`/<n>` below: its parts when large).
+ * - `…/checkpoints/<inverted id>/<write segment>`: its pending writes (below a write: the parts of a large one);
+ * - `…/channels/<channel>/<version>`: a channel value (below it: its parts when large).
  */
 export class ThreadKeys {
   readonly base: string;
@@ -164,7 +164,7 @@ export type CheckpointKeyKind =
   | { kind: 'head' }
   | { kind: 'checkpoint'; checkpointId: string }
   | { kind: 'write'; checkpointId: string; segment: string }
-  | { kind: 'part'; checkpointId: string; segment: string; part: number };
+  | { kind: 'part'; checkpointId: string; segment: string; part: string };
 
 /** Parses a key found by a scan of `keys.head` (the head itself or anything below it). */
 export function parseCheckpointKey(keys: ThreadKeys, key: string): CheckpointKeyKind | null {
@@ -175,6 +175,5 @@ export function parseCheckpointKey(keys: ThreadKeys, key: string): CheckpointKey
   const checkpointId = invertCheckpointId(inverted);
   if (segment === undefined) return { kind: 'checkpoint', checkpointId };
   if (part === undefined) return { kind: 'write', checkpointId, segment };
-  const n = Number(part);
-  return Number.isSafeInteger(n) && n >= 0 ? { kind: 'part', checkpointId, segment, part: n } : null;
+  return { kind: 'part', checkpointId, segment, part };
 }

@@ -36,8 +36,8 @@ export interface HeadRecord extends CheckpointRecord {
   refs: Record<string, string | number>;
   /** With retention: the retained checkpoints, newest first. */
   kept?: KeptCheckpoint[];
-  /** With retention: every channel key of this thread, as channel → version → parts. */
-  blobs?: Record<string, Record<string, number>>;
+  /** With retention: every channel key of this thread, as channel → version → `<digest>.<parts>` (split values) or "". */
+  blobs?: Record<string, Record<string, string>>;
 }
 
 /** `…/checkpoints/<inverted id>/<write segment>`: one pending write. */

@@ -5,12 +5,13 @@ import type { KeptCheckpoint } from './records.js';
 import { collect } from './scan.js';
 import type { ThreadView } from './thread-view.js';
 import { batchOps, deleteOp, type SizedOp } from './txn-batches.js';
+import { commitTxn } from './commit.js';
 
 export interface RetentionPlan {
   /** The checkpoints kept after this put, newest first. */
   kept: KeptCheckpoint[];
-  /** Channel keys still stored: channel → version → parts. */
-  blobs: Record<string, Record<string, number>>;
+  /** Channel keys still stored: channel → version → `<digest>.<parts>` of a split value, or "". */
+  blobs: Record<string, Record<string, string>>;
   /** Keys to delete with the put: dropped checkpoints (with their pending writes) and channel values no kept checkpoint uses. */
   deletes: SizedOp[];
 }
@@ -27,13 +28,13 @@ export async function retentionPlan(
   keys: ThreadKeys,
   view: ThreadView,
   current: KeptCheckpoint,
-  written: ReadonlyArray<{ channel: string; version: string; parts: number }>,
+  written: ReadonlyArray<{ channel: string; version: string; parts: string }>,
   keep: number,
 ): Promise<RetentionPlan> {
   const all = [current, ...view.kept.filter((k) => k.id !== current.id)];
   const kept = all.slice(0, keep);
   const dropped = all.slice(keep);
-  const blobs: Record<string, Record<string, number>> = {};
+  const blobs: Record<string, Record<string, string>> = {};
   for (const [channel, versions] of Object.entries(view.blobs)) blobs[channel] = { ...versions };
   for (const w of written) (blobs[w.channel] ??= {})[w.version] = w.parts;
 
@@ -44,7 +45,8 @@ export async function retentionPlan(
       if (needed.has(`${channel}\n${version}`)) continue;
       const key = keys.blob(channel, version);
       deletes.push(key);
-      for (let i = 0; i < parts; i++) deletes.push(`${key}/${i}`);
+      const [digest, count] = parts.split('.');
+      for (let i = 0; i < Number(count ?? 0); i++) deletes.push(`${key}/${digest}.${i}`);
       delete versions[version];
     }
     if (Object.keys(versions).length === 0) delete blobs[channel];
@@ -61,7 +63,7 @@ export async function deleteKeys(client: BlackboardClient, board: string, keys: 
     let ops = batch.map((o) => o.op);
     while (ops.length > 0) {
       try {
-        await client.txn(board, { compare: [], ops, durability });
+        await commitTxn(client, board, { compare: [], ops, durability });
         break;
       } catch (err) {
         const missing = err instanceof BlackboardError && err.code === ErrorCode.NOT_FOUND ? err.details?.key : undefined;

@@ -6,10 +6,11 @@ import { LangGraphBoardError, LangGraphErrorCode, ThreadAdvancedError } from './
 import { ThreadKeys } from './keys.js';
 import { asHeadRecord, type CheckpointRecord, type CheckpointShape, type HeadRecord } from './records.js';
 import { getOptional } from './scan.js';
-import { encodeValue, type StoredValue } from './stored-value.js';
+import { encodeValue, partKey, type StoredValue } from './stored-value.js';
 import { viewOfHead, type KnownChannel, type ThreadView } from './thread-view.js';
 import { batchOps, putOp, totalBytes, TXN_MAX_BYTES, TXN_MAX_OPS, type SizedOp } from './txn-batches.js';
 import { deleteKeys, retentionPlan } from './retention.js';
+import { commitTxn } from './commit.js';
 
 export interface PutOptions {
   durability: 'memory' | 'durable';
@@ -82,7 +83,7 @@ export async function putCheckpoint(
 
   const blobOps: SizedOp[] = [];
   const known = new Map<string, KnownChannel>();
-  const blobIndex: Array<{ channel: string; version: string; parts: number }> = [];
+  const blobIndex: Array<{ channel: string; version: string; parts: string }> = [];
   for (const [channel, version] of Object.entries(newVersions)) {
     if (!(channel in channelValues)) {
       if (versions[channel] === version) known.set(channel, { version, stored: undefined });
@@ -91,8 +92,8 @@ export async function putCheckpoint(
     const encoded = await encodeValue(ctx.serde, channelValues[channel], ctx.limits);
     const key = keys.blob(channel, version);
     blobOps.push(putOp(key, encoded.stored, encoded.bytes));
-    encoded.parts.forEach((part, i) => blobOps.push(putOp(`${key}/${i}`, part, part.length)));
-    blobIndex.push({ channel, version: String(version), parts: encoded.parts.length });
+    encoded.parts.forEach((part, i) => blobOps.unshift(putOp(partKey(key, encoded.stored, i), part, part.length)));
+    blobIndex.push({ channel, version: String(version), parts: 'digest' in encoded.stored ? `${encoded.stored.digest}.${encoded.parts.length}` : '' });
     // A split value stays in its channel key; the head refers to it.
     if (versions[channel] === version && encoded.parts.length === 0) known.set(channel, { version, stored: encoded.stored, bytes: encoded.bytes });
   }
@@ -138,7 +139,7 @@ export async function putCheckpoint(
   // Channel values go in the same txn when they fit; otherwise first, in batches (fenced the same way).
   const together = totalBytes(mainOps) + totalBytes(blobOps) <= TXN_MAX_BYTES && mainOps.length + blobOps.length + cleanup.length <= TXN_MAX_OPS;
   const txn = async (ops: SizedOp[]) =>
-    ctx.client.txn(ctx.board, { compare: fenced, ops: ops.map((o) => o.op), durability: options.durability });
+    commitTxn(ctx.client, ctx.board, { compare: fenced, ops: ops.map((o) => o.op), durability: options.durability });
   let result;
   let tidyLater = !together;
   try {

@@ -3,15 +3,16 @@ import type { KeyRecord } from '../sdk/index.js';
 import type { SaverContext } from './context.js';
 import { ThreadKeys, isCheckpointId } from './keys.js';
 import { asCheckpointRecord, asHeadRecord, type CheckpointRecord, type HeadRecord } from './records.js';
-import { collect, getOptional } from './scan.js';
+import { SCAN_PAGE, collect, getOptional } from './scan.js';
 import { viewOfHead } from './thread-view.js';
 import { channelValuesMany, migratePendingSends, pendingWrites, type ValueSource } from './tuple-parts.js';
 
 /**
  * Keys read by the first request for the latest checkpoint: the head, the newest checkpoint
- * and its pending writes come first in key order, so one page usually holds all of them.
+ * and its pending writes come first in key order, so one page usually holds all of them
+ * (bounded like every scan page, see SCAN_PAGE).
  */
-const LATEST_PAGE = 32;
+const LATEST_PAGE = SCAN_PAGE;
 
 /** Builds the tuple LangGraph expects from what was read. */
 export async function toTuple(

@@ -8,12 +8,15 @@ import type { WriteRecord } from './records.js';
 import { deleteKeys } from './retention.js';
 import { collect } from './scan.js';
 import { threadOf } from './saver-put.js';
-import { encodeValue } from './stored-value.js';
+import { encodeValue, partKey } from './stored-value.js';
 import { batchOps, putOp, type SizedOp } from './txn-batches.js';
+import { commitTxn } from './commit.js';
 
 interface PlannedWrite {
   key: string;
-  ops: SizedOp[];
+  op: SizedOp;
+  /** Parts of a split value: written first, so the write never names a part that is not there. */
+  parts: SizedOp[];
 }
 
 /**
@@ -39,18 +42,19 @@ export async function putPendingWrites(
     const key = keys.write(checkpointId, taskPath, taskId, idx);
     const encoded = await encodeValue(ctx.serde, value, ctx.limits);
     const record: WriteRecord = { task: taskId, channel, path: taskPath, idx, value: encoded.stored };
-    const ops = [putOp(key, record, encoded.bytes + taskId.length + taskPath.length + channel.length + 64, idx >= 0 ? 0 : undefined)];
-    encoded.parts.forEach((part, n) => ops.push(putOp(`${key}/${n}`, part, part.length)));
-    planned.set(key, { key, ops });
+    const op = putOp(key, record, encoded.bytes + taskId.length + taskPath.length + channel.length + 64, idx >= 0 ? 0 : undefined);
+    planned.set(key, { key, op, parts: encoded.parts.map((part, n) => putOp(partKey(key, encoded.stored, n), part, part.length)) });
+  }
+  for (const batch of batchOps([...planned.values()].flatMap((w) => w.parts))) {
+    await commitTxn(ctx.client, ctx.board, { compare: [], ops: batch.map((o) => o.op), durability });
   }
   let pending = [...planned.values()];
-  // Bounded: each round either commits or drops at least one write that is stored already.
+  // Bounded: each round either commits a batch or drops at least one write that is stored already.
   while (pending.length > 0) {
-    const batch = batchOps(pending.flatMap((w) => w.ops))[0]!;
+    const batch = batchOps(pending.map((w) => w.op))[0]!;
     const inBatch = new Set(batch.map((o) => o.op.key));
-    const writesInBatch = pending.filter((w) => inBatch.has(w.key));
     try {
-      await ctx.client.txn(ctx.board, { compare: [], ops: writesInBatch.flatMap((w) => w.ops.map((o) => o.op)), durability });
+      await commitTxn(ctx.client, ctx.board, { compare: [], ops: batch.map((o) => o.op), durability });
       pending = pending.filter((w) => !inBatch.has(w.key));
     } catch (err) {
       const failed = err instanceof BlackboardError && err.code === ErrorCode.CONFLICT ? (err.details?.failed as Array<{ key: string }> | undefined) : undefined;

@@ -1,9 +1,13 @@
 import { BlackboardError, ErrorCode, type BlackboardClient, type KeyRecord } from '../sdk/index.js';
 
-/** Keys per `list` request while scanning; a reply also stops early at the server's reply size. */
-export const SCAN_PAGE = 500;
-/** Gets sent at once when reading many single keys. */
-const GET_CONCURRENCY = 64;
+/**
+ * Keys per `list` request. A value may be as large as MAX_VALUE_BYTES (256 KiB), and a
+ * connection is closed (4008) once 8 MiB of replies wait unsent, so a page is bounded to
+ * 4 MiB at worst. (Servers that cut replies at MAX_REPLY_BYTES make larger pages safe.)
+ */
+export const SCAN_PAGE = 16;
+/** Gets in flight at once when reading many single keys (4 MiB of values at worst). */
+const GET_CONCURRENCY = 16;
 
 /**
  * Every key under `prefix`, in byte order, page by page (`after`/`limit`, following `more`).

@@ -19,6 +19,7 @@ import { StoreKeys } from './store-keys.js';
 import { checkFilter, matchesFilter } from './store-filter.js';
 import { wordMatcher, type QueryMatcher } from './store-query.js';
 import { batchOps, putOp } from './txn-batches.js';
+import { commitTxn } from './commit.js';
 
 export interface BlackboardStoreOptions {
   client: BlackboardClient;
@@ -120,7 +121,7 @@ export class BlackboardStore extends BaseStore {
       const stored: StoredItem = { namespace: op.namespace, key: op.key, value: op.value, createdAt, updatedAt: now };
       writes.push(putOp(boardKey, stored, Buffer.byteLength(JSON.stringify(stored))));
     }
-    for (const batch of batchOps(writes)) await this.client.txn(this.board, { compare: [], ops: batch.map((o) => o.op), durability: this.durability });
+    for (const batch of batchOps(writes)) await commitTxn(this.client, this.board, { compare: [], ops: batch.map((o) => o.op), durability: this.durability });
     if (deletes.length > 0) await deleteKeys(this.client, this.board, deletes, this.durability);
   }
 

@@ -1,17 +1,25 @@
+import { createHash } from 'node:crypto';
 import type { SerializerProtocol } from '@langchain/langgraph-checkpoint';
 import { LangGraphBoardError, LangGraphErrorCode } from './errors.js';
 
 /**
  * A serialized value as the board holds it. JSON (what LangGraph's serializer makes of
  * almost everything) is kept as JSON, so the dashboard shows it; other types as base64.
- * A value too large for one board key is split: the key holds `{t, parts, size}` and the
- * parts (base64 of consecutive byte ranges) sit at `<key>/0`, `<key>/1`, …
+ * A value too large for one board key is split: the key holds `{t, parts, size, digest}`
+ * and the parts (base64 of consecutive byte ranges) sit at `<key>/<digest>.0`, `….1`, …
+ * Parts are named by content, so a second writer of the same key never overwrites the
+ * parts the first one's value refers to; they are written before the key that names them.
  */
-export type StoredValue = { t: 'json'; v: unknown } | { t: string; b64: string } | { t: string; parts: number; size: number };
+export type StoredValue = { t: 'json'; v: unknown } | { t: string; b64: string } | { t: string; parts: number; size: number; digest: string };
+
+/** The key of part `n` of a split value stored at `key`. */
+export function partKey(key: string, stored: StoredValue, n: number): string {
+  return 'digest' in stored ? `${key}/${stored.digest}.${n}` : `${key}/${n}`;
+}
 
 export interface EncodedValue {
   stored: StoredValue;
-  /** Base64 parts, when the value is split. */
+  /** Base64 parts, when the value is split (stored at `partKey(key, stored, n)`). */
   parts: string[];
   /** About how many bytes `stored` takes as JSON. */
   bytes: number;
@@ -50,7 +58,8 @@ export async function encodeValue(serde: SerializerProtocol, value: unknown, lim
   if (partBytes <= 0) throw new LangGraphBoardError(LangGraphErrorCode.VALUE_TOO_LARGE, `maxValueBytes ${limits.maxValueBytes} is too small`);
   const parts: string[] = [];
   for (let at = 0; at < bytes.byteLength; at += partBytes) parts.push(toBase64(bytes.subarray(at, at + partBytes)));
-  return { stored: { t: type, parts: parts.length, size: bytes.byteLength }, parts, bytes: 64 };
+  const digest = createHash('sha256').update(bytes).digest('hex').slice(0, 16);
+  return { stored: { t: type, parts: parts.length, size: bytes.byteLength, digest }, parts, bytes: 96 };
 }
 
 export function isStoredValue(value: unknown): value is StoredValue {
@@ -64,7 +73,7 @@ export function partCount(stored: StoredValue): number {
   return 'parts' in stored ? stored.parts : 0;
 }
 
-/** The value back from its stored form; `parts` are the values of `<key>/0…n-1`, in order. */
+/** The value back from its stored form; `parts` are the values of its part keys, in order. */
 export async function decodeValue(serde: SerializerProtocol, stored: StoredValue, parts: readonly unknown[] = []): Promise<unknown> {
   if ('v' in stored) return serde.loadsTyped('json', JSON.stringify(stored.v));
   if ('b64' in stored) return serde.loadsTyped(stored.t, fromBase64(stored.b64));

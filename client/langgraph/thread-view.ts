@@ -23,7 +23,7 @@ export interface ThreadView {
   /** Channels whose value at the head's version this saver holds (no need to read or encode them again). */
   known: Map<string, KnownChannel>;
   kept: KeptCheckpoint[];
-  blobs: Record<string, Record<string, number>>;
+  blobs: Record<string, Record<string, string>>;
 }
 
 export function emptyView(): ThreadView {

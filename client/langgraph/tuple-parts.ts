@@ -11,7 +11,7 @@ import type { SaverContext } from './context.js';
 import { ThreadKeys, parseCheckpointKey } from './keys.js';
 import { asStoredValue, asWriteRecord, type CheckpointShape, type WriteRecord } from './records.js';
 import { collect, getMany } from './scan.js';
-import { decodeValue, partCount, type StoredValue } from './stored-value.js';
+import { decodeValue, partCount, partKey, type StoredValue } from './stored-value.js';
 import { nextChannelVersion } from './versions.js';
 
 /** The keys below one checkpoint (its pending writes and their parts), as a scan found them. */
@@ -21,31 +21,26 @@ export function writeItemsOf(keys: ThreadKeys, checkpointId: string, items: read
 }
 
 interface FoundWrite {
+  key: string;
   record: WriteRecord;
-  parts: unknown[];
 }
 
 /** Pending writes in `writesSortKey` order (the scan's key order, sorted again by the one comparator). */
 export async function pendingWrites(ctx: SaverContext, keys: ThreadKeys, items: readonly KeyRecord[]): Promise<CheckpointPendingWrite[]> {
-  const found = new Map<string, FoundWrite>();
-  const parts: Array<{ segment: string; part: number; value: unknown }> = [];
+  const found: FoundWrite[] = [];
+  const parts = new Map<string, unknown>();
   for (const item of items) {
     const kind = parseCheckpointKey(keys, item.key);
-    if (kind?.kind === 'write') found.set(kind.segment, { record: asWriteRecord(item.value, item.key), parts: [] });
-    else if (kind?.kind === 'part') parts.push({ segment: kind.segment, part: kind.part, value: item.value });
+    if (kind?.kind === 'write') found.push({ key: item.key, record: asWriteRecord(item.value, item.key) });
+    else if (kind?.kind === 'part') parts.set(item.key, item.value);
   }
-  for (const { segment, part, value } of parts) {
-    const write = found.get(segment);
-    if (write) write.parts[part] = value;
-  }
-  const writes = [...found.values()].map((w) => ({ ...w, sortKey: writesSortKey(w.record.path, w.record.task, w.record.idx) }));
+  const writes = found.map((w) => ({ ...w, sortKey: writesSortKey(w.record.path, w.record.task, w.record.idx) }));
   writes.sort((a, b) => compareWritesSortKeys(a.sortKey, b.sortKey));
   return Promise.all(
-    writes.map(async ({ record, parts: got }): Promise<CheckpointPendingWrite> => [
-      record.task,
-      record.channel,
-      await decodeValue(ctx.serde, record.value, got.slice(0, partCount(record.value))),
-    ]),
+    writes.map(async ({ key, record }): Promise<CheckpointPendingWrite> => {
+      const got = Array.from({ length: partCount(record.value) }, (_, n) => parts.get(partKey(key, record.value, n)));
+      return [record.task, record.channel, await decodeValue(ctx.serde, record.value, got)];
+    }),
   );
 }
 
@@ -71,7 +66,7 @@ export async function channelValuesMany(ctx: SaverContext, requests: Array<{ key
   for (const [key, record] of blobs) {
     if (!record) continue;
     const stored = asStoredValue(record.value, key);
-    for (let i = 0; i < partCount(stored); i++) partKeys.push(`${key}/${i}`);
+    for (let i = 0; i < partCount(stored); i++) partKeys.push(partKey(key, stored, i));
   }
   const parts = partKeys.length > 0 ? await getMany(ctx.client, ctx.board, partKeys) : new Map<string, KeyRecord | undefined>();
   return Promise.all(
@@ -84,7 +79,7 @@ export async function channelValuesMany(ctx: SaverContext, requests: Array<{ key
         const record = blobs.get(key);
         if (!record) continue;
         const stored = asStoredValue(record.value, key);
-        const got = Array.from({ length: partCount(stored) }, (_, n) => parts.get(`${key}/${n}`)?.value);
+        const got = Array.from({ length: partCount(stored) }, (_, n) => parts.get(partKey(key, stored, n))?.value);
         values[channel] = await decodeValue(ctx.serde, stored, got);
       }
       return values;

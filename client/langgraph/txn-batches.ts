@@ -9,12 +9,12 @@ export interface SizedOp {
 }
 
 /**
- * Bounds for one `txn`: the protocol allows 1,000 ops, and a revision is refused past
- * MAX_REVISION_BYTES (4 MiB by default); staying well under both leaves room for the
- * event framing around each value.
+ * Bounds for one `txn`: the protocol allows 1,000 ops, and the server closes a socket
+ * whose frame passes MAX_FRAME_BYTES (1 MiB by default); staying well under both leaves
+ * room for the frame's own JSON around the values.
  */
 export const TXN_MAX_OPS = 500;
-export const TXN_MAX_BYTES = 3 * 1024 * 1024;
+export const TXN_MAX_BYTES = 768 * 1024;
 
 export function deleteOp(key: string): SizedOp {
   return { op: { op: 'delete', key }, bytes: key.length + 32 };
