@@ -3,7 +3,7 @@ import { BlackboardError, ErrorCode, type BlackboardClient, type TxnResult } fro
 import type { OpArgs } from '../../shared/protocol/messages/index.js';
 
 /** How many times a txn whose outcome is not known yet is sent again (with its reqId, so it applies once). */
-const MAX_RESENDS = 6;
+const MAX_RESENDS = 12;
 
 /**
  * A `txn` that survives a slow Postgres: a `durable` write that is committed in Redis but

@@ -6,24 +6,24 @@ import { MemorySaver } from '@langchain/langgraph';
 import type { CheckpointTuple } from '@langchain/langgraph-checkpoint';
 import type { BlackboardClient } from '../../client/sdk/index.js';
 import { BlackboardSaver } from '../../client/langgraph/index.js';
-import { testDatabase } from '../helpers/pg-database.js';
-import { randomBoard, startTestServer, waitFor, type TestServer } from '../helpers/server.js';
+import { randomBoard, waitFor, type TestServer } from '../helpers/server.js';
+import { startHistoryServer, type HistoryServer } from './fixtures/history-server.js';
 import { relayGraph, type RelayValues } from './fixtures/relay-graph.js';
 import { spawnRelay } from './fixtures/child.js';
 
-const db = testDatabase('bblgresume');
+let history: HistoryServer;
 let server: TestServer;
 let client: BlackboardClient;
 let dir: string;
 
 beforeAll(async () => {
-  server = await startTestServer({ env: { DATABASE_URL: db.url } });
+  history = await startHistoryServer('bblgresume');
+  server = history.server;
   client = await server.client();
   dir = mkdtempSync(join(tmpdir(), 'lg-resume-'));
 });
 afterAll(async () => {
-  await server.stop();
-  await db.drop();
+  await history.stop();
   rmSync(dir, { recursive: true, force: true });
 });
 

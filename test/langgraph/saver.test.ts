@@ -3,21 +3,21 @@ import { Command } from '@langchain/langgraph';
 import { emptyCheckpoint, uuid6, type CheckpointTuple } from '@langchain/langgraph-checkpoint';
 import { BlackboardError, ErrorCode, type BlackboardClient } from '../../client/sdk/index.js';
 import { BlackboardSaver, LangGraphErrorCode, ThreadKeys } from '../../client/langgraph/index.js';
-import { testDatabase } from '../helpers/pg-database.js';
 import { randomBoard, startTestServer, type TestServer } from '../helpers/server.js';
+import { startHistoryServer, type HistoryServer } from './fixtures/history-server.js';
 import { relayGraph } from './fixtures/relay-graph.js';
 
-const db = testDatabase('bblgsaver');
+let history: HistoryServer;
 let server: TestServer;
 let client: BlackboardClient;
 
 beforeAll(async () => {
-  server = await startTestServer({ env: { DATABASE_URL: db.url } });
+  history = await startHistoryServer('bblgsaver');
+  server = history.server;
   client = await server.client();
 });
 afterAll(async () => {
-  await server.stop();
-  await db.drop();
+  await history.stop();
 });
 
 async function keysUnder(board: string, prefix: string): Promise<string[]> {

@@ -7,8 +7,8 @@
 import * as vitest from 'vitest';
 import type { BlackboardClient } from '../../client/sdk/index.js';
 import { BlackboardSaver } from '../../client/langgraph/index.js';
-import { testDatabase, type TestDatabase } from '../helpers/pg-database.js';
-import { randomBoard, startTestServer, type TestServer } from '../helpers/server.js';
+import { randomBoard } from '../helpers/server.js';
+import { startHistoryServer, type HistoryServer } from './fixtures/history-server.js';
 
 Object.assign(globalThis, {
   describe: vitest.describe,
@@ -22,21 +22,18 @@ Object.assign(globalThis, {
 });
 const { validate } = await import('@langchain/langgraph-checkpoint-validation');
 
-let db: TestDatabase;
-let server: TestServer;
+let history: HistoryServer;
 let client: BlackboardClient;
 
 validate<BlackboardSaver>({
   checkpointerName: 'BlackboardSaver',
   beforeAllTimeout: 60_000,
   async beforeAll() {
-    db = testDatabase('bblgval');
-    server = await startTestServer({ env: { DATABASE_URL: db.url } });
-    client = await server.client();
+    history = await startHistoryServer('bblgval');
+    client = await history.server.client();
   },
   async afterAll() {
-    await server.stop();
-    await db.drop();
+    await history.stop();
   },
   createCheckpointer: () => new BlackboardSaver({ client, board: randomBoard('lgval') }),
 });
