@@ -89,6 +89,8 @@ export class ThreadsPanel {
     const heads = model ? model.keys.withPrefix(ROOT, MAX_SCANNED).filter(isHeadKey) : [];
     this.threads.sync(heads.slice(0, MAX_THREADS));
     this.empty.hidden = heads.length > 0;
+    // Most boards have no LangGraph threads: the panel takes no room from the others there.
+    this.root.hidden = heads.length === 0;
     setText(this.summary, heads.length > 0 ? `${heads.length}` : '');
     if (this.selected === null && heads.length > 0) this.selected = heads[0]!;
     if (this.selected !== null && !heads.includes(this.selected)) this.selected = null;
