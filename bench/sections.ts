@@ -105,6 +105,11 @@ export function sectionSpecs(): SectionSpec[] {
       run: async (ctx) => (await import('./history.js')).benchHistory({ scale: ctx.plan.scale }),
     },
     {
+      title: 'LangGraph checkpointer beside PostgresSaver',
+      note: 'BlackboardSaver (blackboard/langgraph) through the server, and @langchain/langgraph-checkpoint-postgres on the same Postgres (the server\'s database, a schema of its own), one request at a time, taking turns in four rounds. `put` extends a chain of checkpoints of a small agent state (three channels, two changing per step); `getTuple` reads the latest; the graph run is a real StateGraph of 100 supersteps with two parallel nodes. Goals: `getTuple` ≤ PostgresSaver, durable `put` ≤ 1.5× PostgresSaver. `BENCH_ONLY=langgraph` runs this section alone.',
+      run: async (ctx) => (await import('./langgraph.js')).benchLangGraph(ctx),
+    },
+    {
       title: 'Beside etcd',
       run: async (ctx) => {
         const result = await benchEtcd(ctx);

@@ -12,7 +12,7 @@ const ROOT = resolve(import.meta.dirname, '../..');
 const DIST = join(ROOT, 'dist/dashboard');
 const BUILD_LOCK = join(ROOT, 'dist/.dashboard-build.lock');
 /** What the page is built from: a newer file here means dist/dashboard is stale. */
-const SOURCES = ['client/dashboard', 'client/sdk', 'shared/protocol'].map((dir) => join(ROOT, dir));
+const SOURCES = ['client/dashboard', 'client/sdk', 'client/langgraph', 'shared/protocol'].map((dir) => join(ROOT, dir));
 
 /**
  * Server settings for page tests: no Postgres history unless a test asks for it, and no

@@ -11,6 +11,7 @@ import { KeyTree, type TreeSource } from './panels/key-tree.js';
 import { LocksPanel } from './panels/locks.js';
 import { ConnectionStatus } from './panels/status.js';
 import { TasksPanel } from './panels/tasks.js';
+import { ThreadsPanel } from './panels/threads.js';
 import { TimeTravel } from './panels/time-travel.js';
 
 /** Events of the past the log shows when a board is opened. */
@@ -59,6 +60,7 @@ export class Dashboard {
   private readonly locks = new LocksPanel();
   private readonly tasks = new TasksPanel();
   private readonly agents = new AgentsPanel();
+  private readonly threads = new ThreadsPanel((key) => this.selectKey(key));
   private readonly recentLoaded = new WeakSet<BoardModel>();
   private readonly placeholder = note('Choose a board on the left, or type its name and press Enter.');
 
@@ -100,7 +102,7 @@ export class Dashboard {
     const top = el('header', 'top');
     top.append(el('h1', '', 'Blackboard'), this.boardName, this.rev, new ConnectionStatus(this.client).root);
     const side = el('div', 'side');
-    side.append(this.detail.root, this.locks.root, this.tasks.root, this.agents.root);
+    side.append(this.detail.root, this.threads.root, this.locks.root, this.tasks.root, this.agents.root);
     const main = el('main', 'layout');
     main.append(this.boards.root, this.tree.root, side, this.events.root);
     this.tree.root.append(this.placeholder);
@@ -134,6 +136,7 @@ export class Dashboard {
     this.locks.setBoard(this.model);
     this.tasks.setBoard(this.model);
     this.agents.setBoard(this.model);
+    this.threads.setBoard(this.model);
   }
 
   private selectKey(key: string): void {
@@ -173,6 +176,7 @@ export class Dashboard {
     if (touches(changes, '$locks/')) this.locks.update();
     if (touches(changes, '$tasks/')) this.tasks.update();
     if (touches(changes, '$presence/')) this.agents.update();
+    if (touches(changes, 'lg/')) this.threads.update();
     setText(this.rev, model.loaded ? `rev ${model.rev}` : 'loading…');
     this.timeTravel.setLiveRev(model.rev);
   }
