@@ -137,6 +137,8 @@ export async function startApp(options: AppOptions = {}): Promise<App> {
   let stopping: Promise<void> | null = null;
   const stop = () =>
     (stopping ??= (async () => {
+      // From here an upgrade still arriving on an open TCP connection is refused with 503.
+      gateway.stopAccepting();
       server.close();
       // Let requests already running finish before their connections go.
       const deadline = Date.now() + config.SHUTDOWN_GRACE_MS;

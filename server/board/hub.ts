@@ -41,7 +41,9 @@ export class SubscriptionHub {
 
   start(): void {
     const period = Math.max(50, Math.min(1_000, Math.floor(this.options.progressMs / 2)));
-    this.timer = setInterval(() => void this.tick(), period);
+    this.timer = setInterval(() => {
+      this.tick().catch((err: unknown) => this.log.warn({ err }, 'subscription hub tick failed'));
+    }, period);
     this.timer.unref();
   }
 
