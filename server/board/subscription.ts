@@ -32,7 +32,8 @@ function internPatternSet(patterns: readonly string[], readable?: KeyFilter): { 
   if (entry === undefined) {
     if (patternSets.size >= PATTERN_SET_LIMIT) patternSets.clear();
     const matcher = compilePatterns(patterns);
-    entry = { id: String(patternSetCounter++), matcher: readable ? (k) => matcher(k) && readable.test(k) : matcher };
+    // The read scope first: keys the subscriber cannot read never cost a pattern match.
+    entry = { id: String(patternSetCounter++), matcher: readable ? (k) => readable.test(k) && matcher(k) : matcher };
     patternSets.set(key, entry);
   }
   return entry;
