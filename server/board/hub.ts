@@ -3,11 +3,14 @@ import { BoardFeed } from './feed.js';
 import { boardKeys } from './keys.js';
 import type { RedisClient } from './scripts.js';
 import type { Subscription } from './subscription.js';
+import { AgentShares } from '../security/shares.js';
 
 const FEED_LINGER_MS = 30_000;
 
 export interface HubOptions {
   progressMs: number;
+  /** Subscriptions one agent may hold on this node, across its connections. */
+  maxSubscriptionsPerAgent: number;
 }
 
 /**
@@ -20,6 +23,8 @@ export class SubscriptionHub {
   private readonly opening = new Map<string, Promise<BoardFeed>>();
   private readonly byChannel = new Map<string, BoardFeed>();
   private timer: NodeJS.Timeout | null = null;
+  private readonly shares: AgentShares;
+  private readonly counted = new WeakSet<Subscription>();
 
   constructor(
     private readonly redis: RedisClient,
@@ -30,6 +35,7 @@ export class SubscriptionHub {
     private readonly onSubscriptionBroken: (sub: Subscription, reason: string) => void,
     private readonly sendProgress: (sub: Subscription, rev: number) => void,
   ) {
+    this.shares = new AgentShares('subscriptions', 'subscriptions', () => options.maxSubscriptionsPerAgent);
     subscriber.on('message', (channel: string, message: string) => {
       this.byChannel.get(channel)?.onMessage(message);
     });
@@ -62,15 +68,33 @@ export class SubscriptionHub {
     return n;
   }
 
-  /** Adds a subscription to its board's feed, opening the feed first if needed. */
+  /**
+   * Adds a subscription to its board's feed, opening the feed first if needed. RATE_LIMITED
+   * (reason `subscriptions`) when its agent already holds its share on this node.
+   */
   async attach(sub: Subscription): Promise<BoardFeed> {
-    const feed = this.feeds.get(sub.board) ?? (await this.open(sub.board));
+    if (!this.counted.has(sub)) {
+      this.shares.take(sub.sink.agentId);
+      this.counted.add(sub);
+    }
+    let feed: BoardFeed;
+    try {
+      feed = this.feeds.get(sub.board) ?? (await this.open(sub.board));
+    } catch (err) {
+      this.uncount(sub);
+      throw err;
+    }
     feed.subscriptions.add(sub);
     feed.idleSince = 0;
     return feed;
   }
 
+  private uncount(sub: Subscription): void {
+    if (this.counted.delete(sub)) this.shares.give(sub.sink.agentId);
+  }
+
   detach(sub: Subscription): void {
+    this.uncount(sub);
     const feed = this.feeds.get(sub.board);
     if (!feed) return;
     feed.subscriptions.delete(sub);

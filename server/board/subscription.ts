@@ -4,6 +4,8 @@ import type { Revision } from './revision.js';
 
 /** Where a subscription's events go: the connection that owns it. */
 export interface EventSink {
+  /** The agent the subscriptions belong to (subscriptions count against its share). */
+  readonly agentId: string;
   /** Queues the events of revision `rev` that this subscription delivers, as a JSON fragment. */
   queueEvents(sub: Subscription, fragment: string, rev: number): void;
   /** The subscriber fell behind beyond what can be replayed here: drop the connection. */

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { WebSocketServer, type WebSocket } from 'ws';
+import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { CloseCode } from '../../shared/protocol/close-codes.js';
 import { SUBPROTOCOL, WS_PATH } from '../../shared/protocol/types.js';
 import type { Services } from '../services.js';
@@ -19,6 +19,13 @@ const STATUS_TEXT: Record<number, string> = {
   429: 'Too Many Requests',
   503: 'Service Unavailable',
 };
+
+/** A frame as ws hands it over (Buffer, ArrayBuffer or fragments), as one Buffer. */
+function asBuffer(data: RawData): Buffer {
+  if (Buffer.isBuffer(data)) return data;
+  if (Array.isArray(data)) return Buffer.concat(data);
+  return Buffer.from(data);
+}
 
 function refuse(socket: Duplex, status: number, message: string): void {
   if (socket.destroyed) return;
@@ -110,10 +117,11 @@ export class WsGateway {
     ws.on('pong', () => {
       session.alive = true;
     });
-    ws.on('message', (data, isBinary) => {
+    ws.on('message', (data) => {
       if (session.closed) return;
-      const text = isBinary ? Buffer.from(data as Buffer).toString('utf8') : data.toString();
-      if (this.guard && !this.guard.admitFrame(session, text)) return;
+      const frame = asBuffer(data);
+      const text = this.guard ? this.guard.admitFrame(session, frame) : frame.toString('utf8');
+      if (text === null) return;
       this.dispatcher.handleFrame(session, text).catch((err: unknown) => {
         log.error({ err }, 'a frame failed outside its request');
       });
