@@ -191,6 +191,16 @@ export class TaskService implements PumpHost {
       return;
     }
     this.armLease(held, target.leaseMs);
+    // The board shows this delivery before the worker hears of it: a read after the push sees it.
+    try {
+      await this.mirror.sync(board, queue, taskId, target.session.actorJson);
+    } catch (err) {
+      this.log.warn({ err: (err as Error).message, board, taskId }, 'mirroring a delivery failed; the task goes back');
+      await this.lose(held);
+      return;
+    }
+    // Lost (connection closed) or cancelled while the mirror was written: nothing to hand over.
+    if (this.registry.byTokenOf(token) !== held) return;
     const dataText = typeof job.data === 'string' ? job.data : JSON.stringify(job.data ?? null);
     const checkpoint = String(reply[3] ?? '') || 'null';
     const progress = Number(reply[4]) || 0;
@@ -199,7 +209,6 @@ export class TaskService implements PumpHost {
         `"queue":${JSON.stringify(queue)},"data":${dataText},"attempt":${Number(reply[1])},` +
         `"checkpoint":${checkpoint},"progress":${progress},"token":${JSON.stringify(token)}}}`,
     );
-    await this.syncQuietly(board, queue, taskId, target.session.actorJson);
   }
 
   /** (Re)sets the timer that releases a task whose holder stops heartbeating. */
