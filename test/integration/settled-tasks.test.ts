@@ -128,6 +128,25 @@ describe('settled task rules', () => {
     b.close();
   });
 
+  it('a task whose worker stops heartbeating is redelivered within 1 s of its lease running out', async () => {
+    const board = randomBoard('th');
+    const a = await open();
+    const b = await open();
+    const { taskId } = result<{ taskId: string }>(await a.call('task.enqueue', { board, queue: 'q', data: 1 }));
+    result(await a.call('task.work', { board, queue: 'q', leaseMs: 1_000 }));
+    const first = await a.until(() => taskPushes(a)[0]);
+    const leaseEnds = Date.now() + 1_000;
+    result(await b.call('task.work', { board, queue: 'q' }));
+    const again = await b.until(() => taskPushes(b)[0], 10_000);
+    const late = Date.now() - leaseEnds;
+    console.info(`lapsed task redelivered ${late} ms after its lease ended`);
+    expect(late).toBeLessThanOrEqual(1_000);
+    expect(again).toMatchObject({ taskId, attempt: first.attempt + 1 });
+    expect(errorCode(await a.call('task.heartbeat', { board, taskId, token: first.token }))).toBe('FENCED');
+    a.close();
+    b.close();
+  });
+
   it('$tasks/<queue>/<id> holds exactly its fields and is written before the reply or task push that reflects it', async () => {
     const board = randomBoard('tm');
     const s = await open();
