@@ -60,7 +60,11 @@ export async function startApp(options: AppOptions = {}): Promise<App> {
     redis,
     subscriber,
     log,
-    { progressMs: config.PROGRESS_MS, maxSubscriptionsPerAgent: config.MAX_SUBSCRIPTIONS_PER_AGENT },
+    {
+      progressMs: config.PROGRESS_MS,
+      maxSubscriptionsPerAgent: config.MAX_SUBSCRIPTIONS_PER_AGENT,
+      maxGlobsPerAgent: config.MAX_GLOBS_PER_AGENT,
+    },
     (sub) => sub.sink.dropSlow('subscription fell behind the retained revisions'),
     (sub, rev) => (sub.sink as Session).sendProgress(sub, rev),
   );

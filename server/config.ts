@@ -75,6 +75,9 @@ export const configSchema = z.object({
   MAX_SUBSCRIPTIONS_PER_AGENT: int(1, 10_000_000, 4_000).describe(
     'Subscriptions one agent may hold on this node across its connections; more → RATE_LIMITED (reason `subscriptions`).',
   ),
+  MAX_GLOBS_PER_AGENT: int(1, 10_000_000, 512).describe(
+    'Glob patterns (with `*`) one agent’s subscriptions may hold in all on this node; each is matched against every readable key written to its board, so this bounds the work one agent adds to each write. More → RATE_LIMITED (reason `patterns`).',
+  ),
   MAX_LOCKS_PER_AGENT: int(1, 10_000_000, 1_000).describe(
     'Locks one agent may hold through this node across its connections; more → RATE_LIMITED (reason `locks`).',
   ),

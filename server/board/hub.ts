@@ -4,6 +4,7 @@ import { boardKeys } from './keys.js';
 import type { RedisClient } from './scripts.js';
 import type { Subscription } from './subscription.js';
 import { AgentShares } from '../security/shares.js';
+import { isGlob } from '../../shared/protocol/globs.js';
 
 const FEED_LINGER_MS = 30_000;
 
@@ -11,6 +12,12 @@ export interface HubOptions {
   progressMs: number;
   /** Subscriptions one agent may hold on this node, across its connections. */
   maxSubscriptionsPerAgent: number;
+  /** Glob patterns those subscriptions may hold in all. */
+  maxGlobsPerAgent: number;
+}
+
+function globCount(sub: Subscription): number {
+  return sub.patterns.filter(isGlob).length;
 }
 
 /**
@@ -24,6 +31,7 @@ export class SubscriptionHub {
   private readonly byChannel = new Map<string, BoardFeed>();
   private timer: NodeJS.Timeout | null = null;
   private readonly shares: AgentShares;
+  private readonly globShares: AgentShares;
   private readonly counted = new WeakSet<Subscription>();
 
   constructor(
@@ -36,6 +44,7 @@ export class SubscriptionHub {
     private readonly sendProgress: (sub: Subscription, rev: number) => void,
   ) {
     this.shares = new AgentShares('subscriptions', 'subscriptions', () => options.maxSubscriptionsPerAgent);
+    this.globShares = new AgentShares('patterns', 'glob patterns in subscriptions', () => options.maxGlobsPerAgent);
     subscriber.on('message', (channel: string, message: string) => {
       this.byChannel.get(channel)?.onMessage(message);
     });
@@ -70,11 +79,19 @@ export class SubscriptionHub {
 
   /**
    * Adds a subscription to its board's feed, opening the feed first if needed. RATE_LIMITED
-   * (reason `subscriptions`) when its agent already holds its share on this node.
+   * (reason `subscriptions` or `patterns`) when its agent already holds its share on this
+   * node: every glob of every subscription is matched against each readable key written,
+   * so the globs an agent holds bound the work its subscriptions add to every write.
    */
   async attach(sub: Subscription): Promise<BoardFeed> {
     if (!this.counted.has(sub)) {
       this.shares.take(sub.sink.agentId);
+      try {
+        this.globShares.take(sub.sink.agentId, globCount(sub));
+      } catch (err) {
+        this.shares.give(sub.sink.agentId);
+        throw err;
+      }
       this.counted.add(sub);
     }
     let feed: BoardFeed;
@@ -90,7 +107,9 @@ export class SubscriptionHub {
   }
 
   private uncount(sub: Subscription): void {
-    if (this.counted.delete(sub)) this.shares.give(sub.sink.agentId);
+    if (!this.counted.delete(sub)) return;
+    this.shares.give(sub.sink.agentId);
+    this.globShares.give(sub.sink.agentId, globCount(sub));
   }
 
   detach(sub: Subscription): void {

@@ -15,6 +15,8 @@ export type ShareReason =
   /** Requests in progress on the connection (MAX_INFLIGHT_PER_CONNECTION). */
   | 'inflight'
   | 'subscriptions'
+  /** Glob patterns of the agent's subscriptions (each is matched against every readable key written). */
+  | 'patterns'
   | 'locks'
   | 'presence'
   | 'workers';
@@ -44,13 +46,17 @@ export class AgentShares {
     return this.held.get(agent) ?? 0;
   }
 
-  take(agent: string): void {
+  /** Takes `weight` more (refused if the agent would then hold more than the limit). */
+  take(agent: string, weight = 1): void {
     const held = this.count(agent);
     const limit = this.limit();
-    if (held >= limit) {
-      throw rateLimited(`agent ${agent} already holds ${limit} ${this.what} on this node`, this.reason, HELD_RETRY_MS, { limit });
+    if (held + weight > limit) {
+      throw rateLimited(`agent ${agent} would hold more than ${limit} ${this.what} on this node`, this.reason, HELD_RETRY_MS, {
+        limit,
+        held,
+      });
     }
-    this.held.set(agent, held + 1);
+    this.held.set(agent, held + weight);
   }
 
   /** Counts one more without checking: for a resource that came into being anyway. */
@@ -58,8 +64,8 @@ export class AgentShares {
     this.held.set(agent, this.count(agent) + 1);
   }
 
-  give(agent: string): void {
-    const left = this.count(agent) - 1;
+  give(agent: string, weight = 1): void {
+    const left = this.count(agent) - weight;
     if (left > 0) this.held.set(agent, left);
     else this.held.delete(agent);
   }

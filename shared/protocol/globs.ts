@@ -102,22 +102,35 @@ class SegmentAutomaton {
   }
 
   matches(key: string): boolean {
+    return this.words === 1 ? this.matchesOneWord(segmentsOf(key)) : this.matchesWords(segmentsOf(key));
+  }
+
+  /** Up to 32 pattern segments (nearly every pattern): the state set is one integer. */
+  private matchesOneWord(segments: readonly string[]): boolean {
+    const any = this.any[0]!;
+    let state = 0;
+    for (let i = 0; i < segments.length; i++) {
+      const text = segments[i]!;
+      let through = any | (this.literal.get(text)?.[0] ?? 0);
+      for (const glob of this.globs) if ((glob.mask[0]! & ~through) !== 0 && glob.test(text)) through |= glob.mask[0]!;
+      state = i === 0 ? through & 1 : ((state << 1) & through) | (state & any);
+      if (state === 0) return false;
+    }
+    return (state & this.acceptBit) !== 0;
+  }
+
+  private matchesWords(segments: readonly string[]): boolean {
     const words = this.words;
     let state = this.state;
     let next = this.next;
-    let start = 0;
-    let first = true;
-    for (;;) {
-      const slash = key.indexOf('/', start);
-      const text = slash === -1 ? key.slice(start) : key.slice(start, slash);
-      const through = this.throughOf(text);
+    for (let i = 0; i < segments.length; i++) {
+      const through = this.throughOf(segments[i]!);
       let alive = 0;
-      if (first) {
+      if (i === 0) {
         // Anchored at the key's start: only the first state can begin.
         next.fill(0);
         next[0] = through[0]! & 1;
         alive = next[0]!;
-        first = false;
       } else {
         let carry = 0;
         for (let w = 0; w < words; w++) {
@@ -131,14 +144,26 @@ class SegmentAutomaton {
       }
       [state, next] = [next, state];
       if (alive === 0) return false;
-      if (slash === -1) break;
-      start = slash + 1;
     }
     // The two buffers are reused by the next call; which is which does not matter.
     this.state = state;
     this.next = next;
     return (state[this.acceptWord]! & this.acceptBit) !== 0;
   }
+}
+
+/**
+ * The segments of the key matched last: fan-out tests one key against many patterns in a
+ * row, so it is split once for all of them.
+ */
+let lastKey = '';
+let lastSegments: string[] = [''];
+function segmentsOf(key: string): string[] {
+  if (key !== lastKey) {
+    lastSegments = key.split('/');
+    lastKey = key;
+  }
+  return lastSegments;
 }
 
 export function compilePattern(pattern: string): KeyMatcher {

@@ -121,6 +121,7 @@ describe('with small per-agent limits', () => {
       MAX_LOCKS_PER_AGENT: '3',
       MAX_PRESENCE_PER_AGENT: '2',
       MAX_SUBSCRIPTIONS_PER_AGENT: '4',
+      MAX_GLOBS_PER_AGENT: '70',
       RATE_LIMIT_AGENT_RPS: '20',
       RATE_LIMIT_AGENT_BURST: '60',
     });
@@ -161,6 +162,15 @@ describe('with small per-agent limits', () => {
     expect((await subscribe(other)).ok).toBe(true);
     two.close();
     await waitFor(async () => (await subscribe(one)).ok === true, 10_000, 'subscriptions freed by the closed connection');
+
+    // Globs are matched against every readable key written: their number per agent is bounded too.
+    const globber = await as('globber', scope);
+    const globs = (n: number, tag: string) => Array.from({ length: n }, (_, i) => `${tag}${i}/*`);
+    expect((await globber.call('subscribe', { board, patterns: globs(64, 'a') })).ok).toBe(true);
+    expectShareRefusal(await globber.call('subscribe', { board, patterns: globs(7, 'b') }), 'patterns');
+    // Exact keys cost a set lookup, not a match: they do not count.
+    expect((await globber.call('subscribe', { board, patterns: ['k1', 'k2', 'k3'] })).ok).toBe(true);
+    expect((await globber.call('subscribe', { board, patterns: globs(6, 'c') })).ok).toBe(true);
   });
 
   it('an agent’s request rate counts across its connections; another agent is not refused', async () => {
