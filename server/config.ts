@@ -105,6 +105,9 @@ export const configSchema = z.object({
   MAX_INFLIGHT_PER_CONNECTION: int(1, 100_000, 1_024).describe(
     'Requests one connection may have in progress; more → RATE_LIMITED.',
   ),
+  MAX_INFLIGHT_PER_AGENT: int(1, 10_000_000, 512).describe(
+    'Requests one agent may have in progress on this node across its connections (they wait in the node’s Redis pipeline ahead of other agents’); more → RATE_LIMITED (reason `inflight`).',
+  ),
   HEARTBEAT_MS: int(100, 600_000, 10_000).describe(
     'Ping interval; a connection that misses one ping is dropped at the next.',
   ),
@@ -150,6 +153,9 @@ export const configSchema = z.object({
     .min(16)
     .optional()
     .describe('When set, `GET /metrics` requires `Authorization: Bearer <METRICS_TOKEN>` (401 otherwise). At least 16 characters.'),
+  METRICS_CACHE_MS: int(0, 60_000, 1_000).describe(
+    'Scrapes of `/metrics` within this long of the last rendering get that rendering, so any number of scrapers costs one rendering per interval; 0 renders every scrape.',
+  ),
   METRICS_REFRESH_MS: int(1_000, 3_600_000, 15_000).describe(
     'Interval at which the per-board figures of `/metrics` (locks held, tasks by state) are recomputed in the background; a scrape only reads the last result.',
   ),

@@ -21,7 +21,11 @@ export class PatchBudget implements WorkMeter {
   private spent = 0;
   readonly maxWork: number;
 
-  constructor(readonly maxValueBytes: number) {
+  constructor(
+    readonly maxValueBytes: number,
+    /** Told of each stored value parsed for the request (its length): the agent pays for it. */
+    readonly onParse: (bytes: number) => void = () => undefined,
+  ) {
     this.maxWork = PATCH_WORK_FACTOR * maxValueBytes;
   }
 

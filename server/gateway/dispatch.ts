@@ -47,6 +47,9 @@ export function toWireError(err: unknown, services: Pick<Services, 'redisReady' 
 }
 
 export class Dispatcher {
+  /** Requests in progress per agent on this node, across its connections. */
+  private readonly agentInflight = new Map<string, number>();
+
   constructor(
     private readonly handlers: HandlerTable,
     private readonly services: Services,
@@ -93,11 +96,20 @@ export class Dispatcher {
       if (session.inflight >= this.services.config.MAX_INFLIGHT_PER_CONNECTION) {
         throw BlackboardError.refusal(ErrorCode.RATE_LIMITED, 'too many requests in flight', { retryAfterMs: 100, reason: 'inflight' });
       }
+      // An agent's requests wait in the node's one Redis pipeline ahead of everyone else's: bound how many.
+      const agentInflight = this.agentInflight.get(session.agentId) ?? 0;
+      if (agentInflight >= this.services.config.MAX_INFLIGHT_PER_AGENT) {
+        throw BlackboardError.refusal(ErrorCode.RATE_LIMITED, 'too many requests in flight from this agent', {
+          retryAfterMs: 100,
+          reason: 'inflight',
+        });
+      }
       if (lossless) {
         checked = requestSchemas[op].safeParse(parseLossless(text));
         if (!checked.success) throw badRequest(zodMessage(checked.error), { issues: checked.error.issues.slice(0, 10) });
       }
       session.inflight++;
+      this.agentInflight.set(session.agentId, agentInflight + 1);
       const after: Array<() => void | Promise<void>> = [];
       let result: unknown;
       try {
@@ -109,6 +121,9 @@ export class Dispatcher {
         });
       } finally {
         session.inflight--;
+        const left = (this.agentInflight.get(session.agentId) ?? 1) - 1;
+        if (left > 0) this.agentInflight.set(session.agentId, left);
+        else this.agentInflight.delete(session.agentId);
       }
       session.reply(id, result);
       this.finish(opName, 'ok', started);

@@ -28,6 +28,24 @@ export function metricsExtension(): Extension {
   let detach: (() => void) | null = null;
   let figures: BoardFigures | null = null;
   let token: string | undefined;
+  // Scrapes within METRICS_CACHE_MS of a rendering get that rendering: however many scrapers
+  // ask, the node renders its registry at most once per that interval.
+  let reuseMs = 0;
+  let last: { text: string; at: number } | null = null;
+  let rendering: Promise<string> | null = null;
+  const rendered = async (registry: NodeMetrics): Promise<string> => {
+    if (last && performance.now() - last.at < reuseMs) return last.text;
+    rendering ??= registry
+      .metrics()
+      .then((text) => {
+        last = { text, at: performance.now() };
+        return text;
+      })
+      .finally(() => {
+        rendering = null;
+      });
+    return rendering;
+  };
 
   // The dispatcher reads `hooks` once, after init; these forward to what init built.
   const hooks: DispatchHooks = {
@@ -46,7 +64,7 @@ export function metricsExtension(): Extension {
       return true;
     }
     figures?.scraped();
-    const text = await metrics.metrics();
+    const text = await rendered(metrics);
     res.writeHead(200, { 'content-type': metrics.contentType, 'content-length': Buffer.byteLength(text) });
     res.end(req.method === 'HEAD' ? undefined : text);
     return true;
@@ -59,6 +77,7 @@ export function metricsExtension(): Extension {
     init(services: Services) {
       metrics = metricsFor(services);
       token = services.config.METRICS_TOKEN;
+      reuseMs = services.config.METRICS_CACHE_MS;
       collectDefaultMetrics({ register: metrics.registry });
       gateway = gatewayMetrics(metrics, services);
       figures = new BoardFigures(services, {

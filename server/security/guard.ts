@@ -104,6 +104,7 @@ export class SecurityGuard implements ConnectionGuard {
       strikes: new StrikeCounter(STRIKE_WINDOW_MS),
     });
     this.agentRates.connected(session.agentId, now);
+    session.costMeter = (bytes) => this.agentRates.charge(session.agentId, bytes, Date.now());
     session.ws.once('close', () => this.agentRates.disconnected(session.agentId));
     const expiresAt = session.auth.expiresAt;
     if (expiresAt !== null) this.closeAtExpiry(session, expiresAt);

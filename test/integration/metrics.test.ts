@@ -60,7 +60,8 @@ function valueOf(samples: Sample[], name: string, labels: Record<string, string>
 
 let server: TestServer;
 beforeAll(async () => {
-  server = await startTestServer({ env: { MAX_OUTBOUND_BYTES: String(64 * 1024) } });
+  // Every scrape renders afresh: the tests compare one scrape with the next.
+  server = await startTestServer({ env: { MAX_OUTBOUND_BYTES: String(64 * 1024), METRICS_CACHE_MS: '0' } });
 });
 afterAll(async () => {
   await server?.stop();

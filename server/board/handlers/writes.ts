@@ -2,7 +2,7 @@ import { BlackboardError, ErrorCode, badRequest } from '../../../shared/protocol
 import { stringifyJson } from '../../../shared/protocol/json.js';
 import type { JsonPatch, TxnOperation } from '../../../shared/protocol/messages/kv.js';
 import type { HandlerTable, OpContext } from '../../gateway/dispatch.js';
-import { applyJsonPatch, PatchBudget } from '../patch.js';
+import { applyJsonPatch, patchBudgetFor, type PatchBudget } from '../patch.js';
 import { KeyQueue } from '../key-queue.js';
 import type { Compare, WriteOp } from '../store.js';
 import { CompareFailed, commitWrite, currentConflict, forbidServerKey, valueText, checkValueSize } from './write-common.js';
@@ -24,7 +24,7 @@ async function patchWithRetry(
       throw currentConflict(key, record, ifVersion);
     }
     if (!record) throw new BlackboardError(ErrorCode.NOT_FOUND, `key ${key} does not exist`, { key });
-    const text = applyJsonPatch(record.valueText, patch, ctx.lossless, new PatchBudget(config.MAX_VALUE_BYTES));
+    const text = applyJsonPatch(record.valueText, patch, ctx.lossless, patchBudgetFor(ctx));
     checkValueSize(text, ctx);
     const schemaVersion = await ctx.services.schemas?.check(board, key, text);
     try {
@@ -114,7 +114,7 @@ export const writeHandlers: HandlerTable = {
     for (let attempt = 0; attempt < config.PATCH_RETRIES; attempt++) {
       const implicit: Compare[] = [];
       const ops: WriteOp[] = [];
-      const budget = new PatchBudget(config.MAX_VALUE_BYTES);
+      const budget = patchBudgetFor(ctx);
       for (const op of frame.ops) ops.push(await txnWriteOp(op, ctx, frame.board, compared, implicit, budget));
       for (const op of ops) if (op.valueText !== undefined) op.schemaVersion = await ctx.services.schemas?.check(frame.board, op.key, op.valueText);
       try {
