@@ -8,6 +8,7 @@ import type { Services } from '../services.js';
 import { UpgradeRefusal, withinHandshake, type Authenticator, type ConnectionGuard } from './auth.js';
 import type { Dispatcher } from './dispatch.js';
 import { readRequestTarget } from './request-target.js';
+import { FramePacer } from './frame-pacer.js';
 import { FlushScheduler, Session } from './session.js';
 
 const STATUS_TEXT: Record<number, string> = {
@@ -117,18 +118,23 @@ export class WsGateway {
     ws.on('pong', () => {
       session.alive = true;
     });
-    ws.on('message', (data) => {
+    const pacer = new FramePacer(ws, (text) => {
       if (session.closed) return;
-      const frame = asBuffer(data);
-      const text = this.guard ? this.guard.admitFrame(session, frame) : frame.toString('utf8');
-      if (text === null) return;
       this.dispatcher.handleFrame(session, text).catch((err: unknown) => {
         log.error({ err }, 'a frame failed outside its request');
       });
     });
+    ws.on('message', (data) => {
+      if (session.closed) return;
+      const frame = asBuffer(data);
+      // Charged (or refused) as it arrives; started at the pace of the connection's turns.
+      const text = this.guard ? this.guard.admitFrame(session, frame) : frame.toString('utf8');
+      if (text !== null) pacer.push(text);
+    });
     ws.on('error', (err) => log.debug({ err }, 'socket error'));
     ws.on('close', (code) => {
       session.closed = true;
+      pacer.clear();
       services.sessions.delete(session);
       log.debug({ code }, 'connection closed');
       this.onSessionClosed(session).catch((err: unknown) => log.warn({ err }, 'releasing a closed connection failed'));
