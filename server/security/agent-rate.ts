@@ -6,6 +6,8 @@ import type { ShareReason } from './shares.js';
 export const LOSSLESS_PARSE_FACTOR = 8;
 /** An agent's buckets outlive its last connection this long, so reconnecting does not refill them. */
 const LINGER_MS = 10_000;
+/** How long an agent whose connection was closed with 4029 cannot open a new one on this node. */
+export const RECONNECT_BAR_MS = 5_000;
 
 type AgentRateConfig = Pick<
   Config,
@@ -17,6 +19,8 @@ interface AgentBuckets {
   bytes: TokenBucket | null;
   connections: number;
   forget: NodeJS.Timeout | null;
+  /** Until when (epoch ms) new connections of this agent are refused: one was just closed for its rate. */
+  barredUntil: number;
 }
 
 export interface Shortfall {
@@ -46,6 +50,7 @@ export class AgentRates {
             : null,
         connections: 0,
         forget: null,
+        barredUntil: 0,
       };
       this.agents.set(agent, entry);
     }
@@ -61,6 +66,17 @@ export class AgentRates {
       if (entry.connections === 0 && this.agents.get(agent) === entry) this.agents.delete(agent);
     }, LINGER_MS);
     entry.forget.unref();
+  }
+
+  /** One of the agent's connections was closed for its rate: refuse its new ones for a while (they would be refused anyway, after costing a read of their frames). */
+  bar(agent: string, untilMs: number): void {
+    const entry = this.agents.get(agent);
+    if (entry) entry.barredUntil = Math.max(entry.barredUntil, untilMs);
+  }
+
+  /** Milliseconds until the agent may connect again (0: now). */
+  barredFor(agent: string, now: number): number {
+    return Math.max(0, (this.agents.get(agent)?.barredUntil ?? 0) - now);
   }
 
   /** The longest wait among the agent's buckets for one request of `bytes`, and which bucket it is; waitMs 0: none. */

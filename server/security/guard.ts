@@ -6,7 +6,7 @@ import type { Config } from '../config.js';
 import { UpgradeRefusal, type ConnectionGuard, type Identity } from '../gateway/auth.js';
 import type { Session } from '../gateway/session.js';
 import { hasLongDigitRun } from '../../shared/protocol/json.js';
-import { AgentRates, LOSSLESS_PARSE_FACTOR } from './agent-rate.js';
+import { AgentRates, LOSSLESS_PARSE_FACTOR, RECONNECT_BAR_MS } from './agent-rate.js';
 import { originAllowed, originPolicy, type OriginPolicy } from './origin.js';
 import { StrikeCounter, TokenBucket } from './rate-limit.js';
 import type { ShareReason } from './shares.js';
@@ -81,6 +81,10 @@ export class SecurityGuard implements ConnectionGuard {
   }
 
   admit(identity: Identity, socket: Duplex): void {
+    const barred = this.agentRates.barredFor(identity.agentId, Date.now());
+    if (barred > 0) {
+      throw new UpgradeRefusal(429, `agent ${identity.agentId} was closed for its request rate; retry in ${Math.ceil(barred / 1000)} s`);
+    }
     const max = this.config.MAX_CONNECTIONS_PER_AGENT;
     // A socket the client already closed will never emit the close that releases its slot.
     if (max === 0 || socket.destroyed) return;
@@ -135,6 +139,8 @@ export class SecurityGuard implements ConnectionGuard {
     if (limits.strikes.hit(now, 1 + Math.floor(bytes / STRIKE_BYTES)) > this.config.RATE_LIMIT_CLOSE_AFTER) {
       session.log.warn({ reason }, 'closing a connection that kept exceeding its request rate');
       session.closeWith(CloseCode.RATE_LIMITED, 'rate limited');
+      // Reconnecting at once would only be closed again, after the server read its frames.
+      this.agentRates.bar(session.agentId, now + RECONNECT_BAR_MS);
       // What it already sent need not be read: stop reading, so a flood queued in the
       // socket costs nothing more, and end the socket once the close frame had its time.
       session.ws.pause();

@@ -6,6 +6,7 @@ import { freePort, spawnServer, type ServerProcess } from '../helpers/process-se
 import { RawSocket } from '../helpers/raw-socket.js';
 import { randomBoard, waitFor } from '../helpers/server.js';
 import { TcpFlooder } from '../helpers/tcp-flooder.js';
+import { rawHttpStatus, upgradeRequest } from '../helpers/raw-http.js';
 
 /** Fair shares per agent: one agent's requests, bytes and held resources cannot crowd out another's. */
 
@@ -72,6 +73,9 @@ describe('with the default limits', () => {
     );
     expect(flooder.closeCode).toBe(4029);
     expect(closedAfterMs).toBeLessThan(30_000);
+    // Reconnecting at once is refused at the upgrade: it would only be closed again after its frames were read.
+    const again = upgradeRequest('/v1/ws').replace('\r\n\r\n', `\r\nAuthorization: Bearer ${token}\r\n\r\n`);
+    expect(await rawHttpStatus(proc.port, again)).toBe(429);
     const limited = flooder.refused('RATE_LIMITED');
     expect(limited.length).toBeGreaterThan(0);
     expect(details(limited[0]!).reason).toBe('agentBytes');
