@@ -12,7 +12,7 @@ import { percentile, round, type Figure } from './stats.js';
 
 /**
  * Hostile neighbour: a bystander agent writes at a steady pace (one put every 10 ms, one in
- * flight) while one connection runs each attack of the hardening work at the most the
+ * flight) while one connection runs each attack of docs/security.md at the most the
  * server's limits allow; its put p99 under each attack stands beside its p99 with nobody
  * else on the node, measured in the same run (a quiet phase before each attack, their
  * median as the baseline). The server is a process of its own with AUTH_MODE=jwt and

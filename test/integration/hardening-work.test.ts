@@ -10,7 +10,7 @@ import { randomBoard } from '../helpers/server.js';
 /**
  * "Work per request is bounded": requests built to make a node spend seconds are refused
  * (or served) before they cost more than a few milliseconds, and an agent elsewhere on the
- * node keeps getting answers. The bystander bound (200 ms) is the issue's; each figure is
+ * node keeps getting answers. The bystander bound is 200 ms; each figure is
  * the median of several probes, so one scheduling hiccup of a loaded machine does not decide.
  */
 
