@@ -15,8 +15,9 @@ import { percentile, round, type Figure } from './stats.js';
  * flight) while one connection runs each attack of docs/security.md at the most the
  * server's limits allow; its put p99 under each attack stands beside its p99 with nobody
  * else on the node, measured in the same run (a quiet phase before each attack, their
- * median as the baseline). The server is a process of its own with AUTH_MODE=jwt and
- * every limit at its default. Goal: p99 under attack ≤ 2 × quiet.
+ * median as the baseline). The server is a process of its own with AUTH_MODE=jwt, run
+ * once with its default limits and once with the production settings of docs/security.md.
+ * Goal: p99 under attack ≤ 2 × quiet.
  */
 
 const PACE_MS = 10;
