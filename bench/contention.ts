@@ -1,5 +1,6 @@
 import { CompareFailed, type BoardStore } from '../server/board/store.js';
-import { applyJsonPatch } from '../server/board/patch.js';
+import { applyJsonPatch, PatchBudget } from '../server/board/patch.js';
+import { loadConfig } from '../server/config.js';
 import type { BlackboardClient } from '../client/sdk/index.js';
 import { benchBoard } from './boards.js';
 import { admitted, connectClient, type BenchContext } from './context.js';
@@ -132,7 +133,7 @@ export async function benchAppends(ctx: BenchContext): Promise<Figure[]> {
     const raw = await runLoops(total, WRITERS, () => {
       const patch = [{ op: 'add' as const, path: '/items/-', value: { a: n++ } }];
       // The server's patch path: apply in Node to the value just read, commit it with a version compare.
-      const next = (text: string | null) => applyJsonPatch(text ?? empty, patch, false);
+      const next = (text: string | null) => applyJsonPatch(text ?? empty, patch, false, new PatchBudget(loadConfig({}).MAX_VALUE_BYTES));
       return rawCas(ctx.store, rawBoard, 'list', next, { patchText: JSON.stringify(patch), backoffAfter: 2, backoffCapMs: 50 });
     });
     const rawList = JSON.parse((await ctx.store.read(rawBoard, 'list')).record?.valueText ?? empty) as { items: unknown[] };

@@ -98,6 +98,7 @@ export function sectionSpecs(): SectionSpec[] {
       },
     },
     { title: 'Memory per idle connection', run: benchIdleMemory },
+    { title: 'Hostile neighbour', external: true, run: async (ctx) => (await import('./hostile.js')).benchHostile(ctx) },
     {
       title: 'History and durable writes',
       note: 'On a private redis-server and a database of their own (bench/history.ts).',

@@ -60,7 +60,11 @@ export async function startApp(options: AppOptions = {}): Promise<App> {
     redis,
     subscriber,
     log,
-    { progressMs: config.PROGRESS_MS },
+    {
+      progressMs: config.PROGRESS_MS,
+      maxSubscriptionsPerAgent: config.MAX_SUBSCRIPTIONS_PER_AGENT,
+      maxGlobsPerAgent: config.MAX_GLOBS_PER_AGENT,
+    },
     (sub) => sub.sink.dropSlow('subscription fell behind the retained revisions'),
     (sub, rev) => (sub.sink as Session).sendProgress(sub, rev),
   );
@@ -137,6 +141,8 @@ export async function startApp(options: AppOptions = {}): Promise<App> {
   let stopping: Promise<void> | null = null;
   const stop = () =>
     (stopping ??= (async () => {
+      // From here an upgrade still arriving on an open TCP connection is refused with 503.
+      gateway.stopAccepting();
       server.close();
       // Let requests already running finish before their connections go.
       const deadline = Date.now() + config.SHUTDOWN_GRACE_MS;

@@ -60,7 +60,32 @@ export const configSchema = z.object({
   ),
   RATE_LIMIT_BURST: int(1, 10_000_000, 10_000).describe('Requests a connection may send at once above its steady rate (bucket size).'),
   RATE_LIMIT_CLOSE_AFTER: int(1, 10_000_000, 1_000).describe(
-    'Refused requests within 10 s after which the connection is closed with 4029.',
+    'Refused requests within 10 s after which the connection is closed with 4029; a refused frame counts once per started 64 KiB.',
+  ),
+  RATE_LIMIT_AGENT_RPS: int(0, 10_000_000, 10_000).describe(
+    'Requests per second one agent may send to this node across all its connections (token bucket refill); past it → RATE_LIMITED (reason `agentRate`). 0: no limit.',
+  ),
+  RATE_LIMIT_AGENT_BURST: int(1, 100_000_000, 20_000).describe('Requests one agent may send at once above its steady rate, across its connections (bucket size).'),
+  RATE_LIMIT_AGENT_BYTES: int(0, 1024 * 1024 * 1024, 4 * 1024 * 1024).describe(
+    'Inbound frame bytes per second one agent may send to this node across its connections, counted from the frame’s length before it is parsed; a frame with long runs of digits (parsed digit-exact, several times slower) counts 8×. Past it → RATE_LIMITED (reason `agentBytes`). 0: no limit.',
+  ),
+  RATE_LIMIT_AGENT_BYTES_BURST: int(1_024, 1024 * 1024 * 1024, 16 * 1024 * 1024).describe(
+    'Bytes one agent may send at once above its steady byte rate (bucket size; never less than MAX_FRAME_BYTES).',
+  ),
+  MAX_SUBSCRIPTIONS_PER_AGENT: int(1, 10_000_000, 4_000).describe(
+    'Subscriptions one agent may hold on this node across its connections; more → RATE_LIMITED (reason `subscriptions`).',
+  ),
+  MAX_GLOBS_PER_AGENT: int(1, 10_000_000, 512).describe(
+    'Glob patterns (with `*`) one agent’s subscriptions may hold in all on this node; each is matched against every readable key written to its board, so this bounds the work one agent adds to each write. More → RATE_LIMITED (reason `patterns`).',
+  ),
+  MAX_LOCKS_PER_AGENT: int(1, 10_000_000, 1_000).describe(
+    'Locks one agent may hold through this node across its connections; more → RATE_LIMITED (reason `locks`).',
+  ),
+  MAX_PRESENCE_PER_AGENT: int(1, 10_000_000, 1_000).describe(
+    'Boards on which one agent may show presence through this node across its connections; more → RATE_LIMITED (reason `presence`).',
+  ),
+  MAX_TASK_WORKERS_PER_AGENT: int(1, 100_000, 64).describe(
+    'Task workers (`task.work`) one agent may run on this node across its connections; more → RATE_LIMITED (reason `workers`). Each queue a node works holds a Redis connection, so this also bounds what one agent can open.',
   ),
   HANDSHAKE_TIMEOUT_MS: int(100, 60_000, 10_000).describe(
     'Time a client has to send its request head (a TCP connection idle that long is closed), and then for authentication to finish.',
@@ -79,6 +104,9 @@ export const configSchema = z.object({
   MAX_SUBSCRIPTIONS_PER_CONNECTION: int(1, 100_000, 1_000).describe('Subscriptions one connection may hold.'),
   MAX_INFLIGHT_PER_CONNECTION: int(1, 100_000, 1_024).describe(
     'Requests one connection may have in progress; more → RATE_LIMITED.',
+  ),
+  MAX_INFLIGHT_PER_AGENT: int(1, 10_000_000, 512).describe(
+    'Requests one agent may have in progress on this node across its connections (they wait in the node’s Redis pipeline ahead of other agents’); more → RATE_LIMITED (reason `inflight`).',
   ),
   HEARTBEAT_MS: int(100, 600_000, 10_000).describe(
     'Ping interval; a connection that misses one ping is dropped at the next.',
@@ -120,6 +148,20 @@ export const configSchema = z.object({
     'Interval of the check for Redis having lost its data (the instance marker); a lost board is rebuilt from Postgres.',
   ),
   PG_POOL_MAX: int(1, 1_000, 8).describe('Postgres connections per node.'),
+  METRICS_TOKEN: z
+    .string()
+    .min(16)
+    .optional()
+    .describe('When set, `GET /metrics` requires `Authorization: Bearer <METRICS_TOKEN>` (401 otherwise). At least 16 characters.'),
+  METRICS_CACHE_MS: int(0, 60_000, 1_000).describe(
+    'Scrapes of `/metrics` within this long of the last rendering get that rendering, so any number of scrapers costs one rendering per interval; 0 renders every scrape.',
+  ),
+  METRICS_REFRESH_MS: int(1_000, 3_600_000, 15_000).describe(
+    'Interval at which the per-board figures of `/metrics` (locks held, tasks by state) are recomputed in the background; a scrape only reads the last result.',
+  ),
+  METRICS_MAX_BOARDS: int(0, 1_000_000, 1_000).describe(
+    'Boards the background count of `/metrics` visits per refresh (the first ones of the boards index); 0 turns the per-board figures off.',
+  ),
   MAX_TASK_LOSSES: int(0, 1_000, 5).describe(
     'Times a task may be lost (its worker disconnected or stopped heartbeating) before it fails with error "lost".',
   ),

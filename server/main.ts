@@ -1,6 +1,9 @@
 import cluster from 'node:cluster';
 import { startApp } from './app.js';
-import { loadConfig } from './config.js';
+import { announceReady, runPrimary } from './cluster.js';
+import { loadConfig, type Config } from './config.js';
+import { createLogger } from './logger.js';
+import { installProcessGuard } from './process-guard.js';
 import { DependencyUnavailable } from './redis.js';
 
 function fail(err: unknown): never {
@@ -12,61 +15,34 @@ function fail(err: unknown): never {
 }
 
 /** One node: start it, stop it gracefully on SIGTERM/SIGINT. */
-async function runNode(): Promise<void> {
-  let app;
+async function runNode(config: Config): Promise<void> {
+  const log = createLogger(config);
+  let app: Awaited<ReturnType<typeof startApp>> | undefined;
+  let stopping: Promise<void> | null = null;
+  const stop = () => (stopping ??= app ? app.stop() : Promise.resolve());
+  installProcessGuard(log, stop, config.SHUTDOWN_GRACE_MS);
   try {
-    app = await startApp();
+    app = await startApp({ logger: log });
   } catch (err) {
     fail(err);
   }
+  announceReady();
   let signals = 0;
   const shutdown = (signal: string) => {
     signals++;
     if (signals > 1) process.exit(1);
-    app.services.log.info({ signal }, 'shutting down');
-    void app.stop().then(() => process.exit(0));
+    log.info({ signal }, 'shutting down');
+    void stop().then(() => process.exit(0));
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
 }
 
-/**
- * WORKERS > 1: a primary process forks that many nodes sharing the listening socket (each
- * a full node of the scale-out design, so they share nothing but Redis and Postgres), and
- * replaces a worker that dies.
- */
-function runPrimary(workers: number): void {
-  let stopping = false;
-  const fork = () => cluster.fork();
-  for (let i = 0; i < workers; i++) fork();
-  cluster.on('exit', (worker, code) => {
-    if (stopping) {
-      if (Object.keys(cluster.workers ?? {}).length === 0) process.exit(0);
-      return;
-    }
-    // A worker that cannot start (configuration, Redis down) would fail again at once.
-    if (code === 1) {
-      process.stderr.write(`blackboard: worker ${worker.process.pid} could not start; stopping\n`);
-      stopping = true;
-      for (const w of Object.values(cluster.workers ?? {})) w?.kill('SIGTERM');
-      process.exitCode = 1;
-      return;
-    }
-    fork();
-  });
-  const stop = (signal: NodeJS.Signals) => {
-    stopping = true;
-    for (const w of Object.values(cluster.workers ?? {})) w?.process.kill(signal);
-  };
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  process.on('SIGINT', () => stop('SIGINT'));
-}
-
-let workers = 1;
+let config: Config;
 try {
-  workers = loadConfig().WORKERS;
+  config = loadConfig();
 } catch (err) {
   fail(err);
 }
-if (workers > 1 && cluster.isPrimary) runPrimary(workers);
-else void runNode();
+if (config.WORKERS > 1 && cluster.isPrimary) runPrimary(config.WORKERS, createLogger(config));
+else void runNode(config);

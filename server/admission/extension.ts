@@ -20,7 +20,9 @@ const WRITE_OPS: ReadonlySet<OpName> = new Set(['put', 'patch', 'delete', 'txn',
  * - the oldest event not yet handed to its subscriber's socket is older than
  *   ADMISSION_BACKLOG_MS. Fan-out runs in slices and puts more events per frame as load
  *   grows, so this budget is larger: it is the safety net for a fan-out that cannot keep up.
- * Each check is off when its setting is 0.
+ * Each check is off when its setting is 0. A write from a connection with no other request
+ * in progress is admitted whatever the signals say: closed-loop clients bound their own
+ * load, and the agents that overload a node are the ones with many writes in flight.
  */
 export function admissionExtension(config: Config): Extension {
   const budget = config.ADMISSION_LAG_MS;
@@ -37,8 +39,10 @@ export function admissionExtension(config: Config): Extension {
       if (budget > 0) lag.start();
     },
     hooks: {
-      admit(op) {
-        if (!WRITE_OPS.has(op)) return;
+      admit(op, session) {
+        // A connection with nothing else in progress adds one write at most: it is never
+        // refused, so a paced agent keeps writing while a flooding one is turned away.
+        if (!WRITE_OPS.has(op) || session.inflight === 0) return;
         let behind = 0;
         let signal = '';
         // A new write waits for the event loop, then behind the commits already sent to Redis.

@@ -3,11 +3,21 @@ import { BoardFeed } from './feed.js';
 import { boardKeys } from './keys.js';
 import type { RedisClient } from './scripts.js';
 import type { Subscription } from './subscription.js';
+import { AgentShares } from '../security/shares.js';
+import { isGlob } from '../../shared/protocol/globs.js';
 
 const FEED_LINGER_MS = 30_000;
 
 export interface HubOptions {
   progressMs: number;
+  /** Subscriptions one agent may hold on this node, across its connections. */
+  maxSubscriptionsPerAgent: number;
+  /** Glob patterns those subscriptions may hold in all. */
+  maxGlobsPerAgent: number;
+}
+
+function globCount(sub: Subscription): number {
+  return sub.patterns.filter(isGlob).length;
 }
 
 /**
@@ -20,6 +30,9 @@ export class SubscriptionHub {
   private readonly opening = new Map<string, Promise<BoardFeed>>();
   private readonly byChannel = new Map<string, BoardFeed>();
   private timer: NodeJS.Timeout | null = null;
+  private readonly shares: AgentShares;
+  private readonly globShares: AgentShares;
+  private readonly counted = new WeakSet<Subscription>();
 
   constructor(
     private readonly redis: RedisClient,
@@ -30,6 +43,8 @@ export class SubscriptionHub {
     private readonly onSubscriptionBroken: (sub: Subscription, reason: string) => void,
     private readonly sendProgress: (sub: Subscription, rev: number) => void,
   ) {
+    this.shares = new AgentShares('subscriptions', 'subscriptions', () => options.maxSubscriptionsPerAgent);
+    this.globShares = new AgentShares('patterns', 'glob patterns in subscriptions', () => options.maxGlobsPerAgent);
     subscriber.on('message', (channel: string, message: string) => {
       this.byChannel.get(channel)?.onMessage(message);
     });
@@ -41,7 +56,9 @@ export class SubscriptionHub {
 
   start(): void {
     const period = Math.max(50, Math.min(1_000, Math.floor(this.options.progressMs / 2)));
-    this.timer = setInterval(() => void this.tick(), period);
+    this.timer = setInterval(() => {
+      this.tick().catch((err: unknown) => this.log.warn({ err }, 'subscription hub tick failed'));
+    }, period);
     this.timer.unref();
   }
 
@@ -60,15 +77,43 @@ export class SubscriptionHub {
     return n;
   }
 
-  /** Adds a subscription to its board's feed, opening the feed first if needed. */
+  /**
+   * Adds a subscription to its board's feed, opening the feed first if needed. RATE_LIMITED
+   * (reason `subscriptions` or `patterns`) when its agent already holds its share on this
+   * node: every glob of every subscription is matched against each readable key written,
+   * so the globs an agent holds bound the work its subscriptions add to every write.
+   */
   async attach(sub: Subscription): Promise<BoardFeed> {
-    const feed = this.feeds.get(sub.board) ?? (await this.open(sub.board));
+    if (!this.counted.has(sub)) {
+      this.shares.take(sub.sink.agentId);
+      try {
+        this.globShares.take(sub.sink.agentId, globCount(sub));
+      } catch (err) {
+        this.shares.give(sub.sink.agentId);
+        throw err;
+      }
+      this.counted.add(sub);
+    }
+    let feed: BoardFeed;
+    try {
+      feed = this.feeds.get(sub.board) ?? (await this.open(sub.board));
+    } catch (err) {
+      this.uncount(sub);
+      throw err;
+    }
     feed.subscriptions.add(sub);
     feed.idleSince = 0;
     return feed;
   }
 
+  private uncount(sub: Subscription): void {
+    if (!this.counted.delete(sub)) return;
+    this.shares.give(sub.sink.agentId);
+    this.globShares.give(sub.sink.agentId, globCount(sub));
+  }
+
   detach(sub: Subscription): void {
+    this.uncount(sub);
     const feed = this.feeds.get(sub.board);
     if (!feed) return;
     feed.subscriptions.delete(sub);

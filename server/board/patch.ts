@@ -1,30 +1,27 @@
-import fastJsonPatch from 'fast-json-patch';
-import { BlackboardError, ErrorCode, badRequest } from '../../shared/protocol/errors.js';
 import { parseJson, stringifyJson } from '../../shared/protocol/json.js';
 import type { JsonPatch } from '../../shared/protocol/messages/kv.js';
+import type { OpContext } from '../gateway/dispatch.js';
+import { applyPatchBounded, PatchBudget } from './patch-apply.js';
 
-const { applyPatch } = fastJsonPatch;
+export { PatchBudget };
+
+/** The budget of one request's patches, whose parsing of stored values counts toward its agent's byte rate. */
+export function patchBudgetFor(ctx: OpContext): PatchBudget {
+  return new PatchBudget(ctx.services.config.MAX_VALUE_BYTES, (bytes) => ctx.session.chargeCost(bytes));
+}
 
 /**
  * Applies an RFC 6902 patch to a stored value (JSON text) and returns the new text.
- * A malformed patch or a missing path is BAD_REQUEST; a failing `test` is CONFLICT.
+ * A malformed patch or a missing path is BAD_REQUEST; a failing `test` is CONFLICT
+ * (details.reason "test"); a result past the budget's MAX_VALUE_BYTES, or more work than
+ * the budget allows, is TOO_LARGE as soon as an operation crosses the line. The budget
+ * is the request's: the patches of one `txn` share it.
  */
-export function applyJsonPatch(valueText: string, patch: JsonPatch, losslessPatch: boolean): string {
+export function applyJsonPatch(valueText: string, patch: JsonPatch, losslessPatch: boolean, budget: PatchBudget): string {
+  // Parsing the stored value is work of this request too.
+  budget.charge(valueText.length >>> 3);
+  budget.onParse(valueText.length);
   const parsed = parseJson(valueText);
-  let document: unknown;
-  try {
-    // The document was parsed for this call alone, so patching it in place is safe.
-    // The patch is copied because applying it may link its values into the document.
-    const operations = (losslessPatch ? parseJson(stringifyJson(patch, true)).value : structuredClone(patch)) as fastJsonPatch.Operation[];
-    document = applyPatch(parsed.value, operations, true, true).newDocument;
-  } catch (err) {
-    const name = (err as { name?: unknown }).name;
-    if (name === 'TEST_OPERATION_FAILED') {
-      throw new BlackboardError(ErrorCode.CONFLICT, 'a patch test operation failed', { reason: 'test' });
-    }
-    throw badRequest(`patch cannot be applied: ${(err as Error).message.split('\n')[0]}`, {
-      reason: typeof name === 'string' ? name : 'invalid',
-    });
-  }
+  const document = applyPatchBounded(parsed.value, valueText.length, patch, budget.maxValueBytes, budget);
   return stringifyJson(document, parsed.lossless || losslessPatch);
 }

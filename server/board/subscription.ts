@@ -4,6 +4,8 @@ import type { Revision } from './revision.js';
 
 /** Where a subscription's events go: the connection that owns it. */
 export interface EventSink {
+  /** The agent the subscriptions belong to (subscriptions count against its share). */
+  readonly agentId: string;
   /** Queues the events of revision `rev` that this subscription delivers, as a JSON fragment. */
   queueEvents(sub: Subscription, fragment: string, rev: number): void;
   /** The subscriber fell behind beyond what can be replayed here: drop the connection. */
@@ -32,7 +34,8 @@ function internPatternSet(patterns: readonly string[], readable?: KeyFilter): { 
   if (entry === undefined) {
     if (patternSets.size >= PATTERN_SET_LIMIT) patternSets.clear();
     const matcher = compilePatterns(patterns);
-    entry = { id: String(patternSetCounter++), matcher: readable ? (k) => matcher(k) && readable.test(k) : matcher };
+    // The read scope first: keys the subscriber cannot read never cost a pattern match.
+    entry = { id: String(patternSetCounter++), matcher: readable ? (k) => readable.test(k) && matcher(k) : matcher };
     patternSets.set(key, entry);
   }
   return entry;

@@ -36,8 +36,11 @@ export interface ConnectionGuard {
   admit(identity: Identity, socket: Duplex): void;
   /** The WebSocket is open: start its limits (and its expiry timer). */
   opened(session: Session): void;
-  /** Each inbound frame, before it is parsed; false: refused (already answered or closed). */
-  admitFrame(session: Session, text: string): boolean;
+  /**
+   * Each inbound frame, before it is decoded or parsed: charged from its length. Returns
+   * its text when admitted; null when refused (already answered, or the connection closed).
+   */
+  admitFrame(session: Session, frame: Buffer): string | null;
 }
 
 /** Authentication must finish in time: a slow or stuck credential check holds a socket. */

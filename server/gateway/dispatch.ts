@@ -1,6 +1,6 @@
 import type { z } from 'zod';
 import { BlackboardError, ErrorCode, badRequest } from '../../shared/protocol/errors.js';
-import { exceedsDepth, parseJson } from '../../shared/protocol/json.js';
+import { exceedsDepth, hasLongDigitRun, parseLossless } from '../../shared/protocol/json.js';
 import { isOpName, requestSchemas, type OpName, type RequestFrame } from '../../shared/protocol/messages/index.js';
 import type { Session } from './session.js';
 import type { Services } from '../services.js';
@@ -47,6 +47,9 @@ export function toWireError(err: unknown, services: Pick<Services, 'redisReady' 
 }
 
 export class Dispatcher {
+  /** Requests in progress per agent on this node, across its connections. */
+  private readonly agentInflight = new Map<string, number>();
+
   constructor(
     private readonly handlers: HandlerTable,
     private readonly services: Services,
@@ -54,14 +57,16 @@ export class Dispatcher {
   ) {}
 
   async handleFrame(session: Session, text: string): Promise<void> {
-    let parsed: ReturnType<typeof parseJson>;
+    // The fast native parse is all that validation and authorization need; the digit-exact
+    // parse (several times slower) runs only for a request that passed both.
+    let frame: unknown;
     try {
-      parsed = parseJson(text);
+      frame = JSON.parse(text);
     } catch {
       session.replyError(null, badRequest('frame is not valid JSON').toBody());
       return;
     }
-    const frame = parsed.value;
+    const lossless = hasLongDigitRun(text);
     if (frame === null || typeof frame !== 'object' || Array.isArray(frame)) {
       session.replyError(null, badRequest('frame must be a JSON object').toBody());
       return;
@@ -85,24 +90,40 @@ export class Dispatcher {
       const handler = this.handlers[op] as Handler<OpName> | undefined;
       if (!handler) throw badRequest(`op ${op} is not available on this server`, { op });
       for (const hook of this.hooks) hook.admit?.(op, session);
-      const checked = requestSchemas[op].safeParse(frame);
+      let checked = requestSchemas[op].safeParse(frame);
       if (!checked.success) throw badRequest(zodMessage(checked.error), { issues: checked.error.issues.slice(0, 10) });
       for (const hook of this.hooks) hook.before?.(op, record, session);
       if (session.inflight >= this.services.config.MAX_INFLIGHT_PER_CONNECTION) {
-        throw BlackboardError.refusal(ErrorCode.RATE_LIMITED, 'too many requests in flight', { retryAfterMs: 100 });
+        throw BlackboardError.refusal(ErrorCode.RATE_LIMITED, 'too many requests in flight', { retryAfterMs: 100, reason: 'inflight' });
+      }
+      // An agent's requests wait in the node's one Redis pipeline ahead of everyone else's: bound how many.
+      const agentInflight = this.agentInflight.get(session.agentId) ?? 0;
+      if (agentInflight >= this.services.config.MAX_INFLIGHT_PER_AGENT) {
+        throw BlackboardError.refusal(ErrorCode.RATE_LIMITED, 'too many requests in flight from this agent', {
+          retryAfterMs: 100,
+          reason: 'inflight',
+        });
+      }
+      if (lossless) {
+        checked = requestSchemas[op].safeParse(parseLossless(text));
+        if (!checked.success) throw badRequest(zodMessage(checked.error), { issues: checked.error.issues.slice(0, 10) });
       }
       session.inflight++;
+      this.agentInflight.set(session.agentId, agentInflight + 1);
       const after: Array<() => void | Promise<void>> = [];
       let result: unknown;
       try {
         result = await handler(checked.data as RequestFrame<OpName>, {
           session,
           services: this.services,
-          lossless: parsed.lossless,
+          lossless,
           afterReply: (fn) => after.push(fn),
         });
       } finally {
         session.inflight--;
+        const left = (this.agentInflight.get(session.agentId) ?? 1) - 1;
+        if (left > 0) this.agentInflight.set(session.agentId, left);
+        else this.agentInflight.delete(session.agentId);
       }
       session.reply(id, result);
       this.finish(opName, 'ok', started);

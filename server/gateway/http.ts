@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Services } from '../services.js';
+import { readRequestTarget } from './request-target.js';
 
 /** Extra HTTP routes (metrics, the dashboard), added by the modules that own them. */
 export type Route = (req: IncomingMessage, res: ServerResponse, url: URL) => boolean | Promise<boolean>;
@@ -18,7 +19,9 @@ function json(res: ServerResponse, status: number, body: unknown): void {
 export function createHttpServer(services: Services, readiness: Readiness, routes: Route[]): Server {
   return createServer((req, res) => {
     void (async () => {
-      const url = new URL(req.url ?? '/', 'http://localhost');
+      const target = readRequestTarget(req.url);
+      if (!target.ok) return json(res, target.status, { error: target.message });
+      const url = target.url;
       if (req.method === 'GET' && url.pathname === '/healthz') return json(res, 200, { status: 'ok', node: services.nodeId });
       if (req.method === 'GET' && url.pathname === '/readyz') {
         const dependencies = await readiness.check();
@@ -29,8 +32,12 @@ export function createHttpServer(services: Services, readiness: Readiness, route
       json(res, 404, { error: 'not found' });
     })().catch((err: unknown) => {
       services.log.error({ err }, 'http request failed');
-      if (!res.headersSent) json(res, 500, { error: 'internal error' });
-      else res.destroy();
+      try {
+        if (!res.headersSent) json(res, 500, { error: 'internal error' });
+        else res.destroy();
+      } catch {
+        res.destroy();
+      }
     });
   });
 }

@@ -110,6 +110,8 @@ export class FlushScheduler {
 }
 
 const FRAME_TARGET_BYTES = 64 * 1024;
+/** Replies longer than this count their length against the agent's byte budget (shorter ones count as a request). */
+const LARGE_REPLY = 4 * 1024;
 const DRAIN_TIMEOUT_MS = 30_000;
 const TEXT = { binary: false } as const;
 
@@ -138,6 +140,8 @@ export class Session implements EventSink {
   /** Resources tied to this connection (locks, presence, workers), released on close. */
   readonly onClose: Array<() => Promise<void> | void> = [];
   inflight = 0;
+  /** Charges work a request caused beyond its frame (large replies, stored values parsed) to the agent's byte budget. */
+  costMeter: ((bytes: number) => void) | null = null;
   alive = true;
   closed = false;
   private nextSubId = 1;
@@ -181,7 +185,15 @@ export class Session implements EventSink {
 
   reply(id: number, result: unknown): void {
     this.coalesce();
-    this.send(`{"id":${id},"ok":true,"result":${encodeJson(result)}}`);
+    const frame = `{"id":${id},"ok":true,"result":${encodeJson(result)}}`;
+    // Sending is far cheaper per byte than parsing (stored values are spliced in as text): an eighth.
+    if (frame.length > LARGE_REPLY) this.costMeter?.(frame.length >>> 3);
+    this.send(frame);
+  }
+
+  /** Work a request did that its frame's length did not show (see costMeter). */
+  chargeCost(bytes: number): void {
+    this.costMeter?.(bytes);
   }
 
   replyError(id: number | null, error: ErrorBody): void {

@@ -1,12 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { WebSocketServer, type WebSocket } from 'ws';
+import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { CloseCode } from '../../shared/protocol/close-codes.js';
 import { SUBPROTOCOL, WS_PATH } from '../../shared/protocol/types.js';
 import type { Services } from '../services.js';
 import { UpgradeRefusal, withinHandshake, type Authenticator, type ConnectionGuard } from './auth.js';
 import type { Dispatcher } from './dispatch.js';
+import { readRequestTarget } from './request-target.js';
+import { FramePacer } from './frame-pacer.js';
 import { FlushScheduler, Session } from './session.js';
 
 const STATUS_TEXT: Record<number, string> = {
@@ -14,11 +16,20 @@ const STATUS_TEXT: Record<number, string> = {
   401: 'Unauthorized',
   403: 'Forbidden',
   404: 'Not Found',
+  414: 'URI Too Long',
   429: 'Too Many Requests',
   503: 'Service Unavailable',
 };
 
+/** A frame as ws hands it over (Buffer, ArrayBuffer or fragments), as one Buffer. */
+function asBuffer(data: RawData): Buffer {
+  if (Buffer.isBuffer(data)) return data;
+  if (Array.isArray(data)) return Buffer.concat(data);
+  return Buffer.from(data);
+}
+
 function refuse(socket: Duplex, status: number, message: string): void {
+  if (socket.destroyed) return;
   const body = JSON.stringify({ error: message });
   socket.end(
     `HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? 'Error'}\r\nContent-Type: application/json\r\n` +
@@ -49,16 +60,29 @@ export class WsGateway {
   }
 
   attach(server: Server): void {
-    server.on('upgrade', (req, socket, head) => void this.upgrade(req, socket, head));
+    server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+      // Whatever the request holds, it ends in an answer: nothing thrown here may reach the process.
+      this.upgrade(req, socket, head).catch((err: unknown) => {
+        this.services.log.error({ err }, 'upgrade failed');
+        refuse(socket, 400, 'upgrade failed');
+      });
+    });
     this.heartbeat = setInterval(() => this.beat(), this.services.config.HEARTBEAT_MS);
     this.heartbeat.unref();
   }
 
+  /** New upgrades are refused with 503 from now on (the node is shutting down). */
+  stopAccepting(): void {
+    this.accepting = false;
+  }
+
   private async upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
     socket.on('error', () => socket.destroy());
-    const url = new URL(req.url ?? '/', 'http://localhost');
+    const target = readRequestTarget(req.url);
+    if (!target.ok) return refuse(socket, target.status, target.message);
+    const url = target.url;
     if (url.pathname !== WS_PATH) return refuse(socket, 404, `WebSocket endpoint is ${WS_PATH}`);
-    if (!this.accepting) return refuse(socket, 403, 'server is shutting down');
+    if (!this.accepting) return refuse(socket, 503, 'server is shutting down');
     let identity;
     try {
       this.guard?.checkOrigin(req);
@@ -69,8 +93,9 @@ export class WsGateway {
       this.services.log.error({ err }, 'authentication failed');
       return refuse(socket, 401, 'authentication failed');
     }
-    // The client may have given up while its credential was checked.
+    // The client may have given up while its credential was checked; the node may have begun to stop.
     if (socket.destroyed) return;
+    if (!this.accepting) return refuse(socket, 503, 'server is shutting down');
     this.wss.handleUpgrade(req, socket, head, (ws) => this.open(ws, identity));
   }
 
@@ -93,18 +118,26 @@ export class WsGateway {
     ws.on('pong', () => {
       session.alive = true;
     });
-    ws.on('message', (data, isBinary) => {
+    const pacer = new FramePacer(ws, (text) => {
       if (session.closed) return;
-      const text = isBinary ? Buffer.from(data as Buffer).toString('utf8') : data.toString();
-      if (this.guard && !this.guard.admitFrame(session, text)) return;
-      void this.dispatcher.handleFrame(session, text);
+      this.dispatcher.handleFrame(session, text).catch((err: unknown) => {
+        log.error({ err }, 'a frame failed outside its request');
+      });
+    });
+    ws.on('message', (data) => {
+      if (session.closed) return;
+      const frame = asBuffer(data);
+      // Charged (or refused) as it arrives; started at the pace of the connection's turns.
+      const text = this.guard ? this.guard.admitFrame(session, frame) : frame.toString('utf8');
+      if (text !== null) pacer.push(text);
     });
     ws.on('error', (err) => log.debug({ err }, 'socket error'));
     ws.on('close', (code) => {
       session.closed = true;
+      pacer.clear();
       services.sessions.delete(session);
       log.debug({ code }, 'connection closed');
-      void this.onSessionClosed(session);
+      this.onSessionClosed(session).catch((err: unknown) => log.warn({ err }, 'releasing a closed connection failed'));
     });
   }
 
@@ -117,13 +150,17 @@ export class WsGateway {
         continue;
       }
       session.alive = false;
-      session.ws.ping();
+      try {
+        session.ws.ping();
+      } catch (err) {
+        session.log.debug({ err }, 'ping failed');
+      }
     }
   }
 
   /** Stops accepting and closes every connection with 1001 (reconnect elsewhere). */
   async close(): Promise<void> {
-    this.accepting = false;
+    this.stopAccepting();
     if (this.heartbeat) clearInterval(this.heartbeat);
     for (const session of this.services.sessions) session.closeWith(CloseCode.GOING_AWAY, 'server shutting down');
     const deadline = Date.now() + 2_000;

@@ -63,7 +63,7 @@ export function locksExtension(options: LocksExtensionOptions = {}): Extension {
       defineLockScripts(services.redis);
       const sweeper = new DeadlineSweeper(services, { intervalMs: options.sweepIntervalMs ?? DEFAULT_SWEEP_INTERVAL_MS });
       const presence = new PresenceRegistry(services, sweeper, options.presenceTtlMs ?? 3 * services.config.HEARTBEAT_MS);
-      parts = { services, manager: new LockManager(services, sweeper), held: new HeldLocks(), presence, sweeper };
+      parts = { services, manager: new LockManager(services, sweeper), held: new HeldLocks(() => services.config.MAX_LOCKS_PER_AGENT), presence, sweeper };
       sweeper.start();
       presence.start();
     },

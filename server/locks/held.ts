@@ -1,28 +1,50 @@
-import { badRequest } from '../../shared/protocol/errors.js';
 import type { Session } from '../gateway/session.js';
+import { AgentShares, HELD_RETRY_MS, rateLimited } from '../security/shares.js';
 import type { HeldLock } from './manager.js';
 
 /** Locks one connection may hold at once; more is a leak, refused rather than grown. */
 export const MAX_LOCKS_PER_CONNECTION = 1_000;
 
-/** The locks each connection holds: they die with it (PROTOCOL.md, "Locks and fencing"). */
+/**
+ * The locks each connection holds: they die with it (PROTOCOL.md, "Locks and fencing").
+ * A lock counts against its connection and its agent from the moment it is asked for
+ * (`reserve`) until it is released or its connection closes, so acquisitions running at
+ * once cannot pass the limits together.
+ */
 export class HeldLocks {
   private readonly bySession = new WeakMap<Session, Map<string, HeldLock>>();
+  private readonly pending = new WeakMap<Session, number>();
+  private readonly agents: AgentShares;
+
+  constructor(maxPerAgent: () => number) {
+    this.agents = new AgentShares('locks', 'locks', maxPerAgent);
+  }
 
   private static id(board: string, name: string): string {
     return `${board}\n${name}`;
   }
 
-  checkRoom(session: Session): void {
-    const held = this.bySession.get(session);
-    if (held && held.size >= MAX_LOCKS_PER_CONNECTION) {
-      throw badRequest(`a connection may hold at most ${MAX_LOCKS_PER_CONNECTION} locks`, {
+  /** Counts one lock being acquired; RATE_LIMITED past the connection's or the agent's limit. */
+  reserve(session: Session): void {
+    const pending = this.pending.get(session) ?? 0;
+    if ((this.bySession.get(session)?.size ?? 0) + pending >= MAX_LOCKS_PER_CONNECTION) {
+      throw rateLimited(`a connection may hold at most ${MAX_LOCKS_PER_CONNECTION} locks`, 'locks', HELD_RETRY_MS, {
         limit: MAX_LOCKS_PER_CONNECTION,
       });
     }
+    this.agents.take(session.agentId);
+    this.pending.set(session, pending + 1);
   }
 
+  /** The acquisition that reserved failed: its place is free again. */
+  unreserve(session: Session): void {
+    this.pending.set(session, Math.max(0, (this.pending.get(session) ?? 1) - 1));
+    this.agents.give(session.agentId);
+  }
+
+  /** The acquisition that reserved succeeded. */
   add(session: Session, lock: HeldLock): void {
+    this.pending.set(session, Math.max(0, (this.pending.get(session) ?? 1) - 1));
     let held = this.bySession.get(session);
     if (!held) this.bySession.set(session, (held = new Map()));
     held.set(HeldLocks.id(lock.board, lock.name), lock);
@@ -37,13 +59,17 @@ export class HeldLocks {
   remove(session: Session, lock: HeldLock): void {
     const held = this.bySession.get(session);
     const id = HeldLocks.id(lock.board, lock.name);
-    if (held?.get(id) === lock) held.delete(id);
+    if (held?.get(id) !== lock) return;
+    held.delete(id);
+    this.agents.give(session.agentId);
   }
 
   /** Every lock of the connection, forgotten here; the caller releases them. */
   takeAll(session: Session): HeldLock[] {
     const held = this.bySession.get(session);
     this.bySession.delete(session);
-    return held ? [...held.values()] : [];
+    const locks = held ? [...held.values()] : [];
+    for (let i = 0; i < locks.length; i++) this.agents.give(session.agentId);
+    return locks;
   }
 }

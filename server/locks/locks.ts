@@ -20,16 +20,16 @@ export function lockHandlers(parts: () => LockParts): HandlerTable {
     async 'lock.acquire'(frame, ctx) {
       const { manager, held } = parts();
       const { session } = ctx;
-      held.checkRoom(session);
-      const lock = await manager.acquire(
-        frame.board,
-        frame.name,
-        holderOf(session),
-        frame.ttlMs,
-        frame.waitMs ?? 0,
-        () => session.closed,
-      );
+      held.reserve(session);
+      let lock;
+      try {
+        lock = await manager.acquire(frame.board, frame.name, holderOf(session), frame.ttlMs, frame.waitMs ?? 0, () => session.closed);
+      } catch (err) {
+        held.unreserve(session);
+        throw err;
+      }
       if (session.closed) {
+        held.unreserve(session);
         // The connection went while we waited: its locks die with it, this one included.
         await manager.release(lock, session.actorJson).catch(() => undefined);
         throw new BlackboardError(ErrorCode.UNAVAILABLE, 'connection closed');

@@ -4,6 +4,8 @@ import type { GaugeSample } from './registry.js';
 
 /** A board whose task index is larger than this is not re-read for new queue names. */
 const MAX_INDEX_READ = 100_000;
+/** Queues of one board whose sets are read at most: a board with more is counted in part. */
+const MAX_QUEUES_PER_BOARD = 100;
 const BATCH = 500;
 
 interface KnownQueues {
@@ -32,7 +34,7 @@ export function taskCounter(services: Services): (boards: readonly string[]) => 
       if (indexSize === 0) continue;
       let entry = known.get(board);
       if (!entry || (entry.indexSize !== indexSize && indexSize <= MAX_INDEX_READ)) {
-        const queues = [...new Set(await redis.hvals(taskIndexKey(board)))];
+        const queues = [...new Set(await redis.hvals(taskIndexKey(board)))].slice(0, MAX_QUEUES_PER_BOARD);
         entry = { indexSize, queues };
         known.set(board, entry);
       }

@@ -1,4 +1,5 @@
-import { BlackboardError, ErrorCode, badRequest } from '../../shared/protocol/errors.js';
+import { BlackboardError, ErrorCode } from '../../shared/protocol/errors.js';
+import { AgentShares, HELD_RETRY_MS, rateLimited } from '../security/shares.js';
 import { boardKeys } from '../board/keys.js';
 import { runScript } from '../board/scripts.js';
 import type { Session } from '../gateway/session.js';
@@ -25,6 +26,10 @@ export class PresenceRegistry {
   private timer: NodeJS.Timeout | null = null;
   private refreshing: Promise<void> | null = null;
   private readonly nodeJson: string;
+  /** Entries each agent has through this node (MAX_PRESENCE_PER_AGENT), counted from the request that makes one. */
+  private readonly agents: AgentShares;
+  /** `presence.set`s under way that will make a new entry, per connection. */
+  private readonly pending = new WeakMap<Session, number>();
 
   constructor(
     private readonly services: Services,
@@ -32,15 +37,43 @@ export class PresenceRegistry {
     readonly ttlMs: number,
   ) {
     this.nodeJson = JSON.stringify(services.nodeId);
+    this.agents = new AgentShares('presence', 'presence entries', () => services.config.MAX_PRESENCE_PER_AGENT);
   }
 
   async set(session: Session, board: string, metaText: string): Promise<{ rev: number; since: number; expiresAt: number }> {
-    const entries = this.bySession.get(session);
-    if (!entries?.has(board) && (entries?.size ?? 0) >= MAX_PRESENCE_PER_CONNECTION) {
-      throw badRequest(`a connection may show presence on at most ${MAX_PRESENCE_PER_CONNECTION} boards`, {
+    const isNew = !this.bySession.get(session)?.has(board);
+    // A new entry counts against its connection and agent from the request on, so sets running at once cannot pass the limits together.
+    if (isNew) this.reserve(session);
+    let added: boolean | undefined;
+    try {
+      const outcome = await this.write(session, board, metaText);
+      added = outcome.added;
+      return outcome.result;
+    } finally {
+      if (isNew) this.pending.set(session, (this.pending.get(session) ?? 1) - 1);
+      // Kept when this call made the entry; given back when it failed or another call made it.
+      if (isNew && added !== true) this.agents.give(session.agentId);
+      if (!isNew && added === true) this.agents.add(session.agentId);
+    }
+  }
+
+  private reserve(session: Session): void {
+    const pending = this.pending.get(session) ?? 0;
+    if ((this.bySession.get(session)?.size ?? 0) + pending >= MAX_PRESENCE_PER_CONNECTION) {
+      throw rateLimited(`a connection may show presence on at most ${MAX_PRESENCE_PER_CONNECTION} boards`, 'presence', HELD_RETRY_MS, {
         limit: MAX_PRESENCE_PER_CONNECTION,
       });
     }
+    this.agents.take(session.agentId);
+    this.pending.set(session, pending + 1);
+  }
+
+  private async write(
+    session: Session,
+    board: string,
+    metaText: string,
+  ): Promise<{ added: boolean; result: { rev: number; since: number; expiresAt: number } }> {
+    const entries = this.bySession.get(session);
     const since = entries?.get(board)?.since ?? Date.now();
     const value = `{"agent":${session.actorJson},"meta":${metaText},"since":${since},"node":${this.nodeJson}}`;
     const reply = await runBoardScript(this.services, 'presence-set-8', board, [], [
@@ -60,21 +93,28 @@ export class PresenceRegistry {
     }
     let current = this.bySession.get(session);
     if (!current) this.bySession.set(session, (current = new Map()));
+    const added = !current.has(board);
     current.set(board, { board, since });
-    return { rev: Number(reply[1]), since, expiresAt };
+    return { added, result: { rev: Number(reply[1]), since, expiresAt } };
   }
 
   /** The agent's `presence.clear`: removes its entry whichever of its connections set it. */
   async clear(session: Session, board: string): Promise<{ cleared: boolean; rev?: number }> {
-    this.bySession.get(session)?.delete(board);
+    this.forget(session, board);
     const reply = await runBoardScript(this.services, 'presence-clear-8', board, [], [session.agentId, session.actorJson, '']);
     return reply[0] === 1 ? { cleared: true, rev: Number(reply[1]) } : { cleared: false };
+  }
+
+  /** The connection no longer shows presence on the board: its agent's share is free again. */
+  private forget(session: Session, board: string): void {
+    if (this.bySession.get(session)?.delete(board)) this.agents.give(session.agentId);
   }
 
   async sessionClosed(session: Session): Promise<void> {
     const entries = this.bySession.get(session);
     this.bySession.delete(session);
     if (!entries) return;
+    for (let i = 0; i < entries.size; i++) this.agents.give(session.agentId);
     await Promise.all([...entries.keys()].map((board) => this.clearOwned(session, board)));
   }
 
@@ -117,7 +157,7 @@ export class PresenceRegistry {
             session.id,
             this.ttlMs,
           ])) as unknown;
-          if (at === 0) entries.delete(board);
+          if (at === 0 && entries.delete(board)) this.agents.give(session.agentId);
         }),
       );
     }

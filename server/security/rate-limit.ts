@@ -1,7 +1,7 @@
 /**
- * Per-connection request limiting: a token bucket (steady rate plus a burst), and a
- * count of refused requests that decides when a client that ignores `retryAfterMs`
- * is cut off. Pure: the caller passes the time.
+ * Request limiting: token buckets (a steady rate plus a burst) and a count of refused
+ * requests that decides when a client that ignores `retryAfterMs` is cut off. Pure: the
+ * caller passes the time.
  */
 
 export class TokenBucket {
@@ -19,16 +19,31 @@ export class TokenBucket {
     this.updatedAt = now;
   }
 
-  /** Takes one token: returns 0 if there was one, else the milliseconds until there will be. */
-  take(now: number): number {
+  private refill(now: number): void {
     const elapsed = Math.max(0, now - this.updatedAt);
     this.updatedAt = now;
     this.tokens = Math.min(this.capacity, this.tokens + (elapsed * this.ratePerSecond) / 1000);
-    if (this.tokens >= 1) {
-      this.tokens -= 1;
-      return 0;
-    }
-    return Math.max(1, Math.ceil(((1 - this.tokens) * 1000) / this.ratePerSecond));
+  }
+
+  /** Milliseconds until `cost` tokens are there (0: now); takes nothing. A cost above the capacity counts as the capacity. */
+  shortfall(now: number, cost = 1): number {
+    this.refill(now);
+    const need = Math.min(cost, this.capacity);
+    if (this.tokens >= need) return 0;
+    return Math.max(1, Math.ceil(((need - this.tokens) * 1000) / this.ratePerSecond));
+  }
+
+  /** Takes `cost` tokens whether or not they are there: the bucket may go into debt, which later requests wait out. */
+  charge(now: number, cost: number): void {
+    this.refill(now);
+    this.tokens -= cost;
+  }
+
+  /** Takes `cost` tokens if they are there: returns 0, else the milliseconds until they will be (taking nothing). */
+  take(now: number, cost = 1): number {
+    const wait = this.shortfall(now, cost);
+    if (wait === 0) this.tokens -= Math.min(cost, this.capacity);
+    return wait;
   }
 }
 
@@ -39,12 +54,13 @@ export class StrikeCounter {
 
   constructor(private readonly windowMs: number) {}
 
-  /** Records one strike; returns how many fell in the current window, this one included. */
-  hit(now: number): number {
+  /** Records a strike of `weight`; returns the weight counted in the current window, this one included. */
+  hit(now: number, weight = 1): number {
     if (this.count === 0 || now - this.windowStart >= this.windowMs) {
       this.count = 0;
       this.windowStart = now;
     }
-    return ++this.count;
+    this.count += weight;
+    return this.count;
   }
 }

@@ -5,6 +5,7 @@ import { checkValueSize } from '../board/handlers/write-common.js';
 import { TaskOps } from './ops.js';
 import { RemoteWorker, WorkerRegistry } from './remote-workers.js';
 import type { TaskService } from './service.js';
+import { HELD_RETRY_MS, rateLimited } from '../security/shares.js';
 
 export const DEFAULT_LEASE_MS = 30_000;
 
@@ -38,11 +39,15 @@ export function taskHandlers(tasks: () => TaskService): HandlerTable {
     async 'task.work'(frame, ctx) {
       const service = tasks();
       if (service.registry.count(ctx.session) >= WorkerRegistry.MAX_WORKERS_PER_CONNECTION) {
-        throw new BlackboardError(ErrorCode.RATE_LIMITED, 'too many workers on this connection', { retryAfterMs: 1_000 });
+        throw rateLimited('too many workers on this connection', 'workers', HELD_RETRY_MS, {
+          limit: WorkerRegistry.MAX_WORKERS_PER_CONNECTION,
+        });
       }
       if (!service.canServe(frame.board, frame.queue)) {
         throw new BlackboardError(ErrorCode.UNAVAILABLE, 'this node works too many queues; connect to another node');
       }
+      // Taken now, before the reply: concurrent task.work of one agent cannot all pass the check.
+      service.workerShares.take(ctx.session.agentId);
       const worker = new RemoteWorker(
         ctx.session,
         frame.board,
@@ -101,6 +106,8 @@ export function taskHandlers(tasks: () => TaskService): HandlerTable {
         });
       }
       service.stopWorker(worker);
+      // A stopped worker holding nothing is gone: its share is free again.
+      service.retireIfIdle(worker);
       return { stopped: true };
     },
   };

@@ -114,19 +114,23 @@ export class TaskOps {
         [taskId, Date.now()],
       );
       const status = Number(reply[0]);
-      if (status === 2) {
-        const token = String(reply[1]);
+      const token = status === 2 ? String(reply[1]) : null;
+      if (token !== null) {
         const job = await this.tasks.queues.job(board, queue, taskId);
         try {
           await job?.moveToFailed(new UnrecoverableError('cancelled'), token);
         } catch {
           continue;
         }
-        await this.tasks.announceCancel(token);
       }
       if (status === 0) return (await this.get(board, taskId)).state;
-      const task = await this.tasks.mirror.sync(board, queue, taskId, actorJson);
-      return task?.state ?? 'cancelled';
+      try {
+        // The board shows the cancellation before its holder is told (and before the reply).
+        const task = await this.tasks.mirror.sync(board, queue, taskId, actorJson);
+        return task?.state ?? 'cancelled';
+      } finally {
+        if (token !== null) await this.tasks.announceCancel(token);
+      }
     }
     throw new BlackboardError(ErrorCode.CONFLICT, `task ${taskId} kept changing hands; retry the cancel`, { taskId });
   }

@@ -66,6 +66,14 @@ export class WorkerRegistry {
     return this.bySession.get(session)?.get(id);
   }
 
+  /** Forgets one worker; false if it was not registered. */
+  remove(worker: RemoteWorker): boolean {
+    const mine = this.bySession.get(worker.session);
+    if (!mine?.delete(worker.id)) return false;
+    if (mine.size === 0) this.bySession.delete(worker.session);
+    return true;
+  }
+
   /** Forgets a connection's workers; returns them so their tasks can be released. */
   removeSession(session: Session): RemoteWorker[] {
     const mine = this.bySession.get(session);

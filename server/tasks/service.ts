@@ -9,6 +9,7 @@ import { QueuePump, type PumpHost } from './pump.js';
 import { TaskQueues } from './queues.js';
 import { RemoteWorker, WorkerRegistry, type HeldTask } from './remote-workers.js';
 import { LEASE_MARGIN_MS, lostHold } from './lease.js';
+import { AgentShares } from '../security/shares.js';
 
 /** A connection like the node's, but one that queues commands across reconnects instead of failing them. */
 function waitingConnection(redis: Services['redis']): Redis {
@@ -35,6 +36,8 @@ export class TaskService implements PumpHost {
   readonly queues: TaskQueues;
   readonly mirror: TaskMirror;
   readonly registry = new WorkerRegistry();
+  /** Workers each agent runs on this node (MAX_TASK_WORKERS_PER_AGENT), taken at task.work. */
+  readonly workerShares: AgentShares;
   private readonly pumps = new Map<string, QueuePump>();
   private readonly idle = new Map<string, NodeJS.Timeout>();
   private stopping = false;
@@ -46,6 +49,7 @@ export class TaskService implements PumpHost {
   ) {
     this.queues = new TaskQueues(services.redis);
     this.mirror = new TaskMirror(services.redis, services.store);
+    this.workerShares = new AgentShares('workers', 'task workers', () => services.config.MAX_TASK_WORKERS_PER_AGENT);
   }
 
   static async start(services: Services): Promise<TaskService> {
@@ -74,7 +78,10 @@ export class TaskService implements PumpHost {
 
   /** Starts handing tasks to a worker (after the reply to its task.work went out). */
   startWorker(worker: RemoteWorker): void {
-    if (worker.session.closed || this.stopping) return;
+    if (worker.session.closed || this.stopping) {
+      this.workerShares.give(worker.session.agentId);
+      return;
+    }
     this.registry.add(worker);
     const key = `${worker.board}\n${worker.queue}`;
     const timer = this.idle.get(key);
@@ -117,10 +124,18 @@ export class TaskService implements PumpHost {
     this.idle.set(key, timer);
   }
 
+  /** A stopped worker that holds no task leaves its queue, and its agent's share is free again. */
+  retireIfIdle(worker: RemoteWorker): void {
+    if (!worker.stopped || worker.held.size > 0 || worker.reserved > 0 || !this.registry.remove(worker)) return;
+    this.workerShares.give(worker.session.agentId);
+    this.detachWorker(worker);
+  }
+
   async sessionClosed(session: Session): Promise<void> {
     const workers = this.registry.removeSession(session);
     await Promise.all(
       workers.map(async (worker) => {
+        this.workerShares.give(session.agentId);
         worker.stopped = true;
         await Promise.all([...worker.held.values()].map((held) => this.lose(held)));
         this.detachWorker(worker);
@@ -176,6 +191,16 @@ export class TaskService implements PumpHost {
       return;
     }
     this.armLease(held, target.leaseMs);
+    // The board shows this delivery before the worker hears of it: a read after the push sees it.
+    try {
+      await this.mirror.sync(board, queue, taskId, target.session.actorJson);
+    } catch (err) {
+      this.log.warn({ err: (err as Error).message, board, taskId }, 'mirroring a delivery failed; the task goes back');
+      await this.lose(held);
+      return;
+    }
+    // Lost (connection closed) or cancelled while the mirror was written: nothing to hand over.
+    if (this.registry.byTokenOf(token) !== held) return;
     const dataText = typeof job.data === 'string' ? job.data : JSON.stringify(job.data ?? null);
     const checkpoint = String(reply[3] ?? '') || 'null';
     const progress = Number(reply[4]) || 0;
@@ -184,7 +209,6 @@ export class TaskService implements PumpHost {
         `"queue":${JSON.stringify(queue)},"data":${dataText},"attempt":${Number(reply[1])},` +
         `"checkpoint":${checkpoint},"progress":${progress},"token":${JSON.stringify(token)}}}`,
     );
-    await this.syncQuietly(board, queue, taskId, target.session.actorJson);
   }
 
   /** (Re)sets the timer that releases a task whose holder stops heartbeating. */

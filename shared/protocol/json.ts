@@ -19,8 +19,18 @@ function parseNumber(text: string): number | LosslessNumber {
 
 export function parseJson(text: string): ParsedJson {
   const value: unknown = JSON.parse(text);
-  if (!LONG_DIGIT_RUN.test(text)) return { value, lossless: false };
-  return { value: losslessParse(text, null, parseNumber), lossless: true };
+  if (!hasLongDigitRun(text)) return { value, lossless: false };
+  return { value: parseLossless(text), lossless: true };
+}
+
+/** Whether the text may hold numbers that JSON.parse would round (then parseLossless is needed). */
+export function hasLongDigitRun(text: string): boolean {
+  return LONG_DIGIT_RUN.test(text);
+}
+
+/** Parses keeping numbers past double precision as LosslessNumber (several times slower than JSON.parse). */
+export function parseLossless(text: string): unknown {
+  return losslessParse(text, null, parseNumber);
 }
 
 export function stringifyJson(value: unknown, lossless: boolean): string {

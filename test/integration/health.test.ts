@@ -18,7 +18,7 @@ let redis: RedisProcess;
 let server: TestServer;
 beforeAll(async () => {
   redis = await startRedisProcess();
-  server = await startTestServer({ env: { REDIS_URL: redis.url } });
+  server = await startTestServer({ env: { REDIS_URL: redis.url, METRICS_CACHE_MS: '0' } });
 });
 afterAll(async () => {
   await server?.stop();

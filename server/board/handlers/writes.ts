@@ -2,7 +2,7 @@ import { BlackboardError, ErrorCode, badRequest } from '../../../shared/protocol
 import { stringifyJson } from '../../../shared/protocol/json.js';
 import type { JsonPatch, TxnOperation } from '../../../shared/protocol/messages/kv.js';
 import type { HandlerTable, OpContext } from '../../gateway/dispatch.js';
-import { applyJsonPatch } from '../patch.js';
+import { applyJsonPatch, patchBudgetFor, type PatchBudget } from '../patch.js';
 import { KeyQueue } from '../key-queue.js';
 import type { Compare, WriteOp } from '../store.js';
 import { CompareFailed, commitWrite, currentConflict, forbidServerKey, valueText, checkValueSize } from './write-common.js';
@@ -24,7 +24,7 @@ async function patchWithRetry(
       throw currentConflict(key, record, ifVersion);
     }
     if (!record) throw new BlackboardError(ErrorCode.NOT_FOUND, `key ${key} does not exist`, { key });
-    const text = applyJsonPatch(record.valueText, patch, ctx.lossless);
+    const text = applyJsonPatch(record.valueText, patch, ctx.lossless, patchBudgetFor(ctx));
     checkValueSize(text, ctx);
     const schemaVersion = await ctx.services.schemas?.check(board, key, text);
     try {
@@ -114,7 +114,8 @@ export const writeHandlers: HandlerTable = {
     for (let attempt = 0; attempt < config.PATCH_RETRIES; attempt++) {
       const implicit: Compare[] = [];
       const ops: WriteOp[] = [];
-      for (const op of frame.ops) ops.push(await txnWriteOp(op, ctx, frame.board, compared, implicit));
+      const budget = patchBudgetFor(ctx);
+      for (const op of frame.ops) ops.push(await txnWriteOp(op, ctx, frame.board, compared, implicit, budget));
       for (const op of ops) if (op.valueText !== undefined) op.schemaVersion = await ctx.services.schemas?.check(frame.board, op.key, op.valueText);
       try {
         return await commitWrite(
@@ -143,12 +144,13 @@ async function txnWriteOp(
   board: string,
   compared: ReadonlySet<string>,
   implicit: Compare[],
+  budget: PatchBudget,
 ): Promise<WriteOp> {
   if (op.op === 'put') return { kind: 'put', key: op.key, valueText: valueText(op.value, ctx) };
   if (op.op === 'delete') return { kind: 'delete', key: op.key };
   const { record } = await ctx.services.store.read(board, op.key);
   if (!record) throw new BlackboardError(ErrorCode.NOT_FOUND, `key ${op.key} does not exist`, { key: op.key });
-  const text = applyJsonPatch(record.valueText, op.patch, ctx.lossless);
+  const text = applyJsonPatch(record.valueText, op.patch, ctx.lossless, budget);
   checkValueSize(text, ctx);
   if (!compared.has(op.key)) implicit.push({ key: op.key, version: record.version });
   return { kind: 'patch', key: op.key, valueText: text, patchText: stringifyJson(op.patch, ctx.lossless) };

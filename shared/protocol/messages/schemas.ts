@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { MAX_PATTERN_STARS, patternStars } from '../globs.js';
 import { boardName, jsonValue, keyPath, positiveInt, request } from './common.js';
 import { jsonPatchOperation } from './kv.js';
 
@@ -8,7 +9,9 @@ import { jsonPatchOperation } from './kv.js';
  */
 
 /** A key pattern (the glob syntax of globs.ts). Server keys (`$…`) never have schemas. */
-export const schemaPattern = keyPath.refine((p) => !p.startsWith('$'), 'schema patterns cannot cover server keys ($…)');
+export const schemaPattern = keyPath
+  .refine((p) => !p.startsWith('$'), 'schema patterns cannot cover server keys ($…)')
+  .refine((p) => patternStars(p) <= MAX_PATTERN_STARS, `a pattern may hold at most ${MAX_PATTERN_STARS} stars`);
 
 /** A JSON Pointer (RFC 6901): "" is the whole value. */
 const pointer = z

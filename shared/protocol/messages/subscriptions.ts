@@ -1,11 +1,13 @@
 import { z } from 'zod';
+import { MAX_PATTERN_STARS, patternStars } from '../globs.js';
 import { boardName, request, revision } from './common.js';
 
 export const globPattern = z
   .string()
   .min(1)
   .max(512)
-  .refine((p) => !p.split('/').includes(''), 'pattern segments must not be empty');
+  .refine((p) => !p.split('/').includes(''), 'pattern segments must not be empty')
+  .refine((p) => patternStars(p) <= MAX_PATTERN_STARS, `a pattern may hold at most ${MAX_PATTERN_STARS} stars`);
 
 export const subscribeRequest = request('subscribe', {
   board: boardName,

@@ -1,0 +1,130 @@
+import { connect, type Socket } from 'node:net';
+
+/**
+ * A WebSocket client that costs its sender almost nothing: it speaks the protocol over a
+ * bare TCP socket and writes one pre-built frame (masked with a zero key, as the protocol
+ * allows) again and again, so the load lands on the server, not on the test process.
+ */
+export class TcpFlooder {
+  sent = 0;
+  readonly replies: Array<Record<string, unknown>> = [];
+  closeCode: number | null = null;
+  closedAt: number | null = null;
+  private inbound = Buffer.alloc(0);
+  private upgraded = false;
+  private readonly done: Promise<void>;
+
+  private constructor(private readonly socket: Socket) {
+    socket.on('data', (chunk: Buffer) => this.read(chunk));
+    socket.on('error', () => undefined);
+    this.done = new Promise((resolve) =>
+      socket.once('close', () => {
+        this.closedAt ??= Date.now();
+        resolve();
+      }),
+    );
+  }
+
+  static open(port: number, headers: Record<string, string> = {}): Promise<TcpFlooder> {
+    return new Promise((resolve, reject) => {
+      const socket = connect(port, '127.0.0.1');
+      const flooder = new TcpFlooder(socket);
+      socket.once('error', reject);
+      const extra = Object.entries(headers)
+        .map(([name, value]) => `${name}: ${value}\r\n`)
+        .join('');
+      socket.once('connect', () =>
+        socket.write(
+          'GET /v1/ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
+            `Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n${extra}\r\n`,
+        ),
+      );
+      const deadline = Date.now() + 10_000;
+      const check = setInterval(() => {
+        if (flooder.upgraded) {
+          clearInterval(check);
+          resolve(flooder);
+        } else if (socket.destroyed || Date.now() > deadline) {
+          clearInterval(check);
+          reject(new Error(`upgrade refused: ${flooder.inbound.subarray(0, 40).toString()}`));
+        }
+      }, 5);
+    });
+  }
+
+  /** One masked text frame (zero mask key) carrying `text`. */
+  static frame(text: string): Buffer {
+    const payload = Buffer.from(text);
+    let head: Buffer;
+    if (payload.length < 126) head = Buffer.from([0x81, 0x80 | payload.length]);
+    else if (payload.length < 65_536) {
+      head = Buffer.alloc(4);
+      head[0] = 0x81;
+      head[1] = 0x80 | 126;
+      head.writeUInt16BE(payload.length, 2);
+    } else {
+      head = Buffer.alloc(10);
+      head[0] = 0x81;
+      head[1] = 0x80 | 127;
+      head.writeBigUInt64BE(BigInt(payload.length), 2);
+    }
+    return Buffer.concat([head, Buffer.alloc(4), payload]);
+  }
+
+  private read(chunk: Buffer): void {
+    this.inbound = Buffer.concat([this.inbound, chunk]);
+    if (!this.upgraded) {
+      const end = this.inbound.indexOf('\r\n\r\n');
+      if (end === -1) return;
+      this.upgraded = this.inbound.subarray(0, 12).toString() === 'HTTP/1.1 101';
+      if (!this.upgraded) return;
+      this.inbound = this.inbound.subarray(end + 4);
+    }
+    for (;;) {
+      if (this.inbound.length < 2) return;
+      const opcode = this.inbound[0]! & 0x0f;
+      let length = this.inbound[1]! & 0x7f;
+      let offset = 2;
+      if (length === 126) {
+        if (this.inbound.length < 4) return;
+        length = this.inbound.readUInt16BE(2);
+        offset = 4;
+      } else if (length === 127) {
+        if (this.inbound.length < 10) return;
+        length = Number(this.inbound.readBigUInt64BE(2));
+        offset = 10;
+      }
+      if (this.inbound.length < offset + length) return;
+      const payload = this.inbound.subarray(offset, offset + length);
+      this.inbound = this.inbound.subarray(offset + length);
+      if (opcode === 8) {
+        this.closeCode = payload.length >= 2 ? payload.readUInt16BE(0) : 1005;
+        this.closedAt ??= Date.now();
+      }
+      if (opcode === 1) this.replies.push(JSON.parse(payload.toString()) as Record<string, unknown>);
+    }
+  }
+
+  /** Replies refused with this code. */
+  refused(code: string): Array<Record<string, unknown>> {
+    return this.replies.filter((r) => (r.error as { code?: string } | undefined)?.code === code);
+  }
+
+  /** Writes `frame` as fast as the socket drains until the server closes the connection; bounded in count and time. */
+  async flood(frame: Buffer, maxFrames: number, maxMs: number): Promise<void> {
+    const deadline = Date.now() + maxMs;
+    while (this.closeCode === null && !this.socket.destroyed && this.sent < maxFrames && Date.now() < deadline) {
+      this.socket.write(frame);
+      this.sent++;
+      if (this.socket.writableNeedDrain) {
+        await Promise.race([new Promise((r) => this.socket.once('drain', r)), this.done, new Promise((r) => setTimeout(r, 200))]);
+      }
+    }
+    await Promise.race([this.done, new Promise((r) => setTimeout(r, 5_000))]);
+    this.socket.destroy();
+  }
+
+  close(): void {
+    this.socket.destroy();
+  }
+}
