@@ -47,13 +47,27 @@ export interface Bridge {
   close(): Promise<void>;
 }
 
-/** Resource and prompt failures are JSON-RPC errors: our code goes in `data`. */
-function rpcError(err: unknown): McpError {
-  if (err instanceof McpError) return err;
+/**
+ * A JSON-RPC error reply. The SDK sends any thrown error's `code`, `message` and `data`;
+ * McpError would put "MCP error <code>:" into the message, which clients add again.
+ */
+class RpcFailure extends Error {
+  constructor(
+    readonly code: number,
+    message: string,
+    readonly data?: unknown,
+  ) {
+    super(message);
+  }
+}
+
+/** Resource and prompt failures are JSON-RPC errors: our code and details go in `data`. */
+function rpcError(err: unknown): Error {
+  if (err instanceof McpError || err instanceof RpcFailure) return err;
   const known = err instanceof BlackboardError;
   const code = known ? err.code : ErrorCode.INTERNAL;
   const rpc = code === ErrorCode.BAD_REQUEST ? RpcError.InvalidParams : code === ErrorCode.INTERNAL ? RpcError.InternalError : RpcError.InvalidRequest;
-  return new McpError(rpc, known ? `${code}: ${err.message}` : 'internal error', { code, details: (known ? err.details : undefined) ?? {} });
+  return new RpcFailure(rpc, known ? `${code}: ${err.message}` : 'internal error', { code, details: (known ? err.details : undefined) ?? {} });
 }
 
 /**
@@ -85,7 +99,7 @@ export function createBridge(options: BridgeOptions): Bridge {
   server.setRequestHandler(CallToolRequestSchema, async (request, extra) => {
     const name = request.params.name;
     const definition = table.byName.get(name);
-    if (!definition) throw new McpError(RpcError.InvalidParams, `Unknown tool: ${name.slice(0, 100)}`);
+    if (!definition) throw new RpcFailure(RpcError.InvalidParams, `Unknown tool: ${name.slice(0, 100)}`);
     const started = performance.now();
     let outcome: string = 'ok';
     try {
@@ -134,7 +148,7 @@ export function createBridge(options: BridgeOptions): Bridge {
 
   server.setRequestHandler(ListPromptsRequestSchema, () => ({ prompts: [coordinatePrompt] }));
   server.setRequestHandler(GetPromptRequestSchema, (request) => {
-    if (request.params.name !== coordinatePrompt.name) throw new McpError(RpcError.InvalidParams, `Unknown prompt: ${request.params.name.slice(0, 100)}`);
+    if (request.params.name !== coordinatePrompt.name) throw new RpcFailure(RpcError.InvalidParams, `Unknown prompt: ${request.params.name.slice(0, 100)}`);
     const args = request.params.arguments ?? {};
     return {
       description: coordinatePrompt.description,

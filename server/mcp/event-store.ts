@@ -13,7 +13,7 @@ export class SessionMovedError extends Error {
 const SEPARATOR = '|';
 const ENTRY_ID = /^\d+-\d+$/;
 
-function split(eventId: string): { streamId: string; entryId: string } | null {
+export function parseEventId(eventId: string): { streamId: string; entryId: string } | null {
   const at = eventId.lastIndexOf(SEPARATOR);
   if (at <= 0) return null;
   const streamId = eventId.slice(0, at);
@@ -51,11 +51,11 @@ export class RedisEventStore implements EventStore {
   }
 
   async getStreamIdForEventId(eventId: string): Promise<string | undefined> {
-    return split(eventId)?.streamId;
+    return parseEventId(eventId)?.streamId;
   }
 
   async replayEventsAfter(lastEventId: string, { send }: { send: (eventId: string, message: JSONRPCMessage) => Promise<void> }): Promise<string> {
-    const parts = split(lastEventId);
+    const parts = parseEventId(lastEventId);
     if (!parts) throw new Error('malformed Last-Event-ID');
     for (const [entryId, text] of await this.store.eventsAfter(this.sessionId, parts.streamId, parts.entryId)) {
       const message = JSON.parse(text) as JSONRPCMessage | Record<string, never>;

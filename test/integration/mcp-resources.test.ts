@@ -34,7 +34,12 @@ function collect(c: TestMcpClient): Array<{ uri: string; rev?: number }> {
   return seen;
 }
 
-const parse = (text: unknown) => JSON.parse(String(text)) as Record<string, unknown>;
+/** The JSON body of a read resource's first (text) content. */
+function body(read: { contents: Array<{ text: string } | { blob: string }> }): Record<string, unknown> {
+  const content = read.contents[0]!;
+  if (!('text' in content)) throw new Error('a Blackboard resource is JSON text');
+  return JSON.parse(content.text) as Record<string, unknown>;
+}
 
 describe.each<Transport>(['http', 'stdio'])('resources over %s', (transport) => {
   let c: TestMcpClient;
@@ -79,12 +84,12 @@ describe.each<Transport>(['http', 'stdio'])('resources over %s', (transport) => 
     const read = await c.client.readResource({ uri: `blackboard://${board}/tasks/42` });
     const content = read.contents[0]!;
     expect(content.mimeType).toBe('application/json');
-    expect(parse(content.text)).toMatchObject({ board, key: 'tasks/42', value: { owner: 'ada' }, version: 1, mod_rev: put.rev, lastRev: put.rev });
+    expect(body(read)).toMatchObject({ board, key: 'tasks/42', value: { owner: 'ada' }, version: 1, mod_rev: put.rev, lastRev: put.rev });
     expect(content._meta).toEqual({ lastRev: put.rev });
     // The same key with its `/` percent-encoded, as a strict template expansion gives it.
-    expect(parse((await c.client.readResource({ uri: `blackboard://${board}/tasks%2F42` })).contents[0]!.text)).toMatchObject({ version: 1 });
-    expect(parse((await c.client.readResource({ uri: `blackboard://${board}/nothing/here` })).contents[0]!.text)).toEqual({ board, key: 'nothing/here', version: 0, lastRev: put.rev });
-    const index = parse((await c.client.readResource({ uri: `blackboard://${board}` })).contents[0]!.text);
+    expect(body(await c.client.readResource({ uri: `blackboard://${board}/tasks%2F42` }))).toMatchObject({ version: 1 });
+    expect(body(await c.client.readResource({ uri: `blackboard://${board}/nothing/here` }))).toEqual({ board, key: 'nothing/here', version: 0, lastRev: put.rev });
+    const index = body(await c.client.readResource({ uri: `blackboard://${board}` }));
     expect(index).toMatchObject({ board, lastRev: put.rev, more: false });
     expect((index.keys as Array<{ key: string }>).map((k) => k.key)).toContain('tasks/42');
     await expect(c.client.readResource({ uri: 'file:///etc/passwd' })).rejects.toThrow(/not a Blackboard resource/);
