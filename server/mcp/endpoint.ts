@@ -5,7 +5,9 @@ import { UpgradeRefusal, withinHandshake, type Authenticator } from '../gateway/
 import { McpHttpSession, type SessionCredential, type SessionSettings } from './http-session.js';
 import { mcpMetrics, type McpMetrics } from './metrics.js';
 import { mcpRequestGuard, type McpRequestGuard } from './request-guard.js';
-import { McpSessionStore, type InitParams } from './session-store.js';
+import { McpSessionStore, MOVED_CHANNEL, type InitParams } from './session-store.js';
+import { connectRedis } from '../redis.js';
+import type { RedisClient } from '../board/scripts.js';
 import { readBody } from './web-adapter.js';
 import { BOARD_PATTERN } from '../../shared/protocol/messages/common.js';
 
@@ -37,6 +39,7 @@ export class McpEndpoint {
   private readonly metrics: McpMetrics;
   private readonly guard: McpRequestGuard;
   private readonly sweeper: NodeJS.Timeout;
+  private subscriber: RedisClient | null = null;
   private stopping = false;
 
   constructor(
@@ -57,6 +60,18 @@ export class McpEndpoint {
 
   get sessionCount(): number {
     return this.sessions.size;
+  }
+
+  /** Listens for sessions other nodes take over, to drop this node's copies of them. */
+  async start(): Promise<void> {
+    const { config, log, nodeId } = this.services;
+    const subscriber = await connectRedis(config.REDIS_URL, log, 'mcp-moves', true, config.REDIS_CLUSTER_NODES);
+    this.subscriber = subscriber;
+    subscriber.on('message', (_channel: string, message: string) => {
+      const [node, sessionId] = message.split(' ');
+      if (node !== nodeId && sessionId) void this.sessions.get(sessionId)?.end(false);
+    });
+    await subscriber.subscribe(MOVED_CHANNEL);
   }
 
   private settings(req: IncomingMessage): SessionSettings {
@@ -101,12 +116,8 @@ export class McpEndpoint {
     if (typeof sessionId !== 'string') return this.open(req, res, url, credential);
     let session = this.sessions.get(sessionId);
     if (session && credential.named && session.credential.agentId !== credential.agentId) return rpcError(res, 404, -32001, 'Session not found');
-    if (session && (await this.store.touch(sessionId)) !== 'mine') {
-      // Another node took it over since (or it expired): this copy is stale.
-      session.end(false);
-      session = undefined;
-    }
-    session ??= (await this.resume(sessionId, req, credential)) ?? undefined;
+    if (session) this.keepAlive(session);
+    else session = (await this.resume(sessionId, req, credential)) ?? undefined;
     if (!session) return rpcError(res, 404, -32001, 'Session not found');
     await session.handle(req, res, url);
   }
@@ -143,7 +154,7 @@ export class McpEndpoint {
     });
     await session.start();
     await session.handle(req, res, url, body);
-    if (!session.initialized) session.end(false);
+    if (!session.initialized) await session.end(false);
   }
 
   /** Takes over a session another node (or an earlier connection here) served. */
@@ -154,6 +165,7 @@ export class McpEndpoint {
       pending = (async () => {
         const stored = await this.store.takeOver(sessionId, credential.named ? credential.agentId : null);
         if (!stored) return null;
+        await this.store.announceMove(sessionId);
         const acting = credential.named ? credential : { ...credential, agentId: stored.agent };
         const session = new McpHttpSession(this.settings(req), acting, stored.board, { initialized: async () => undefined, ended: (s, forget) => this.ended(s, forget) }, sessionId);
         await session.start();
@@ -161,7 +173,7 @@ export class McpEndpoint {
           await session.resume(stored);
         } catch (err) {
           this.services.log.warn({ err, session: sessionId }, 'resuming an MCP session failed');
-          session.end(false);
+          await session.end(false);
           return null;
         }
         this.sessions.set(sessionId, session);
@@ -173,9 +185,27 @@ export class McpEndpoint {
     return pending;
   }
 
-  private ended(session: McpHttpSession, forget: boolean): void {
+  /**
+   * Restarts the session's idle time in Redis, at most every few seconds and off the
+   * request's path. A node that takes a session over says so on MOVED_CHANNEL, so the
+   * request path needs no check of who serves the session; this one catches a session
+   * that expired or whose move was announced while this node was not listening.
+   */
+  private keepAlive(session: McpHttpSession): void {
+    const now = Date.now();
+    if (now - session.lastTouched < Math.min(10_000, this.services.config.MCP_SESSION_IDLE_MS / 10)) return;
+    session.lastTouched = now;
+    void this.store.touch(session.id).then(
+      (state) => {
+        if (state !== 'mine') void session.end(false);
+      },
+      () => undefined,
+    );
+  }
+
+  private async ended(session: McpHttpSession, forget: boolean): Promise<void> {
     if (this.sessions.get(session.id) === session) this.sessions.delete(session.id);
-    if (forget) void this.store.delete(session.id).catch(() => undefined);
+    if (forget) await this.store.delete(session.id).catch((err: unknown) => this.services.log.warn({ err }, 'forgetting an MCP session failed'));
   }
 
   /** Ends sessions idle too long here, and keeps those with an open stream alive in Redis. */
@@ -185,9 +215,9 @@ export class McpEndpoint {
     for (const session of [...this.sessions.values()]) {
       try {
         if (session.openStreams > 0) {
-          if ((await this.store.touch(session.id)) !== 'mine') session.end(false);
+          if ((await this.store.touch(session.id)) !== 'mine') await session.end(false);
         } else if (now - session.lastActive > idleMs) {
-          session.end(false);
+          await session.end(false);
         }
       } catch (err) {
         this.services.log.debug({ err }, 'MCP session sweep failed');
@@ -199,6 +229,7 @@ export class McpEndpoint {
   async stop(): Promise<void> {
     this.stopping = true;
     clearInterval(this.sweeper);
-    for (const session of [...this.sessions.values()]) session.end(false);
+    this.subscriber?.disconnect();
+    await Promise.all([...this.sessions.values()].map((s) => s.end(false)));
   }
 }

@@ -9,6 +9,9 @@ export class SessionMovedError extends Error {
   }
 }
 
+/** The SDK's name for the session's notification stream (GET); requests' streams get UUIDs. */
+const STANDALONE_STREAM = '_GET_stream';
+
 /** An event id names its stream and its Redis stream entry: `<streamId>|<entry id>`. */
 const SEPARATOR = '|';
 const ENTRY_ID = /^\d+-\d+$/;
@@ -31,8 +34,9 @@ function cursorOf(message: JSONRPCMessage): { board: string; rev: number } | nul
 /**
  * The SSE events of one MCP session, in Redis streams (one per SSE stream, bounded in
  * length and time), so that a client reconnecting with `Last-Event-ID` to any node gets
- * what it missed. Writes are checked against the session's owner: a node that lost the
- * session to another stops writing into its streams.
+ * what it missed. Notifications are checked against the session's owner: a node that lost
+ * the session to another stops feeding it (and drops its copy). A reply is stored whoever
+ * serves the session, so a request answered while the session moved is not lost.
  */
 export class RedisEventStore implements EventStore {
   constructor(
@@ -42,7 +46,10 @@ export class RedisEventStore implements EventStore {
   ) {}
 
   async storeEvent(streamId: string, message: JSONRPCMessage): Promise<string> {
-    const entryId = await this.store.storeEvent(this.sessionId, streamId, JSON.stringify(message), cursorOf(message));
+    const standalone = streamId === STANDALONE_STREAM;
+    // A request's stream is new: its priming event needs no entry, as "after 0-0" is all of it.
+    if (!standalone && Object.keys(message).length === 0) return `${streamId}${SEPARATOR}0-0`;
+    const entryId = await this.store.storeEvent(this.sessionId, streamId, JSON.stringify(message), cursorOf(message), standalone);
     if (entryId === null) {
       this.onMoved();
       throw new SessionMovedError(this.sessionId);

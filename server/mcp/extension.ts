@@ -21,6 +21,7 @@ export function mcpExtension(): Extension {
       if (!services.authenticator) throw new Error('the MCP endpoint needs the node\'s authenticator');
       const { McpEndpoint } = await import('./endpoint.js');
       endpoint = new McpEndpoint(services, services.authenticator);
+      await endpoint.start();
     },
     async stop() {
       await endpoint?.stop();

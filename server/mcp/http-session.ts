@@ -47,6 +47,8 @@ export class McpHttpSession {
   readonly bridge: Bridge;
   readonly transport: WebStandardStreamableHTTPServerTransport;
   lastActive = Date.now();
+  /** When the session's idle time in Redis was last restarted (a new or resumed session's starts now). */
+  lastTouched = Date.now();
   openStreams = 0;
   initialized = false;
   private client: BlackboardClient | null = null;
@@ -61,7 +63,7 @@ export class McpHttpSession {
       /** A new session's initialize arrived: record it before it is answered. */
       initialized(session: McpHttpSession): Promise<void>;
       /** The session ended here; `forget`: the client ended it, so it is gone everywhere. */
-      ended(session: McpHttpSession, forget: boolean): void;
+      ended(session: McpHttpSession, forget: boolean): Promise<void>;
     },
     resumedId?: string,
   ) {
@@ -80,14 +82,15 @@ export class McpHttpSession {
         this.initialized = true;
         if (!resumedId) await this.hooks.initialized(this);
       },
+      // The client ended the session (DELETE): it is forgotten before the reply says so.
       onsessionclosed: () => this.end(true),
-      eventStore: new RedisEventStore(settings.store, this.id, () => this.end(false)),
+      eventStore: new RedisEventStore(settings.store, this.id, () => void this.end(false)),
       retryInterval: 1_000,
       maxRequestBodySize: settings.maxBodyBytes,
     });
   }
 
-  private readonly hooks: { initialized(session: McpHttpSession): Promise<void>; ended(session: McpHttpSession, forget: boolean): void };
+  private readonly hooks: { initialized(session: McpHttpSession): Promise<void>; ended(session: McpHttpSession, forget: boolean): Promise<void> };
 
   async start(): Promise<void> {
     await this.bridge.server.connect(this.transport);
@@ -145,7 +148,7 @@ export class McpHttpSession {
       // Closed for good (the credential expired or was revoked): the session ends here; a
       // request with a fresh credential resumes it with a new connection.
       client.on('state', (state) => {
-        if (state === 'closed') this.end(false);
+        if (state === 'closed') void this.end(false);
       });
       let timer: ReturnType<typeof setTimeout> | undefined;
       try {
@@ -168,12 +171,13 @@ export class McpHttpSession {
   }
 
   /** Ends the session on this node: its connection closes, and with it its locks and claimed tasks. */
-  end(forget: boolean): void {
+  async end(forget: boolean): Promise<void> {
     if (this.ended) return;
     this.ended = true;
-    this.hooks.ended(this, forget);
     void this.bridge.close();
-    void this.transport.close().catch(() => undefined);
     this.client?.close();
+    await this.hooks.ended(this, forget);
+    // Last: closing the transport ends the streams of requests still open, a DELETE's included.
+    if (!forget) await this.transport.close().catch(() => undefined);
   }
 }

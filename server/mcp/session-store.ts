@@ -25,6 +25,9 @@ export interface StoredSession {
   feed: { uris: string[]; cursors: Record<string, number> };
 }
 
+/** Channel on which a node that took a session over names it: `<node> <session>`. */
+export const MOVED_CHANNEL = 'bb:mcp:moved';
+
 const scriptsDir = join(dirname(fileURLToPath(import.meta.url)), 'scripts');
 const SCRIPTS = { storeEvent: 'mcp-store-event-2', touch: 'mcp-touch-1', takeOver: 'mcp-take-over-1' } as const;
 
@@ -69,6 +72,11 @@ export class McpSessionStore {
     return reply === 1 ? 'mine' : reply === null ? 'gone' : 'moved';
   }
 
+  /** Tells the other nodes a session moved here, so they drop their copies of it. */
+  announceMove(sessionId: string): Promise<unknown> {
+    return this.redis.publish(MOVED_CHANNEL, `${this.nodeId} ${sessionId}`);
+  }
+
   /** Takes the session over for this node; null when it is gone or not this agent's (null agent: any). */
   async takeOver(sessionId: string, agent: string | null): Promise<StoredSession | null> {
     const reply = (await this.run(SCRIPTS.takeOver, mcpSessionKeys(sessionId).session, this.nodeId, this.limits.idleMs, agent ?? '')) as string[] | null;
@@ -100,8 +108,8 @@ export class McpSessionStore {
     await this.redis.del(mcpSessionKeys(sessionId).session);
   }
 
-  /** Stores an SSE event; null when this node no longer serves the session. */
-  async storeEvent(sessionId: string, streamId: string, message: string, cursor: { board: string; rev: number } | null): Promise<string | null> {
+  /** Stores an SSE event; null when `fenced` and this node no longer serves the session. */
+  async storeEvent(sessionId: string, streamId: string, message: string, cursor: { board: string; rev: number } | null, fenced: boolean): Promise<string | null> {
     const keys = mcpSessionKeys(sessionId);
     const reply = await this.run(
       SCRIPTS.storeEvent,
@@ -113,6 +121,7 @@ export class McpSessionStore {
       this.limits.eventsTtlMs,
       cursor?.board ?? '',
       cursor?.rev ?? 0,
+      fenced ? '1' : '0',
     );
     return typeof reply === 'string' ? reply : null;
   }
