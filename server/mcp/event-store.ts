@@ -39,17 +39,28 @@ function cursorOf(message: JSONRPCMessage): { board: string; rev: number } | nul
  * serves the session, so a request answered while the session moved is not lost.
  */
 export class RedisEventStore implements EventStore {
+  /** Entry ids of requests' streams, numbered here: one node writes each such stream. */
+  private seq = 0;
+
   constructor(
     private readonly store: McpSessionStore,
     private readonly sessionId: string,
     private readonly onMoved: () => void,
+    private readonly onLost: (err: unknown) => void,
   ) {}
 
   async storeEvent(streamId: string, message: JSONRPCMessage): Promise<string> {
-    const standalone = streamId === STANDALONE_STREAM;
-    // A request's stream is new: its priming event needs no entry, as "after 0-0" is all of it.
-    if (!standalone && Object.keys(message).length === 0) return `${streamId}${SEPARATOR}0-0`;
-    const entryId = await this.store.storeEvent(this.sessionId, streamId, JSON.stringify(message), cursorOf(message), standalone);
+    if (streamId !== STANDALONE_STREAM) {
+      // A request's stream is new and written by this node alone: its priming event needs no
+      // entry ("after 0-0" is all of it), and its reply is numbered here and stored without
+      // waiting, so the reply does not wait for Redis. Commands on one connection run in
+      // order, so a resumption read issued later finds it.
+      if (Object.keys(message).length === 0) return `${streamId}${SEPARATOR}0-0`;
+      const entryId = `${++this.seq}-0`;
+      this.store.appendEvent(this.sessionId, streamId, entryId, JSON.stringify(message)).catch(this.onLost);
+      return `${streamId}${SEPARATOR}${entryId}`;
+    }
+    const entryId = await this.store.storeEvent(this.sessionId, streamId, JSON.stringify(message), cursorOf(message));
     if (entryId === null) {
       this.onMoved();
       throw new SessionMovedError(this.sessionId);

@@ -84,7 +84,12 @@ export class McpHttpSession {
       },
       // The client ended the session (DELETE): it is forgotten before the reply says so.
       onsessionclosed: () => this.end(true),
-      eventStore: new RedisEventStore(settings.store, this.id, () => void this.end(false)),
+      eventStore: new RedisEventStore(
+        settings.store,
+        this.id,
+        () => void this.end(false),
+        (err) => settings.log.warn({ err, session: this.id }, 'storing an MCP reply for resumption failed'),
+      ),
       retryInterval: 1_000,
       maxRequestBodySize: settings.maxBodyBytes,
     });

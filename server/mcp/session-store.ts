@@ -108,8 +108,14 @@ export class McpSessionStore {
     await this.redis.del(mcpSessionKeys(sessionId).session);
   }
 
-  /** Stores an SSE event; null when `fenced` and this node no longer serves the session. */
-  async storeEvent(sessionId: string, streamId: string, message: string, cursor: { board: string; rev: number } | null, fenced: boolean): Promise<string | null> {
+  /** Stores an event of a request's stream under the id given (the stream has one writer). */
+  async appendEvent(sessionId: string, streamId: string, entryId: string, message: string): Promise<void> {
+    const key = mcpSessionKeys(sessionId).events(streamId);
+    await Promise.all([this.redis.xadd(key, 'MAXLEN', '~', this.limits.maxEvents, entryId, 'm', message), this.redis.pexpire(key, this.limits.eventsTtlMs)]);
+  }
+
+  /** Stores an event of the notification stream; null when this node no longer serves the session. */
+  async storeEvent(sessionId: string, streamId: string, message: string, cursor: { board: string; rev: number } | null): Promise<string | null> {
     const keys = mcpSessionKeys(sessionId);
     const reply = await this.run(
       SCRIPTS.storeEvent,
@@ -121,7 +127,6 @@ export class McpSessionStore {
       this.limits.eventsTtlMs,
       cursor?.board ?? '',
       cursor?.rev ?? 0,
-      fenced ? '1' : '0',
     );
     return typeof reply === 'string' ? reply : null;
   }

@@ -74,7 +74,7 @@ function listen(url: string, sessionId: string, lastEventId?: string) {
   return { updates, drop: () => controller.abort(), done };
 }
 
-describe('a Streamable HTTP client that drops its notification stream', () => {
+describe('a Streamable HTTP client whose SSE stream drops', () => {
   it('gets what it missed on reconnecting with Last-Event-ID, on the same node and on another', async () => {
     const board = randomBoard('mcpe');
     const [a, b] = [nodes[0]!.url, nodes[1]!.url];
@@ -124,5 +124,38 @@ describe('a Streamable HTTP client that drops its notification stream', () => {
     expect(ended.status).toBe(200);
     const gone = await fetch(a, { method: 'POST', headers: headers(sessionId), body: JSON.stringify({ jsonrpc: '2.0', id: 4, method: 'tools/list' }) });
     expect(gone.status).toBe(404);
+  });
+
+  it('gets the reply to a call whose stream dropped, by resuming that stream with Last-Event-ID', async () => {
+    const board = randomBoard('mcpe');
+    const url = nodes[0]!.url;
+    const init = await request(url, undefined, 1, 'initialize', { protocolVersion: VERSION, capabilities: {}, clientInfo: { name: 'raw', version: '1' } });
+    const sessionId = init.sessionId;
+    // A call that waits: a claim on an empty queue, answered once a task arrives.
+    const connection = new AbortController();
+    const call = await fetch(url, {
+      signal: connection.signal,
+      method: 'POST',
+      headers: headers(sessionId),
+      body: JSON.stringify({ jsonrpc: '2.0', id: 7, method: 'tools/call', params: { name: 'task_claim', arguments: { board, queue: 'q', wait_ms: 20_000 } } }),
+    });
+    const events = sseEvents(call.body!);
+    const priming = (await events.next()).value as { id?: string; data: string };
+    expect(priming.data).toBe('');
+    // The connection drops before the reply; the call goes on at the server.
+    connection.abort();
+    await events.return(undefined).catch(() => undefined);
+    await ws.enqueue(board, 'q', { n: 1 }, { taskId: 'late' });
+    const resumed = await fetch(url, { headers: headers(sessionId, { 'last-event-id': priming.id! }) });
+    expect(resumed.status).toBe(200);
+    let reply: Message | undefined;
+    for await (const event of sseEvents(resumed.body!)) {
+      if (event.data === '') continue;
+      reply = JSON.parse(event.data) as Message;
+      if (reply.id === 7) break;
+    }
+    const result = reply!.result as { structuredContent: { claimed: boolean; task: { task_id: string } } };
+    expect(result.structuredContent).toMatchObject({ claimed: true, task: { task_id: 'late' } });
+    await fetch(url, { method: 'DELETE', headers: headers(sessionId) });
   });
 });
