@@ -4,6 +4,9 @@ import type { ApiProvider, BoardApi } from './board-api.js';
 
 export type ClaimedTask = TaskPush['task'];
 
+/** Tasks one session may hold at once: each is heartbeated until it ends. */
+export const MAX_HELD_TASKS = 100;
+
 interface Held {
   board: string;
   token: string;
@@ -47,6 +50,9 @@ export class TaskClaims {
 
   /** Waits up to waitMs for one task of the queue; null when none came. */
   async claim(board: string, queue: string, waitMs: number, leaseMs: number, signal: AbortSignal): Promise<ClaimedTask | null> {
+    if (this.held.size >= MAX_HELD_TASKS) {
+      throw new BlackboardError(ErrorCode.TOO_LARGE, `this session holds ${this.held.size} tasks: complete or fail some before claiming more`, { limit: MAX_HELD_TASKS });
+    }
     const api = await this.provider();
     this.attach(api);
     let worker: string | null = null;

@@ -41,6 +41,8 @@ export interface SessionSettings {
  * One MCP session served by this node: the shared tools over a WebSocket connection of its
  * own to this node (so scopes, rate limits, fencing and lock/task ownership are exactly a
  * WebSocket client's), behind the SDK's Streamable HTTP transport with a Redis event store.
+ * The session is deliberately a client of the node: it uses the SDK (client/) rather than a
+ * path into the handlers, so MCP cannot drift from what the protocol guarantees.
  */
 export class McpHttpSession {
   readonly id: string;

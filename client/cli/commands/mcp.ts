@@ -30,12 +30,14 @@ export const mcpCommand: Command = {
     if (board !== undefined && !BOARD_PATTERN.test(board)) throw new UsageError('--board must match [a-z0-9][a-z0-9_-]{0,63}');
     const { flags } = ctx;
     let refusal: BlackboardError | null = null;
+    let refused: ((err: BlackboardError) => void) | null = null;
     const client = new BlackboardClient({
       url: flags.url,
       ...(flags.agent ? { agent: flags.agent } : {}),
       ...(flags.token ? { token: flags.token } : {}),
       WebSocket: refusalReportingSocket((r) => {
         refusal = new BlackboardError(r.status === 401 ? ErrorCode.UNAUTHORIZED : ErrorCode.UNAVAILABLE, `the server refused the connection (HTTP ${r.status}): ${r.message}`);
+        refused?.(refusal);
       }),
       reconnect: { baseMs: 100, capMs: 2_000 },
       requestTimeoutMs: MCP_REQUEST_TIMEOUT_MS,
@@ -49,6 +51,7 @@ export const mcpCommand: Command = {
           await Promise.race([
             client.connect(),
             new Promise<never>((_, reject) => {
+              refused = reject;
               timer = setTimeout(() => reject(refusal ?? new BlackboardError(ErrorCode.UNAVAILABLE, `could not connect to ${flags.url} within ${flags.timeoutMs} ms`)), flags.timeoutMs);
             }),
           ]);
@@ -57,6 +60,7 @@ export const mcpCommand: Command = {
           connecting = null;
           throw err;
         } finally {
+          refused = null;
           clearTimeout(timer);
         }
       })());
