@@ -117,9 +117,14 @@ export class McpEndpoint {
     let session = this.sessions.get(sessionId);
     if (session && credential.named && session.credential.agentId !== credential.agentId) return rpcError(res, 404, -32001, 'Session not found');
     if (session) this.keepAlive(session);
+    else if (this.sessions.size >= this.services.config.MCP_MAX_SESSIONS) return this.full(res);
     else session = (await this.resume(sessionId, req, credential)) ?? undefined;
     if (!session) return rpcError(res, 404, -32001, 'Session not found');
     await session.handle(req, res, url);
+  }
+
+  private full(res: ServerResponse): void {
+    rpcError(res, 503, -32000, 'this node serves as many MCP sessions as it may (MCP_MAX_SESSIONS); try another node');
   }
 
   /** A request without a session: it must be an initialize, which opens one. */
@@ -135,7 +140,7 @@ export class McpEndpoint {
     }
     const init = Array.isArray(body) ? undefined : isInitializeRequest(body) ? body : undefined;
     if (!init) return rpcError(res, 400, -32000, 'Bad Request: Mcp-Session-Id header is required');
-    if (this.sessions.size >= this.services.config.MCP_MAX_SESSIONS) return rpcError(res, 503, -32000, 'this node serves as many MCP sessions as it may (MCP_MAX_SESSIONS)');
+    if (this.sessions.size >= this.services.config.MCP_MAX_SESSIONS) return this.full(res);
     const board = url.searchParams.get('board') ?? undefined;
     if (board !== undefined && !BOARD_PATTERN.test(board)) return rpcError(res, 400, -32602, 'board must match [a-z0-9][a-z0-9_-]{0,63}');
     const params = init.params as unknown as InitParams;
