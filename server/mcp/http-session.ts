@@ -132,7 +132,7 @@ export class McpHttpSession {
         body = text;
       }
       const response = await this.transport.handleRequest(toWebRequest(req, url, body), parsedBody === undefined ? {} : { parsedBody });
-      await sendWebResponse(res, response, this.settings.maxBufferedBytes);
+      await sendWebResponse(res, response, this.settings.maxBufferedBytes, stream);
     } finally {
       if (stream) this.openStreams--;
       this.lastActive = Date.now();

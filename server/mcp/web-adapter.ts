@@ -29,7 +29,13 @@ export async function readBody(req: IncomingMessage, max: number): Promise<strin
   return Buffer.concat(chunks).toString('utf8');
 }
 
-export async function sendWebResponse(res: ServerResponse, response: Response, maxBuffered: number): Promise<void> {
+/**
+ * Writes a web Response to Node's response. The head goes out with the first chunk, and what
+ * follows within one turn of the event loop (a reply, the end of its stream) goes out in one
+ * write with it: a tool call's reply is one packet, not four. `flushHead`: send the head at
+ * once (a notification stream may wait long for its first event).
+ */
+export async function sendWebResponse(res: ServerResponse, response: Response, maxBuffered: number, flushHead = false): Promise<void> {
   const headers: Record<string, string> = {};
   response.headers.forEach((value, name) => {
     headers[name] = value;
@@ -39,21 +45,33 @@ export async function sendWebResponse(res: ServerResponse, response: Response, m
     res.end();
     return;
   }
-  res.flushHeaders();
+  if (flushHead) res.flushHeaders();
   const reader = response.body.getReader();
   const cancel = () => void reader.cancel().catch(() => undefined);
   res.once('close', cancel);
+  let corked = false;
+  const batch = () => {
+    if (corked) return;
+    corked = true;
+    res.cork();
+    setImmediate(() => {
+      corked = false;
+      res.uncork();
+    });
+  };
   try {
     for (;;) {
       const { done, value } = await reader.read();
       if (done) break;
       if (res.destroyed) return;
+      batch();
       res.write(value);
       if (res.writableLength > maxBuffered) {
         res.destroy();
         return;
       }
     }
+    batch();
     res.end();
   } catch {
     res.destroy();
