@@ -122,13 +122,17 @@ export async function benchMcp(ctx: BenchContext): Promise<Figure[]> {
     }
     // Every session has its notification stream open before the timed writes.
     await new Promise((r) => setTimeout(r, 1_000));
-    // 20 writes a second: each is 100 notifications, so 2000 a second from the node.
+    // One write at a time: the next goes once the timed sessions have the last one's
+    // notification (or after a second), so each delay is one write's fan-out to 100 sessions,
+    // not a queue behind earlier ones.
     const writes = ctx.plan.count(200);
     for (let i = 0; i < writes; i++) {
       const t0 = performance.now();
       const { rev } = await ws.put(board, 'plan', { step: i });
       sentAt.set(rev, t0);
-      await new Promise((r) => setTimeout(r, 50));
+      const until = Date.now() + 1_000;
+      while (arrivals.filter(([r]) => r === rev).length < TIMED && Date.now() < until) await new Promise((r) => setTimeout(r, 2));
+      await new Promise((r) => setTimeout(r, 10));
     }
     const deadline = Date.now() + 30_000;
     const timed = () => arrivals.filter(([rev]) => sentAt.has(rev));
