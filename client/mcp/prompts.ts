@@ -3,7 +3,8 @@
 export const coordinatePrompt = {
   name: 'coordinate',
   title: 'Coordinate with other agents on a board',
-  description: 'How to share work on a Blackboard board with other agents: look before acting, claim work with compare-and-set or a lock, write results where others will find them.',
+  description:
+    'How to share work on a Blackboard board with other agents: look before acting, claim work with compare-and-set or a lock, write results where others will find them.',
   arguments: [
     { name: 'board', description: 'The board to work on.', required: false },
     { name: 'goal', description: 'What the team is trying to do.', required: false },
@@ -15,7 +16,7 @@ export function coordinateText(board: string | undefined, goal: string | undefin
   return [
     `You are one of several agents sharing ${where} on a Blackboard server.${goal ? ` The team's goal: ${goal}` : ''}`,
     '',
-    'The board is the team\'s shared memory: keys holding JSON values. Other agents read and change it while you work, so:',
+    "The board is the team's shared memory: keys holding JSON values. Other agents read and change it while you work, so:",
     '1. Look before you act. Read the current state (board_list, board_get, or the resource blackboard://<board>) and check whether someone already did or claimed what you are about to do.',
     '2. Claim work so that only one agent does it:',
     '   - with compare-and-set: board_update (or board_put with if_version) on a claim key such as `claims/<item>`; if you get committed=false or CONFLICT, someone else was first: pick other work;',

@@ -84,8 +84,14 @@ export class ResourceFeed {
 
   async subscribe(uri: string): Promise<void> {
     const ref = parseResourceUri(uri);
-    if (!ref) throw new BlackboardError(ErrorCode.BAD_REQUEST, `not a Blackboard resource: ${uri.slice(0, 200)} (expected blackboard://<board> or blackboard://<board>/<key>)`, { uri: uri.slice(0, 200) });
-    if (this.uriCount >= this.maxUris) throw new BlackboardError(ErrorCode.TOO_LARGE, `at most ${this.maxUris} resource subscriptions per session`, { limit: this.maxUris });
+    if (!ref)
+      throw new BlackboardError(
+        ErrorCode.BAD_REQUEST,
+        `not a Blackboard resource: ${uri.slice(0, 200)} (expected blackboard://<board> or blackboard://<board>/<key>)`,
+        { uri: uri.slice(0, 200) },
+      );
+    if (this.uriCount >= this.maxUris)
+      throw new BlackboardError(ErrorCode.TOO_LARGE, `at most ${this.maxUris} resource subscriptions per session`, { limit: this.maxUris });
     const fresh = !this.boards.has(ref.board);
     const w = this.watch(ref.board);
     this.add(w, ref.key, uri);

@@ -21,7 +21,7 @@ export const resourceTemplates = [
   {
     uriTemplate: 'blackboard://{board}',
     name: 'board',
-    title: 'A board\'s index',
+    title: "A board's index",
     description: 'The keys of a board with their versions (no values), and lastRev. Subscribe to be told when any key changes.',
     mimeType: MIME,
   },
@@ -35,7 +35,10 @@ export interface ResourceContents {
 }
 
 export async function listResources(api: BoardApi, defaultBoard: string | undefined) {
-  const boards = defaultBoard !== undefined ? [defaultBoard] : (await api.request<BoardsResult>('boards', {})).boards.slice(0, LISTED_BOARDS).map((b) => b.board);
+  const boards =
+    defaultBoard !== undefined
+      ? [defaultBoard]
+      : (await api.request<BoardsResult>('boards', {})).boards.slice(0, LISTED_BOARDS).map((b) => b.board);
   return boards.map((board) => ({
     uri: resourceUri(board),
     name: board,
@@ -47,11 +50,21 @@ export async function listResources(api: BoardApi, defaultBoard: string | undefi
 
 export async function readResource(api: BoardApi, uri: string): Promise<ResourceContents> {
   const ref = parseResourceUri(uri);
-  if (!ref) throw new BlackboardError(ErrorCode.BAD_REQUEST, `not a Blackboard resource: ${uri.slice(0, 200)} (expected blackboard://<board> or blackboard://<board>/<key>)`, {});
+  if (!ref)
+    throw new BlackboardError(
+      ErrorCode.BAD_REQUEST,
+      `not a Blackboard resource: ${uri.slice(0, 200)} (expected blackboard://<board> or blackboard://<board>/<key>)`,
+      {},
+    );
   const { board } = ref;
   if (ref.key === null) {
     const list = await api.request<ListResult>('list', { board, prefix: '', limit: INDEX_KEYS });
-    const body = { board, lastRev: list.rev, keys: list.items.map((i) => ({ key: i.key, version: i.version, mod_rev: i.modRev })), more: list.more };
+    const body = {
+      board,
+      lastRev: list.rev,
+      keys: list.items.map((i) => ({ key: i.key, version: i.version, mod_rev: i.modRev })),
+      more: list.more,
+    };
     return { uri, mimeType: MIME, text: JSON.stringify(body), _meta: { lastRev: list.rev } };
   }
   const key = ref.key;

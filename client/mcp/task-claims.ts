@@ -51,7 +51,11 @@ export class TaskClaims {
   /** Waits up to waitMs for one task of the queue; null when none came. */
   async claim(board: string, queue: string, waitMs: number, leaseMs: number, signal: AbortSignal): Promise<ClaimedTask | null> {
     if (this.held.size >= MAX_HELD_TASKS) {
-      throw new BlackboardError(ErrorCode.TOO_LARGE, `this session holds ${this.held.size} tasks: complete or fail some before claiming more`, { limit: MAX_HELD_TASKS });
+      throw new BlackboardError(
+        ErrorCode.TOO_LARGE,
+        `this session holds ${this.held.size} tasks: complete or fail some before claiming more`,
+        { limit: MAX_HELD_TASKS },
+      );
     }
     const api = await this.provider();
     this.attach(api);
@@ -91,12 +95,16 @@ export class TaskClaims {
   private hold(api: BoardApi, board: string, task: ClaimedTask, leaseMs: number): void {
     if (this.closed) return;
     const ids = { board, taskId: task.taskId, token: task.token };
-    const timer = setInterval(() => {
-      api.request('task.heartbeat', ids).catch((err: unknown) => {
-        // FENCED or NOT_FOUND: no longer ours; anything else is retried at the next beat.
-        if (err instanceof BlackboardError && (err.code === ErrorCode.FENCED || err.code === ErrorCode.NOT_FOUND)) this.drop(task.taskId, task.token);
-      });
-    }, Math.max(leaseMs / 3, 100));
+    const timer = setInterval(
+      () => {
+        api.request('task.heartbeat', ids).catch((err: unknown) => {
+          // FENCED or NOT_FOUND: no longer ours; anything else is retried at the next beat.
+          if (err instanceof BlackboardError && (err.code === ErrorCode.FENCED || err.code === ErrorCode.NOT_FOUND))
+            this.drop(task.taskId, task.token);
+        });
+      },
+      Math.max(leaseMs / 3, 100),
+    );
     timer.unref?.();
     this.drop(task.taskId);
     this.held.set(task.taskId, { board, token: task.token, timer });

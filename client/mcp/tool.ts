@@ -67,7 +67,9 @@ export const toolErrorShape = z.strictObject({
       message: z.string(),
       details: z.record(z.string(), z.unknown()),
     })
-    .describe('Why the call failed. `code` is one of the Blackboard error codes; `details` as the protocol gives them (e.g. CONFLICT carries `current`).'),
+    .describe(
+      'Why the call failed. `code` is one of the Blackboard error codes; `details` as the protocol gives them (e.g. CONFLICT carries `current`).',
+    ),
 });
 
 export interface CallResult {
@@ -95,5 +97,9 @@ export function toolError(err: unknown): CallResult {
 /** Invalid arguments: BAD_REQUEST naming each field that is wrong, so the model can fix its call. */
 export function invalidArguments(toolName: string, error: z.ZodError): BlackboardError {
   const issues = error.issues.slice(0, 20).map((i) => ({ path: i.path.map(String).join('.'), message: i.message }));
-  return new BlackboardError(ErrorCode.BAD_REQUEST, `invalid arguments for ${toolName}: ${issues.map((i) => `${i.path || '(arguments)'}: ${i.message}`).join('; ')}`, { issues });
+  return new BlackboardError(
+    ErrorCode.BAD_REQUEST,
+    `invalid arguments for ${toolName}: ${issues.map((i) => `${i.path || '(arguments)'}: ${i.message}`).join('; ')}`,
+    { issues },
+  );
 }

@@ -53,7 +53,11 @@ export class McpEndpoint {
       eventsTtlMs: config.MCP_STREAM_TTL_MS,
     });
     this.metrics = mcpMetrics(services, () => this.sessions.size);
-    this.guard = mcpRequestGuard({ allowedHosts: config.MCP_ALLOWED_HOSTS, allowedOrigins: config.ALLOWED_ORIGINS, authMode: config.AUTH_MODE });
+    this.guard = mcpRequestGuard({
+      allowedHosts: config.MCP_ALLOWED_HOSTS,
+      allowedOrigins: config.ALLOWED_ORIGINS,
+      authMode: config.AUTH_MODE,
+    });
     this.sweeper = setInterval(() => void this.sweep(), Math.min(60_000, Math.max(1_000, config.MCP_SESSION_IDLE_MS / 4)));
     this.sweeper.unref();
   }
@@ -94,7 +98,8 @@ export class McpEndpoint {
 
   async handle(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
     const method = req.method ?? '';
-    if (method !== 'POST' && method !== 'GET' && method !== 'DELETE') return rpcError(res, 405, -32000, 'Method not allowed.', { allow: 'GET, POST, DELETE' });
+    if (method !== 'POST' && method !== 'GET' && method !== 'DELETE')
+      return rpcError(res, 405, -32000, 'Method not allowed.', { allow: 'GET, POST, DELETE' });
     const refusal = this.guard.refusal(req);
     if (refusal) return rpcError(res, 403, -32000, refusal);
     if (this.stopping) return rpcError(res, 503, -32000, 'server is shutting down; continue the session on another node');
@@ -105,9 +110,15 @@ export class McpEndpoint {
     if (open && typeof agentHeader === 'string' && !url.searchParams.has('agent')) url.searchParams.set('agent', agentHeader);
     try {
       const identity = await withinHandshake(this.authenticator.authenticate(req, url), this.services.config.HANDSHAKE_TIMEOUT_MS);
-      credential = { agentId: identity.agentId, scopes: identity.scopes, token: open ? undefined : bearerToken(req, url), named: !open || url.searchParams.has('agent') };
+      credential = {
+        agentId: identity.agentId,
+        scopes: identity.scopes,
+        token: open ? undefined : bearerToken(req, url),
+        named: !open || url.searchParams.has('agent'),
+      };
     } catch (err) {
-      if (err instanceof UpgradeRefusal) return rpcError(res, err.status, -32001, err.message, err.status === 401 ? { 'www-authenticate': 'Bearer' } : {});
+      if (err instanceof UpgradeRefusal)
+        return rpcError(res, err.status, -32001, err.message, err.status === 401 ? { 'www-authenticate': 'Bearer' } : {});
       this.services.log.error({ err }, 'MCP authentication failed');
       return rpcError(res, 401, -32001, 'authentication failed', { 'www-authenticate': 'Bearer' });
     }
@@ -115,7 +126,8 @@ export class McpEndpoint {
     const sessionId = req.headers['mcp-session-id'];
     if (typeof sessionId !== 'string') return this.open(req, res, url, credential);
     let session = this.sessions.get(sessionId);
-    if (session && credential.named && session.credential.agentId !== credential.agentId) return rpcError(res, 404, -32001, 'Session not found');
+    if (session && credential.named && session.credential.agentId !== credential.agentId)
+      return rpcError(res, 404, -32001, 'Session not found');
     if (session) this.keepAlive(session);
     else if (this.sessions.size >= this.services.config.MCP_MAX_SESSIONS) return this.full(res);
     else session = (await this.resume(sessionId, req, credential)) ?? undefined;
@@ -172,7 +184,13 @@ export class McpEndpoint {
         if (!stored) return null;
         await this.store.announceMove(sessionId);
         const acting = credential.named ? credential : { ...credential, agentId: stored.agent };
-        const session = new McpHttpSession(this.settings(req), acting, stored.board, { initialized: async () => undefined, ended: (s, forget) => this.ended(s, forget) }, sessionId);
+        const session = new McpHttpSession(
+          this.settings(req),
+          acting,
+          stored.board,
+          { initialized: async () => undefined, ended: (s, forget) => this.ended(s, forget) },
+          sessionId,
+        );
         await session.start();
         try {
           await session.resume(stored);
@@ -210,7 +228,8 @@ export class McpEndpoint {
 
   private async ended(session: McpHttpSession, forget: boolean): Promise<void> {
     if (this.sessions.get(session.id) === session) this.sessions.delete(session.id);
-    if (forget) await this.store.delete(session.id).catch((err: unknown) => this.services.log.warn({ err }, 'forgetting an MCP session failed'));
+    if (forget)
+      await this.store.delete(session.id).catch((err: unknown) => this.services.log.warn({ err }, 'forgetting an MCP session failed'));
   }
 
   /** Ends sessions idle too long here, and keeps those with an open stream alive in Redis. */

@@ -72,7 +72,10 @@ export class RedisEventStore implements EventStore {
     return parseEventId(eventId)?.streamId;
   }
 
-  async replayEventsAfter(lastEventId: string, { send }: { send: (eventId: string, message: JSONRPCMessage) => Promise<void> }): Promise<string> {
+  async replayEventsAfter(
+    lastEventId: string,
+    { send }: { send: (eventId: string, message: JSONRPCMessage) => Promise<void> },
+  ): Promise<string> {
     const parts = parseEventId(lastEventId);
     if (!parts) throw new Error('malformed Last-Event-ID');
     for (const [entryId, text] of await this.store.eventsAfter(this.sessionId, parts.streamId, parts.entryId)) {

@@ -18,7 +18,7 @@ export function mcpExtension(): Extension {
     name: 'mcp',
     routes: [route],
     async init(services: Services) {
-      if (!services.authenticator) throw new Error('the MCP endpoint needs the node\'s authenticator');
+      if (!services.authenticator) throw new Error("the MCP endpoint needs the node's authenticator");
       const { McpEndpoint } = await import('./endpoint.js');
       endpoint = new McpEndpoint(services, services.authenticator);
       await endpoint.start();

@@ -76,7 +76,10 @@ export class McpHttpSession {
       defaultBoard,
       visible: visibleActions(credential.scopes),
       onToolCall: (tool, result, seconds) => settings.metrics?.toolCall(tool, result, seconds),
-      onFeedChanged: (state) => void settings.store.saveFeed(this.id, state.uris, state.cursors).catch((err: unknown) => settings.log.warn({ err }, 'saving MCP subscriptions failed')),
+      onFeedChanged: (state) =>
+        void settings.store
+          .saveFeed(this.id, state.uris, state.cursors)
+          .catch((err: unknown) => settings.log.warn({ err }, 'saving MCP subscriptions failed')),
     });
     this.transport = new WebStandardStreamableHTTPServerTransport({
       sessionIdGenerator: () => this.id,
@@ -97,7 +100,10 @@ export class McpHttpSession {
     });
   }
 
-  private readonly hooks: { initialized(session: McpHttpSession): Promise<void>; ended(session: McpHttpSession, forget: boolean): Promise<void> };
+  private readonly hooks: {
+    initialized(session: McpHttpSession): Promise<void>;
+    ended(session: McpHttpSession, forget: boolean): Promise<void>;
+  };
 
   async start(): Promise<void> {
     await this.bridge.server.connect(this.transport);
@@ -126,7 +132,15 @@ export class McpHttpSession {
       if (req.method === 'POST' && parsedBody === undefined) {
         const text = await readBody(req, this.settings.maxBodyBytes);
         if (text === null) {
-          res.writeHead(413, { 'content-type': 'application/json' }).end(JSON.stringify({ jsonrpc: '2.0', error: { code: -32000, message: `request body larger than ${this.settings.maxBodyBytes} bytes` }, id: null }));
+          res
+            .writeHead(413, { 'content-type': 'application/json' })
+            .end(
+              JSON.stringify({
+                jsonrpc: '2.0',
+                error: { code: -32000, message: `request body larger than ${this.settings.maxBodyBytes} bytes` },
+                id: null,
+              }),
+            );
           return;
         }
         body = text;
@@ -162,7 +176,10 @@ export class McpHttpSession {
         await Promise.race([
           client.connect(),
           new Promise<never>((_, reject) => {
-            timer = setTimeout(() => reject(new BlackboardError(ErrorCode.UNAVAILABLE, 'the session could not connect to the board server in time')), settings.connectTimeoutMs);
+            timer = setTimeout(
+              () => reject(new BlackboardError(ErrorCode.UNAVAILABLE, 'the session could not connect to the board server in time')),
+              settings.connectTimeoutMs,
+            );
           }),
         ]);
       } catch (err) {

@@ -35,7 +35,11 @@ export function hostName(host: string): string | null {
   }
 }
 
-export function mcpRequestGuard(settings: { allowedHosts: string | undefined; allowedOrigins: string | undefined; authMode: 'none' | 'jwt' }): McpRequestGuard {
+export function mcpRequestGuard(settings: {
+  allowedHosts: string | undefined;
+  allowedOrigins: string | undefined;
+  authMode: 'none' | 'jwt';
+}): McpRequestGuard {
   const listed = (settings.allowedHosts ?? '')
     .split(',')
     .map((h) => h.trim().toLowerCase())
@@ -47,10 +51,12 @@ export function mcpRequestGuard(settings: { allowedHosts: string | undefined; al
       const host = req.headers.host;
       if (hosts.size > 0) {
         const name = host === undefined ? null : hostName(host);
-        if (host === undefined || (!hosts.has(host.toLowerCase()) && (name === null || !hosts.has(name)))) return `Host ${JSON.stringify(host ?? '')} is not in MCP_ALLOWED_HOSTS`;
+        if (host === undefined || (!hosts.has(host.toLowerCase()) && (name === null || !hosts.has(name))))
+          return `Host ${JSON.stringify(host ?? '')} is not in MCP_ALLOWED_HOSTS`;
       } else if (settings.authMode === 'none' && isLoopbackAddress(req.socket.localAddress)) {
         const name = host === undefined ? null : hostName(host);
-        if (name === null || !LOOPBACK_NAMES.has(name)) return `Host ${JSON.stringify(host ?? '')} is not a loopback name (set MCP_ALLOWED_HOSTS to serve other names)`;
+        if (name === null || !LOOPBACK_NAMES.has(name))
+          return `Host ${JSON.stringify(host ?? '')} is not a loopback name (set MCP_ALLOWED_HOSTS to serve other names)`;
       }
       const origin = req.headers.origin;
       if (origin !== undefined && !originAllowed(origins, origin, host)) return `Origin ${JSON.stringify(origin)} is not allowed`;

@@ -44,7 +44,9 @@ afterAll(async () => {
 
 function runConformance(): Promise<{ code: number; text: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [RUNNER, 'server', '--url', url, '--expected-failures', BASELINE, '-o', output], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [RUNNER, 'server', '--url', url, '--expected-failures', BASELINE, '-o', output], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let text = '';
     child.stdout.on('data', (d: Buffer) => (text += d.toString()));
     child.stderr.on('data', (d: Buffer) => (text += d.toString()));

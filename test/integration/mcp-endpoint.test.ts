@@ -8,14 +8,22 @@ let server: TestServer;
 let disabled: TestServer;
 
 beforeAll(async () => {
-  [server, disabled] = await Promise.all([startTestServer({ env: { MAX_FRAME_BYTES: '4096' } }), startTestServer({ env: { MCP_ENABLED: 'false' } })]);
+  [server, disabled] = await Promise.all([
+    startTestServer({ env: { MAX_FRAME_BYTES: '4096' } }),
+    startTestServer({ env: { MCP_ENABLED: 'false' } }),
+  ]);
 });
 afterAll(async () => {
   await Promise.all([server?.stop(), disabled?.stop()]);
 });
 
 const JSON_HEADERS = { 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
-const initialize = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 't', version: '1' } } });
+const initialize = JSON.stringify({
+  jsonrpc: '2.0',
+  id: 1,
+  method: 'initialize',
+  params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 't', version: '1' } },
+});
 
 /** A raw request, so that the Host header is the test's to choose. */
 function raw(port: number, method: string, headers: Record<string, string>, body?: string): Promise<{ status: number; text: string }> {
@@ -39,13 +47,25 @@ describe('the /mcp endpoint', () => {
     const put = await fetch(`${server.url}/mcp`, { method: 'PUT' });
     expect([put.status, put.headers.get('allow')]).toEqual([405, 'GET, POST, DELETE']);
     expect((await fetch(`${server.url}/mcp`, { headers: { accept: 'text/event-stream' } })).status).toBe(400);
-    const notInit = await fetch(`${server.url}/mcp`, { method: 'POST', headers: JSON_HEADERS, body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }) });
+    const notInit = await fetch(`${server.url}/mcp`, {
+      method: 'POST',
+      headers: JSON_HEADERS,
+      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }),
+    });
     expect(notInit.status).toBe(400);
     expect((await fetch(`${server.url}/mcp`, { method: 'POST', headers: JSON_HEADERS, body: '{not json' })).status).toBe(400);
-    const unknown = await fetch(`${server.url}/mcp`, { method: 'POST', headers: { ...JSON_HEADERS, 'mcp-session-id': 'no-such-session' }, body: JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/list' }) });
+    const unknown = await fetch(`${server.url}/mcp`, {
+      method: 'POST',
+      headers: { ...JSON_HEADERS, 'mcp-session-id': 'no-such-session' },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/list' }),
+    });
     expect(unknown.status).toBe(404);
     expect(((await unknown.json()) as { error: { code: number } }).error.code).toBe(-32001);
-    const big = await fetch(`${server.url}/mcp`, { method: 'POST', headers: JSON_HEADERS, body: JSON.stringify({ jsonrpc: '2.0', id: 3, method: 'initialize', params: { pad: 'x'.repeat(10_000) } }) });
+    const big = await fetch(`${server.url}/mcp`, {
+      method: 'POST',
+      headers: JSON_HEADERS,
+      body: JSON.stringify({ jsonrpc: '2.0', id: 3, method: 'initialize', params: { pad: 'x'.repeat(10_000) } }),
+    });
     expect(big.status).toBe(413);
   });
 
@@ -58,7 +78,11 @@ describe('the /mcp endpoint', () => {
   });
 
   it('opens a session as the agent the request names, by query or header', async () => {
-    const opened = await fetch(`${server.url}/mcp`, { method: 'POST', headers: { ...JSON_HEADERS, 'x-blackboard-agent': 'named-by-header' }, body: initialize });
+    const opened = await fetch(`${server.url}/mcp`, {
+      method: 'POST',
+      headers: { ...JSON_HEADERS, 'x-blackboard-agent': 'named-by-header' },
+      body: initialize,
+    });
     expect(opened.status).toBe(200);
     const sessionId = opened.headers.get('mcp-session-id')!;
     await opened.text();
@@ -66,9 +90,15 @@ describe('the /mcp endpoint', () => {
     const headers = { ...JSON_HEADERS, 'mcp-session-id': sessionId, 'mcp-protocol-version': '2025-06-18' };
     const list = JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/list' });
     expect((await fetch(`${server.url}/mcp?agent=someone-else`, { method: 'POST', headers, body: list })).status).toBe(404);
-    const same = await fetch(`${server.url}/mcp`, { method: 'POST', headers: { ...headers, 'x-blackboard-agent': 'named-by-header' }, body: list });
+    const same = await fetch(`${server.url}/mcp`, {
+      method: 'POST',
+      headers: { ...headers, 'x-blackboard-agent': 'named-by-header' },
+      body: list,
+    });
     expect(same.status).toBe(200);
     await same.text();
-    expect((await fetch(`${server.url}/mcp?agent=bad agent!`, { method: 'POST', headers: JSON_HEADERS, body: initialize })).status).toBe(400);
+    expect((await fetch(`${server.url}/mcp?agent=bad agent!`, { method: 'POST', headers: JSON_HEADERS, body: initialize })).status).toBe(
+      400,
+    );
   });
 });

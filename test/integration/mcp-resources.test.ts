@@ -88,7 +88,12 @@ describe.each<Transport>(['http', 'stdio'])('resources over %s', (transport) => 
     expect(content._meta).toEqual({ lastRev: put.rev });
     // The same key with its `/` percent-encoded, as a strict template expansion gives it.
     expect(body(await c.client.readResource({ uri: `blackboard://${board}/tasks%2F42` }))).toMatchObject({ version: 1 });
-    expect(body(await c.client.readResource({ uri: `blackboard://${board}/nothing/here` }))).toEqual({ board, key: 'nothing/here', version: 0, lastRev: put.rev });
+    expect(body(await c.client.readResource({ uri: `blackboard://${board}/nothing/here` }))).toEqual({
+      board,
+      key: 'nothing/here',
+      version: 0,
+      lastRev: put.rev,
+    });
     const index = body(await c.client.readResource({ uri: `blackboard://${board}` }));
     expect(index).toMatchObject({ board, lastRev: put.rev, more: false });
     expect((index.keys as Array<{ key: string }>).map((k) => k.key)).toContain('tasks/42');

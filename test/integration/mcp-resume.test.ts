@@ -20,7 +20,10 @@ beforeAll(async () => {
     const port = await freePort();
     nodes.push({ server: await spawnServer(port), url: `http://127.0.0.1:${port}/mcp` });
   }
-  ws = new BlackboardClient({ url: nodes[0]!.url.replace('http', 'ws').replace('/mcp', ''), WebSocket: WebSocket as unknown as SocketFactory });
+  ws = new BlackboardClient({
+    url: nodes[0]!.url.replace('http', 'ws').replace('/mcp', ''),
+    WebSocket: WebSocket as unknown as SocketFactory,
+  });
   await ws.connect();
 });
 afterAll(async () => {
@@ -45,8 +48,18 @@ const headers = (sessionId?: string, extra: Record<string, string> = {}) => ({
 });
 
 /** A request whose reply comes on an SSE response; resolves with the reply. */
-async function request(url: string, sessionId: string | undefined, id: number, method: string, params: unknown): Promise<{ reply: Message; sessionId: string }> {
-  const res = await fetch(url, { method: 'POST', headers: headers(sessionId), body: JSON.stringify({ jsonrpc: '2.0', id, method, params }) });
+async function request(
+  url: string,
+  sessionId: string | undefined,
+  id: number,
+  method: string,
+  params: unknown,
+): Promise<{ reply: Message; sessionId: string }> {
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: headers(sessionId),
+    body: JSON.stringify({ jsonrpc: '2.0', id, method, params }),
+  });
   expect(res.status, `${method}: ${res.status}`).toBe(200);
   for await (const event of sseEvents(res.body!)) {
     if (event.data === '') continue;
@@ -61,7 +74,10 @@ function listen(url: string, sessionId: string, lastEventId?: string) {
   const controller = new AbortController();
   const updates: Array<{ id: string; rev: number }> = [];
   const done = (async () => {
-    const res = await fetch(url, { headers: headers(sessionId, lastEventId ? { 'last-event-id': lastEventId } : {}), signal: controller.signal });
+    const res = await fetch(url, {
+      headers: headers(sessionId, lastEventId ? { 'last-event-id': lastEventId } : {}),
+      signal: controller.signal,
+    });
     expect(res.status).toBe(200);
     for await (const event of sseEvents(res.body!)) {
       if (event.data === '') continue;
@@ -78,10 +94,18 @@ describe('a Streamable HTTP client whose SSE stream drops', () => {
   it('gets what it missed on reconnecting with Last-Event-ID, on the same node and on another', async () => {
     const board = randomBoard('mcpe');
     const [a, b] = [nodes[0]!.url, nodes[1]!.url];
-    const init = await request(a, undefined, 1, 'initialize', { protocolVersion: VERSION, capabilities: {}, clientInfo: { name: 'raw', version: '1' } });
+    const init = await request(a, undefined, 1, 'initialize', {
+      protocolVersion: VERSION,
+      capabilities: {},
+      clientInfo: { name: 'raw', version: '1' },
+    });
     const sessionId = init.sessionId;
     expect(sessionId).toMatch(/^[0-9a-f-]{36}$/);
-    await fetch(a, { method: 'POST', headers: headers(sessionId), body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }) });
+    await fetch(a, {
+      method: 'POST',
+      headers: headers(sessionId),
+      body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }),
+    });
     await request(a, sessionId, 2, 'resources/subscribe', { uri: `blackboard://${board}/plan` });
 
     const write = async () => (await ws.put(board, 'plan', Math.random())).rev;
@@ -122,14 +146,22 @@ describe('a Streamable HTTP client whose SSE stream drops', () => {
 
     const ended = await fetch(b, { method: 'DELETE', headers: headers(sessionId) });
     expect(ended.status).toBe(200);
-    const gone = await fetch(a, { method: 'POST', headers: headers(sessionId), body: JSON.stringify({ jsonrpc: '2.0', id: 4, method: 'tools/list' }) });
+    const gone = await fetch(a, {
+      method: 'POST',
+      headers: headers(sessionId),
+      body: JSON.stringify({ jsonrpc: '2.0', id: 4, method: 'tools/list' }),
+    });
     expect(gone.status).toBe(404);
   });
 
   it('gets the reply to a call whose stream dropped, by resuming that stream with Last-Event-ID', async () => {
     const board = randomBoard('mcpe');
     const url = nodes[0]!.url;
-    const init = await request(url, undefined, 1, 'initialize', { protocolVersion: VERSION, capabilities: {}, clientInfo: { name: 'raw', version: '1' } });
+    const init = await request(url, undefined, 1, 'initialize', {
+      protocolVersion: VERSION,
+      capabilities: {},
+      clientInfo: { name: 'raw', version: '1' },
+    });
     const sessionId = init.sessionId;
     // A call that waits: a claim on an empty queue, answered once a task arrives.
     const connection = new AbortController();
@@ -137,7 +169,12 @@ describe('a Streamable HTTP client whose SSE stream drops', () => {
       signal: connection.signal,
       method: 'POST',
       headers: headers(sessionId),
-      body: JSON.stringify({ jsonrpc: '2.0', id: 7, method: 'tools/call', params: { name: 'task_claim', arguments: { board, queue: 'q', wait_ms: 20_000 } } }),
+      body: JSON.stringify({
+        jsonrpc: '2.0',
+        id: 7,
+        method: 'tools/call',
+        params: { name: 'task_claim', arguments: { board, queue: 'q', wait_ms: 20_000 } },
+      }),
     });
     const events = sseEvents(call.body!);
     const priming = (await events.next()).value as { id?: string; data: string };

@@ -60,7 +60,12 @@ describe('the HTTP endpoint', () => {
     fetch(`${target.baseUrl}/mcp`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', ...headers },
-      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 't', version: '1' } } }),
+      body: JSON.stringify({
+        jsonrpc: '2.0',
+        id: 1,
+        method: 'initialize',
+        params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 't', version: '1' } },
+      }),
     });
 
   it('refuses a request without a valid token with 401, and a foreign Origin with 403', async () => {
@@ -75,7 +80,7 @@ describe('the HTTP endpoint', () => {
     await opened.body?.cancel();
   });
 
-  it('answers another agent\'s request for a session as for an unknown session', async () => {
+  it("answers another agent's request for a session as for an unknown session", async () => {
     const owner = await mcpClient('http', target, { token: await token('owner', `read:${board}`) });
     try {
       const sessionId = owner.http!.sessionId!;

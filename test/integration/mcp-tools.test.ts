@@ -20,8 +20,24 @@ afterAll(async () => {
 });
 
 const EXPECTED_TOOLS = [
-  'board_get', 'board_list', 'board_put', 'board_patch', 'board_delete', 'board_txn', 'board_history', 'boards', 'board_update',
-  'lock_acquire', 'lock_release', 'task_enqueue', 'task_get', 'task_cancel', 'task_claim', 'task_checkpoint', 'task_complete', 'task_fail',
+  'board_get',
+  'board_list',
+  'board_put',
+  'board_patch',
+  'board_delete',
+  'board_txn',
+  'board_history',
+  'boards',
+  'board_update',
+  'lock_acquire',
+  'lock_release',
+  'task_enqueue',
+  'task_get',
+  'task_cancel',
+  'task_claim',
+  'task_checkpoint',
+  'task_complete',
+  'task_fail',
 ];
 
 /** Arguments each tool must refuse with BAD_REQUEST before anything is sent to the board. */
@@ -90,7 +106,13 @@ describe.each<Transport>(['http', 'stdio'])('MCP over %s', (transport) => {
     expect((await checked('board_get', { key: 'a' })).value).toEqual({ n: 1 });
     expect((await checked('board_list', { prefix: '' })).items).toEqual([expect.objectContaining({ key: 'a', version: 1 })]);
     expect((await checked('board_patch', { key: 'a', patch: [{ op: 'add', path: '/m', value: 2 }] })).value).toEqual({ n: 1, m: 2 });
-    const txn = await checked('board_txn', { compare: [{ key: 'a', version: 2 }], ops: [{ op: 'put', key: 'b', value: [] }, { op: 'delete', key: 'a' }] });
+    const txn = await checked('board_txn', {
+      compare: [{ key: 'a', version: 2 }],
+      ops: [
+        { op: 'put', key: 'b', value: [] },
+        { op: 'delete', key: 'a' },
+      ],
+    });
     expect(txn.results).toEqual([{ version: 1 }, {}]);
     await checked('board_delete', { key: 'b' });
     expect(await checked('board_update', { key: 'c' })).toEqual({ committed: false, key: 'c', version: 0 });
@@ -115,7 +137,9 @@ describe.each<Transport>(['http', 'stdio'])('MCP over %s', (transport) => {
 
     await checked('task_enqueue', { queue: 'q', data: 2, task_id: 't2' });
     const second = (await checked('task_claim', { queue: 'q', wait_ms: 10_000 })).task as { token: string };
-    expect(await checked('task_fail', { task_id: 't2', token: second.token, error: 'no good', retryable: false })).toEqual({ will_retry: false });
+    expect(await checked('task_fail', { task_id: 't2', token: second.token, error: 'no good', retryable: false })).toEqual({
+      will_retry: false,
+    });
     await checked('task_enqueue', { queue: 'q', data: 3, task_id: 't3', delay_ms: 60_000 });
     expect(await checked('task_cancel', { task_id: 't3' })).toEqual({ state: 'cancelled' });
     expect(await checked('task_claim', { queue: 'q', wait_ms: 200 })).toEqual({ claimed: false });
@@ -135,9 +159,11 @@ describe.each<Transport>(['http', 'stdio'])('MCP over %s', (transport) => {
     expect(called.invalid).toEqual(new Set(EXPECTED_TOOLS));
   });
 
-  it('passes the server\'s own errors through with their code and details', async () => {
+  it("passes the server's own errors through with their code and details", async () => {
     await checked('board_get', { key: 'missing' }, 'NOT_FOUND');
-    const conflict = (await checked('board_put', { key: 'c', value: 5, if_version: 7 }, 'CONFLICT')).error as { details: { current: { version: number; value: unknown } } };
+    const conflict = (await checked('board_put', { key: 'c', value: 5, if_version: 7 }, 'CONFLICT')).error as {
+      details: { current: { version: number; value: unknown } };
+    };
     expect(conflict.details.current).toMatchObject({ version: 1, value: 1 });
     await checked('board_put', { key: '$locks/x', value: 1 }, 'FORBIDDEN');
     await checked('lock_release', { name: 'never', token: 99 }, 'FENCED');

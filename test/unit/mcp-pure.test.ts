@@ -7,7 +7,7 @@ import { parseEventId } from '../../server/mcp/event-store.js';
 import { mcpRequestGuard } from '../../server/mcp/request-guard.js';
 
 describe('blackboard:// resource addresses', () => {
-  it('name a board index or a key, keeping the key\'s / and decoding escapes', () => {
+  it("name a board index or a key, keeping the key's / and decoding escapes", () => {
     expect(parseResourceUri('blackboard://b1')).toEqual({ board: 'b1', key: null });
     expect(parseResourceUri('blackboard://b1/')).toEqual({ board: 'b1', key: null });
     expect(parseResourceUri('blackboard://b1/plan')).toEqual({ board: 'b1', key: 'plan' });
@@ -20,7 +20,16 @@ describe('blackboard:// resource addresses', () => {
   });
 
   it('refuse other schemes, bad boards and keys that are not keys', () => {
-    for (const uri of ['file:///etc/passwd', 'test://watched-resource', 'blackboard://', 'blackboard://UPPER/x', 'blackboard://b/a//c', 'blackboard://b/%E0%A4%A', 'blackboard://b/x%0Ay', `blackboard://b/${'k'.repeat(513)}`]) {
+    for (const uri of [
+      'file:///etc/passwd',
+      'test://watched-resource',
+      'blackboard://',
+      'blackboard://UPPER/x',
+      'blackboard://b/a//c',
+      'blackboard://b/%E0%A4%A',
+      'blackboard://b/x%0Ay',
+      `blackboard://b/${'k'.repeat(513)}`,
+    ]) {
       expect(parseResourceUri(uri), uri).toBeNull();
     }
   });
@@ -35,13 +44,25 @@ describe('blackboard:// resource addresses', () => {
 
 describe('which tools a credential sees', () => {
   const names = (scopes: string[] | null) =>
-    [...toolTable(undefined).byName.values()].filter((t) => toolVisible(t.action, visibleActions(scopes))).map((t) => t.name).sort();
+    [...toolTable(undefined).byName.values()]
+      .filter((t) => toolVisible(t.action, visibleActions(scopes)))
+      .map((t) => t.name)
+      .sort();
 
   it('follows the actions of the scopes; admin and no authentication see everything', () => {
     expect(names(['read:b'])).toEqual(['board_get', 'board_history', 'board_list', 'boards']);
     expect(names(['read:b/plan/', 'openid'])).toEqual(['board_get', 'board_history', 'board_list', 'boards']);
     expect(names(['lock:b'])).toEqual(['boards', 'lock_acquire', 'lock_release']);
-    expect(names(['task:b'])).toEqual(['boards', 'task_cancel', 'task_checkpoint', 'task_claim', 'task_complete', 'task_enqueue', 'task_fail', 'task_get']);
+    expect(names(['task:b'])).toEqual([
+      'boards',
+      'task_cancel',
+      'task_checkpoint',
+      'task_claim',
+      'task_complete',
+      'task_enqueue',
+      'task_fail',
+      'task_get',
+    ]);
     expect(names(['write:b'])).toEqual(['board_delete', 'board_patch', 'board_put', 'board_txn', 'board_update', 'boards']);
     expect(names(['admin:b'])).toHaveLength(18);
     expect(names(null)).toHaveLength(18);
@@ -58,7 +79,7 @@ describe('which tools a credential sees', () => {
   });
 
   it('takes `board` from the session default when there is one', () => {
-    expect((toolTable(undefined).listed.get('board_get')!.inputSchema.required as string[])).toContain('board');
+    expect(toolTable(undefined).listed.get('board_get')!.inputSchema.required as string[]).toContain('board');
     const withDefault = toolTable('team').listed.get('board_get')!.inputSchema;
     expect(withDefault.required as string[]).not.toContain('board');
     expect(JSON.stringify(withDefault)).toContain('default \\"team\\"');
@@ -69,12 +90,14 @@ describe('SSE event ids', () => {
   it('carry their stream and Redis entry, and nothing else parses', () => {
     expect(parseEventId('_GET_stream|1712345678-3')).toEqual({ streamId: '_GET_stream', entryId: '1712345678-3' });
     expect(parseEventId('0f1e-uuid|1-0')).toEqual({ streamId: '0f1e-uuid', entryId: '1-0' });
-    for (const bad of ['', '|1-0', '_GET_stream', '_GET_stream|', '_GET_stream|abc', `${'s'.repeat(200)}|1-0`]) expect(parseEventId(bad), bad).toBeNull();
+    for (const bad of ['', '|1-0', '_GET_stream', '_GET_stream|', '_GET_stream|abc', `${'s'.repeat(200)}|1-0`])
+      expect(parseEventId(bad), bad).toBeNull();
   });
 });
 
 describe('the /mcp request guard (DNS rebinding)', () => {
-  const request = (headers: Record<string, string>, localAddress = '127.0.0.1') => ({ headers, socket: { localAddress } }) as unknown as IncomingMessage;
+  const request = (headers: Record<string, string>, localAddress = '127.0.0.1') =>
+    ({ headers, socket: { localAddress } }) as unknown as IncomingMessage;
 
   it('without authentication, over loopback, answers only loopback host names', () => {
     const guard = mcpRequestGuard({ allowedHosts: undefined, allowedOrigins: undefined, authMode: 'none' });

@@ -19,7 +19,7 @@ export const mcpCommand: Command = {
     'For hosts that launch local MCP servers (desktop apps, IDEs): the board as MCP tools',
     '(board_get, board_update, lock_acquire, task_claim, ...), resources (blackboard://<board>/<key>,',
     'with update notifications) and the `coordinate` prompt. Every call is a protocol op over one',
-    'WebSocket connection, with that connection\'s credential (--token or $BLACKBOARD_TOKEN).',
+    "WebSocket connection, with that connection's credential (--token or $BLACKBOARD_TOKEN).",
     '--board sets the default board, so tools may leave `board` out. With a token, tools its scopes',
     'cannot use are not listed (the server refuses them anyway). Logs go to stderr. See docs/mcp.md.',
   ],
@@ -36,7 +36,10 @@ export const mcpCommand: Command = {
       ...(flags.agent ? { agent: flags.agent } : {}),
       ...(flags.token ? { token: flags.token } : {}),
       WebSocket: refusalReportingSocket((r) => {
-        refusal = new BlackboardError(r.status === 401 ? ErrorCode.UNAUTHORIZED : ErrorCode.UNAVAILABLE, `the server refused the connection (HTTP ${r.status}): ${r.message}`);
+        refusal = new BlackboardError(
+          r.status === 401 ? ErrorCode.UNAUTHORIZED : ErrorCode.UNAVAILABLE,
+          `the server refused the connection (HTTP ${r.status}): ${r.message}`,
+        );
         refused?.(refusal);
       }),
       reconnect: { baseMs: 100, capMs: 2_000 },
@@ -52,7 +55,13 @@ export const mcpCommand: Command = {
             client.connect(),
             new Promise<never>((_, reject) => {
               refused = reject;
-              timer = setTimeout(() => reject(refusal ?? new BlackboardError(ErrorCode.UNAVAILABLE, `could not connect to ${flags.url} within ${flags.timeoutMs} ms`)), flags.timeoutMs);
+              timer = setTimeout(
+                () =>
+                  reject(
+                    refusal ?? new BlackboardError(ErrorCode.UNAVAILABLE, `could not connect to ${flags.url} within ${flags.timeoutMs} ms`),
+                  ),
+                flags.timeoutMs,
+              );
             }),
           ]);
           return client as BoardApi;

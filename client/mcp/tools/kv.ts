@@ -1,6 +1,16 @@
 import { z } from 'zod';
 import { keyPath, revision } from '../../../shared/protocol/messages/common.js';
-import type { BoardEvent, BoardsResult, GetResult, HistoryResult, ListResult, PatchResult, PutResult, DeleteResult, TxnResult } from '../../../shared/protocol/types.js';
+import type {
+  BoardEvent,
+  BoardsResult,
+  GetResult,
+  HistoryResult,
+  ListResult,
+  PatchResult,
+  PutResult,
+  DeleteResult,
+  TxnResult,
+} from '../../../shared/protocol/types.js';
 import {
   anyJson,
   durableArg,
@@ -42,7 +52,11 @@ export function kvTools(board: BoardArg): ToolDefinition[] {
       input: { board, key: keyArg, at_rev: revision.optional().describe('Read the state as of this board revision.') },
       output: { ...recordOutput, rev: z.number().int().describe('The board revision this read reflects.') },
       async run(args, ctx) {
-        const r = await ctx.api.request<GetResult>('get', { board: ctx.board(args.board), key: args.key, ...(args.at_rev === undefined ? {} : { atRev: args.at_rev }) });
+        const r = await ctx.api.request<GetResult>('get', {
+          board: ctx.board(args.board),
+          key: args.key,
+          ...(args.at_rev === undefined ? {} : { atRev: args.at_rev }),
+        });
         return { ...recordFields(r), rev: r.rev };
       },
     }),
@@ -76,13 +90,28 @@ export function kvTools(board: BoardArg): ToolDefinition[] {
       name: 'board_put',
       title: 'Write a key',
       description:
-        'Sets a key to a JSON value. To avoid overwriting someone else\'s change, pass if_version = the version you read (0 = create only if absent): on a mismatch nothing is written and you get CONFLICT with the current value in details.current. Pass fence to write only while holding a lock.',
+        "Sets a key to a JSON value. To avoid overwriting someone else's change, pass if_version = the version you read (0 = create only if absent): on a mismatch nothing is written and you get CONFLICT with the current value in details.current. Pass fence to write only while holding a lock.",
       action: 'write',
       annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false },
-      input: { board, key: keyArg, value: anyJson.describe('The new value (any JSON).'), if_version: ifVersionArg, fence: fenceArg, durable: durableArg },
-      output: { version: z.number().int().describe('The key\'s new version.'), rev: z.number().int().describe('The board revision of this write.') },
+      input: {
+        board,
+        key: keyArg,
+        value: anyJson.describe('The new value (any JSON).'),
+        if_version: ifVersionArg,
+        fence: fenceArg,
+        durable: durableArg,
+      },
+      output: {
+        version: z.number().int().describe("The key's new version."),
+        rev: z.number().int().describe('The board revision of this write.'),
+      },
       async run(args, ctx) {
-        const r = await ctx.api.request<PutResult>('put', { board: ctx.board(args.board), key: args.key, value: args.value, ...writeOptions(args) });
+        const r = await ctx.api.request<PutResult>('put', {
+          board: ctx.board(args.board),
+          key: args.key,
+          value: args.value,
+          ...writeOptions(args),
+        });
         return { version: r.version, rev: r.rev };
       },
     }),
@@ -96,7 +125,12 @@ export function kvTools(board: BoardArg): ToolDefinition[] {
       input: { board, key: keyArg, patch: patchArg, if_version: ifVersionArg, fence: fenceArg, durable: durableArg },
       output: { version: z.number().int(), rev: z.number().int(), value: z.unknown().describe('The value after the patch.') },
       async run(args, ctx) {
-        const r = await ctx.api.request<PatchResult>('patch', { board: ctx.board(args.board), key: args.key, patch: args.patch, ...writeOptions(args) });
+        const r = await ctx.api.request<PatchResult>('patch', {
+          board: ctx.board(args.board),
+          key: args.key,
+          patch: args.patch,
+          ...writeOptions(args),
+        });
         return { version: r.version, rev: r.rev, value: r.value };
       },
     }),
@@ -122,7 +156,11 @@ export function kvTools(board: BoardArg): ToolDefinition[] {
       annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false },
       input: {
         board,
-        compare: z.array(z.strictObject({ key: keyPath, version: revision })).max(1_000).optional().describe('Conditions, all of which must hold.'),
+        compare: z
+          .array(z.strictObject({ key: keyPath, version: revision }))
+          .max(1_000)
+          .optional()
+          .describe('Conditions, all of which must hold.'),
         ops: z
           .array(
             z.discriminatedUnion('op', [
@@ -139,7 +177,9 @@ export function kvTools(board: BoardArg): ToolDefinition[] {
       },
       output: {
         rev: z.number().int(),
-        results: z.array(z.strictObject({ version: z.number().int().optional(), value: z.unknown().optional() })).describe('One per op, in order.'),
+        results: z
+          .array(z.strictObject({ version: z.number().int().optional(), value: z.unknown().optional() }))
+          .describe('One per op, in order.'),
       },
       async run(args, ctx) {
         const ops = args.ops.map((o) => {
@@ -148,8 +188,19 @@ export function kvTools(board: BoardArg): ToolDefinition[] {
           if (o.op === 'patch') return { op: 'patch', key: o.key, patch: o.patch, ...version };
           return { op: 'delete', key: o.key, ...version };
         });
-        const r = await ctx.api.request<TxnResult>('txn', { board: ctx.board(args.board), compare: args.compare ?? [], ops, ...writeOptions(args) });
-        return { rev: r.rev, results: r.results.map((x) => ({ ...(x.version === undefined ? {} : { version: x.version }), ...(x.value === undefined ? {} : { value: x.value }) })) };
+        const r = await ctx.api.request<TxnResult>('txn', {
+          board: ctx.board(args.board),
+          compare: args.compare ?? [],
+          ops,
+          ...writeOptions(args),
+        });
+        return {
+          rev: r.rev,
+          results: r.results.map((x) => ({
+            ...(x.version === undefined ? {} : { version: x.version }),
+            ...(x.value === undefined ? {} : { value: x.value }),
+          })),
+        };
       },
     }),
     tool({
@@ -161,7 +212,7 @@ export function kvTools(board: BoardArg): ToolDefinition[] {
       annotations: { readOnlyHint: true, idempotentHint: true },
       input: {
         board,
-        key: keyArg.optional().describe('Only this key\'s changes.'),
+        key: keyArg.optional().describe("Only this key's changes."),
         from_rev: revision.optional(),
         to_rev: revision.optional(),
         limit: z.number().int().min(1).max(1_000).optional().describe('At most this many events (default 100).'),
@@ -187,7 +238,10 @@ export function kvTools(board: BoardArg): ToolDefinition[] {
       input: { prefix: z.string().max(64).optional().describe('Only boards whose name starts with this.') },
       output: { boards: z.array(z.strictObject({ board: z.string(), rev: z.number().int(), epoch: z.string() })), more: z.boolean() },
       async run(args, ctx) {
-        const r = await ctx.api.request<BoardsResult & { more?: boolean }>('boards', args.prefix === undefined ? {} : { prefix: args.prefix });
+        const r = await ctx.api.request<BoardsResult & { more?: boolean }>(
+          'boards',
+          args.prefix === undefined ? {} : { prefix: args.prefix },
+        );
         return { boards: r.boards.map((b) => ({ board: b.board, rev: b.rev, epoch: b.epoch })), more: r.more === true };
       },
     }),

@@ -21,7 +21,10 @@ export function lockTools(board: BoardArg): ToolDefinition[] {
         ttl_ms: z.number().int().min(100).max(3_600_000).describe('How long the lock lasts unless released (ms).'),
         wait_ms: z.number().int().min(0).max(60_000).optional().describe('How long to wait for it (ms, default 0: do not wait).'),
       },
-      output: { token: z.number().int().describe('The fencing token.'), expires_at: z.number().describe('Epoch ms at which the lock lapses.') },
+      output: {
+        token: z.number().int().describe('The fencing token.'),
+        expires_at: z.number().describe('Epoch ms at which the lock lapses.'),
+      },
       async run(args, ctx) {
         const r = await ctx.api.request<{ token: number; expiresAt: number }>('lock.acquire', {
           board: ctx.board(args.board),
@@ -35,7 +38,8 @@ export function lockTools(board: BoardArg): ToolDefinition[] {
     tool({
       name: 'lock_release',
       title: 'Release a lock',
-      description: 'Releases a lock you hold, named with the token lock_acquire gave you. A token that no longer holds the lock (it expired, or your session reconnected) is FENCED.',
+      description:
+        'Releases a lock you hold, named with the token lock_acquire gave you. A token that no longer holds the lock (it expired, or your session reconnected) is FENCED.',
       action: 'lock',
       annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false },
       input: { board, name: nameArg, token: positiveInt.describe('The token from lock_acquire.') },

@@ -11,7 +11,8 @@ const stateOutput = z.enum(['waiting', 'delayed', 'active', 'completed', 'failed
 
 /** Handing out work, and working it: claim, checkpoint, complete or fail, all fenced by the claim's token. */
 export function taskTools(board: BoardArg): ToolDefinition[] {
-  const finish = (taskIdValue: string, token: string, ctx: { claims: { drop(id: string, token?: string): void } }) => ctx.claims.drop(taskIdValue, token);
+  const finish = (taskIdValue: string, token: string, ctx: { claims: { drop(id: string, token?: string): void } }) =>
+    ctx.claims.drop(taskIdValue, token);
   return [
     tool({
       name: 'task_enqueue',
@@ -46,7 +47,8 @@ export function taskTools(board: BoardArg): ToolDefinition[] {
     tool({
       name: 'task_get',
       title: 'Look at a task',
-      description: 'The state of a task: waiting, delayed, active, completed (with result), failed (with error) or cancelled; its attempt, progress and last checkpoint.',
+      description:
+        'The state of a task: waiting, delayed, active, completed (with result), failed (with error) or cancelled; its attempt, progress and last checkpoint.',
       action: 'task',
       annotations: { readOnlyHint: true, idempotentHint: true },
       input: { board, task_id: taskIdArg },
@@ -79,13 +81,17 @@ export function taskTools(board: BoardArg): ToolDefinition[] {
     tool({
       name: 'task_cancel',
       title: 'Cancel a task',
-      description: 'Cancels a task: a waiting one is never handed out; an agent working on it is told to stop, and its token stops working.',
+      description:
+        'Cancels a task: a waiting one is never handed out; an agent working on it is told to stop, and its token stops working.',
       action: 'task',
       annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true },
       input: { board, task_id: taskIdArg },
       output: { state: stateOutput },
       async run(args, ctx) {
-        const r = await ctx.api.request<{ state: z.infer<typeof stateOutput> }>('task.cancel', { board: ctx.board(args.board), taskId: args.task_id });
+        const r = await ctx.api.request<{ state: z.infer<typeof stateOutput> }>('task.cancel', {
+          board: ctx.board(args.board),
+          taskId: args.task_id,
+        });
         return { state: r.state };
       },
     }),
@@ -110,7 +116,9 @@ export function taskTools(board: BoardArg): ToolDefinition[] {
           .min(1_000)
           .max(3_600_000)
           .optional()
-          .describe('How soon the task goes back to the queue if this session stops heartbeating it (ms, default 30000); it heartbeats by itself while connected.'),
+          .describe(
+            'How soon the task goes back to the queue if this session stops heartbeating it (ms, default 30000); it heartbeats by itself while connected.',
+          ),
       },
       output: {
         claimed: z.boolean(),
@@ -131,17 +139,32 @@ export function taskTools(board: BoardArg): ToolDefinition[] {
         if (!task) return { claimed: false };
         return {
           claimed: true,
-          task: { task_id: task.taskId, queue: task.queue, data: task.data, attempt: task.attempt, checkpoint: task.checkpoint ?? null, progress: task.progress, token: task.token },
+          task: {
+            task_id: task.taskId,
+            queue: task.queue,
+            data: task.data,
+            attempt: task.attempt,
+            checkpoint: task.checkpoint ?? null,
+            progress: task.progress,
+            token: task.token,
+          },
         };
       },
     }),
     tool({
       name: 'task_checkpoint',
       title: 'Save progress on a task',
-      description: 'Saves the state to resume a claimed task from (any JSON). Whoever gets the task next, after a crash, starts from the last checkpoint. FENCED: the task is no longer yours.',
+      description:
+        'Saves the state to resume a claimed task from (any JSON). Whoever gets the task next, after a crash, starts from the last checkpoint. FENCED: the task is no longer yours.',
       action: 'task',
       annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false },
-      input: { board, task_id: taskIdArg, token: tokenArg, checkpoint: anyJson.describe('The state to resume from.'), progress: progressArg },
+      input: {
+        board,
+        task_id: taskIdArg,
+        token: tokenArg,
+        checkpoint: anyJson.describe('The state to resume from.'),
+        progress: progressArg,
+      },
       output: { seq: z.number().int().describe('Sequence number of this checkpoint.') },
       async run(args, ctx) {
         const r = await ctx.api.request<{ seq: number }>('task.checkpoint', {
@@ -157,10 +180,11 @@ export function taskTools(board: BoardArg): ToolDefinition[] {
     tool({
       name: 'task_complete',
       title: 'Complete a task',
-      description: 'Marks a claimed task done with its result. FENCED: the task was taken back (your session was lost or its lease lapsed) and someone else may be working on it; do not redo side effects.',
+      description:
+        'Marks a claimed task done with its result. FENCED: the task was taken back (your session was lost or its lease lapsed) and someone else may be working on it; do not redo side effects.',
       action: 'task',
       annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false },
-      input: { board, task_id: taskIdArg, token: tokenArg, result: anyJson.optional().describe('The task\'s result (any JSON).') },
+      input: { board, task_id: taskIdArg, token: tokenArg, result: anyJson.optional().describe("The task's result (any JSON).") },
       output: { ok: z.boolean() },
       async run(args, ctx) {
         try {
@@ -179,10 +203,17 @@ export function taskTools(board: BoardArg): ToolDefinition[] {
     tool({
       name: 'task_fail',
       title: 'Fail a task',
-      description: 'Gives up on a claimed task with an error message. With retryable (default true) it goes back to the queue while attempts remain (will_retry=true).',
+      description:
+        'Gives up on a claimed task with an error message. With retryable (default true) it goes back to the queue while attempts remain (will_retry=true).',
       action: 'task',
       annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false },
-      input: { board, task_id: taskIdArg, token: tokenArg, error: z.string().min(1).max(4_096).describe('What went wrong.'), retryable: z.boolean().optional() },
+      input: {
+        board,
+        task_id: taskIdArg,
+        token: tokenArg,
+        error: z.string().min(1).max(4_096).describe('What went wrong.'),
+        retryable: z.boolean().optional(),
+      },
       output: { will_retry: z.boolean() },
       async run(args, ctx) {
         try {

@@ -15,7 +15,9 @@ function currentOf(err: BlackboardError): Current | null {
   const current = err.details?.current;
   if (typeof current !== 'object' || current === null) return null;
   const c = current as Record<string, unknown>;
-  return typeof c.version === 'number' ? { version: c.version, ...('value' in c ? { value: c.value } : {}), ...(typeof c.modRev === 'number' ? { modRev: c.modRev } : {}) } : null;
+  return typeof c.version === 'number'
+    ? { version: c.version, ...('value' in c ? { value: c.value } : {}), ...(typeof c.modRev === 'number' ? { modRev: c.modRev } : {}) }
+    : null;
 }
 
 /**
@@ -28,7 +30,7 @@ export function updateTool(board: BoardArg): ToolDefinition {
     name: 'board_update',
     title: 'Update a key safely (compare-and-set)',
     description: [
-      'Read-modify-write without losing anyone\'s update.',
+      "Read-modify-write without losing anyone's update.",
       '1) Call with board and key only: you get the current value and version (version 0: the key does not exist).',
       '2) Compute the new value from it and call again with `value` and `version` = the version you read.',
       'If nobody changed the key meanwhile it is written: committed=true with the new version.',
@@ -40,14 +42,24 @@ export function updateTool(board: BoardArg): ToolDefinition {
       board,
       key: keyArg,
       value: anyJson.optional().describe('The new value. Leave it out to only read the current value and version.'),
-      version: revision.optional().describe('The version your new value is based on (from the previous call; 0 = the key must not exist). Required with `value`.'),
+      version: revision
+        .optional()
+        .describe('The version your new value is based on (from the previous call; 0 = the key must not exist). Required with `value`.'),
       fence: fenceArg,
     },
     output: {
-      committed: z.boolean().describe('true: your value was written. false: nothing was written (a read, or someone changed the key first).'),
+      committed: z
+        .boolean()
+        .describe('true: your value was written. false: nothing was written (a read, or someone changed the key first).'),
       key: z.string(),
-      version: z.number().int().describe('After a commit, the new version; otherwise the current version (0: absent). Pass it with your next value.'),
-      value: z.unknown().optional().describe('After a commit, the value written; otherwise the current value (absent when the key does not exist).'),
+      version: z
+        .number()
+        .int()
+        .describe('After a commit, the new version; otherwise the current version (0: absent). Pass it with your next value.'),
+      value: z
+        .unknown()
+        .optional()
+        .describe('After a commit, the value written; otherwise the current value (absent when the key does not exist).'),
       rev: z.number().int().optional().describe('Board revision of the commit, or of the read.'),
     },
     async run(args, ctx) {
@@ -62,7 +74,11 @@ export function updateTool(board: BoardArg): ToolDefinition {
         }
       }
       if (args.version === undefined) {
-        throw new BlackboardError(ErrorCode.BAD_REQUEST, 'board_update with a value needs `version`: the version the value is based on (call once without a value to read it)', { field: 'version' });
+        throw new BlackboardError(
+          ErrorCode.BAD_REQUEST,
+          'board_update with a value needs `version`: the version the value is based on (call once without a value to read it)',
+          { field: 'version' },
+        );
       }
       try {
         const put = await ctx.api.request<PutResult>('put', {
@@ -76,7 +92,12 @@ export function updateTool(board: BoardArg): ToolDefinition {
       } catch (err) {
         const current = err instanceof BlackboardError && err.code === ErrorCode.CONFLICT ? currentOf(err) : null;
         if (!current) throw err;
-        return { committed: false, key: args.key, version: current.version, ...(current.version > 0 && 'value' in current ? { value: current.value } : {}) };
+        return {
+          committed: false,
+          key: args.key,
+          version: current.version,
+          ...(current.version > 0 && 'value' in current ? { value: current.value } : {}),
+        };
       }
     },
   });
