@@ -70,8 +70,12 @@ export class ResourceFeed {
     return { uris, cursors };
   }
 
-  /** Resumes the subscriptions of a session that moved here. */
-  async restore(state: FeedState): Promise<void> {
+  /**
+   * Resumes the subscriptions of a session that moved here. A board that can no longer be
+   * subscribed (the credential lost its scope, say) is dropped rather than failing the whole
+   * session; returns the URIs dropped.
+   */
+  async restore(state: FeedState): Promise<string[]> {
     for (const uri of state.uris) {
       const ref = parseResourceUri(uri);
       if (!ref) continue;
@@ -79,7 +83,16 @@ export class ResourceFeed {
       if (w.cursor === null && state.cursors[ref.board] !== undefined) w.cursor = state.cursors[ref.board]!;
       this.add(w, ref.key, uri);
     }
-    await Promise.all([...this.boards.values()].map((w) => this.resync(w)));
+    const watches = [...this.boards.values()];
+    const outcomes = await Promise.allSettled(watches.map((w) => this.resync(w)));
+    const dropped: string[] = [];
+    outcomes.forEach((outcome, i) => {
+      if (outcome.status === 'fulfilled') return;
+      const w = watches[i]!;
+      dropped.push(...w.index, ...[...w.keys.values()].flatMap((set) => [...set]));
+      this.boards.delete(w.board);
+    });
+    return dropped;
   }
 
   async subscribe(uri: string): Promise<void> {

@@ -119,7 +119,8 @@ export class McpHttpSession {
     const response = await this.transport.handleRequest(request, { parsedBody: init });
     await response.text();
     if (!this.initialized) throw new Error(`resuming MCP session ${this.id} failed (${response.status})`);
-    await this.bridge.feed.restore(stored.feed);
+    const dropped = await this.bridge.feed.restore(stored.feed);
+    if (dropped.length > 0) this.settings.log.warn({ session: this.id, dropped: dropped.slice(0, 20) }, 'resource subscriptions that could not be resumed');
   }
 
   /** Serves one HTTP request of this session (`parsedBody`: a POST body already read). */
