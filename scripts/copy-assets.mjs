@@ -3,6 +3,7 @@ import { cpSync, existsSync } from 'node:fs';
 
 const assets = [
   ['server/board/scripts', 'dist/server/board/scripts'],
+  ['server/mcp/scripts', 'dist/server/mcp/scripts'],
   ['server/history/migrations', 'dist/server/history/migrations'],
 ];
 for (const [from, to] of assets) {

@@ -79,6 +79,7 @@ export async function startApp(options: AppOptions = {}): Promise<App> {
     sessions,
     fanout: scheduler,
     redisReady: () => redis.status === 'ready',
+    authenticator,
   };
   for (const ext of extensions) await ext.init?.(services);
 

@@ -168,6 +168,19 @@ export const configSchema = z.object({
   TASK_STALL_CHECK_MS: int(100, 600_000, 5_000).describe(
     'Interval of the check, run by every node with workers on a queue, that takes back tasks whose node died.',
   ),
+  MCP_ENABLED: bool(true).describe('Serve MCP (Model Context Protocol) over Streamable HTTP at `/mcp` (docs/mcp.md).'),
+  MCP_ALLOWED_HOSTS: z
+    .string()
+    .optional()
+    .describe(
+      'Host header values `/mcp` answers, comma-separated (with or without port). Unset: with AUTH_MODE=none, requests over loopback must name localhost, 127.0.0.1 or [::1] (DNS-rebinding protection); otherwise any.',
+    ),
+  MCP_MAX_SESSIONS: int(1, 1_000_000, 1_000).describe('MCP sessions one node serves at once; more → 503 at initialize.'),
+  MCP_SESSION_IDLE_MS: int(1_000, 86_400_000, 1_800_000).describe(
+    'An MCP session without requests or an open stream for this long ends (its locks and claimed tasks are released).',
+  ),
+  MCP_STREAM_MAX_EVENTS: int(10, 1_000_000, 1_000).describe('Events kept per MCP SSE stream for resumption with `Last-Event-ID`.'),
+  MCP_STREAM_TTL_MS: int(1_000, 86_400_000, 600_000).describe('How long the events of an MCP SSE stream are kept after its last one.'),
 });
 
 export type Config = Readonly<z.infer<typeof configSchema>>;

@@ -8,6 +8,7 @@ import { locksExtension } from './locks/extension.js';
 import { admissionExtension } from './admission/extension.js';
 import { securityExtension } from './security/extension.js';
 import { schemasExtension } from './schemas/extension.js';
+import { mcpExtension } from './mcp/extension.js';
 
 /** The capabilities a server node runs, in start-up order. */
 export function defaultExtensions(config: Config): Extension[] {
@@ -20,5 +21,6 @@ export function defaultExtensions(config: Config): Extension[] {
     tasksExtension(),
     locksExtension(),
     schemasExtension(),
+    ...(config.MCP_ENABLED ? [mcpExtension()] : []),
   ];
 }

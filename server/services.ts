@@ -6,6 +6,7 @@ import type { RedisClient } from './board/scripts.js';
 import type { Session } from './gateway/session.js';
 import type { Replayer } from './board/replay.js';
 import type { StoredRecord } from './board/records.js';
+import type { Authenticator } from './gateway/auth.js';
 
 /** What op handlers can reach. One instance per server node; nothing in it is board state. */
 export interface Services {
@@ -24,6 +25,8 @@ export interface Services {
   /** Typed boards (JSON Schemas per key pattern), when this node runs them. */
   schemas?: SchemaService;
   redisReady(): boolean;
+  /** How this node checks credentials (WebSocket upgrades, `/mcp` requests). */
+  authenticator?: Authenticator;
 }
 
 export interface FanoutState {

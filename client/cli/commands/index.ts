@@ -5,6 +5,7 @@ import { getCommand } from './get.js';
 import { historyCommand } from './history.js';
 import { lockCommand } from './lock.js';
 import { lsCommand } from './ls.js';
+import { mcpCommand } from './mcp.js';
 import { putCommand } from './put.js';
 import { taskCommand } from './task.js';
 import { tokenCommand } from './token.js';
@@ -22,6 +23,7 @@ export const commands: readonly Command[] = [
   taskCommand,
   boardsCommand,
   tokenCommand,
+  mcpCommand,
 ];
 
 export function findCommand(name: string): Command | undefined {
