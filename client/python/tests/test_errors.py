@@ -14,7 +14,7 @@ from conftest import ClientFactory, ServerFactory
 from support.aio import random_board, run, wait_until
 from support.frames import FrameLog
 from support.jwt import SECRET, mint
-from support.processes import RedisProcess, psql_background
+from support.processes import RedisProcess, psql_background, psql_query
 
 
 def test_request_errors_from_the_shared_server(client: ClientFactory, board: str, frames: FrameLog) -> None:
@@ -110,22 +110,32 @@ def test_rate_limited_carries_retry_after(servers: ServerFactory, frames: FrameL
 
 
 def test_timeouts_from_the_server_and_from_the_client(servers: ServerFactory, frames: FrameLog) -> None:
-    process = servers({"DURABLE_TIMEOUT_MS": "200"}, history=True)
+    process = servers({"DURABLE_TIMEOUT_MS": "1000"}, history=True)
+    database = process.env["DATABASE_URL"]
+    lock_held = (
+        "SELECT count(*) FROM pg_locks l JOIN pg_class c ON l.relation = c.oid "
+        "WHERE c.relname = 'events' AND l.mode = 'AccessExclusiveLock' AND l.granted"
+    )
 
     async def scenario() -> None:
+        loop = asyncio.get_running_loop()
         board = random_board()
-        async with blackboard.Client(process.url, frame_observer=frames.observe, request_timeout_ms=2_000) as bb:
-            await bb.put(board, "k", 0, durability="durable")
+        async with blackboard.Client(process.url, frame_observer=frames.observe, request_timeout_ms=3_000) as bb:
+            await bb.put(board, "k", 0)
             # Postgres cannot take the event: a durable write is committed, but not acknowledged in time.
-            locker = psql_background(process.env["DATABASE_URL"], "BEGIN; LOCK TABLE events IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(5); COMMIT;")
+            locker = psql_background(database, "BEGIN; LOCK TABLE events IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(60); COMMIT;")
             try:
-                await asyncio.sleep(0.5)
+                async def held() -> bool:
+                    return await loop.run_in_executor(None, psql_query, database, lock_held) == "1"
+
+                await wait_until(held, 30, "the table lock", interval=0.1)
                 with pytest.raises(blackboard.RequestTimeoutError) as timeout:
                     await bb.put(board, "k", 1, durability="durable")
                 assert isinstance(timeout.value.details["rev"], int)
             finally:
                 locker.kill()
                 locker.wait()
+                psql_query(database, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE pid <> pg_backend_pid() AND query LIKE '%pg_sleep(60)%'")
             assert (await bb.get(board, "k")).value == 1
 
             # No reply at all: the client's own deadline, as the same class.

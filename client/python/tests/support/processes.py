@@ -129,6 +129,12 @@ def psql_background(database_url: str, sql: str) -> subprocess.Popen[bytes]:
     )
 
 
+def psql_query(database_url: str, sql: str) -> str:
+    """Runs SQL through psql and returns its unaligned output."""
+    done = subprocess.run(["psql", database_url, "-At", "-c", sql], check=True, capture_output=True, text=True, timeout=60)
+    return done.stdout.strip()
+
+
 class RedisProcess:
     """A private redis-server without persistence, which a test may stop and start empty."""
 

@@ -11,6 +11,8 @@ class Proxy:
         self.port = 0
         #: While set, bytes from the server are dropped (the client never sees its replies).
         self.swallow_replies = False
+        #: While set, new connections are closed at once (the server looks unreachable).
+        self.refusing = False
         self.connections = 0
         self._server: asyncio.AbstractServer | None = None
         self._writers: set[asyncio.StreamWriter] = set()
@@ -25,6 +27,9 @@ class Proxy:
         return self
 
     async def _serve(self, client_reader: asyncio.StreamReader, client_writer: asyncio.StreamWriter) -> None:
+        if self.refusing:
+            client_writer.close()
+            return
         try:
             server_reader, server_writer = await asyncio.open_connection("127.0.0.1", self.upstream_port)
         except OSError:
