@@ -8,6 +8,7 @@ import { benchFanout, benchFanoutNodes } from './fanout.js';
 import { benchPut } from './kv.js';
 import { runSweep, sweepFigures, sweepTable } from './load-sweep.js';
 import { benchIdleMemory } from './memory.js';
+import { benchPython } from './python.js';
 import { benchReplay } from './replay.js';
 import { benchWorkers } from './workers.js';
 import type { Section } from './report.js';
@@ -98,6 +99,7 @@ export function sectionSpecs(): SectionSpec[] {
       },
     },
     { title: 'Memory per idle connection', run: benchIdleMemory },
+    { title: 'Python client', run: benchPython },
     {
       title: 'History and durable writes',
       note: 'On a private redis-server and a database of their own (bench/history.ts).',

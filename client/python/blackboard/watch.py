@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 _TRANSIENT = (UnavailableError, RequestTimeoutError, RateLimitedError)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ReplicaEntry:
     value: Any
     version: int
@@ -35,7 +35,7 @@ class ReplicaEntry:
     mod_rev: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class WatchChange:
     """``event``: one change applied; ``reset``: the replica was replaced (a snapshot, or
     ``reason="overflow"`` when changes were dropped because nobody read them; the replica
