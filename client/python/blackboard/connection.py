@@ -246,7 +246,12 @@ class Connection:
                     text = outbox.popleft()
                     if observer is not None:
                         observer("send", text)
-                    await socket.send(text)
+                    try:
+                        await socket.send(text)
+                    except ConnectionClosed:
+                        raise
+                    except Exception:  # one frame that cannot go out must not stop the others
+                        log.exception("blackboard: a frame could not be sent")
                 self._wake.clear()
                 await self._wake.wait()
         except ConnectionClosed:

@@ -77,6 +77,7 @@ class Watch(SubscriptionHandler):
         self._wakeup = asyncio.Event()
         self._resuming: asyncio.Task[None] | None = None
         self._again = False
+        self._force_snapshot = False
 
     # --- lifecycle ---
 
@@ -154,6 +155,9 @@ class Watch(SubscriptionHandler):
 
     def _on_open(self) -> None:
         self._sub = None
+        self._start_resuming()
+
+    def _start_resuming(self) -> None:
         if self._resuming is None or self._resuming.done():
             self._resuming = asyncio.get_running_loop().create_task(self._resume_loop())
         else:
@@ -178,7 +182,8 @@ class Watch(SubscriptionHandler):
 
     async def _resume(self) -> None:
         resuming = self.epoch != "" or self._from_rev is not None
-        if not resuming:
+        if not resuming or self._force_snapshot:
+            self._force_snapshot = False
             await self._snapshot()
             return
         args: dict[str, Any] = {"board": self.board, "patterns": self.patterns, "fromRev": self.rev + 1}
@@ -246,6 +251,20 @@ class Watch(SubscriptionHandler):
             self._emit(WatchChange("event", rev, event=event))
 
     def on_progress(self, rev: int) -> None:
+        if rev < self.rev and self._sub is not None:
+            # The board is behind what was applied: it lost data and started over. The server
+            # closes such subscriptions itself; should that be missed, take a new snapshot.
+            self._went_backwards()
+            return
         if rev > self.rev:
             self.rev = rev
         self._emit(WatchChange("progress", rev))
+
+    def _went_backwards(self) -> None:
+        sub, self._sub = self._sub, None
+        if sub is not None:
+            self._client._unregister(sub)
+            unsubscribing = asyncio.get_running_loop().create_task(self._client.request("unsubscribe", {"sub": sub}, timeout_ms=5_000))
+            unsubscribing.add_done_callback(lambda t: t.cancelled() or t.exception())
+        self._force_snapshot = True
+        self._start_resuming()

@@ -47,11 +47,17 @@ def encode_frame(frame: dict[str, Any], max_frame_bytes: int, max_depth: int = M
     except (ValueError, TypeError) as err:
         # NaN/Infinity, a circular value, or an object json cannot write.
         raise BadRequestError(f"cannot send {frame.get('op')}: {err}", {"op": frame.get("op")}) from err
-    if len(text) * 4 > max_frame_bytes and len(text.encode("utf-8")) > max_frame_bytes:
-        raise TooLargeError(
-            f"{frame.get('op')} frame is larger than {max_frame_bytes} bytes",
-            {"op": frame.get("op"), "limit": max_frame_bytes},
-        )
+    # UTF-8 is what goes on the wire: a lone surrogate cannot be sent (and would alias another key).
+    if len(text) * 4 > max_frame_bytes or not text.isascii():
+        try:
+            size = len(text.encode("utf-8"))
+        except UnicodeEncodeError as err:
+            raise BadRequestError(f"cannot send {frame.get('op')}: text that is not valid Unicode ({err.reason})", {"op": frame.get("op")}) from err
+        if size > max_frame_bytes:
+            raise TooLargeError(
+                f"{frame.get('op')} frame is larger than {max_frame_bytes} bytes",
+                {"op": frame.get("op"), "limit": max_frame_bytes},
+            )
     # Only frames with nested values can be too deep; most requests are flat and skip the walk.
     if len(text) > 2 * max_depth and _depth_exceeds(frame, max_depth):
         raise BadRequestError(f"{frame.get('op')} frame nests deeper than {max_depth}", {"op": frame.get("op")})

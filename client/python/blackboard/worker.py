@@ -15,6 +15,7 @@ import logging
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Awaitable, Callable, Literal, Union
 
+from .connection import ConnectionState
 from .errors import BlackboardError, FencedError, NotFoundError
 from .types import Task
 
@@ -164,7 +165,7 @@ class Worker:
         if not self._stopped.is_set():
             self._stopped.set()
             worker_id = self.worker_id
-            if worker_id is not None and self.client.state.value == "connected":
+            if worker_id is not None and self.client.state is ConnectionState.CONNECTED:
                 try:
                     await self.client.request("task.stop", {"worker": worker_id}, timeout_ms=5_000)
                 except BlackboardError:

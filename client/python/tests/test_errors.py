@@ -14,7 +14,7 @@ from conftest import ClientFactory, ServerFactory
 from support.aio import random_board, run, wait_until
 from support.frames import FrameLog
 from support.jwt import SECRET, mint
-from support.processes import RedisProcess, psql_background, psql_query
+from support.processes import RedisProcess, ServerProcess, psql_background, psql_query
 
 
 def test_request_errors_from_the_shared_server(client: ClientFactory, board: str, frames: FrameLog) -> None:
@@ -110,11 +110,21 @@ def test_rate_limited_carries_retry_after(servers: ServerFactory, frames: FrameL
 
 
 def test_timeouts_from_the_server_and_from_the_client(servers: ServerFactory, frames: FrameLog) -> None:
-    process = servers({"DURABLE_TIMEOUT_MS": "1000"}, history=True)
+    # A Redis of its own: a server with history on another database, sharing a Redis, would
+    # persist this board's events there (its persister follows every board of that Redis).
+    redis = RedisProcess().start()
+    try:
+        _timeouts(servers({"REDIS_URL": redis.url, "DURABLE_TIMEOUT_MS": "1000"}, history=True), frames)
+    finally:
+        redis.stop()
+
+
+def _timeouts(process: ServerProcess, frames: FrameLog) -> None:
     database = process.env["DATABASE_URL"]
     lock_held = (
         "SELECT count(*) FROM pg_locks l JOIN pg_class c ON l.relation = c.oid "
-        "WHERE c.relname = 'events' AND l.mode = 'AccessExclusiveLock' AND l.granted"
+        "WHERE c.relname = 'events' AND l.mode = 'AccessExclusiveLock' AND l.granted "
+        "AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())"
     )
 
     async def scenario() -> None:

@@ -91,6 +91,10 @@ def test_frames_the_server_would_refuse_are_not_produced() -> None:
     for _ in range(60):
         shallow = [shallow]
     encode_frame({"id": 1, "op": "put", "value": shallow}, 1 << 20)
+    with pytest.raises(blackboard.BadRequestError):
+        encode_frame({"id": 1, "op": "put", "key": "a\ud800b", "value": 1}, 1 << 20)
+    with pytest.raises(blackboard.TooLargeError):
+        encode_frame({"id": 1, "op": "put", "value": "é" * 600}, 1_024)
     # Big integers keep every digit; text is not escaped to ASCII.
     assert json.loads(encode_frame({"id": 1, "op": "put", "value": [2**70, "é"]}, 1 << 20))["value"] == [2**70, "é"]
 

@@ -69,9 +69,10 @@ def test_resume_after_reconnects_without_gap_or_duplicate(client: ClientFactory,
                     acked.append((await writer.put(board, f"w{worker}/{i % 9}", i)).rev)
 
             writing = asyncio.ensure_future(asyncio.gather(*(write(w) for w in range(4))))
-            for _ in range(4):
-                await asyncio.sleep(0.15)
+            for n in range(1, 5):
+                await asyncio.sleep(0.1)
                 watcher.connection.drop()
+                await wait_until(lambda n=n: len(frames.sent_frames("subscribe")) == n + 1, 20, f"resume {n}")
             await writing
             await wait_until(lambda: watch.rev >= max(acked), 20, "the watcher to catch up")
             await asyncio.sleep(0.05)  # the reader takes what is queued
@@ -84,7 +85,7 @@ def test_resume_after_reconnects_without_gap_or_duplicate(client: ClientFactory,
 
     run(scenario())
     resumes = [f for f in frames.sent_frames("subscribe") if "fromRev" in f]
-    assert len(resumes) >= 3 and all(f["epoch"] and "snapshot" not in f for f in resumes)
+    assert len(resumes) == 4 and all(f["epoch"] and "snapshot" not in f for f in resumes)
 
 
 def test_compacted_resume_takes_a_new_snapshot(servers: ServerFactory, frames: FrameLog) -> None:
@@ -184,3 +185,27 @@ def test_a_refused_watch_says_why_and_a_slow_reader_gets_an_overflow_reset(clien
             assert len(watch.replica) == 12
 
     run(scenario())
+
+
+def test_a_progress_behind_the_replica_takes_a_new_snapshot(client: ClientFactory, board: str, frames: FrameLog) -> None:
+    async def scenario() -> None:
+        async with client() as bb:
+            for i in range(10):
+                await bb.put(board, f"k/{i}", i)
+            watch = bb.watch(board, ["**"])
+            await watch.ready()
+            changes: list[WatchChange] = []
+            reader = asyncio.ensure_future(collect(watch, changes))
+            # What a board that lost data and started over would report, had its server not
+            # closed the subscription: a revision below what the replica holds.
+            watch.on_progress(3)
+            await wait_until(lambda: len([c for c in changes if c.type == "reset"]) == 2, 10, "the second snapshot")
+            assert replica_items(watch) == await board_items(bb, board) and watch.rev == 10
+            await bb.put(board, "after", 1)
+            await wait_until(lambda: "after" in watch.replica, 10, "events on the new subscription")
+            await watch.close()
+            await reader
+
+    run(scenario())
+    assert len(frames.sent_frames("unsubscribe")) == 2
+    assert [f.get("snapshot") for f in frames.sent_frames("subscribe")] == [True, True]
