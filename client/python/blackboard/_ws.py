@@ -12,9 +12,9 @@ from __future__ import annotations
 import importlib
 from typing import Any, Callable, Mapping, Protocol, Sequence
 
-from websockets.exceptions import ConnectionClosed, InvalidHandshake
+from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
 
-__all__ = ["Socket", "ConnectionClosed", "InvalidHandshake", "open_socket", "close_code", "http_status", "IMPLEMENTATION"]
+__all__ = ["Socket", "ConnectionClosed", "InvalidHandshake", "InvalidURI", "open_socket", "close_code", "http_status", "IMPLEMENTATION"]
 
 
 class Socket(Protocol):

@@ -15,7 +15,7 @@ from collections import deque
 from typing import Callable, Sequence
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from ._ws import ConnectionClosed, Socket, close_code, http_status, open_socket
+from ._ws import ConnectionClosed, InvalidURI, Socket, close_code, http_status, open_socket
 from .backoff import full_jitter_delay
 from .errors import BadRequestError, BlackboardError, ForbiddenError, NotFoundError, UnauthorizedError
 
@@ -181,6 +181,9 @@ class Connection:
                 )
             except asyncio.CancelledError:
                 raise
+            except InvalidURI as err:
+                self._terminate(BadRequestError(f"not a WebSocket URL: {self.url}", {"url": self.url, "reason": str(err)}))
+                return
             except Exception as err:
                 status = http_status(err)
                 if status in _TERMINAL_STATUS:

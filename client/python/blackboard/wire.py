@@ -63,14 +63,3 @@ def encode_frame(frame: dict[str, Any], max_frame_bytes: int, max_depth: int = M
         raise BadRequestError(f"{frame.get('op')} frame nests deeper than {max_depth}", {"op": frame.get("op")})
     return text
 
-
-def camel_options(options: dict[str, Any] | None, names: dict[str, str]) -> dict[str, Any]:
-    """Maps snake_case option names to the wire's camelCase (only the ones given)."""
-    if not options:
-        return {}
-    out: dict[str, Any] = {}
-    for name, value in options.items():
-        if value is None:
-            continue
-        out[names.get(name, name)] = value
-    return out

@@ -103,7 +103,8 @@ async def _task_state(bb: blackboard.Client, board: str, task_id: str) -> str:
     return (await bb.task(board, task_id)).state
 
 
-def _resume_across(first: Agent, second_factory: Any, server: ServerProcess, client: ClientFactory, board: str) -> None:
+def _resume_across(first: Agent, second_factory: Any, server: ServerProcess, client: ClientFactory, board: str, frames: FrameLog) -> None:
+    agents = [first]
     try:
         async def scenario() -> None:
             async with client() as admin:
@@ -116,6 +117,7 @@ def _resume_across(first: Agent, second_factory: Any, server: ServerProcess, cli
                 assert at_loss.checkpoint["next"] == at_loss.seq >= 7
 
                 second: Agent = second_factory()
+                agents.append(second)
                 try:
                     resumed = await second.until("start", lambda line: line.get("taskId") == "big", timeout=120)
                     assert resumed["attempt"] == 2 and resumed["from"] == at_loss.checkpoint["next"]
@@ -129,6 +131,8 @@ def _resume_across(first: Agent, second_factory: Any, server: ServerProcess, cli
         run(scenario(), 300)
     finally:
         first.kill()
+    # The Python agent's frames go through the same check as the test's own.
+    assert sum(agent.check_frames(frames) for agent in agents) > 0
 
 
 async def _seq_at_least(bb: blackboard.Client, board: str, n: int) -> bool:
@@ -139,25 +143,29 @@ async def _is(bb: blackboard.Client, board: str, state: str) -> bool:
     return await _task_state(bb, board, "big") == state
 
 
-def test_a_python_worker_killed_mid_task_is_resumed_by_a_typescript_worker(server: ServerProcess, client: ClientFactory, board: str) -> None:
+def test_a_python_worker_killed_mid_task_is_resumed_by_a_typescript_worker(
+    server: ServerProcess, client: ClientFactory, board: str, frames: FrameLog
+) -> None:
     python = Agent.python("py_task_worker.py", "--url", server.url, "--board", board, "--step-ms", "100", "--lease", "5000")
     _resume_across(
         python,
         lambda: Agent.typescript(TS_WORKER, "--url", server.url, "--board", board, "--step-ms", "20"),
-        server, client, board,
+        server, client, board, frames,
     )
 
 
-def test_a_typescript_worker_killed_mid_task_is_resumed_by_a_python_worker(server: ServerProcess, client: ClientFactory, board: str) -> None:
+def test_a_typescript_worker_killed_mid_task_is_resumed_by_a_python_worker(
+    server: ServerProcess, client: ClientFactory, board: str, frames: FrameLog
+) -> None:
     typescript = Agent.typescript(TS_WORKER, "--url", server.url, "--board", board, "--step-ms", "100", "--lease", "5000")
     _resume_across(
         typescript,
         lambda: Agent.python("py_task_worker.py", "--url", server.url, "--board", board, "--step-ms", "20"),
-        server, client, board,
+        server, client, board, frames,
     )
 
 
-def test_a_python_lock_holder_frozen_past_its_ttl_is_fenced(server: ServerProcess, client: ClientFactory, board: str) -> None:
+def test_a_python_lock_holder_frozen_past_its_ttl_is_fenced(server: ServerProcess, client: ClientFactory, board: str, frames: FrameLog) -> None:
     holder = Agent.python("py_lock_holder.py", server.url, "frozen", board, "job", "1000")
     try:
         async def scenario() -> None:
@@ -191,3 +199,4 @@ def test_a_python_lock_holder_frozen_past_its_ttl_is_fenced(server: ServerProces
     finally:
         holder.signal(signal.SIGCONT)
         holder.kill()
+    assert holder.check_frames(frames) > 0

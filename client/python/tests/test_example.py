@@ -11,10 +11,11 @@ import blackboard
 from conftest import ServerFactory
 from support.agents import PYTHON_PACKAGE
 from support.aio import run
+from support.frames import FrameLog
 from support.processes import REPO, RedisProcess
 
 
-def test_the_readme_agent_runs_twice_and_counts_both(servers: ServerFactory) -> None:
+def test_the_readme_agent_runs_twice_and_counts_both(servers: ServerFactory, frames: FrameLog) -> None:
     # Its board is named "demo": a Redis of its own keeps it away from everything else.
     redis = RedisProcess().start()
     try:
@@ -30,7 +31,7 @@ def test_the_readme_agent_runs_twice_and_counts_both(servers: ServerFactory) -> 
         assert re.fullmatch(r"bob: 2 steps done; the plan holds 2 keys", outputs[1].stdout.strip())
 
         async def claims() -> object:
-            async with blackboard.Client(process.url) as bb:
+            async with blackboard.Client(process.url, frame_observer=frames.observe) as bb:
                 return (await bb.get("demo", "plan/claims")).value
 
         assert run(claims()) == {"items": ["alice", "bob"]}

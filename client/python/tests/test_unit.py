@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import math
 
@@ -97,6 +98,16 @@ def test_frames_the_server_would_refuse_are_not_produced() -> None:
         encode_frame({"id": 1, "op": "put", "value": "é" * 600}, 1_024)
     # Big integers keep every digit; text is not escaped to ASCII.
     assert json.loads(encode_frame({"id": 1, "op": "put", "value": [2**70, "é"]}, 1 << 20))["value"] == [2**70, "é"]
+
+
+def test_a_url_that_is_no_websocket_url_closes_the_client_at_once() -> None:
+    async def scenario() -> None:
+        bb = blackboard.Client("nonsense", request_timeout_ms=1_000)
+        with pytest.raises(blackboard.BadRequestError):
+            await bb.connect(timeout_ms=5_000)
+        assert bb.state is blackboard.ConnectionState.CLOSED
+
+    asyncio.run(scenario())
 
 
 def test_endpoint_adds_the_path_and_the_agent() -> None:

@@ -12,7 +12,7 @@ from blackboard import Watch, WatchChange
 from conftest import ClientFactory, ServerFactory
 from support.aio import random_board, run, wait_until
 from support.frames import FrameLog
-from support.processes import RedisProcess, ServerProcess
+from support.processes import RedisProcess
 from support.proxy import Proxy
 
 

@@ -16,6 +16,7 @@ import time
 from typing import Any
 
 import blackboard
+from _frame_file import frame_observer
 
 
 def report(**line: Any) -> None:
@@ -23,7 +24,7 @@ def report(**line: Any) -> None:
 
 
 async def main(url: str, agent: str, board: str, name: str, ttl_ms: int) -> None:
-    async with blackboard.Client(url, agent=agent) as bb:
+    async with blackboard.Client(url, agent=agent, frame_observer=frame_observer()) as bb:
         async with bb.lock(board, name, ttl_ms=ttl_ms, wait_ms=5_000) as lock:
             report(event="acquired", token=lock.token)
             seq = 0

@@ -18,6 +18,7 @@ import time
 from typing import Any
 
 import blackboard
+from _frame_file import frame_observer
 
 
 def say(**line: Any) -> None:
@@ -47,7 +48,8 @@ async def main() -> None:
     def on_error(err: BaseException, task_id: str) -> None:
         say(event="error", taskId=task_id, code=getattr(err, "code", repr(err)))
 
-    async with blackboard.Client(args.url, agent=args.agent, reconnect_base_ms=50, reconnect_cap_ms=500) as bb:
+    options: dict[str, Any] = {"reconnect_base_ms": 50, "reconnect_cap_ms": 500, "frame_observer": frame_observer()}
+    async with blackboard.Client(args.url, agent=args.agent, **options) as bb:
         worker = bb.worker(args.board, args.queue, handler, lease_ms=args.lease, on_error=on_error)
         await worker.start()
         say(event="ready")

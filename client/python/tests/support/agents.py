@@ -7,11 +7,13 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import threading
 from pathlib import Path
 from typing import Any, Callable
 
 from .aio import wait_until
+from .frames import FrameLog
 from .processes import REPO
 
 AGENTS = Path(__file__).resolve().parents[1] / "agents"
@@ -21,8 +23,9 @@ Line = dict[str, Any]
 
 
 class Agent:
-    def __init__(self, command: list[str], env: dict[str, str] | None = None) -> None:
+    def __init__(self, command: list[str], env: dict[str, str] | None = None, frame_log: str | None = None) -> None:
         self.lines: list[Line] = []
+        self.frame_log = frame_log
         self._stderr: list[str] = []
         self.proc = subprocess.Popen(
             command, cwd=REPO, env={**os.environ, **(env or {})},
@@ -37,7 +40,28 @@ class Agent:
 
     @staticmethod
     def python(script: str, *args: str) -> Agent:
-        return Agent([sys.executable, str(AGENTS / script), *args], {"PYTHONPATH": str(PYTHON_PACKAGE)})
+        """A Python agent; its client's frames are written to a file for ``check_frames``."""
+        handle, frame_log = tempfile.mkstemp(prefix="bb-frames-", suffix=".jsonl")
+        os.close(handle)
+        env = {"PYTHONPATH": str(PYTHON_PACKAGE), "FRAME_LOG": frame_log}
+        return Agent([sys.executable, str(AGENTS / script), *args], env, frame_log)
+
+    def check_frames(self, frames: FrameLog) -> int:
+        """Passes every frame the agent's client sent and received through the test's frame check."""
+        if self.frame_log is None:
+            return 0
+        count = 0
+        with open(self.frame_log, encoding="utf-8") as log:
+            for line in log:
+                try:
+                    direction, text = json.loads(line)
+                except ValueError:
+                    continue  # the last line of a killed agent may be cut short
+                frames.observe(direction, text)
+                count += 1
+        os.unlink(self.frame_log)
+        self.frame_log = None
+        return count
 
     def _read(self) -> None:
         assert self.proc.stdout is not None
