@@ -26,16 +26,18 @@ class PythonClient {
   }
 
   /** The next reply line (replies come in the order of the commands that cause them). */
-  next(): Promise<Record<string, unknown>> {
+  next(what = 'a reply'): Promise<Record<string, unknown>> {
     const reply = new Promise<Record<string, unknown>>((resolve) => this.waiting.push(resolve)).then((r) => {
       if (typeof r.error === 'string') throw new Error(r.error);
       return r;
     });
-    return within(reply, `the Python client (${this.stderr.slice(-300)})`);
+    return within(reply, `the Python client, waiting for ${what}`).catch((err: unknown) => {
+      throw new Error(`${(err as Error).message} (its stderr: ${this.stderr.slice(-300)})`);
+    });
   }
 
   send(command: Record<string, unknown>): Promise<Record<string, unknown>> {
-    const reply = this.next();
+    const reply = this.next(`${String(command.cmd)}${command.inFlight ? ` at ${String(command.inFlight)} in flight` : ''}`);
     this.child.stdin.write(`${JSON.stringify(command)}\n`);
     return reply;
   }
@@ -122,7 +124,9 @@ export async function benchPython(ctx: BenchContext): Promise<Section> {
     };
     for (let r = 0; r < 2; r++) {
       const pyBoard = benchBoard('py-fan');
-      const pyDone = python.send({ cmd: 'subscribe', board: pyBoard, expect: expected }).then(() => python.next());
+      // Writes start once the subscription is in place: it delivers only what is written after it.
+      await python.send({ cmd: 'subscribe', board: pyBoard, expect: expected });
+      const pyDone = python.next('the live events');
       const pyStart = nowMs();
       await write(pyBoard);
       live.py.push(expected / ((((await pyDone).lastAt as number) - pyStart) / 1000));

@@ -77,6 +77,8 @@ async def main() -> None:
         kind = command["cmd"]
         if kind == "connect":
             bb = blackboard.Client(command["url"], agent="bench-python", request_timeout_ms=120_000)
+            # A subscription ends with its socket: say so, or the wait for its events would be a mystery.
+            bb.add_listener("close", lambda code, reason: print(f"connection closed: {code} {reason}", file=sys.stderr, flush=True))
             await bb.connect()
             answer({"ok": True})
         elif kind == "put" and bb is not None:

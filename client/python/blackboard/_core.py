@@ -96,6 +96,8 @@ class ClientCore(Requester, ConnectionEvents):
         self._subscriptions: dict[str, SubscriptionHandler] = {}
         self._listeners: dict[str, list[Listener]] = {"open": [], "close": [], "state": [], "push": []}
         self._first_open: asyncio.Future[None] | None = None
+        self._req_prefix = f"{uuid.uuid4().hex}-"
+        self._req_count = 0
 
     # --- lifecycle ---
 
@@ -227,7 +229,9 @@ class ClientCore(Requester, ConnectionEvents):
         request_id = self._requests.next_id()
         frame = {"id": request_id, "op": op, **args}
         if op in WRITE_OPS and "reqId" not in frame:
-            frame["reqId"] = uuid.uuid4().hex
+            # Unique per agent: a random prefix per client, then a counter (cheaper than a UUID each).
+            self._req_count += 1
+            frame["reqId"] = f"{self._req_prefix}{self._req_count}"
         text = encode_frame(frame, self._max_frame_bytes)
         return await self._requests.send(
             request_id,

@@ -86,8 +86,11 @@ class KvOps(Requester):
         durability: Durability | None = None,
     ) -> PutResult:
         """Writes the value; with ``if_version`` only if the key is at that version (0: absent)."""
-        args = compact(board=board, key=key, ifVersion=if_version, fence=_fence(fence), reqId=req_id, durability=durability)
-        args["value"] = value
+        args: dict[str, Any] = {"board": board, "key": key, "value": value}
+        if if_version is not None:
+            args["ifVersion"] = if_version
+        if fence is not None or req_id is not None or durability is not None:
+            args.update(compact(fence=_fence(fence), reqId=req_id, durability=durability))
         result = await self.request("put", args)
         return PutResult(result["version"], result["rev"])
 

@@ -58,8 +58,8 @@ def encode_frame(frame: dict[str, Any], max_frame_bytes: int, max_depth: int = M
                 f"{frame.get('op')} frame is larger than {max_frame_bytes} bytes",
                 {"op": frame.get("op"), "limit": max_frame_bytes},
             )
-    # Only frames with nested values can be too deep; most requests are flat and skip the walk.
-    if len(text) > 2 * max_depth and _depth_exceeds(frame, max_depth):
+    # Nesting needs a bracket per level: most frames have too few brackets to be too deep.
+    if text.count("{") + text.count("[") > max_depth and _depth_exceeds(frame, max_depth):
         raise BadRequestError(f"{frame.get('op')} frame nests deeper than {max_depth}", {"op": frame.get("op")})
     return text
 
