@@ -42,8 +42,12 @@ class PythonClient {
     return reply;
   }
 
+  /** Writes refused with RATE_LIMITED (and sent again by the client), over the section. */
+  refused = 0;
+
   async put(board: string, inFlight: number, count: number): Promise<{ latencies: number[]; seconds: number }> {
     const r = await this.send({ cmd: 'put', board, inFlight, count });
+    this.refused += Number(r.refused ?? 0);
     return { latencies: (r.latencies as number[]).sort((a, b) => a - b), seconds: r.seconds as number };
   }
 
@@ -82,6 +86,7 @@ export async function benchPython(ctx: BenchContext): Promise<Section> {
     await python.send({ cmd: 'connect', url: ctx.url });
     const warm = benchBoard('py-warm');
     await python.put(warm, 64, ctx.plan.count(5_000));
+    python.refused = 0;
     await runConcurrent(ctx.plan.count(5_000), 64, (i) => admitted(() => sdk.put(warm, `w/${i % 100}`, sampleValue)));
 
     for (const [inFlight, total] of [
@@ -160,9 +165,12 @@ export async function benchPython(ctx: BenchContext): Promise<Section> {
     sdk.close();
     writer.close();
   }
+  const refusedNote = python.refused > 0
+    ? ` The Python client's puts were refused ${python.refused} times with RATE_LIMITED by write admission and sent again after \`retryAfterMs\` (never sooner); its figures include those waits.`
+    : '';
   return {
     title: 'Python client',
-    note: `The Python client (client/python: asyncio and websockets, on ${PYTHON}) in a process of its own, beside the TypeScript SDK in the benchmark process, against the same server in the same run. put: the two take turns, a quarter of the operations each per round. Events: one client subscribed to \`**\` of a board while another writes \`txn\`s of ${KEYS_PER_TXN} keys; the rate is events over the time from the first write to the last event received (the TypeScript subscriber shares its process with the writer). Replay: the same events again with \`fromRev: 1\`, over the time from the subscribe to the last event, which measures how fast each client takes events in. Goal: Python ≥ 0.5 of the TypeScript SDK's put rate at 64 in flight.`,
+    note: `The Python client (client/python: asyncio and websockets, on ${PYTHON}) in a process of its own, beside the TypeScript SDK in the benchmark process, against the same server in the same run. put: the two take turns, a quarter of the operations each per round. Events: one client subscribed to \`**\` of a board while another writes \`txn\`s of ${KEYS_PER_TXN} keys; the rate is events over the time from the first write to the last event received (the TypeScript subscriber shares its process with the writer). Replay: the same events again with \`fromRev: 1\`, over the time from the subscribe to the last event, which measures how fast each client takes events in. Goal: Python ≥ 0.5 of the TypeScript SDK's put rate at 64 in flight.${refusedNote}`,
     figures,
   };
 }

@@ -2,7 +2,7 @@
 
 Reads one JSON command per line on stdin and answers each with one JSON line on stdout:
   {"cmd": "connect", "url": ...}                      → {"ok": true}
-  {"cmd": "put", "board", "inFlight", "count"}        → {"seconds", "latencies": [ms, ...]}
+  {"cmd": "put", "board", "inFlight", "count"}        → {"seconds", "latencies": [ms, ...], "refused"}
   {"cmd": "subscribe", "board", "expect"}             → {"ready": true}, then, once `expect`
                                                         events arrived, {"events", "lastAt"}
                                                         (epoch ms of the last one)
@@ -22,6 +22,14 @@ from typing import Any
 import blackboard
 
 SAMPLE_VALUE = {"status": "working", "step": 3, "notes": "a small agent state value"}
+#: Replies refusing a request with RATE_LIMITED (the client sends those again after retryAfterMs).
+refused = 0
+
+
+def count_refusals(direction: str, text: str) -> None:
+    global refused
+    if direction == "receive" and '"RATE_LIMITED"' in text:
+        refused += 1
 
 
 def answer(reply: dict[str, Any]) -> None:
@@ -42,9 +50,10 @@ async def put(bb: blackboard.Client, board: str, in_flight: int, count: int) -> 
             await bb.put(board, f"k/{i % 100}", SAMPLE_VALUE)
             latencies[i] = (time.perf_counter() - t0) * 1000
 
+    refused_before = refused
     started = time.perf_counter()
     await asyncio.gather(*(lane() for _ in range(in_flight)))
-    return {"seconds": time.perf_counter() - started, "latencies": latencies}
+    return {"seconds": time.perf_counter() - started, "latencies": latencies, "refused": refused - refused_before}
 
 
 async def subscribe(bb: blackboard.Client, board: str, expect: int, from_rev: int | None = None) -> None:
@@ -76,7 +85,7 @@ async def main() -> None:
         command = json.loads(line)
         kind = command["cmd"]
         if kind == "connect":
-            bb = blackboard.Client(command["url"], agent="bench-python", request_timeout_ms=120_000)
+            bb = blackboard.Client(command["url"], agent="bench-python", request_timeout_ms=120_000, frame_observer=count_refusals)
             # A subscription ends with its socket: say so, or the wait for its events would be a mystery.
             bb.add_listener("close", lambda code, reason: print(f"connection closed: {code} {reason}", file=sys.stderr, flush=True))
             await bb.connect()

@@ -132,7 +132,7 @@ class RequestManager:
             if not isinstance(wait_ms, int) or isinstance(wait_ms, bool):
                 return False
             # At least the wait the server named, spread a little so refused clients do not return together.
-            delay = max(wait_ms, 1) * (1 + random.random() * 0.5) / 1000
+            delay = max(wait_ms, 1) * (1 + random.random() * 0.25) / 1000
         elif error.code == "UNAVAILABLE" and entry.resendable and self._retry_unavailable_ms > 0:
             if entry.unavailable_since is None:
                 entry.unavailable_since = now
