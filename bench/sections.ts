@@ -9,6 +9,7 @@ import { benchPut } from './kv.js';
 import { runSweep, sweepFigures, sweepTable } from './load-sweep.js';
 import { benchIdleMemory } from './memory.js';
 import { benchMcp } from './mcp.js';
+import { benchPython } from './python.js';
 import { benchReplay } from './replay.js';
 import { benchWorkers } from './workers.js';
 import type { Section } from './report.js';
@@ -105,6 +106,7 @@ export function sectionSpecs(): SectionSpec[] {
       note: 'One MCP client per transport calls `board_get` one call at a time: over Streamable HTTP (`/mcp` on the server\'s port; each session reaches the board through a WebSocket connection of its own to the node) and over stdio (`blackboard mcp`, a process of its own with one WebSocket connection to the server), taking turns in four rounds with a `get` through the SDK over the WebSocket. The MCP `ping` is the HTTP transport alone. Notifications: 100 HTTP sessions subscribed to one key (90 in a child process, 10 timed in the benchmark process), writes over the WebSocket one at a time, the next once the last one\'s notifications have come, each timed from its send to a session\'s `notifications/resources/updated`. Goals: a tool call ≤ 2× the WebSocket round trip; notification p99 ≤ 50 ms.',
       run: benchMcp,
     },
+    { title: 'Python client', run: benchPython },
     {
       title: 'History and durable writes',
       note: 'On a private redis-server and a database of their own (bench/history.ts).',

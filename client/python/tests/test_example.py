@@ -1,0 +1,39 @@
+"""The README's Python agent (examples/agent.py) runs as written."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+
+import blackboard
+from conftest import ServerFactory
+from support.agents import PYTHON_PACKAGE
+from support.aio import run
+from support.frames import FrameLog
+from support.processes import REPO, RedisProcess
+
+
+def test_the_readme_agent_runs_twice_and_counts_both(servers: ServerFactory, frames: FrameLog) -> None:
+    # Its board is named "demo": a Redis of its own keeps it away from everything else.
+    redis = RedisProcess().start()
+    try:
+        process = servers({"REDIS_URL": redis.url})
+        env = {**os.environ, "PYTHONPATH": str(PYTHON_PACKAGE), "BLACKBOARD_URL": process.url}
+        outputs = [
+            subprocess.run([sys.executable, "examples/agent.py", name], cwd=REPO, env=env, capture_output=True, text=True, timeout=60)
+            for name in ("alice", "bob")
+        ]
+        assert [o.returncode for o in outputs] == [0, 0], [o.stderr for o in outputs]
+        # How many keys the replica holds depends on whether the agent's own events came back yet.
+        assert re.fullmatch(r"alice: 1 steps done; the plan holds [0-2] keys", outputs[0].stdout.strip())
+        assert re.fullmatch(r"bob: 2 steps done; the plan holds 2 keys", outputs[1].stdout.strip())
+
+        async def claims() -> object:
+            async with blackboard.Client(process.url, frame_observer=frames.observe) as bb:
+                return (await bb.get("demo", "plan/claims")).value
+
+        assert run(claims()) == {"items": ["alice", "bob"]}
+    finally:
+        redis.stop()

@@ -1,0 +1,123 @@
+"""Every key-value op against a real server: arguments as the wire names them, results typed."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+import blackboard
+from blackboard import TxnDelete, TxnPatch, TxnPut
+from conftest import ClientFactory
+from support.aio import run
+from support.frames import FrameLog
+
+
+def test_put_get_and_snake_case_arguments_on_the_wire(client: ClientFactory, board: str, frames: FrameLog) -> None:
+    async def scenario() -> None:
+        async with client() as bb:
+            first = await bb.put(board, "plan/a", {"n": 1, "big": 2**64 + 1, "empty": []})
+            assert (first.version, first.rev) == (1, 1)
+            got = await bb.get(board, "plan/a")
+            assert got.value == {"n": 1, "big": 2**64 + 1, "empty": []}
+            assert (got.version, got.create_rev, got.mod_rev, got.rev) == (1, 1, 1, 1)
+            second = await bb.put(board, "plan/a", {"n": 2}, if_version=1)
+            assert (second.version, second.rev) == (2, 2)
+            with pytest.raises(blackboard.ConflictError) as conflict:
+                await bb.put(board, "plan/a", {"n": 3}, if_version=1)
+            assert conflict.value.current is not None and conflict.value.current["version"] == 2
+            assert conflict.value.current["value"] == {"n": 2}
+            await bb.put(board, "nulls", None)
+            assert (await bb.get(board, "nulls")).value is None
+            assert await bb.value(board, "missing", default="none") == "none"
+
+    run(scenario())
+    puts = frames.sent_frames("put")
+    assert puts[1]["ifVersion"] == 1 and "if_version" not in puts[1]
+    # Every write carries a reqId the client chose; nothing optional was sent as null.
+    assert all(isinstance(p["reqId"], str) and p["reqId"] for p in puts)
+    assert all("fence" not in p and "durability" not in p for p in puts)
+
+
+def test_patch_delete_and_txn(client: ClientFactory, board: str) -> None:
+    async def scenario() -> None:
+        async with client() as bb:
+            await bb.put(board, "list", {"items": []})
+            patched = await bb.patch(board, "list", [{"op": "add", "path": "/items/-", "value": "x"}])
+            assert patched.value == {"items": ["x"]} and patched.version == 2
+            with pytest.raises(blackboard.ConflictError) as failed_test:
+                await bb.patch(board, "list", [{"op": "test", "path": "/items/0", "value": "nope"}])
+            assert failed_test.value.details.get("reason") == "test"
+            deleted = await bb.delete(board, "list", if_version=2)
+            assert deleted.rev == patched.rev + 1
+            with pytest.raises(blackboard.NotFoundError):
+                await bb.delete(board, "list")
+
+            result = await bb.txn(board, [TxnPut("a", 1), TxnPut("b", {"x": 1})], {"a": 0, "b": 0})
+            assert result.results == [{"version": 1}, {"version": 1}]
+            both = await bb.txn(board, [TxnPatch("b", [{"op": "add", "path": "/y", "value": 2}]), TxnDelete("a")], [("a", 1)])
+            assert both.rev == result.rev + 1
+            assert (await bb.get(board, "b")).value == {"x": 1, "y": 2}
+            with pytest.raises(blackboard.ConflictError) as conflict:
+                await bb.txn(board, [TxnPut("c", 1)], {"a": 5, "b": 2})
+            assert [f["key"] for f in conflict.value.failed] == ["a"]
+            with pytest.raises(blackboard.NotFoundError):
+                await bb.get(board, "c")
+
+    run(scenario())
+
+
+def test_list_and_history_iterate_every_page(client: ClientFactory, board: str) -> None:
+    async def scenario() -> None:
+        async with client() as bb:
+            for i in range(25):
+                await bb.put(board, f"k/{i:02d}", i)
+            await bb.txn(board, [TxnPut(f"t/{i}", i) for i in range(7)])
+            keys = [item.key async for item in bb.list(board, "k/", page_size=4)]
+            assert keys == [f"k/{i:02d}" for i in range(25)]
+            page = await bb.list_page(board, "k/", limit=10)
+            assert page.more and len(page.items) == 10 and page.rev == 26
+            # Pages of 3 events cut the seven-key txn (revision 26) apart; each event comes once.
+            events = [e async for e in bb.history(board, page_size=3)]
+            assert [(e.rev, e.key) for e in events] == [(i + 1, f"k/{i:02d}") for i in range(25)] + [(26, f"t/{i}") for i in range(7)]
+            assert all(e.type == "put" and e.actor == bb.agent for e in events)
+            one_key = [e.rev async for e in bb.history(board, key="k/03")]
+            assert one_key == [4]
+            ranged = [e.rev async for e in bb.history(board, from_rev=10, to_rev=12)]
+            assert ranged == [10, 11, 12]
+            boards = await bb.boards(board)
+            assert [(b.board, b.rev) for b in boards] == [(board, 26)]
+
+    run(scenario())
+
+
+def test_at_rev_and_durable_writes_with_history(client: ClientFactory, board: str) -> None:
+    async def scenario() -> None:
+        async with client() as bb:
+            first = await bb.put(board, "k", "one", durability="durable")
+            await bb.put(board, "k", "two")
+            assert (await bb.get(board, "k", at_rev=first.rev)).value == "one"
+            assert [i.value async for i in bb.list(board, at_rev=first.rev)] == ["one"]
+
+    run(scenario())
+
+
+def test_update_loops_compare_and_set_until_it_commits(client: ClientFactory, board: str) -> None:
+    async def scenario() -> None:
+        async with client() as a, client() as b:
+            async def bump(bb: blackboard.Client, n: int) -> None:
+                for _ in range(n):
+                    await bb.update(board, "counter", lambda v: (v or 0) + 1)
+
+            await asyncio.gather(bump(a, 50), bump(b, 50), bump(a, 50))
+            got = await a.get(board, "counter")
+            assert got.value == 150 and got.version == 150
+
+            async def later(v: object) -> object:
+                await asyncio.sleep(0)
+                return {"from": v}
+
+            done = await a.update(board, "counter", later)
+            assert done.value == {"from": 150} and done.attempts == 1
+
+    run(scenario())
