@@ -3,13 +3,17 @@ import { WebSocket } from 'ws';
 /** A bare protocol client, for tests that send exact frames. */
 export class RawSocket {
   readonly messages: Array<Record<string, unknown>> = [];
+  /** The frames as received, for tests that check exact JSON text. */
+  readonly texts: string[] = [];
   private nextId = 1;
   closeCode: number | null = null;
   private waiters: Array<() => void> = [];
 
   private constructor(readonly ws: WebSocket) {
     ws.on('message', (data) => {
-      this.messages.push(JSON.parse(data.toString()) as Record<string, unknown>);
+      const text = data.toString();
+      this.texts.push(text);
+      this.messages.push(JSON.parse(text) as Record<string, unknown>);
       this.notify();
     });
     ws.on('close', (code) => {
