@@ -73,6 +73,18 @@ export const configSchema = z.object({
   MAX_OUTBOUND_BYTES: int(64 * 1024, 1024 * 1024 * 1024, 8 * 1024 * 1024).describe(
     'Unsent bytes allowed per connection before it is closed with 4008 (slow consumer).',
   ),
+  MAX_REPLY_BYTES: int(1_024, 64 * 1024 * 1024, 1024 * 1024).describe(
+    'Size at which `list`, `history` and `boards` replies stop early with `more: true` (each holds at least one item), and at which a subscription snapshot continues in `snapshot` pushes.',
+  ),
+  MAX_REVISION_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1_024)
+    .max(1024 * 1024 * 1024)
+    .optional()
+    .describe(
+      'Largest revision (the events of one write together, values and patches included) → TOO_LARGE at write time, nothing applied. Must be below MAX_OUTBOUND_BYTES, so that a subscriber closed with 4008 can always resume. Unset: 4 MiB, or half of MAX_OUTBOUND_BYTES when that is less.',
+    ),
   FANOUT_FRAMES_PER_SECOND: int(0, 10_000_000, 50_000).describe(
     'Event frames per second this node aims to send at most: flush rounds to many subscribers are spaced so that, and the events waiting meanwhile share a frame (more events per frame, same delivery rate); 0 flushes as soon as possible.',
   ),
@@ -128,7 +140,21 @@ export const configSchema = z.object({
   ),
 });
 
-export type Config = Readonly<z.infer<typeof configSchema>>;
+const DEFAULT_MAX_REVISION_BYTES = 4 * 1024 * 1024;
+
+export type Config = Readonly<z.infer<typeof configSchema> & { MAX_REVISION_BYTES: number }>;
+
+/** Settings derived from others, and bounds between settings. */
+function settle(parsed: z.infer<typeof configSchema>): Config {
+  const { MAX_OUTBOUND_BYTES, MAX_REVISION_BYTES } = parsed;
+  if (MAX_REVISION_BYTES !== undefined && MAX_REVISION_BYTES >= MAX_OUTBOUND_BYTES) {
+    throw new Error(`invalid configuration: MAX_REVISION_BYTES: must be below MAX_OUTBOUND_BYTES (${MAX_OUTBOUND_BYTES})`);
+  }
+  return Object.freeze({
+    ...parsed,
+    MAX_REVISION_BYTES: MAX_REVISION_BYTES ?? Math.min(DEFAULT_MAX_REVISION_BYTES, Math.floor(MAX_OUTBOUND_BYTES / 2)),
+  });
+}
 
 /** Parses the environment (or overrides, for tests) into a frozen config; throws a readable error. */
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
@@ -142,5 +168,5 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     const lines = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
     throw new Error(`invalid configuration: ${lines.join('; ')}`);
   }
-  return Object.freeze(parsed.data);
+  return settle(parsed.data);
 }

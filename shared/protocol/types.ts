@@ -53,12 +53,15 @@ export interface HistoryResult {
 }
 export interface BoardsResult {
   boards: Array<{ board: string; rev: number; epoch: string }>;
+  more: boolean;
 }
 export interface SubscribeResult {
   sub: string;
   rev: number;
   epoch: string;
   snapshot?: KeyRecord[];
+  /** The snapshot goes on in `snapshot` pushes. */
+  more?: boolean;
 }
 
 export interface ReplyOk<R = unknown> {

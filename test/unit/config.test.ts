@@ -43,4 +43,12 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ PORT: '65536' })).toThrow(/PORT: .*65535/);
     expect(() => loadConfig({ PORT: '80.5' })).toThrow(/PORT: /);
   });
+
+  it('keeps a revision below the outbound bound: MAX_REVISION_BYTES defaults to 4 MiB or half of MAX_OUTBOUND_BYTES', () => {
+    expect(loadConfig({}).MAX_REVISION_BYTES).toBe(4 * 1024 * 1024);
+    expect(loadConfig({ MAX_OUTBOUND_BYTES: String(1024 * 1024) }).MAX_REVISION_BYTES).toBe(512 * 1024);
+    expect(loadConfig({ MAX_REVISION_BYTES: '100000' }).MAX_REVISION_BYTES).toBe(100_000);
+    expect(() => loadConfig({ MAX_OUTBOUND_BYTES: '65536', MAX_REVISION_BYTES: '65536' })).toThrow(/MAX_REVISION_BYTES: .*MAX_OUTBOUND_BYTES/);
+    expect(loadConfig({}).MAX_REPLY_BYTES).toBe(1024 * 1024);
+  });
 });
