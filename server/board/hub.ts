@@ -20,6 +20,7 @@ export class SubscriptionHub {
   private readonly opening = new Map<string, Promise<BoardFeed>>();
   private readonly byChannel = new Map<string, BoardFeed>();
   private timer: NodeJS.Timeout | null = null;
+  private progressTimer: NodeJS.Timeout | null = null;
 
   constructor(
     private readonly redis: RedisClient,
@@ -43,11 +44,30 @@ export class SubscriptionHub {
     const period = Math.max(50, Math.min(1_000, Math.floor(this.options.progressMs / 2)));
     this.timer = setInterval(() => void this.tick(), period);
     this.timer.unref();
+    // Finer than the period above: progress is due PROGRESS_MS after a subscription's last frame, give or take a tick.
+    const progressTick = Math.max(10, Math.min(100, Math.floor(this.options.progressMs / 10)));
+    this.progressTimer = setInterval(() => this.sendDueProgress(), progressTick);
+    this.progressTimer.unref();
   }
 
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
+    if (this.progressTimer) clearInterval(this.progressTimer);
     this.timer = null;
+    this.progressTimer = null;
+  }
+
+  /** A progress push to each live subscription that got no frame for PROGRESS_MS, again every PROGRESS_MS while idle. */
+  private sendDueProgress(): void {
+    const now = Date.now();
+    for (const feed of this.feeds.values()) {
+      for (const sub of feed.subscriptions) {
+        if (sub.live && now - sub.lastSentAt >= this.options.progressMs) {
+          sub.lastSentAt = now;
+          this.sendProgress(sub, Math.max(feed.lastRev, sub.nextRev - 1));
+        }
+      }
+    }
   }
 
   feed(board: string): BoardFeed | undefined {
@@ -113,12 +133,6 @@ export class SubscriptionHub {
         this.byChannel.delete(channel);
         this.subscriber.unsubscribe(channel).catch(() => undefined);
         continue;
-      }
-      for (const sub of feed.subscriptions) {
-        if (sub.live && now - sub.lastSentAt >= this.options.progressMs) {
-          sub.lastSentAt = now;
-          this.sendProgress(sub, Math.max(feed.lastRev, sub.nextRev - 1));
-        }
       }
     }
     await this.pollRevisions();

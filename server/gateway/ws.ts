@@ -58,7 +58,7 @@ export class WsGateway {
     socket.on('error', () => socket.destroy());
     const url = new URL(req.url ?? '/', 'http://localhost');
     if (url.pathname !== WS_PATH) return refuse(socket, 404, `WebSocket endpoint is ${WS_PATH}`);
-    if (!this.accepting) return refuse(socket, 403, 'server is shutting down');
+    if (!this.accepting) return refuse(socket, 503, 'server is shutting down');
     let identity;
     try {
       this.guard?.checkOrigin(req);
