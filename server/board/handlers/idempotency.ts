@@ -16,6 +16,8 @@ export interface WriteIdentity {
   /** The record's name on the board, scoped to the agent. */
   key: string;
   fingerprint: string;
+  /** The commit script looked the reqId up and found none (its refusals need no second look). */
+  judged?: boolean;
 }
 
 /** Digest of a write request: op, board, keys and every argument but `id` and `reqId`, in any field order. */
@@ -58,7 +60,7 @@ export async function firstResultOr(
     return await write();
   } catch (err) {
     if (identity === undefined || !(err instanceof BlackboardError) || !RECALLABLE.has(err.code)) throw err;
-    if (err.details?.reason === 'reqId') throw err;
+    if (err.details?.reason === 'reqId' || identity.judged) throw err;
     const first = await ctx.services.store.recall(board, identity.key, identity.fingerprint);
     if (first === null) throw err;
     if (!first.matches) throw reqIdConflict(identity.reqId);

@@ -70,6 +70,9 @@ export function checkRevisionSize(ops: readonly WriteOp[], ctx: OpContext): void
   }
 }
 
+/** Refusals the commit script gives after it looked the reqId up. */
+const JUDGED: ReadonlySet<string> = new Set([ErrorCode.CONFLICT, ErrorCode.FENCED, ErrorCode.NOT_FOUND]);
+
 export interface CommitResult {
   outcome: CommitOutcome;
 }
@@ -86,12 +89,19 @@ export async function commitWrite(
     throw new BlackboardError(ErrorCode.UNAVAILABLE, 'durable writes need history (Postgres) on this server');
   }
   checkRevisionSize(request.ops, ctx);
-  const outcome = await ctx.services.store.commit({
-    ...request,
-    actorJson: ctx.session.actorJson,
-    reqId: identity?.key,
-    fingerprint: identity?.fingerprint,
-  });
+  let outcome: CommitOutcome;
+  try {
+    outcome = await ctx.services.store.commit({
+      ...request,
+      actorJson: ctx.session.actorJson,
+      reqId: identity?.key,
+      fingerprint: identity?.fingerprint,
+    });
+  } catch (err) {
+    // The script looks the reqId up before any of these refusals.
+    if (identity && (err instanceof CompareFailed || (err instanceof BlackboardError && JUDGED.has(err.code)))) identity.judged = true;
+    throw err;
+  }
   if (durable) await ctx.services.history!.awaitPersisted(request.board, outcome.rev);
   return new RawJson(outcome.resultText);
 }
