@@ -2,14 +2,15 @@ import { randomBytes } from 'node:crypto';
 import { pino } from 'pino';
 import { startApp, type App, type AppOptions } from '../../server/app.js';
 import { BlackboardClient, BlackboardError, type ClientOptions } from '../../client/sdk/index.js';
-import { WebSocket } from 'ws';
+import { WebSocket, type ClientOptions as SocketOptions } from 'ws';
 import type { SocketFactory } from '../../client/sdk/connection.js';
 import { FrameCheck } from './frame-check.js';
 
 /** The `ws` WebSocket, with every frame it sends and receives checked against the protocol schema. */
 export class CheckedWebSocket extends WebSocket {
-  constructor(...args: ConstructorParameters<typeof WebSocket>) {
-    super(...args);
+  constructor(address: string | URL, protocols?: string | string[] | SocketOptions, options?: SocketOptions) {
+    if (protocols !== undefined && typeof protocols === 'object' && !Array.isArray(protocols)) super(address, protocols);
+    else super(address, protocols, options);
     const check = new FrameCheck();
     this.on('message', (data: Buffer) => check.received(data.toString()));
     const send = this.send.bind(this) as (data: unknown, ...rest: unknown[]) => void;
