@@ -22,12 +22,12 @@ export interface WriteIdentity {
 
 /** Digest of a write request: op, board, keys and every argument but `id` and `reqId`, in any field order. */
 export function requestFingerprint(frame: Readonly<Record<string, unknown>>, lossless: boolean): string {
-  const hash = createHash('sha256');
+  let text = '';
   for (const name of Object.keys(frame).sort()) {
     if (name === 'id' || name === 'reqId' || frame[name] === undefined) continue;
-    hash.update(`${name}=${stringifyJson(frame[name], lossless)}\n`);
+    text += `${name}=${stringifyJson(frame[name], lossless)}\n`;
   }
-  return hash.digest('base64url');
+  return createHash('sha256').update(text).digest('base64url');
 }
 
 export function writeIdentity(frame: Readonly<Record<string, unknown>> & { reqId?: string | undefined }, ctx: OpContext): WriteIdentity | undefined {
