@@ -11,10 +11,8 @@ const failedCompare = z.object({ key: z.string(), expected: revision, actual: re
  * with a fixed meaning wherever they appear; others may come with particular errors.
  */
 export const errorDetails = z.looseObject({
-  /** RATE_LIMITED: when to send again. */
-  retryAfterMs: z.number().int().min(0).optional(),
-  /** Why, within the code: `test` and `reqId` (CONFLICT), `overload` (RATE_LIMITED), ... */
-  reason: z.string().optional(),
+  retryAfterMs: z.number().int().min(0).optional().describe('RATE_LIMITED: when to send again.'),
+  reason: z.string().optional().describe('Why, within the code: `test` and `reqId` (CONFLICT), `overload` (RATE_LIMITED), ...'),
   key: z.string().optional(),
   /**
    * CONFLICT: the key's state, to merge without another read (`{version: 0}` when it is
@@ -23,16 +21,11 @@ export const errorDetails = z.looseObject({
   current: z
     .object({ version: revision.optional(), modRev: revision.optional(), value: z.unknown().optional(), schemaVersion: revision.optional() })
     .optional(),
-  /** CONFLICT of a txn: every compare that failed, in request order. */
-  failed: z.array(failedCompare).optional(),
-  /** COMPACTED: the newest revision no longer served. */
-  compactRev: revision.optional(),
-  /** EPOCH_CHANGED: the board's epoch now. */
-  epoch: z.string().optional(),
-  /** TIMEOUT of a durable write: the revision it committed at. */
-  rev: revision.optional(),
-  /** A bound that was passed. */
-  limit: z.number().optional(),
+  failed: z.array(failedCompare).optional().describe('CONFLICT of a txn: every compare that failed, in request order.'),
+  compactRev: revision.optional().describe('COMPACTED: the newest revision no longer served.'),
+  epoch: z.string().optional().describe('EPOCH_CHANGED: the board’s epoch now.'),
+  rev: revision.optional().describe('TIMEOUT of a durable write: the revision it committed at.'),
+  limit: z.number().optional().describe('A bound that was passed.'),
 });
 
 export const errorBody = z.object({
@@ -44,13 +37,11 @@ export const errorBody = z.object({
 export const replyOk = z.object({
   id: requestId,
   ok: z.literal(true),
-  /** The op's result (see the `result.<op>` definitions). */
-  result: z.looseObject({}),
+  result: z.looseObject({}).describe('The op’s result (see the `result.<op>` definitions).'),
 });
 
 export const replyError = z.object({
-  /** null when the frame was not JSON or had no usable id. */
-  id: requestId.nullable(),
+  id: requestId.nullable().describe('null when the frame was not JSON or had no usable id.'),
   ok: z.literal(false),
   error: errorBody,
 });

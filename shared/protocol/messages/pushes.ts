@@ -7,24 +7,20 @@ import { boardEvent, keyRecord, taskProgress } from './records.js';
 export const eventsPush = z.object({
   push: z.literal('events'),
   sub: z.string(),
-  /** Revision order, no gap among matching events, no duplicate; a revision is never split across frames. */
-  events: z.array(boardEvent).min(1),
+  events: z.array(boardEvent).min(1).describe('Revision order, no gap among matching events, no duplicate; a revision is never split across frames.'),
 });
 
 export const progressPush = z.object({
   push: z.literal('progress'),
   sub: z.string(),
-  /** The board's latest revision: nothing up to it is pending for this subscription. */
-  rev: revision,
+  rev: revision.describe('The board’s latest revision: nothing up to it is pending for this subscription.'),
 });
 
 export const snapshotPush = z.object({
   push: z.literal('snapshot'),
   sub: z.string(),
-  /** The next part of the snapshot the subscribe result began. */
-  items: z.array(keyRecord),
-  /** False on the last part; events follow it. */
-  more: z.boolean(),
+  items: z.array(keyRecord).describe('The next part of the snapshot the subscribe result began.'),
+  more: z.boolean().describe('False on the last part; events follow it.'),
 });
 
 export const taskPush = z.object({
@@ -35,11 +31,9 @@ export const taskPush = z.object({
     queue: z.string(),
     data: jsonValue,
     attempt: positiveInt,
-    /** The last checkpoint (null: none), to resume from. */
-    checkpoint: jsonValue,
+    checkpoint: jsonValue.describe('The last checkpoint (null: none), to resume from.'),
     progress: taskProgress,
-    /** Fences heartbeats, checkpoints and completion of this delivery. */
-    token: z.string(),
+    token: z.string().describe('Fences heartbeats, checkpoints and completion of this delivery.'),
   }),
 });
 

@@ -15,18 +15,15 @@ export const timestamp = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 export const keyRecord = z.object({
   key: z.string(),
   value: jsonValue,
-  /** 1 at creation, +1 per change. */
-  version: positiveInt,
-  /** The revision that created the key (0 when it predates the history a rebuild had). */
-  createRev: revision,
+  version: positiveInt.describe('1 at creation, +1 per change.'),
+  createRev: revision.describe('The revision that created the key (0 when it predates the history a rebuild had).'),
   modRev: positiveInt,
 });
 
 const eventBase = {
   rev: positiveInt,
   key: z.string(),
-  /** The writer's agent id (`$server` for expiries). */
-  actor: z.string(),
+  actor: z.string().describe('The writer’s agent id (`$server` for expiries).'),
   ts: timestamp,
 };
 

@@ -8,19 +8,15 @@ import { boardEvent, keyRecord } from './records.js';
 const degraded = z.literal(true).optional();
 
 export const getResult = keyRecord.extend({
-  /** The board's current revision (with `atRev`: that revision). */
-  rev: revision,
-  /** Typed keys: the schema version the value is given in. */
-  schemaVersion: positiveInt.optional(),
+  rev: revision.describe('The board’s current revision (with `atRev`: that revision).'),
+  schemaVersion: positiveInt.optional().describe('Typed keys: the schema version the value is given in.'),
   degraded,
 });
 
 export const listResult = z.object({
-  /** Ascending byte order of the keys. */
-  items: z.array(keyRecord),
+  items: z.array(keyRecord).describe('Ascending byte order of the keys.'),
   rev: revision,
-  /** More keys follow: ask again with `after` = the last key. */
-  more: z.boolean(),
+  more: z.boolean().describe('More keys follow: ask again with `after` = the last key.'),
   degraded,
 });
 
@@ -33,28 +29,22 @@ export const txnOpResult = z.object({ version: positiveInt.optional(), value: js
 export const txnResult = z.object({ rev: positiveInt, results: z.array(txnOpResult).min(1) });
 
 export const historyResult = z.object({
-  /** Oldest first. */
-  events: z.array(boardEvent),
-  /** Later events follow: ask again from the revision after the last one (or the same revision, if `limit` cut it). */
-  more: z.boolean(),
+  events: z.array(boardEvent).describe('Oldest first.'),
+  more: z.boolean().describe('Later events follow: ask again from the revision after the last one (or the same revision, if `limit` cut it).'),
   degraded,
 });
 
 export const boardsResult = z.object({
   boards: z.array(z.object({ board: z.string(), rev: positiveInt, epoch: z.string() })),
-  /** More boards follow: ask again with `after` = the last board. */
-  more: z.boolean(),
+  more: z.boolean().describe('More boards follow: ask again with `after` = the last board.'),
 });
 
 export const subscribeResult = z.object({
   sub: z.string(),
-  /** With `snapshot`: the revision the snapshot is as of; events start at rev + 1. */
-  rev: revision,
+  rev: revision.describe('With `snapshot`: the revision the snapshot is as of; events start at rev + 1.'),
   epoch: z.string(),
-  /** With `snapshot: true`: the matching keys (the first part, when `more` is set). */
-  snapshot: z.array(keyRecord).optional(),
-  /** The snapshot continues in `snapshot` pushes, the last with `more: false`, before any event. */
-  more: z.literal(true).optional(),
+  snapshot: z.array(keyRecord).optional().describe('With `snapshot: true`: the matching keys (the first part, when `more` is set).'),
+  more: z.literal(true).optional().describe('The snapshot continues in `snapshot` pushes, the last with `more: false`, before any event.'),
 });
 
 export const unsubscribeResult = z.object({ ok: z.literal(true) });

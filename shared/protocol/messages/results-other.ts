@@ -8,8 +8,7 @@ import { jsonSchema, migration } from './schemas.js';
 const count = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 
 export const lockResults = {
-  /** `token` fences writes: the revision at which the lock was taken. */
-  'lock.acquire': z.object({ token: positiveInt, expiresAt: timestamp }),
+  'lock.acquire': z.object({ token: positiveInt, expiresAt: timestamp }).describe('`token` fences writes: the revision at which the lock was taken.'),
   'lock.extend': z.object({ expiresAt: timestamp }),
   'lock.release': z.object({ released: z.literal(true) }),
 } as const;
@@ -19,26 +18,20 @@ export const taskInfo = z.object({
   taskId: z.string(),
   queue: z.string(),
   state: taskState,
-  /** Deliveries so far, from 1 (0 before the first). */
-  attempt: count,
-  /** Most deliveries that may end with `task.fail`. */
-  attempts: positiveInt,
+  attempt: count.describe('Deliveries so far, from 1 (0 before the first).'),
+  attempts: positiveInt.describe('Most deliveries that may end with `task.fail`.'),
   progress: taskProgress,
-  /** The checkpoint sequence. */
-  seq: count,
+  seq: count.describe('The checkpoint sequence.'),
   losses: count,
   failures: count,
-  /** The last checkpoint, null when there is none. */
-  checkpoint: jsonValue,
+  checkpoint: jsonValue.describe('The last checkpoint, null when there is none.'),
   result: jsonValue.optional(),
   error: z.string().optional(),
-  /** The worker holding it, while it is active. */
-  worker: z.string().optional(),
+  worker: z.string().optional().describe('The worker holding it, while it is active.'),
 });
 
 export const taskResults = {
-  /** `created: false`: that taskId existed already (its first data stays). */
-  'task.enqueue': z.object({ taskId: z.string(), created: z.boolean() }),
+  'task.enqueue': z.object({ taskId: z.string(), created: z.boolean() }).describe('`created: false`: that taskId existed already (its first data stays).'),
   'task.work': z.object({ worker: z.string() }),
   'task.heartbeat': z.object({ ok: z.literal(true) }),
   'task.checkpoint': z.object({ seq: positiveInt }),
@@ -51,8 +44,7 @@ export const taskResults = {
 
 export const presenceResults = {
   'presence.set': z.object({ rev: positiveInt, since: timestamp, expiresAt: timestamp }),
-  /** `rev` is the revision that removed the entry; `cleared: false` when there was none. */
-  'presence.clear': z.object({ cleared: z.boolean(), rev: positiveInt.optional() }),
+  'presence.clear': z.object({ cleared: z.boolean(), rev: positiveInt.optional() }).describe('`rev` is the revision that removed the entry; `cleared: false` when there was none.'),
 } as const;
 
 /** The last background migration pass over a board (see docs/schemas.md). */
@@ -66,13 +58,11 @@ export const migrationPassReport = z.object({
 });
 
 export const schemaResults = {
-  /** `created: false` when the same version was registered before with the same content. */
-  'schema.set': z.object({ pattern: z.string(), schemaVersion: positiveInt, rev: revision, created: z.boolean() }),
+  'schema.set': z.object({ pattern: z.string(), schemaVersion: positiveInt, rev: revision, created: z.boolean() }).describe('`created: false` when the same version was registered before with the same content.'),
   'schema.get': z.object({
     pattern: z.string(),
     schemaVersion: positiveInt,
-    /** The version this one migrates from (absent for a pattern's first version). */
-    previous: positiveInt.optional(),
+    previous: positiveInt.optional().describe('The version this one migrates from (absent for a pattern’s first version).'),
     schema: jsonSchema,
     migration: migration.optional(),
     registeredAt: timestamp,
