@@ -73,9 +73,15 @@ export const configSchema = z.object({
   MAX_OUTBOUND_BYTES: int(64 * 1024, 1024 * 1024 * 1024, 8 * 1024 * 1024).describe(
     'Unsent bytes allowed per connection before it is closed with 4008 (slow consumer).',
   ),
-  MAX_REPLY_BYTES: int(1_024, 64 * 1024 * 1024, 1024 * 1024).describe(
-    'Size at which `list`, `history` and `boards` replies stop early with `more: true` (each holds at least one item), and at which a subscription snapshot continues in `snapshot` pushes.',
-  ),
+  MAX_REPLY_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1_024)
+    .max(1024 * 1024 * 1024)
+    .optional()
+    .describe(
+      'Size at which `list`, `history` and `boards` replies stop early with `more: true` (each holds at least one item), and at which a subscription snapshot continues in `snapshot` pushes. A reply may pass it by one item (a revision at most), so it and MAX_REVISION_BYTES together must fit MAX_OUTBOUND_BYTES. Unset: 1 MiB, or an eighth of MAX_OUTBOUND_BYTES when that is less.',
+    ),
   MAX_REVISION_BYTES: z.coerce
     .number()
     .int()
@@ -141,19 +147,28 @@ export const configSchema = z.object({
 });
 
 const DEFAULT_MAX_REVISION_BYTES = 4 * 1024 * 1024;
+const DEFAULT_MAX_REPLY_BYTES = 1024 * 1024;
 
-export type Config = Readonly<z.infer<typeof configSchema> & { MAX_REVISION_BYTES: number }>;
+export type Config = Readonly<z.infer<typeof configSchema> & { MAX_REVISION_BYTES: number; MAX_REPLY_BYTES: number }>;
 
-/** Settings derived from others, and bounds between settings. */
+/**
+ * Settings derived from others, and bounds between settings: whatever a client is sent
+ * (a reply, a snapshot part, a revision) must fit its outbound bound, or it could never
+ * make progress.
+ */
 function settle(parsed: z.infer<typeof configSchema>): Config {
-  const { MAX_OUTBOUND_BYTES, MAX_REVISION_BYTES } = parsed;
-  if (MAX_REVISION_BYTES !== undefined && MAX_REVISION_BYTES >= MAX_OUTBOUND_BYTES) {
-    throw new Error(`invalid configuration: MAX_REVISION_BYTES: must be below MAX_OUTBOUND_BYTES (${MAX_OUTBOUND_BYTES})`);
+  const outbound = parsed.MAX_OUTBOUND_BYTES;
+  const revision = parsed.MAX_REVISION_BYTES ?? Math.min(DEFAULT_MAX_REVISION_BYTES, Math.floor(outbound / 2));
+  const reply = parsed.MAX_REPLY_BYTES ?? Math.min(DEFAULT_MAX_REPLY_BYTES, Math.floor(outbound / 8));
+  if (revision >= outbound) {
+    throw new Error(`invalid configuration: MAX_REVISION_BYTES: must be below MAX_OUTBOUND_BYTES (${outbound})`);
   }
-  return Object.freeze({
-    ...parsed,
-    MAX_REVISION_BYTES: MAX_REVISION_BYTES ?? Math.min(DEFAULT_MAX_REVISION_BYTES, Math.floor(MAX_OUTBOUND_BYTES / 2)),
-  });
+  if (reply + revision > outbound) {
+    throw new Error(
+      `invalid configuration: MAX_REPLY_BYTES: with MAX_REVISION_BYTES (${revision}) it must fit MAX_OUTBOUND_BYTES (${outbound})`,
+    );
+  }
+  return Object.freeze({ ...parsed, MAX_REVISION_BYTES: revision, MAX_REPLY_BYTES: reply });
 }
 
 /** Parses the environment (or overrides, for tests) into a frozen config; throws a readable error. */

@@ -7,7 +7,7 @@ const LIMIT = 256 * 1024;
 let server: TestServer;
 beforeAll(async () => {
   // A revision must fit under the outbound bound, or a subscriber could never make progress.
-  server = await startTestServer({ env: { MAX_OUTBOUND_BYTES: String(LIMIT), MAX_REVISION_BYTES: String(LIMIT - 16 * 1024) } });
+  server = await startTestServer({ env: { MAX_OUTBOUND_BYTES: String(LIMIT), MAX_REVISION_BYTES: String(208 * 1024) } });
 });
 afterAll(async () => {
   await server?.stop();
