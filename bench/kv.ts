@@ -12,6 +12,9 @@ import { round, runConcurrent, throughputFigures, type Figure } from './stats.js
  * rounds. At 64 in flight the server path runs twice: alone, and with one subscriber of the
  * board receiving every event.
  */
+/** A request fingerprint as long as the server's (a SHA-256 digest, base64url). */
+const FINGERPRINT = 'f'.repeat(43);
+
 /** Rounds of one path as one run: all latencies, and the time spent in them. */
 function combine(runs: Array<{ latencies: number[]; seconds: number }>): { latencies: number[]; seconds: number } {
   return {
@@ -32,7 +35,7 @@ export async function benchPut(ctx: BenchContext): Promise<Figure[]> {
     await store.createBoard(warmBoard);
     const warmups = plan.count(5_000);
     await runConcurrent(warmups, 64, (i) =>
-      store.commit({ board: warmBoard, actorJson: '"bench"', reqId: `${warmBoard}-${i}`, shape: 'put', compares: [], ops: [{ kind: 'put', key: `k/${i % 100}`, valueText }] }),
+      store.commit({ board: warmBoard, actorJson: '"bench"', reqId: `${warmBoard}-${i}`, fingerprint: FINGERPRINT, shape: 'put', compares: [], ops: [{ kind: 'put', key: `k/${i % 100}`, valueText }] }),
     );
     await runConcurrent(warmups, 64, (i) => admitted(() => client.put(warmBoard, `w/${i % 100}`, sampleValue)));
     // The subscriber counts its events without parsing them (as in the fan-out section), so
@@ -64,6 +67,7 @@ export async function benchPut(ctx: BenchContext): Promise<Figure[]> {
               board: rawBoard,
               actorJson: '"bench"',
               reqId: `${rawBoard}-${offset + i}`,
+              fingerprint: FINGERPRINT,
               shape: 'put',
               compares: [],
               ops: [{ kind: 'put', key: `k/${i % 100}`, valueText }],

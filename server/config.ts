@@ -98,6 +98,24 @@ export const configSchema = z.object({
   MAX_OUTBOUND_BYTES: int(64 * 1024, 1024 * 1024 * 1024, 8 * 1024 * 1024).describe(
     'Unsent bytes allowed per connection before it is closed with 4008 (slow consumer).',
   ),
+  MAX_REPLY_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1_024)
+    .max(1024 * 1024 * 1024)
+    .optional()
+    .describe(
+      'Size at which `list`, `history` and `boards` replies stop early with `more: true` (each holds at least one item), and at which a subscription snapshot continues in `snapshot` pushes. A reply may pass it by one item (a revision at most), so it and MAX_REVISION_BYTES together must fit MAX_OUTBOUND_BYTES. Unset: 1 MiB, or an eighth of MAX_OUTBOUND_BYTES when that is less.',
+    ),
+  MAX_REVISION_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1_024)
+    .max(1024 * 1024 * 1024)
+    .optional()
+    .describe(
+      'Largest revision (the events of one write together, values and patches included) → TOO_LARGE at write time, nothing applied. Must be below MAX_OUTBOUND_BYTES, so that a subscriber closed with 4008 can always resume. Unset: 4 MiB, or half of MAX_OUTBOUND_BYTES when that is less.',
+    ),
   FANOUT_FRAMES_PER_SECOND: int(0, 10_000_000, 50_000).describe(
     'Event frames per second this node aims to send at most: flush rounds to many subscribers are spaced so that, and the events waiting meanwhile share a frame (more events per frame, same delivery rate); 0 flushes as soon as possible.',
   ),
@@ -183,7 +201,30 @@ export const configSchema = z.object({
   MCP_STREAM_TTL_MS: int(1_000, 86_400_000, 600_000).describe('How long the events of an MCP SSE stream are kept after its last one.'),
 });
 
-export type Config = Readonly<z.infer<typeof configSchema>>;
+const DEFAULT_MAX_REVISION_BYTES = 4 * 1024 * 1024;
+const DEFAULT_MAX_REPLY_BYTES = 1024 * 1024;
+
+export type Config = Readonly<z.infer<typeof configSchema> & { MAX_REVISION_BYTES: number; MAX_REPLY_BYTES: number }>;
+
+/**
+ * Settings derived from others, and bounds between settings: whatever a client is sent
+ * (a reply, a snapshot part, a revision) must fit its outbound bound, or it could never
+ * make progress.
+ */
+function settle(parsed: z.infer<typeof configSchema>): Config {
+  const outbound = parsed.MAX_OUTBOUND_BYTES;
+  const revision = parsed.MAX_REVISION_BYTES ?? Math.min(DEFAULT_MAX_REVISION_BYTES, Math.floor(outbound / 2));
+  const reply = parsed.MAX_REPLY_BYTES ?? Math.min(DEFAULT_MAX_REPLY_BYTES, Math.floor(outbound / 8));
+  if (revision >= outbound) {
+    throw new Error(`invalid configuration: MAX_REVISION_BYTES: must be below MAX_OUTBOUND_BYTES (${outbound})`);
+  }
+  if (reply + revision > outbound) {
+    throw new Error(
+      `invalid configuration: MAX_REPLY_BYTES: with MAX_REVISION_BYTES (${revision}) it must fit MAX_OUTBOUND_BYTES (${outbound})`,
+    );
+  }
+  return Object.freeze({ ...parsed, MAX_REVISION_BYTES: revision, MAX_REPLY_BYTES: reply });
+}
 
 /** Parses the environment (or overrides, for tests) into a frozen config; throws a readable error. */
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
@@ -197,5 +238,5 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     const lines = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
     throw new Error(`invalid configuration: ${lines.join('; ')}`);
   }
-  return Object.freeze(parsed.data);
+  return settle(parsed.data);
 }

@@ -6,6 +6,7 @@ import type {
   DeleteResult,
   GetResult,
   HistoryResult,
+  KeyRecord,
   ListResult,
   PatchResult,
   PutResult,
@@ -14,6 +15,7 @@ import type {
 } from '../../shared/protocol/types.js';
 import { Connection, ConnectionState, type ConnectionOptions } from './connection.js';
 import { RequestManager } from './requests.js';
+import { iterateHistory, iterateList } from './pages.js';
 import { Watch, type WatchChange, type WatchOptions } from './watch.js';
 import { TaskWorker, type EnqueueOptions, type TaskHandler, type TaskInfo, type WorkOptions } from './worker.js';
 import {
@@ -41,6 +43,11 @@ export interface ClientOptions extends ConnectionOptions {
 export interface SubscriptionHandlers {
   events?(events: BoardEvent[]): void;
   progress?(rev: number): void;
+  /**
+   * The rest of a snapshot too large for the subscribe result (which then says `more: true`),
+   * in parts, before any event; `more` is false on the last part.
+   */
+  snapshot?(items: KeyRecord[], more: boolean): void;
 }
 
 /** Ops that change nothing, or carry a reqId: safe to send again after a reconnect. */
@@ -131,9 +138,10 @@ export class BlackboardClient {
       return;
     }
     if (this.requests.handleReply(message)) return;
-    if (message.push === 'events' || message.push === 'progress') {
+    if (message.push === 'events' || message.push === 'progress' || message.push === 'snapshot') {
       const handlers = this.subHandlers.get(String(message.sub));
       if (message.push === 'events') handlers?.events?.(message.events as BoardEvent[]);
+      else if (message.push === 'snapshot') handlers?.snapshot?.(message.items as KeyRecord[], message.more === true);
       else handlers?.progress?.(Number(message.rev));
     }
     this.emit('push', message);
@@ -165,6 +173,11 @@ export class BlackboardClient {
     return this.request('list', { board, prefix, ...options });
   }
 
+  /** Every key under `prefix`, following `more` from one page to the next (see pages.ts). */
+  iterateList<V = unknown>(board: string, prefix = '', options: Omit<OpArgs<'list'>, 'board' | 'prefix'> = {}): AsyncGenerator<KeyRecord<V>, void, undefined> {
+    return iterateList<V>(this, board, prefix, options);
+  }
+
   put(board: string, key: string, value: unknown, options: Omit<OpArgs<'put'>, 'board' | 'key' | 'value'> = {}): Promise<PutResult> {
     return this.request('put', { board, key, value, ...options });
   }
@@ -190,8 +203,14 @@ export class BlackboardClient {
     return this.request('history', { board, ...options });
   }
 
-  boards(prefix?: string): Promise<BoardsResult> {
-    return this.request('boards', prefix === undefined ? {} : { prefix });
+  /** Every event from `fromRev` to `toRev`, following `more` from one reply to the next (see pages.ts). */
+  iterateHistory(board: string, options: Omit<OpArgs<'history'>, 'board'> = {}): AsyncGenerator<BoardEvent, void, undefined> {
+    return iterateHistory(this, board, options);
+  }
+
+  /** Boards this client may read, one page (`after`, `limit`, `more`). */
+  boards(prefix?: string, options: Omit<OpArgs<'boards'>, 'prefix'> = {}): Promise<BoardsResult> {
+    return this.request('boards', prefix === undefined ? options : { prefix, ...options });
   }
 
   /**

@@ -45,6 +45,12 @@ async function defaultSocketFactory(): Promise<SocketFactory> {
   return mod.WebSocket;
 }
 
+function madeUpAgent(): string {
+  const c = (globalThis as { crypto?: { randomUUID?: () => string } }).crypto;
+  const id = c?.randomUUID ? c.randomUUID() : `${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 10)}`;
+  return `agent-${id.slice(0, 13)}`;
+}
+
 /**
  * One logical connection that survives socket loss: an explicit state machine
  * (disconnected → connecting → connected) with full-jitter reconnects.
@@ -56,11 +62,19 @@ export class Connection {
   private timer: ReturnType<typeof setTimeout> | null = null;
   private factory: SocketFactory | null;
 
+  /**
+   * The agent this connection names itself, the same on every reconnect: a reqId belongs to
+   * its agent, so a write resent on a new socket must come from the same one. Without a
+   * token or a chosen name, one is made up once (the server would give each socket its own).
+   */
+  private readonly agent: string | undefined;
+
   constructor(
     private readonly options: ConnectionOptions,
     private readonly events: ConnectionEvents,
   ) {
     this.factory = options.WebSocket ?? null;
+    this.agent = options.agent ?? (options.token ? undefined : madeUpAgent());
   }
 
   private urlIndex = 0;
@@ -70,7 +84,7 @@ export class Connection {
     const base = urls[this.urlIndex % urls.length] ?? '';
     const url = new URL(base.replace(/^http/, 'ws'));
     if (url.pathname === '/' || url.pathname === '') url.pathname = WS_PATH;
-    if (this.options.agent) url.searchParams.set('agent', this.options.agent);
+    if (this.agent) url.searchParams.set('agent', this.agent);
     if (this.options.token) url.searchParams.set('access_token', this.options.token);
     return url.toString();
   }

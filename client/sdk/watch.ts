@@ -31,6 +31,8 @@ export class Watch<V = unknown> {
   epoch = '';
   closed = false;
   private sub: string | null = null;
+  /** A snapshot's parts are still arriving: the replica is not whole yet. */
+  private snapshotting = false;
   private readonly readyPromise: Promise<void>;
   private resolveReady!: () => void;
   private readonly onOpen = () => void this.resume();
@@ -66,7 +68,8 @@ export class Watch<V = unknown> {
   private async resume(): Promise<void> {
     if (this.closed) return;
     this.sub = null;
-    const resuming = this.epoch !== '' || this.options.fromRev !== undefined;
+    // A snapshot cut off before its last part is taken again rather than resumed.
+    const resuming = !this.snapshotting && (this.epoch !== '' || this.options.fromRev !== undefined);
     try {
       if (resuming) {
         const fromRev = this.rev + 1;
@@ -90,24 +93,37 @@ export class Watch<V = unknown> {
       this.handlers(),
     );
     this.replica.clear();
-    for (const item of (result.snapshot ?? []) as KeyRecord<V>[]) {
-      this.replica.set(item.key, { value: item.value, version: item.version, createRev: item.createRev, modRev: item.modRev });
-    }
+    this.hold((result.snapshot ?? []) as KeyRecord<V>[]);
     this.rev = result.rev;
     this.epoch = result.epoch;
+    // A snapshot too large for one reply goes on in `snapshot` pushes, all before any event.
+    this.snapshotting = result.more === true;
     this.accept(result);
-    this.onChange?.({ type: 'reset', rev: result.rev, epoch: result.epoch });
+    if (!this.snapshotting) this.onChange?.({ type: 'reset', rev: result.rev, epoch: result.epoch });
+  }
+
+  private hold(items: KeyRecord<V>[]): void {
+    for (const item of items) {
+      this.replica.set(item.key, { value: item.value, version: item.version, createRev: item.createRev, modRev: item.modRev });
+    }
   }
 
   private accept(result: SubscribeResult): void {
     this.sub = result.sub;
     this.epoch = result.epoch;
     if (this.closed) void this.client.unsubscribe(result.sub).catch(() => undefined);
-    this.resolveReady();
+    if (!this.snapshotting) this.resolveReady();
   }
 
   private handlers() {
     return {
+      snapshot: (items: KeyRecord[], more: boolean) => {
+        this.hold(items as KeyRecord<V>[]);
+        if (more) return;
+        this.snapshotting = false;
+        this.resolveReady();
+        this.onChange?.({ type: 'reset', rev: this.rev, epoch: this.epoch });
+      },
       events: (events: BoardEvent[]) => this.apply(events as BoardEvent<V>[]),
       progress: (rev: number) => {
         if (rev > this.rev) this.rev = rev;

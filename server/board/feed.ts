@@ -55,6 +55,9 @@ export class BoardFeed {
       this.onBroken(this, 'epoch changed');
       this.epoch = revision.epoch;
     }
+    // A feed opened on a board not written yet learns its epoch from its first revision,
+    // so that a later change of epoch is noticed.
+    if (this.epoch === '') this.epoch = revision.epoch;
     this.lastRev = revision.rev;
     for (const sub of this.subscriptions) sub.offer(revision);
   }

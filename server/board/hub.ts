@@ -33,6 +33,7 @@ export class SubscriptionHub {
   private readonly shares: AgentShares;
   private readonly globShares: AgentShares;
   private readonly counted = new WeakSet<Subscription>();
+  private progressTimer: NodeJS.Timeout | null = null;
 
   constructor(
     private readonly redis: RedisClient,
@@ -60,11 +61,30 @@ export class SubscriptionHub {
       this.tick().catch((err: unknown) => this.log.warn({ err }, 'subscription hub tick failed'));
     }, period);
     this.timer.unref();
+    // Finer than the period above: progress is due PROGRESS_MS after a subscription's last frame, give or take a tick.
+    const progressTick = Math.max(10, Math.min(100, Math.floor(this.options.progressMs / 10)));
+    this.progressTimer = setInterval(() => this.sendDueProgress(), progressTick);
+    this.progressTimer.unref();
   }
 
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
+    if (this.progressTimer) clearInterval(this.progressTimer);
     this.timer = null;
+    this.progressTimer = null;
+  }
+
+  /** A progress push to each live subscription that got no frame for PROGRESS_MS, again every PROGRESS_MS while idle. */
+  private sendDueProgress(): void {
+    const now = Date.now();
+    for (const feed of this.feeds.values()) {
+      for (const sub of feed.subscriptions) {
+        if (sub.live && now - sub.lastSentAt >= this.options.progressMs) {
+          sub.lastSentAt = now;
+          this.sendProgress(sub, Math.max(feed.lastRev, sub.nextRev - 1));
+        }
+      }
+    }
   }
 
   feed(board: string): BoardFeed | undefined {
@@ -158,12 +178,6 @@ export class SubscriptionHub {
         this.byChannel.delete(channel);
         this.subscriber.unsubscribe(channel).catch(() => undefined);
         continue;
-      }
-      for (const sub of feed.subscriptions) {
-        if (sub.live && now - sub.lastSentAt >= this.options.progressMs) {
-          sub.lastSentAt = now;
-          this.sendProgress(sub, Math.max(feed.lastRev, sub.nextRev - 1));
-        }
       }
     }
     await this.pollRevisions();

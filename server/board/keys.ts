@@ -60,8 +60,11 @@ export function boardKeys(board: string): BoardKeys {
   return keys;
 }
 
-/** Board names known to exist, for the `boards` op (not in a board's slot). */
+/** Board names known to exist (with a meta, perhaps no revision yet), for the `boards` op (not in a board's slot). */
 export const BOARDS_INDEX = `${KEY_ROOT}:boards`;
+
+/** string: a random value that new boards derive their first epoch from; lost with Redis's data. */
+export const GENESIS_KEY = `${KEY_ROOT}:genesis`;
 
 /** Marks this Redis dataset; its disappearance means Redis lost its data. */
 export const INSTANCE_KEY = `${KEY_ROOT}:instance`;

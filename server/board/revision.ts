@@ -28,3 +28,10 @@ export function parseRevision(message: string): Revision {
   }
   return { rev: Number(lines[0]), epoch: lines[1] ?? '', entries };
 }
+
+/** About the bytes a revision's events take in a frame (their JSON, ASCII mostly). */
+export function revisionBytes(revision: Revision): number {
+  let bytes = 0;
+  for (const entry of revision.entries) bytes += entry.eventJson.length + 1;
+  return bytes;
+}

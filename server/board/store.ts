@@ -1,7 +1,7 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { BlackboardError, ErrorCode } from '../../shared/protocol/errors.js';
 import { RawJson } from '../../shared/protocol/json.js';
-import { BOARDS_INDEX, boardKeys } from './keys.js';
+import { BOARDS_INDEX, GENESIS_KEY, boardKeys } from './keys.js';
 import { parseRecord, toKeyRecord, type StoredRecord } from './records.js';
 import { InFlightClock } from './inflight.js';
 import { runScript, type RedisClient } from './scripts.js';
@@ -29,7 +29,10 @@ export interface CommitRequest {
   board: string;
   /** The writer's agent id, already JSON-encoded (it is spliced into events). */
   actorJson: string;
+  /** The reqId record's name within the board, scoped to its agent (see `reqIdKey`). */
   reqId?: string | undefined;
+  /** What identifies the request under that reqId (required with it; see `requestFingerprint`). */
+  fingerprint?: string | undefined;
   fence?: { lock: string; token: number } | undefined;
   shape: WriteShape;
   compares: Compare[];
@@ -51,6 +54,22 @@ export interface FailedCompare {
   record: StoredRecord | null;
 }
 
+/** How long a reqId record is kept (the commit script's `EX`). */
+export const REQ_ID_TTL_MS = 600_000;
+
+/** A reqId belongs to its agent: agents cannot see, or collide with, one another's. */
+export function reqIdKey(agentId: string, reqId: string): string {
+  // Agent ids never hold `|`, so the first one ends the agent part.
+  return `${agentId}|${reqId}`;
+}
+
+export function reqIdConflict(reqId: string): BlackboardError {
+  return new BlackboardError(ErrorCode.CONFLICT, `reqId ${reqId} was used for a different request`, { reason: 'reqId', reqId });
+}
+
+/** What the reqId record of an earlier request says about this one. */
+export type Recalled = { matches: true; rev: number; resultText: string } | { matches: false } | null;
+
 /** Thrown by commit for failed compares; handlers turn it into the wire CONFLICT. */
 export class CompareFailed extends Error {
   constructor(readonly failed: FailedCompare[]) {
@@ -60,7 +79,13 @@ export class CompareFailed extends Error {
 
 /** Decides how a board with no meta in Redis comes (back) to life. */
 export interface BoardMaterializer {
+  /** Before a write: brings the board back if Redis lost it, else creates it. */
   materialize(board: string): Promise<void>;
+  /**
+   * Before a read: brings the board back if Redis lost it, and says whether it exists now.
+   * Never creates one: reading, listing or subscribing creates nothing.
+   */
+  restore(board: string): Promise<boolean>;
 }
 
 export interface BoardStoreOptions {
@@ -71,10 +96,17 @@ export interface BoardStoreOptions {
   maxUnpersisted?: number;
 }
 
+/** A result's revision: the first "rev" in it (results put it before any value). */
+function revisionOf(resultText: string): number {
+  return Number(/"rev":(\d+)/.exec(resultText)?.[1] ?? 0);
+}
+
 export class BoardStore implements BoardMaterializer {
   materializer: BoardMaterializer = this;
   /** Commit script calls waiting for Redis (write admission watches the oldest). */
   readonly commits = new InFlightClock();
+  /** Key records this node read through `list` and `read` (a figure for tests and operators). */
+  readonly reads = { keys: 0 };
   /** Told of every revision this node commits (history uses it to know what Redis held). */
   onCommitted: ((board: string, rev: number) => void) | null = null;
 
@@ -83,8 +115,26 @@ export class BoardStore implements BoardMaterializer {
     private readonly options: BoardStoreOptions,
   ) {}
 
+  /**
+   * The epoch a board starts with when it is first written. It is known before the board
+   * exists (a subscriber to a board never written is told it, and keeps it across the
+   * first write), and changes for every board when Redis loses its data (the marker it is
+   * derived from goes with it), so a board created again after a loss is a new epoch.
+   */
+  async genesisEpoch(board: string): Promise<string> {
+    let marker = await this.redis.get(GENESIS_KEY);
+    if (marker === null) {
+      await this.redis.set(GENESIS_KEY, randomUUID(), 'NX');
+      marker = await this.redis.get(GENESIS_KEY);
+      if (marker === null) throw new BlackboardError(ErrorCode.UNAVAILABLE, 'Redis lost the epoch marker while it was written; retry');
+    }
+    const hex = createHash('sha256').update(`${marker}\n${board}`).digest('hex');
+    return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
+  }
+
   /** Creates the board's meta at revision `startRev` if it has none. */
-  async createBoard(board: string, startRev = 0, epoch: string = randomUUID()): Promise<{ created: boolean; epoch: string }> {
+  async createBoard(board: string, startRev = 0, epoch?: string): Promise<{ created: boolean; epoch: string }> {
+    epoch ??= await this.genesisEpoch(board);
     const keys = boardKeys(board);
     const reply = await runScript(this.redis, 'create-board-1', [keys.meta], [
       epoch,
@@ -99,14 +149,18 @@ export class BoardStore implements BoardMaterializer {
     await this.createBoard(board);
   }
 
+  /** Without history nothing can bring a lost board back: a board without meta does not exist. */
+  async restore(): Promise<boolean> {
+    return false;
+  }
+
   async commit(request: CommitRequest): Promise<CommitOutcome> {
     for (let attempt = 0; ; attempt++) {
       const reply = await this.runCommit(request);
       const status = reply[0];
       if (status === 1 || status === 2) {
         const resultText = String(reply[2]);
-        // A repeated reqId returns the first result; its revision is the first "rev" in it.
-        const rev = status === 1 ? Number(reply[1]) : Number(/"rev":(\d+)/.exec(resultText)?.[1] ?? 0);
+        const rev = status === 1 ? Number(reply[1]) : revisionOf(resultText);
         if (status === 1) this.onCommitted?.(request.board, rev);
         return { rev, resultText, duplicate: status === 2 };
       }
@@ -114,15 +168,16 @@ export class BoardStore implements BoardMaterializer {
         await this.materializer.materialize(request.board);
         continue;
       }
-      throw this.commitError(reply);
+      throw this.commitError(reply, request);
     }
   }
 
   private async runCommit(request: CommitRequest) {
     const keys = boardKeys(request.board);
+    if (request.reqId !== undefined && !request.fingerprint) throw new Error('a reqId needs the fingerprint of its request');
     const args: Array<string | number> = [
       request.actorJson,
-      request.reqId === undefined ? '0' : '1',
+      request.reqId === undefined ? '0' : request.fingerprint!,
       request.fence?.lock ?? '',
       request.fence?.token ?? 0,
       request.shape,
@@ -149,7 +204,7 @@ export class BoardStore implements BoardMaterializer {
     }
   }
 
-  private commitError(reply: Array<string | number | null>): Error {
+  private commitError(reply: Array<string | number | null>, request: CommitRequest): Error {
     switch (reply[0]) {
       case -1: {
         const failed: FailedCompare[] = [];
@@ -171,6 +226,8 @@ export class BoardStore implements BoardMaterializer {
         });
       case -4:
         return new BlackboardError(ErrorCode.UNAVAILABLE, 'board state is being rebuilt; retry');
+      case -6:
+        return reqIdConflict(request.reqId?.slice(request.reqId.indexOf('|') + 1) ?? '');
       case -5:
         return new BlackboardError(ErrorCode.UNAVAILABLE, 'too many revisions are waiting for Postgres; retry later', {
           limit: this.options.maxUnpersisted ?? 0,
@@ -180,26 +237,47 @@ export class BoardStore implements BoardMaterializer {
     }
   }
 
+  /**
+   * The record of an earlier request with this reqId, for a write that failed a check made
+   * before its commit (a version, a patch path): if the first try committed, its result stands.
+   */
+  async recall(board: string, reqId: string, fingerprint: string): Promise<Recalled> {
+    const first = await this.redis.get(boardKeys(board).req(reqId));
+    if (first === null) return null;
+    const cut = first.indexOf('\n');
+    if (cut === -1 || first.slice(0, cut) !== fingerprint) return { matches: false };
+    const resultText = first.slice(cut + 1);
+    return { matches: true, rev: revisionOf(resultText), resultText };
+  }
+
   async read(board: string, key: string): Promise<{ rev: number; epoch: string; record: StoredRecord | null }> {
     const keys = boardKeys(board);
     const reply = await runScript(this.redis, 'read-2', [keys.meta, keys.kv], [key]);
+    this.reads.keys++;
     return { rev: Number(reply[0]), epoch: String(reply[1]), record: parseRecord(String(reply[2])) };
   }
 
-  /** Keys by prefix (limit 0: all), with the revision they were read at, atomically. */
+  /**
+   * Up to `limit` keys by prefix, with the revision they were read at, atomically: one
+   * bounded page. With `maxBytes`, the page ends early (more: true) once its records
+   * reach that size, holding at least one.
+   */
   async list(
     board: string,
     prefix: string,
     after: string | undefined,
     limit: number,
+    maxBytes = 0,
   ): Promise<{ rev: number; epoch: string; more: boolean; items: KeyRecord<RawJson>[] }> {
+    if (!(limit >= 1)) throw new Error('list reads pages of at least one key');
     const keys = boardKeys(board);
-    const reply = await runScript(this.redis, 'list-3', [keys.meta, keys.kv, keys.idx], [prefix, after ?? '', limit]);
+    const reply = await runScript(this.redis, 'list-3', [keys.meta, keys.kv, keys.idx], [prefix, after ?? '', limit, maxBytes]);
     const items: KeyRecord<RawJson>[] = [];
     for (let i = 3; i + 1 < reply.length; i += 2) {
       const record = parseRecord(String(reply[i + 1]));
       if (record) items.push(toKeyRecord(String(reply[i]), record));
     }
+    this.reads.keys += (reply.length - 3) / 2;
     return { rev: Number(reply[0]), epoch: String(reply[1]), more: reply[2] === 1, items };
   }
 

@@ -76,6 +76,12 @@ export class Subscription {
     this.shareable = mode === 'value';
   }
 
+  /** mode "patch": the snapshot delivered these versions, so their keys' next patches can go as patches. */
+  holdVersions(items: ReadonlyArray<{ key: string; version: number }>): void {
+    if (!this.heldVersions) return;
+    for (const item of items) this.heldVersions.set(item.key, item.version);
+  }
+
   /** A live revision from the board feed. */
   offer(revision: Revision): void {
     if (this.closed) return;

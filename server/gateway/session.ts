@@ -279,6 +279,31 @@ export class Session implements EventSink {
     }
   }
 
+  /**
+   * Sends what is queued and waits until the socket can take `bytes` more within its
+   * bound: a frame larger than the usual slices (a snapshot part, a revision up to
+   * MAX_REVISION_BYTES) goes once there is room for all of it. A peer that stays full is dropped.
+   */
+  async waitForRoom(bytes: number): Promise<boolean> {
+    this.flush();
+    const room = Math.max(0, this.limits.maxOutboundBytes - bytes);
+    const deadline = Date.now() + DRAIN_TIMEOUT_MS;
+    while (!this.closed && this.ws.bufferedAmount > room) {
+      if (Date.now() > deadline) {
+        this.dropSlow('the socket had no room for a large frame');
+        return false;
+      }
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    return !this.closed;
+  }
+
+  /** Sends `frame` once the socket has room for it (see waitForRoom). */
+  async sendWhenRoom(frame: string): Promise<boolean> {
+    const bytes = Buffer.byteLength(frame);
+    return (await this.waitForRoom(bytes)) && this.send(frame);
+  }
+
   /** The 4008 close frame is queued behind the data already buffered, so nothing sent is cut. */
   dropSlow(reason: string): void {
     if (this.closed) return;

@@ -3,6 +3,7 @@ import { sql } from 'drizzle-orm';
 import type { Logger } from 'pino';
 import { BOARDS_INDEX, boardKeys, boardPrefix } from '../board/keys.js';
 import { runScript, type RedisClient } from '../board/scripts.js';
+import { REQ_ID_TTL_MS } from '../board/store.js';
 import type { HistoryDb } from './db.js';
 import type { HistoryRepo, KeyState } from './repo.js';
 import type { SeenRevisions } from './seen.js';
@@ -116,7 +117,11 @@ export class Rebuilder {
       const epoch = String(row.epoch);
       const lostHere = known !== undefined && known.rev > watermark && (known.epoch === null || known.epoch === epoch);
       const lostSeen = Number(row.seen_rev) > watermark;
-      if (!lostHere && !lostSeen) return { rev: watermark, epoch, epochRev: Number(row.epoch_rev), newEpoch: false };
+      // reqId records live in Redis alone: a write acknowledged within their lifetime may be
+      // retried, and would apply twice, so forgetting them is a loss like any other.
+      const lastWrite = await tx.execute(sql`SELECT ts FROM events WHERE board = ${board} AND rev <= ${watermark} ORDER BY rev DESC LIMIT 1`);
+      const lostReqIds = Number(lastWrite.rows[0]?.ts ?? 0) > Date.now() - REQ_ID_TTL_MS;
+      if (!lostHere && !lostSeen && !lostReqIds) return { rev: watermark, epoch, epochRev: Number(row.epoch_rev), newEpoch: false };
       const next = randomUUID();
       // Rows above the watermark (committed ahead of a gap) belong to the lost line of revisions.
       await tx.execute(sql`DELETE FROM events WHERE board = ${board} AND rev > ${watermark}`);
@@ -125,8 +130,8 @@ export class Rebuilder {
         UPDATE boards SET epoch = ${next}, epoch_rev = ${watermark}, seen_rev = ${watermark}, updated_at = now()
         WHERE name = ${board}`);
       this.log.warn(
-        { board, epoch: next, watermark, seen: Math.max(known?.rev ?? 0, Number(row.seen_rev)) },
-        'acknowledged revisions were lost with Redis; the board begins a new epoch',
+        { board, epoch: next, watermark, seen: Math.max(known?.rev ?? 0, Number(row.seen_rev)), lostReqIds },
+        'acknowledged revisions or reqId records were lost with Redis; the board begins a new epoch',
       );
       return { rev: watermark, epoch: next, epochRev: watermark, newEpoch: true };
     });

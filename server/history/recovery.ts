@@ -104,6 +104,22 @@ export class Recovery implements BoardMaterializer {
     return this.materializeWithoutPostgres(board);
   }
 
+  /** Called by reads for a board with no meta: rebuilds it if Postgres knows it, never creates it. */
+  async restore(board: string): Promise<boolean> {
+    if (this.health.up || (await this.health.probe())) {
+      try {
+        if (!(await this.repo.board(board))) return false;
+        await this.rebuilder.rebuild(board);
+        return (await this.redis.exists(boardKeys(board).meta)) === 1;
+      } catch (err) {
+        if (!this.health.noteError(err)) throw err;
+      }
+    }
+    // Postgres cannot say: while the instance marker stands, a board without meta is one never written.
+    if ((await this.redis.exists(INSTANCE_KEY)) === 1) return false;
+    throw new BlackboardError(ErrorCode.UNAVAILABLE, `board ${board} may need rebuilding from Postgres, which is unreachable; retry later`);
+  }
+
   private async materializeWithoutPostgres(board: string): Promise<void> {
     if ((await this.redis.exists(INSTANCE_KEY)) === 1) {
       await this.store.createBoard(board);

@@ -6,7 +6,13 @@ import type { PgHealth } from './pg-health.js';
 import type { Persister } from './persister.js';
 import type { HistoryRepo, KeyState } from './repo.js';
 import { walkRevisions } from './revisions.js';
+import { EventPage } from '../board/event-page.js';
 import type { PersistWaiters } from './waiters.js';
+
+/** Revisions per Postgres read of events (each at most MAX_REVISION_BYTES; most far smaller). */
+const PG_REVISIONS_PER_READ = 16;
+/** Events of one key per Postgres read. */
+const PG_KEY_ROWS_PER_READ = 64;
 
 function toItem(k: KeyState) {
   return { key: k.key, value: new RawJson(k.value), version: k.version, createRev: k.createRev, modRev: k.modRev };
@@ -43,9 +49,28 @@ export class PostgresHistory implements HistoryService {
 
   async listAt(board: string, prefix: string, atRev: number, limit: number, after: string | undefined): Promise<unknown> {
     const degraded = await this.settle(board, atRev);
-    const keys = await this.pg(() => this.repo.keysAt(board, prefix, atRev, limit + 1, after));
-    const more = keys.length > limit;
-    return { items: keys.slice(0, limit).map(toItem), rev: atRev, more, ...(degraded ? { degraded: true } : {}) };
+    // In batches, so that a page cut by size reads little more than it returns.
+    const items: ReturnType<typeof toItem>[] = [];
+    let bytes = 0;
+    let cursor = after;
+    let more = false;
+    for (;;) {
+      const want = Math.min(PG_KEY_ROWS_PER_READ, limit - items.length) + 1;
+      const keys = await this.pg(() => this.repo.keysAt(board, prefix, atRev, want, cursor));
+      for (const k of keys.slice(0, want - 1)) {
+        if (items.length > 0 && bytes >= this.services.config.MAX_REPLY_BYTES) return this.page(items, atRev, true, degraded);
+        items.push(toItem(k));
+        bytes += k.key.length + k.value.length;
+      }
+      more = keys.length === want;
+      if (!more || items.length >= limit) break;
+      cursor = items.at(-1)!.key;
+    }
+    return this.page(items, atRev, more, degraded);
+  }
+
+  private page(items: ReturnType<typeof toItem>[], rev: number, more: boolean, degraded: boolean) {
+    return { items, rev, more, ...(degraded ? { degraded: true } : {}) };
   }
 
   async events(
@@ -55,59 +80,57 @@ export class PostgresHistory implements HistoryService {
   ): Promise<unknown> {
     const fromRev = Math.max(1, range.fromRev ?? 1);
     const toRev = range.toRev ?? Number.MAX_SAFE_INTEGER;
-    const events: RawJson[] = [];
+    const page = new EventPage(limit, this.services.config.MAX_REPLY_BYTES);
     if (!this.redisUp()) {
       const info = await this.pg(() => this.repo.board(board));
-      const upTo = Math.min(toRev, info?.persistedRev ?? 0);
-      const records = await this.pg(() => this.repo.eventRange(board, range.key, fromRev, upTo, limit + 1));
-      for (const r of records.slice(0, limit)) events.push(new RawJson(encodeEvent(r)));
-      return { events, more: records.length > limit, degraded: true };
+      const more = await this.fromPostgres(board, range.key, fromRev, Math.min(toRev, info?.persistedRev ?? 0), page);
+      return { events: page.events, more, degraded: true };
     }
-    let more = false;
     if (range.key !== undefined) {
       // One key: its index range in Postgres first, then the stream above the watermark.
       const info = await this.pg(() => this.repo.board(board));
       const watermark = info?.persistedRev ?? 0;
-      const records = await this.pg(() => this.repo.eventRange(board, range.key, fromRev, Math.min(toRev, watermark), limit + 1));
-      for (const r of records.slice(0, limit)) events.push(new RawJson(encodeEvent(r)));
-      if (records.length > limit) return { events, more: true };
-      if (toRev <= watermark) return { events, more: false };
-      return this.walk(board, range.key, Math.max(fromRev, watermark + 1), toRev, limit, events);
+      if (await this.fromPostgres(board, range.key, fromRev, Math.min(toRev, watermark), page)) return { events: page.events, more: true };
+      if (toRev <= watermark) return { events: page.events, more: false };
+      return this.walk(board, range.key, Math.max(fromRev, watermark + 1), toRev, page);
     }
-    return this.walk(board, undefined, fromRev, toRev, limit, events, more);
+    return this.walk(board, undefined, fromRev, toRev, page);
   }
 
-  private async walk(
-    board: string,
-    key: string | undefined,
-    fromRev: number,
-    toRev: number,
-    limit: number,
-    events: RawJson[],
-    more = false,
-  ): Promise<unknown> {
-    let done = false;
+  /**
+   * Events fromRev..toRev from Postgres into `page`, a little at a time, so that a reply cut
+   * by size never fetches much more than it sends; true when the page filled. One key has
+   * at most one event per revision: its rows are read in batches through the key's index.
+   */
+  private async fromPostgres(board: string, key: string | undefined, fromRev: number, toRev: number, page: EventPage): Promise<boolean> {
+    for (let from = fromRev; from <= toRev; ) {
+      const upTo = key === undefined ? Math.min(toRev, from + PG_REVISIONS_PER_READ - 1) : toRev;
+      const records = await this.pg(() => this.repo.eventRange(board, key, from, upTo, key === undefined ? Number.MAX_SAFE_INTEGER : PG_KEY_ROWS_PER_READ));
+      for (const r of records) if (!page.add(r.rev, encodeEvent(r))) return true;
+      if (key !== undefined && records.length < PG_KEY_ROWS_PER_READ) return false;
+      from = key === undefined ? upTo + 1 : records.at(-1)!.rev + 1;
+    }
+    return false;
+  }
+
+  private async walk(board: string, key: string | undefined, fromRev: number, toRev: number, page: EventPage): Promise<unknown> {
+    let more = false;
     await this.pg(() =>
       walkRevisions(this.services.redis, this.repo, board, fromRev, (revisions) => {
         for (const revision of revisions) {
-          if (revision.rev > toRev) {
-            done = true;
-            return false;
-          }
+          if (revision.rev > toRev) return false;
           for (const entry of revision.entries) {
             if (key !== undefined && entry.key !== key) continue;
-            if (events.length === limit) {
+            if (!page.add(revision.rev, entry.eventJson)) {
               more = true;
-              done = true;
               return false;
             }
-            events.push(new RawJson(entry.eventJson));
           }
         }
-        return !done;
+        return true;
       }),
     );
-    return { events, more };
+    return { events: page.events, more };
   }
 
   /**

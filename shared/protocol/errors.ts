@@ -28,7 +28,8 @@ export function isErrorCode(value: unknown): value is ErrorCode {
 export interface ErrorBody {
   code: ErrorCode;
   message: string;
-  details?: Record<string, unknown>;
+  /** Always an object on the wire (`{}` when there is nothing to say). */
+  details: Record<string, unknown>;
 }
 
 /**
@@ -61,9 +62,7 @@ export class BlackboardError extends Error {
   }
 
   toBody(): ErrorBody {
-    return this.details === undefined
-      ? { code: this.code, message: this.message }
-      : { code: this.code, message: this.message, details: this.details };
+    return { code: this.code, message: this.message, details: this.details ?? {} };
   }
 }
 

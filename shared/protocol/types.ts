@@ -1,17 +1,26 @@
+import type { z } from 'zod';
 import type { ErrorBody } from './errors.js';
+import type { keyRecord, boardEvent } from './messages/records.js';
+import type { deleteResult, boardsResult, putResult, subscribeResult, txnResult } from './messages/results-kv.js';
+import type { eventsPush, progressPush, snapshotPush, taskCancelPush, taskPush } from './messages/pushes.js';
+
+/**
+ * TypeScript types of what crosses the wire, derived from the zod schemas in
+ * `messages/` (the source of docs/protocol.schema.json). Types that carry a caller's value
+ * type `V` replace the schema's `unknown` value with it.
+ */
+
+type WithValue<T, V> = Omit<T, 'value'> & { value: V };
 
 /** A key as stored on a board. */
-export interface KeyRecord<V = unknown> {
-  key: string;
-  value: V;
-  version: number;
-  createRev: number;
-  modRev: number;
-}
+export type KeyRecord<V = unknown> = WithValue<z.infer<typeof keyRecord>, V>;
 
 export type JsonPatchOp = { op: string; path: string; value?: unknown; from?: string };
 
-/** One change, as pushed to subscribers and returned by `history`. */
+/**
+ * One change, as pushed to subscribers and returned by `history`. One flat shape for
+ * put and delete (a delete has `version: 0` and no value), as callers read it.
+ */
 export interface BoardEvent<V = unknown> {
   rev: number;
   key: string;
@@ -31,35 +40,16 @@ export interface ListResult<V = unknown> {
   rev: number;
   more: boolean;
 }
-export interface PutResult {
-  version: number;
-  rev: number;
-}
-export interface PatchResult<V = unknown> {
-  version: number;
-  rev: number;
-  value: V;
-}
-export interface DeleteResult {
-  rev: number;
-}
-export interface TxnResult {
-  rev: number;
-  results: Array<{ version?: number; value?: unknown }>;
-}
+export type PutResult = z.infer<typeof putResult>;
+export type PatchResult<V = unknown> = PutResult & { value: V };
+export type DeleteResult = z.infer<typeof deleteResult>;
+export type TxnResult = z.infer<typeof txnResult>;
 export interface HistoryResult {
   events: BoardEvent[];
   more: boolean;
 }
-export interface BoardsResult {
-  boards: Array<{ board: string; rev: number; epoch: string }>;
-}
-export interface SubscribeResult {
-  sub: string;
-  rev: number;
-  epoch: string;
-  snapshot?: KeyRecord[];
-}
+export type BoardsResult = z.infer<typeof boardsResult>;
+export type SubscribeResult = Omit<z.infer<typeof subscribeResult>, 'snapshot'> & { snapshot?: KeyRecord[] };
 
 export interface ReplyOk<R = unknown> {
   id: number;
@@ -73,34 +63,16 @@ export interface ReplyError {
 }
 export type Reply<R = unknown> = ReplyOk<R> | ReplyError;
 
-export interface EventsPush {
-  push: 'events';
-  sub: string;
-  events: BoardEvent[];
-}
-export interface ProgressPush {
-  push: 'progress';
-  sub: string;
-  rev: number;
-}
-export interface TaskPush {
-  push: 'task';
-  worker: string;
-  task: {
-    taskId: string;
-    queue: string;
-    data: unknown;
-    attempt: number;
-    checkpoint: unknown;
-    progress: number;
-    token: string;
-  };
-}
-export interface TaskCancelPush {
-  push: 'task.cancel';
-  taskId: string;
-}
-export type Push = EventsPush | ProgressPush | TaskPush | TaskCancelPush;
+export type EventsPush = Omit<z.infer<typeof eventsPush>, 'events'> & { events: BoardEvent[] };
+export type ProgressPush = z.infer<typeof progressPush>;
+export type SnapshotPush = Omit<z.infer<typeof snapshotPush>, 'items'> & { items: KeyRecord[] };
+export type TaskPush = z.infer<typeof taskPush>;
+export type TaskCancelPush = z.infer<typeof taskCancelPush>;
+export type Push = EventsPush | ProgressPush | SnapshotPush | TaskPush | TaskCancelPush;
+
+/** Every event the schema allows is a BoardEvent (compile-time check that the two agree). */
+type Agrees<Narrow, Wide> = [Narrow] extends [Wide] ? true : never;
+export const boardEventAgrees: Agrees<z.infer<typeof boardEvent>, BoardEvent> = true;
 
 export const WS_PATH = '/v1/ws';
 export const SUBPROTOCOL = 'blackboard.v1';

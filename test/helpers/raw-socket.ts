@@ -1,15 +1,28 @@
 import { WebSocket } from 'ws';
+import { FrameCheck } from './frame-check.js';
 
 /** A bare protocol client, for tests that send exact frames. */
 export class RawSocket {
   readonly messages: Array<Record<string, unknown>> = [];
+  /** The frames as received, for tests that check exact JSON text. */
+  readonly texts: string[] = [];
   private nextId = 1;
   closeCode: number | null = null;
   private waiters: Array<() => void> = [];
 
   private constructor(readonly ws: WebSocket) {
+    // Every frame either way goes past the protocol schema check, whoever sends it.
+    const check = new FrameCheck();
+    const send = ws.send.bind(ws) as (data: unknown, ...rest: unknown[]) => void;
+    (ws as unknown as { send: (data: unknown, ...rest: unknown[]) => void }).send = (data, ...rest) => {
+      check.sent(data);
+      send(data, ...rest);
+    };
     ws.on('message', (data) => {
-      this.messages.push(JSON.parse(data.toString()) as Record<string, unknown>);
+      const text = data.toString();
+      check.received(text);
+      this.texts.push(text);
+      this.messages.push(JSON.parse(text) as Record<string, unknown>);
       this.notify();
     });
     ws.on('close', (code) => {

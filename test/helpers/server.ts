@@ -2,8 +2,24 @@ import { randomBytes } from 'node:crypto';
 import { pino } from 'pino';
 import { startApp, type App, type AppOptions } from '../../server/app.js';
 import { BlackboardClient, BlackboardError, type ClientOptions } from '../../client/sdk/index.js';
-import { WebSocket } from 'ws';
+import { WebSocket, type ClientOptions as SocketOptions } from 'ws';
 import type { SocketFactory } from '../../client/sdk/connection.js';
+import { FrameCheck } from './frame-check.js';
+
+/** The `ws` WebSocket, with every frame it sends and receives checked against the protocol schema. */
+export class CheckedWebSocket extends WebSocket {
+  constructor(address: string | URL, protocols?: string | string[] | SocketOptions, options?: SocketOptions) {
+    if (protocols !== undefined && typeof protocols === 'object' && !Array.isArray(protocols)) super(address, protocols);
+    else super(address, protocols, options);
+    const check = new FrameCheck();
+    this.on('message', (data: Buffer) => check.received(data.toString()));
+    const send = this.send.bind(this) as (data: unknown, ...rest: unknown[]) => void;
+    this.send = ((data: unknown, ...rest: unknown[]) => {
+      check.sent(data);
+      send(data, ...rest);
+    }) as WebSocket['send'];
+  }
+}
 
 /** The error code a request ends with ('ok' when it succeeds); anything but a protocol error is rethrown. */
 export async function codeOf(promise: Promise<unknown>): Promise<string> {
@@ -56,7 +72,7 @@ export async function startTestServer(options: AppOptions = {}): Promise<TestSer
     async client(clientOptions = {}) {
       const client = new BlackboardClient({
         url: wsUrl,
-        WebSocket: WebSocket as unknown as SocketFactory,
+        WebSocket: CheckedWebSocket as unknown as SocketFactory,
         reconnect: { baseMs: 20, capMs: 500 },
         requestTimeoutMs: 30_000,
         ...clientOptions,

@@ -1,11 +1,10 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { WebSocket } from 'ws';
 import { BlackboardClient, BlackboardError, ErrorCode, type SocketFactory } from '../../client/sdk/index.js';
 import { freePort, spawnServer, type ServerProcess } from '../helpers/process-server.js';
-import { randomBoard, waitFor } from '../helpers/server.js';
+import { CheckedWebSocket, randomBoard, waitFor } from '../helpers/server.js';
 
 let node: ServerProcess | null = null;
-const sockets: WebSocket[] = [];
+const sockets: CheckedWebSocket[] = [];
 let stopping = false;
 afterEach(() => {
   stopping = true;
@@ -25,7 +24,7 @@ async function subscribers(url: string, board: string, count: number): Promise<{
   let drops = 0;
   const open = (revs: number[], fromRev?: number): Promise<void> =>
     new Promise<void>((resolve, reject) => {
-      const ws = new WebSocket(`${url}/v1/ws`);
+      const ws = new CheckedWebSocket(`${url}/v1/ws`);
       sockets.push(ws);
       ws.once('error', reject);
       ws.once('open', () => {
@@ -54,7 +53,7 @@ async function subscribers(url: string, board: string, count: number): Promise<{
 }
 
 function client(url: string): BlackboardClient {
-  return new BlackboardClient({ url, WebSocket: WebSocket as unknown as SocketFactory, requestTimeoutMs: 60_000, retryRateLimited: false });
+  return new BlackboardClient({ url, WebSocket: CheckedWebSocket as unknown as SocketFactory, requestTimeoutMs: 60_000, retryRateLimited: false });
 }
 
 describe('write admission', () => {

@@ -1,7 +1,6 @@
-import { WebSocket } from 'ws';
 import { describe, expect, it } from 'vitest';
 import { BlackboardClient, type SocketFactory } from '../../client/sdk/index.js';
-import { randomBoard, waitFor } from '../helpers/server.js';
+import { CheckedWebSocket, randomBoard, waitFor } from '../helpers/server.js';
 import { freePort, spawnServer, type ServerProcess } from '../helpers/process-server.js';
 import { startRedisProcess } from '../helpers/redis-process.js';
 import { testDatabase } from '../helpers/pg-database.js';
@@ -24,7 +23,7 @@ describe('history across crashes', () => {
       () =>
         new BlackboardClient({
           url: `ws://127.0.0.1:${port}/v1/ws`,
-          WebSocket: WebSocket as unknown as SocketFactory,
+          WebSocket: CheckedWebSocket as unknown as SocketFactory,
           reconnect: { baseMs: 20, capMs: 200 },
           requestTimeoutMs: 10_000,
         }),

@@ -151,8 +151,10 @@ describe.each(coreBackends())('$name', (backend) => {
       const client = await server.client();
       const first = await client.put(board, 'k', 'one', { reqId: 'write-1' });
       await client.put(board, 'other', 1);
-      const again = await client.put(board, 'k', 'two', { reqId: 'write-1' });
+      const again = await client.put(board, 'k', 'one', { reqId: 'write-1' });
       expect(again).toEqual(first);
+      // The reqId belongs to that request: another value under it is refused, not ignored.
+      expect(await codeOf(client.put(board, 'k', 'two', { reqId: 'write-1' }))).toBe(ErrorCode.CONFLICT);
       expect((await client.get(board, 'k')).value).toBe('one');
       expect((await client.list(board)).rev).toBe(2);
       const p1 = await client.patch(board, 'k2', [], { reqId: 'p' }).catch((e: BlackboardError) => e.code);

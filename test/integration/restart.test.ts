@@ -1,8 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { WebSocket } from 'ws';
 import { BlackboardClient, type SocketFactory } from '../../client/sdk/index.js';
 import { freePort, spawnServer, type ServerProcess } from '../helpers/process-server.js';
-import { randomBoard, waitFor } from '../helpers/server.js';
+import { CheckedWebSocket, randomBoard, waitFor } from '../helpers/server.js';
 
 let running: ServerProcess | null = null;
 afterEach(() => {
@@ -13,7 +12,7 @@ afterEach(() => {
 function client(port: number): BlackboardClient {
   return new BlackboardClient({
     url: `ws://127.0.0.1:${port}`,
-    WebSocket: WebSocket as unknown as SocketFactory,
+    WebSocket: CheckedWebSocket as unknown as SocketFactory,
     reconnect: { baseMs: 50, capMs: 300 },
     requestTimeoutMs: 30_000,
   });

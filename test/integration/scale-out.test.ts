@@ -1,8 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { WebSocket } from 'ws';
 import { BlackboardClient, type SocketFactory, type Watch } from '../../client/sdk/index.js';
 import { freePort, spawnServer, type ServerProcess } from '../helpers/process-server.js';
-import { randomBoard, waitFor } from '../helpers/server.js';
+import { CheckedWebSocket, randomBoard, waitFor } from '../helpers/server.js';
 
 let nodes: ServerProcess[] = [];
 const clients: BlackboardClient[] = [];
@@ -15,7 +14,7 @@ afterEach(() => {
 function client(urls: string[]): BlackboardClient {
   const c = new BlackboardClient({
     url: urls,
-    WebSocket: WebSocket as unknown as SocketFactory,
+    WebSocket: CheckedWebSocket as unknown as SocketFactory,
     reconnect: { baseMs: 20, capMs: 300 },
     requestTimeoutMs: 30_000,
   });

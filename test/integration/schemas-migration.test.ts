@@ -2,9 +2,8 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BlackboardError, type BlackboardClient, type BoardEvent } from '../../client/sdk/index.js';
 import { boardKeys } from '../../server/board/keys.js';
-import { randomBoard, startTestServer, waitFor, type TestServer } from '../helpers/server.js';
+import { CheckedWebSocket, randomBoard, startTestServer, waitFor, type TestServer } from '../helpers/server.js';
 import { testDatabase, type TestDatabase } from '../helpers/pg-database.js';
-import { WebSocket } from 'ws';
 import { startRedisProcess, type RedisProcess } from '../helpers/redis-process.js';
 
 let db: TestDatabase;
@@ -245,7 +244,7 @@ describe('typed boards: migrations', () => {
 
 /** A socket that hands back reply frames as text, so numbers keep every digit. */
 async function rawSocket(url: string): Promise<{ request(frame: string): Promise<string>; close(): void }> {
-  const ws = new WebSocket(url);
+  const ws = new CheckedWebSocket(url);
   await new Promise((resolve, reject) => {
     ws.once('open', resolve);
     ws.once('error', reject);

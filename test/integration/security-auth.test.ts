@@ -6,18 +6,17 @@ import { join } from 'node:path';
 import { exportJWK, exportPKCS8, exportSPKI, generateKeyPair, SignJWT, UnsecuredJWT, type CryptoKey, type JWTPayload } from 'jose';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { WebSocket } from 'ws';
 import { startApp } from '../../server/app.js';
 import { mintToken } from '../../server/security/mint.js';
 import { RawSocket } from '../helpers/raw-socket.js';
-import { randomBoard, startTestServer, waitFor, type TestServer } from '../helpers/server.js';
+import { CheckedWebSocket, randomBoard, startTestServer, waitFor, type TestServer } from '../helpers/server.js';
 
 const SECRET = randomBytes(32).toString('hex');
 
 /** Opens a WebSocket and reports the HTTP status of a refused upgrade, or 'open'. */
 function upgrade(url: string, headers: Record<string, string> = {}): Promise<number | 'open'> {
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url, { headers });
+    const ws = new CheckedWebSocket(url, { headers });
     ws.once('open', () => {
       ws.close();
       resolve('open');

@@ -6,7 +6,8 @@ import { randomBoard, startTestServer, waitFor, type TestServer } from '../helpe
 const LIMIT = 256 * 1024;
 let server: TestServer;
 beforeAll(async () => {
-  server = await startTestServer({ env: { MAX_OUTBOUND_BYTES: String(LIMIT) } });
+  // A revision must fit under the outbound bound, or a subscriber could never make progress.
+  server = await startTestServer({ env: { MAX_OUTBOUND_BYTES: String(LIMIT), MAX_REVISION_BYTES: String(208 * 1024) } });
 });
 afterAll(async () => {
   await server?.stop();
@@ -70,6 +71,36 @@ describe('slow consumers', () => {
       .flatMap((p) => p.events as BoardEvent[])
       .map((e) => e.rev);
     expect([...seenRevs, ...rest]).toEqual(Array.from({ length: lastRev }, (_, i) => i + 1));
+    again.close();
+  });
+
+  it('a subscriber closed with 4008 under 200 KiB writes resumes with fromRev and ends with every revision exactly once', async () => {
+    const board = randomBoard();
+    const slow = await RawSocket.open(server.wsUrl);
+    const sub = ((await slow.call('subscribe', { board, patterns: ['**'] })).result as { sub: string }).sub;
+    slow.ws.pause();
+    const writer = await server.client();
+    const total = 30;
+    let lastRev = 0;
+    for (let i = 0; i < total; i++) {
+      const { rev } = await writer.put(board, `big/${i % 7}`, { i, fill: 'y'.repeat(200 * 1024) });
+      lastRev = rev;
+    }
+    slow.ws.resume();
+    expect(await slow.waitClose(15_000)).toBe(4008);
+    const seen = slow
+      .pushes(sub)
+      .flatMap((p) => (p.events as BoardEvent[] | undefined) ?? [])
+      .map((e) => e.rev);
+    expect(seen.length).toBeLessThan(total);
+
+    const again = await RawSocket.open(server.wsUrl);
+    const fromRev = (seen.at(-1) ?? 0) + 1;
+    const resumed = ((await again.call('subscribe', { board, patterns: ['**'], fromRev })).result as { sub: string }).sub;
+    const events = () => again.pushes(resumed).flatMap((p) => (p.events as BoardEvent[] | undefined) ?? []);
+    await waitFor(() => events().some((e) => e.rev === lastRev), 20_000, 'the resumed subscription to reach the last revision');
+    expect(again.closeCode).toBeNull();
+    expect([...seen, ...events().map((e) => e.rev)]).toEqual(Array.from({ length: lastRev }, (_, i) => i + 1));
     again.close();
   });
 });

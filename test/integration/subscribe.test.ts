@@ -96,8 +96,12 @@ describe.each(coreBackends())('$name', (backend) => {
         const ops = Array.from({ length: 1_000 }, (_, i) => ({ op: 'put' as const, key: `k/${t}/${i}`, value: i }));
         await client.txn(board, { compare: [], ops });
       }
-      const snap = await client.subscribe({ board, patterns: ['k/**'], snapshot: true }, {});
-      expect(snap.snapshot).toHaveLength(12_000);
+      // Larger than MAX_REPLY_BYTES: the result holds the first part, pushes bring the rest.
+      const parts: Array<{ items: number; more: boolean }> = [];
+      const snap = await client.subscribe({ board, patterns: ['k/**'], snapshot: true }, { snapshot: (items, more) => parts.push({ items: items.length, more }) });
+      expect(snap.more).toBe(true);
+      await waitFor(() => parts.at(-1)?.more === false, 10_000, 'the last part of the snapshot');
+      expect((snap.snapshot?.length ?? 0) + parts.reduce((n, p) => n + p.items, 0)).toBe(12_000);
       expect(snap.rev).toBe(12);
       const page = await client.list(board, 'k/', { limit: 10_000 });
       expect(page.items).toHaveLength(10_000);

@@ -43,4 +43,15 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ PORT: '65536' })).toThrow(/PORT: .*65535/);
     expect(() => loadConfig({ PORT: '80.5' })).toThrow(/PORT: /);
   });
+
+  it('keeps a revision below the outbound bound: MAX_REVISION_BYTES defaults to 4 MiB or half of MAX_OUTBOUND_BYTES', () => {
+    expect(loadConfig({}).MAX_REVISION_BYTES).toBe(4 * 1024 * 1024);
+    expect(loadConfig({ MAX_OUTBOUND_BYTES: String(1024 * 1024) }).MAX_REVISION_BYTES).toBe(512 * 1024);
+    expect(loadConfig({ MAX_REVISION_BYTES: '100000' }).MAX_REVISION_BYTES).toBe(100_000);
+    expect(() => loadConfig({ MAX_OUTBOUND_BYTES: '65536', MAX_REVISION_BYTES: '65536' })).toThrow(/MAX_REVISION_BYTES: .*MAX_OUTBOUND_BYTES/);
+    expect(loadConfig({}).MAX_REPLY_BYTES).toBe(1024 * 1024);
+    // A reply may pass its bound by one revision: both must fit the outbound bound together.
+    expect(loadConfig({ MAX_OUTBOUND_BYTES: String(256 * 1024) }).MAX_REPLY_BYTES).toBe(32 * 1024);
+    expect(() => loadConfig({ MAX_REPLY_BYTES: String(6 * 1024 * 1024) })).toThrow(/MAX_REPLY_BYTES: .*MAX_OUTBOUND_BYTES/);
+  });
 });

@@ -1,3 +1,4 @@
+import type { BoardsResult } from '../../../shared/protocol/types.js';
 import { noMorePositionals } from '../args.js';
 import type { Command } from '../command.js';
 import { ExitCode } from '../exit-codes.js';
@@ -11,8 +12,16 @@ export const boardsCommand: Command = {
     const prefix = line.positionals[0];
     noMorePositionals(line, 1);
     const client = await ctx.connect();
-    const result = await client.boards(prefix);
-    ctx.out.result(result, () => table([['BOARD', 'REV', 'EPOCH'], ...result.boards.map((b) => [b.board, String(b.rev), b.epoch])]));
+    // Every page: the server cuts its replies by count and size.
+    const boards: BoardsResult['boards'] = [];
+    for (let after: string | undefined; ; ) {
+      const page = await client.boards(prefix, after === undefined ? {} : { after });
+      boards.push(...page.boards);
+      after = page.boards.at(-1)?.board;
+      if (!page.more || after === undefined) break;
+    }
+    const result = { boards, more: false };
+    ctx.out.result(result, () => table([['BOARD', 'REV', 'EPOCH'], ...boards.map((b) => [b.board, String(b.rev), b.epoch])]));
     return ExitCode.OK;
   },
 };

@@ -1,14 +1,15 @@
 import { BlackboardError, ErrorCode, badRequest } from '../../../shared/protocol/errors.js';
 import type { BoardEvent } from '../../../shared/protocol/types.js';
-import { RawJson } from '../../../shared/protocol/json.js';
 import type { HandlerTable } from '../../gateway/dispatch.js';
-import { BOARDS_INDEX, boardKeys } from '../keys.js';
 import { toKeyRecord } from '../records.js';
 import { readStream } from '../feed.js';
-import { mayReadBoard } from '../../security/authorize.js';
+import { boards } from './boards.js';
+import { EventPage } from '../event-page.js';
 
 const DEFAULT_LIST_LIMIT = 1_000;
 const DEFAULT_HISTORY_LIMIT = 1_000;
+/** Revisions read from the stream per round (their events are filtered and paged in Node). */
+const STREAM_BATCH = 100;
 
 function needsHistory(what: string): BlackboardError {
   return new BlackboardError(ErrorCode.UNAVAILABLE, `${what} needs history (Postgres) on this server`);
@@ -23,11 +24,8 @@ export const readHandlers: HandlerTable = {
       return history.getAt(frame.board, frame.key, frame.atRev);
     }
     let read = await store.read(frame.board, frame.key);
-    if (read.epoch === '') {
-      // No meta: the board is new, or Redis lost it and it must be rebuilt before it is read.
-      await store.materializer.materialize(frame.board);
-      read = await store.read(frame.board, frame.key);
-    }
+    // No meta: the board was never written (a read creates nothing), or Redis lost it and it is rebuilt first.
+    if (read.epoch === '' && (await store.materializer.restore(frame.board))) read = await store.read(frame.board, frame.key);
     const { rev, record } = read;
     if (!record) throw new BlackboardError(ErrorCode.NOT_FOUND, `key ${frame.key} does not exist`, { key: frame.key });
     const result = { ...toKeyRecord(frame.key, record), rev };
@@ -44,53 +42,38 @@ export const readHandlers: HandlerTable = {
       if (!history?.listAt) throw needsHistory('atRev');
       return history.listAt(frame.board, frame.prefix, frame.atRev, limit, frame.after);
     }
-    let listed = await store.list(frame.board, frame.prefix, frame.after, limit);
-    if (listed.epoch === '') {
-      await store.materializer.materialize(frame.board);
-      listed = await store.list(frame.board, frame.prefix, frame.after, limit);
+    const maxBytes = ctx.services.config.MAX_REPLY_BYTES;
+    let listed = await store.list(frame.board, frame.prefix, frame.after, limit, maxBytes);
+    if (listed.epoch === '' && (await store.materializer.restore(frame.board))) {
+      listed = await store.list(frame.board, frame.prefix, frame.after, limit, maxBytes);
     }
     const { rev, more, items } = listed;
     return { items, rev, more };
   },
 
   async history(frame, ctx) {
-    const { history, redis } = ctx.services;
+    const { history, redis, config } = ctx.services;
     const limit = frame.limit ?? DEFAULT_HISTORY_LIMIT;
     if (history?.events) return history.events(frame.board, frame, limit);
     // Without Postgres, the retained stream is the history.
-    const events: RawJson[] = [];
+    const page = new EventPage(limit, config.MAX_REPLY_BYTES);
     let next = frame.fromRev ?? 1;
     const toRev = frame.toRev ?? Number.MAX_SAFE_INTEGER;
     for (;;) {
-      const batch = await readStream(redis, frame.board, next, 1_000);
+      const batch = await readStream(redis, frame.board, next, STREAM_BATCH);
       for (const revision of batch) {
-        if (revision.rev > toRev) return { events, more: false };
+        if (revision.rev > toRev) return { events: page.events, more: false };
         for (const entry of revision.entries) {
           if (frame.key !== undefined && entry.key !== frame.key) continue;
-          if (events.length === limit) return { events, more: true };
-          events.push(new RawJson(entry.eventJson));
+          if (!page.add(revision.rev, entry.eventJson)) return { events: page.events, more: true };
         }
       }
-      if (batch.length < 1_000) return { events, more: false };
+      if (batch.length < STREAM_BATCH) return { events: page.events, more: false };
       next = batch[batch.length - 1]!.rev + 1;
     }
   },
 
-  async boards(frame, ctx) {
-    const { redis } = ctx.services;
-    const prefix = frame.prefix ?? '';
-    const names = (await redis.zrangebylex(BOARDS_INDEX, `[${prefix}`, prefix === '' ? '+' : `(${prefix}\xff`))
-      // Only the boards the caller may read some part of.
-      .filter((board) => mayReadBoard(ctx.session.auth.scopes, board))
-      .slice(0, 10_000);
-    // One command per board: boards live in different cluster slots, so no pipeline.
-    const states = await Promise.all(names.map((board) => redis.hmget(boardKeys(board).meta, 'rev', 'epoch')));
-    const boards = names.flatMap((board, i) => {
-      const [rev, epoch] = states[i] ?? [];
-      return epoch ? [{ board, rev: Number(rev ?? 0), epoch }] : [];
-    });
-    return { boards };
-  },
+  boards,
 };
 
 export type { BoardEvent };

@@ -1,32 +1,60 @@
 import { BlackboardError, ErrorCode } from '../../../shared/protocol/errors.js';
-import { literalPrefix } from '../../../shared/protocol/globs.js';
-import type { HandlerTable, OpContext } from '../../gateway/dispatch.js';
-import { Subscription } from '../subscription.js';
-import { readableKeys } from '../../security/authorize.js';
+import { encodeJson, type RawJson } from '../../../shared/protocol/json.js';
 import type { KeyRecord } from '../../../shared/protocol/types.js';
-import type { RawJson } from '../../../shared/protocol/json.js';
+import type { HandlerTable, OpContext } from '../../gateway/dispatch.js';
+import { readableKeys, scopesOf } from '../../security/authorize.js';
+import { prefixesFor } from '../../security/scopes.js';
+import { Subscription } from '../subscription.js';
+import { readSnapshot } from '../snapshot.js';
+import { snapshotRanges } from '../snapshot-ranges.js';
+import { revisionBytes } from '../revision.js';
 
 /** Replays from `fromRev` until the subscription has caught up with the live feed, then hands over. */
 async function replayThenLive(sub: Subscription, fromRev: number, ctx: OpContext): Promise<void> {
-  const { replayer } = ctx.services;
+  const { replayer, config } = ctx.services;
+  // Hand over a slice at a time, waiting for the socket, so a replay never overfills it.
+  const slice = config.MAX_OUTBOUND_BYTES / 4;
   let next = fromRev;
   for (let round = 0; !sub.closed; round++) {
     next = await replayer.replay(sub.board, Math.max(next, sub.nextRev), async (revisions) => {
-      // Hand over a slice at a time, waiting for the socket, so a replay never overfills it.
-      const slice = ctx.services.config.MAX_OUTBOUND_BYTES / 4;
       let queued = 0;
       for (const revision of revisions) {
-        sub.deliver(revision);
-        for (const entry of revision.entries) queued += entry.eventJson.length;
-        if (queued >= slice) {
+        const size = revisionBytes(revision);
+        if (queued > 0 && queued + size > slice) {
           await ctx.session.drain();
           queued = 0;
         }
+        // A revision larger than a slice (up to MAX_REVISION_BYTES) goes once the socket has room for all of it.
+        if (size > slice) await ctx.session.waitForRoom(size);
+        sub.deliver(revision);
+        queued += size;
       }
       await ctx.session.drain();
     });
     if (sub.goLive()) return;
   }
+}
+
+/** Hands the subscription to the live feed; if live revisions overflowed its buffer meanwhile, replays them first. */
+async function startLive(sub: Subscription, ctx: OpContext): Promise<void> {
+  if (sub.goLive()) return;
+  await replayThenLive(sub, sub.nextRev, ctx);
+}
+
+/** Splits snapshot items into parts of about `maxBytes` each, at least one item per part. */
+function snapshotParts(items: KeyRecord<RawJson>[], maxBytes: number): KeyRecord<RawJson>[][] {
+  const parts: KeyRecord<RawJson>[][] = [[]];
+  let bytes = 0;
+  for (const item of items) {
+    const size = item.key.length + item.value.text.length + 80;
+    if (bytes > 0 && bytes + size > maxBytes) {
+      parts.push([]);
+      bytes = 0;
+    }
+    parts.at(-1)!.push(item);
+    bytes += size;
+  }
+  return parts;
 }
 
 export const subscriptionHandlers: HandlerTable = {
@@ -40,11 +68,9 @@ export const subscriptionHandlers: HandlerTable = {
     }
     const { board } = frame;
     let state = await services.store.boardState(board);
-    if (!state) {
-      await services.store.materializer.materialize(board);
-      state = await services.store.boardState(board);
-      if (!state) throw new BlackboardError(ErrorCode.UNAVAILABLE, `board ${board} could not be opened; retry`);
-    }
+    // Subscribing creates nothing: a board never written is at revision 0 of the epoch its first write will have.
+    if (!state && (await services.store.materializer.restore(board))) state = await services.store.boardState(board);
+    state ??= { rev: 0, epoch: await services.store.genesisEpoch(board), epochRev: 0 };
     if (frame.epoch !== undefined && frame.epoch !== state.epoch) {
       throw new BlackboardError(ErrorCode.EPOCH_CHANGED, `board ${board} is at epoch ${state.epoch}`, {
         epoch: state.epoch,
@@ -57,54 +83,65 @@ export const subscriptionHandlers: HandlerTable = {
       });
     }
 
+    const scopes = session.auth.scopes;
     const sub = new Subscription(
       session.newSubscriptionId(),
       board,
       frame.patterns,
       frame.mode ?? 'value',
       session,
-      readableKeys(session.auth.scopes, board) ?? undefined,
+      readableKeys(scopes, board) ?? undefined,
     );
     // Attach before reading: every revision after the read reaches the subscription.
     await services.hub.attach(sub);
     try {
       let rev: number;
       let epoch: string;
-      let snapshot: KeyRecord<RawJson>[] | undefined;
+      let parts: KeyRecord<RawJson>[][] | undefined;
       if (frame.snapshot === true) {
-        const listed = await services.store.list(board, literalPrefix(frame.patterns), undefined, 0);
-        rev = listed.rev;
-        epoch = listed.epoch;
-        snapshot = listed.items.filter((item) => sub.matcher(item.key));
-        sub.nextRev = rev + 1;
+        // Only what the reader may read is read, a page at a time.
+        const readable = scopes === null ? null : prefixesFor(scopesOf(scopes), 'read', board);
+        const ranges = snapshotRanges(frame.patterns, readable);
+        const snapshot = await readSnapshot(services.store, services.redis, board, ranges, sub.matcher, services.config.MAX_REPLY_BYTES);
+        rev = snapshot.rev;
+        epoch = snapshot.epoch || state.epoch;
+        sub.holdVersions(snapshot.items);
+        parts = snapshotParts(snapshot.items, services.config.MAX_REPLY_BYTES);
       } else {
         const now = await services.store.boardState(board);
         rev = now?.rev ?? state.rev;
         epoch = now?.epoch ?? state.epoch;
-        sub.nextRev = rev + 1;
       }
+      sub.nextRev = rev + 1;
       if (epoch !== state.epoch && frame.epoch !== undefined) {
         throw new BlackboardError(ErrorCode.EPOCH_CHANGED, `board ${board} is at epoch ${epoch}`, { epoch });
       }
+      // `snapshot: true` takes precedence: events start after the snapshot, whatever fromRev says.
       const fromRev = frame.snapshot === true ? undefined : frame.fromRev;
       if (fromRev !== undefined) {
         await services.replayer.ensureAvailable(board, Math.max(1, fromRev), rev);
         sub.nextRev = Math.max(1, fromRev);
       }
       session.subscriptions.set(sub.id, sub);
+      const rest = parts?.slice(1) ?? [];
       ctx.afterReply(async () => {
-        if (fromRev === undefined) {
-          sub.goLive();
-          return;
-        }
         try {
-          await replayThenLive(sub, sub.nextRev, ctx);
+          // The rest of the snapshot, each part once the socket has room for it, all before any event.
+          for (const [i, part] of rest.entries()) {
+            const more = i < rest.length - 1;
+            const push = `{"push":"snapshot","sub":${JSON.stringify(sub.id)},"items":${encodeJson(part)},"more":${more}}`;
+            if (!(await session.sendWhenRoom(push)) || sub.closed) return;
+            sub.lastSentAt = Date.now();
+          }
+          if (fromRev === undefined) await startLive(sub, ctx);
+          else await replayThenLive(sub, sub.nextRev, ctx);
         } catch (err) {
           session.log.warn({ err, board }, 'replay failed; the subscriber must resume');
           session.dropSlow('replay failed');
         }
       });
-      return snapshot === undefined ? { sub: sub.id, rev, epoch } : { sub: sub.id, rev, epoch, snapshot };
+      if (parts === undefined) return { sub: sub.id, rev, epoch };
+      return rest.length > 0 ? { sub: sub.id, rev, epoch, snapshot: parts[0], more: true } : { sub: sub.id, rev, epoch, snapshot: parts[0] };
     } catch (err) {
       services.hub.detach(sub);
       throw err;

@@ -1,8 +1,9 @@
 import { BlackboardError, ErrorCode } from '../../../shared/protocol/errors.js';
 import { RawJson, stringifyJson } from '../../../shared/protocol/json.js';
 import type { OpContext } from '../../gateway/dispatch.js';
-import { CompareFailed, type CommitOutcome, type CommitRequest } from '../store.js';
+import { CompareFailed, type CommitOutcome, type CommitRequest, type WriteOp } from '../store.js';
 import type { StoredRecord } from '../records.js';
+import type { WriteIdentity } from './idempotency.js';
 
 export function forbidServerKey(key: string): void {
   if (key.startsWith('$')) {
@@ -25,16 +26,52 @@ export function checkValueSize(text: string, ctx: OpContext): void {
   }
 }
 
+/** The key's current state as a CONFLICT carries it, so the caller can merge without a read. */
+function currentState(record: StoredRecord | null) {
+  return record ? { version: record.version, modRev: record.modRev, value: new RawJson(record.valueText) } : { version: 0 };
+}
+
 /** CONFLICT details for a single-key write: the key's current state, to merge without a read. */
 export function currentConflict(key: string, record: StoredRecord | null, expected: number): BlackboardError {
-  const current = record
-    ? { version: record.version, modRev: record.modRev, value: new RawJson(record.valueText) }
-    : { version: 0 };
+  const current = currentState(record);
   return new BlackboardError(ErrorCode.CONFLICT, `version of ${key} is ${current.version}, not ${expected}`, {
     key,
     current,
   });
 }
+
+/** A patch `test` op failed on `record`: CONFLICT with the state it was tested against. */
+export function withCurrentState(err: unknown, key: string, record: StoredRecord | null): unknown {
+  if (!(err instanceof BlackboardError) || err.code !== ErrorCode.CONFLICT || err.details?.reason !== 'test') return err;
+  return new BlackboardError(ErrorCode.CONFLICT, err.message, { ...err.details, key, current: currentState(record) });
+}
+
+/** Per event, besides its value and patch: rev, key, type, version, actor and ts. */
+const EVENT_OVERHEAD_BYTES = 128;
+
+/**
+ * A revision must fit a subscriber's outbound bound, or one that fell behind could never
+ * catch up: its events together (values and patches) are held to MAX_REVISION_BYTES.
+ */
+export function checkRevisionSize(ops: readonly WriteOp[], ctx: OpContext): void {
+  const limit = ctx.services.config.MAX_REVISION_BYTES;
+  const actor = ctx.session.actorJson.length;
+  let units = 0;
+  for (const op of ops) units += (op.valueText?.length ?? 0) + (op.patchText?.length ?? 0) + op.key.length * 2 + actor + EVENT_OVERHEAD_BYTES;
+  // A UTF-16 unit is at most 3 UTF-8 bytes: most revisions need no exact count.
+  if (units * 3 <= limit) return;
+  let bytes = 0;
+  for (const op of ops) {
+    bytes += Buffer.byteLength(op.valueText ?? '') + Buffer.byteLength(op.patchText ?? '') + Buffer.byteLength(op.key) * 2;
+    bytes += actor + EVENT_OVERHEAD_BYTES;
+  }
+  if (bytes > limit) {
+    throw new BlackboardError(ErrorCode.TOO_LARGE, `the events of this write take ${bytes} bytes, more than ${limit}`, { limit, bytes });
+  }
+}
+
+/** Refusals the commit script gives after it looked the reqId up. */
+const JUDGED: ReadonlySet<string> = new Set([ErrorCode.CONFLICT, ErrorCode.FENCED, ErrorCode.NOT_FOUND]);
 
 export interface CommitResult {
   outcome: CommitOutcome;
@@ -43,14 +80,28 @@ export interface CommitResult {
 /** Commits, waits for Postgres when the write asked for `durable`, and returns the result as raw JSON. */
 export async function commitWrite(
   ctx: OpContext,
-  request: Omit<CommitRequest, 'actorJson'>,
+  request: Omit<CommitRequest, 'actorJson' | 'reqId' | 'fingerprint'>,
+  identity: WriteIdentity | undefined,
   durability: 'memory' | 'durable' | undefined,
 ): Promise<RawJson> {
   const durable = durability === 'durable';
   if (durable && !ctx.services.history) {
     throw new BlackboardError(ErrorCode.UNAVAILABLE, 'durable writes need history (Postgres) on this server');
   }
-  const outcome = await ctx.services.store.commit({ ...request, actorJson: ctx.session.actorJson });
+  checkRevisionSize(request.ops, ctx);
+  let outcome: CommitOutcome;
+  try {
+    outcome = await ctx.services.store.commit({
+      ...request,
+      actorJson: ctx.session.actorJson,
+      reqId: identity?.key,
+      fingerprint: identity?.fingerprint,
+    });
+  } catch (err) {
+    // The script looks the reqId up before any of these refusals.
+    if (identity && (err instanceof CompareFailed || (err instanceof BlackboardError && JUDGED.has(err.code)))) identity.judged = true;
+    throw err;
+  }
   if (durable) await ctx.services.history!.awaitPersisted(request.board, outcome.rev);
   return new RawJson(outcome.resultText);
 }

@@ -5,10 +5,11 @@ KEYS[1] meta    hash   rev, epoch, epochRev, pw (persisted watermark, when histo
 KEYS[2] kv      hash   key -> "version:createRev:modRev:<value JSON>"
 KEYS[3] idx     zset   every key, score 0, for prefix listing in byte order
 KEYS[4] log     stream one entry per revision, id "<rev>-0", field m = the event message
-KEYS[5] req     string the first result of this reqId (ignored when ARGV[2] is "0")
+KEYS[5] req     string "<fingerprint>\n<first result>" of this agent's reqId (ignored when ARGV[2] is "0")
 KEYS[6] locks   hash   lock name -> "token:expiresAtMs:holder", for fencing
 
-ARGV[1] actor as a JSON string        ARGV[2] "1" when KEYS[5] is a real reqId key
+ARGV[1] actor as a JSON string        ARGV[2] the request's fingerprint when KEYS[5] is a real
+                                      reqId key, else "0"
 ARGV[3] fence lock name or ""         ARGV[4] fence token
 ARGV[5] result shape: put|patch|delete|txn
 ARGV[6] revisions kept in the stream  ARGV[7] channel to publish the message on
@@ -20,7 +21,8 @@ last    the most revisions that may wait above the persisted watermark pw (0: no
 
 Values stay opaque strings: cjson would mangle them ([] -> {}, big numbers).
 
-Returns {1, rev, result JSON} committed; {2, 0, result JSON} a repeated reqId;
+Returns {1, rev, result JSON} committed; {2, 0, result JSON} a repeated reqId of the same request;
+{-6} the reqId was used for a different request (another fingerprint);
 {-1, key, expected, actual version, record or ""}... for failed compares;
 {-2} fenced; {-3, key} a delete or patch of a missing key; {-4} the board has no meta;
 {-5} too many revisions are waiting for Postgres (the stream would have to drop some).
@@ -28,9 +30,14 @@ Returns {1, rev, result JSON} committed; {2, 0, result JSON} a repeated reqId;
 
 local meta, kv, idx, log, reqKey, locks = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
 
-if ARGV[2] == '1' then
+local fingerprint = ARGV[2]
+if fingerprint ~= '0' then
   local first = redis.call('GET', reqKey)
-  if first then return {2, 0, first} end
+  if first then
+    local cut = string.find(first, '\n', 1, true)
+    if cut and string.sub(first, 1, cut - 1) == fingerprint then return {2, 0, string.sub(first, cut + 1)} end
+    return {-6}
+  end
 end
 
 if redis.call('EXISTS', meta) == 0 then return {-4} end
@@ -154,5 +161,6 @@ else
   result = '{"rev":' .. rev .. ',"results":[' .. table.concat(results, ',') .. ']}'
 end
 
-if ARGV[2] == '1' then redis.call('SET', reqKey, result, 'EX', 600) end
+-- Kept as long as REQ_ID_TTL_MS in store.ts says (a rebuild within that time starts a new epoch).
+if fingerprint ~= '0' then redis.call('SET', reqKey, fingerprint .. '\n' .. result, 'EX', 600) end
 return {1, rev, result}

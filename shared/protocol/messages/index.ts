@@ -1,4 +1,6 @@
 import type { z } from 'zod';
+import { kvResults } from './results-kv.js';
+import { lockResults, presenceResults, schemaResults, taskResults } from './results-other.js';
 import { kvRequests } from './kv.js';
 import { lockRequests } from './locks.js';
 import { presenceRequests } from './presence.js';
@@ -17,6 +19,17 @@ export const requestSchemas = {
 } as const;
 
 export type OpName = keyof typeof requestSchemas;
+
+/** The result of each op (the `result` of its `ok: true` reply), by name: one for every op. */
+export const resultSchemas = {
+  ...kvResults,
+  ...lockResults,
+  ...taskResults,
+  ...presenceResults,
+  ...schemaResults,
+} as const satisfies Record<OpName, z.ZodType>;
+
+export type OpResult<Op extends OpName> = z.infer<(typeof resultSchemas)[Op]>;
 export type RequestFrame<Op extends OpName> = z.infer<(typeof requestSchemas)[Op]>;
 /** The arguments of an op as a caller writes them (without `id` and `op`). */
 export type OpArgs<Op extends OpName> = Omit<z.input<(typeof requestSchemas)[Op]>, 'id' | 'op'>;
@@ -29,3 +42,6 @@ export * from './common.js';
 export * from './kv.js';
 export * from './subscriptions.js';
 export * from './tasks.js';
+export * from './records.js';
+export * from './pushes.js';
+export * from './envelope.js';

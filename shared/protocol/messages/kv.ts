@@ -89,7 +89,12 @@ export const historyRequest = request('history', {
   limit: z.number().int().min(1).max(10_000).optional(),
 });
 
-export const boardsRequest = request('boards', { prefix: z.string().max(64).optional() });
+export const boardsRequest = request('boards', {
+  prefix: z.string().max(64).optional(),
+  /** Exclusive cursor: the last board of the previous page. */
+  after: z.string().max(64).optional(),
+  limit: z.number().int().min(1).max(10_000).optional(),
+});
 
 export const kvRequests = {
   get: getRequest,
