@@ -125,6 +125,59 @@ export async function benchFanout(options: { url: string; subscribers: number; w
   ];
 }
 
+/** Writes per second through one new connection with `inFlight` writes in flight, until all are acknowledged. */
+async function measurePuts(url: string, writes: number, inFlight: number): Promise<number> {
+  const board = benchBoard('puts');
+  const writer = new BlackboardClient({ url, WebSocket: WebSocket as unknown as SocketFactory });
+  try {
+    await writer.connect();
+    const t0 = performance.now();
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: inFlight }, async () => {
+        while (next < writes) {
+          const i = next++;
+          await admitted(() => writer.put(board, `k/${i % 100}`, { ...sampleValue, seq: i }));
+        }
+      }),
+    );
+    return writes / ((performance.now() - t0) / 1000);
+  } finally {
+    writer.close();
+  }
+}
+
+/**
+ * Fan-out to one subscriber against the same writes with no subscriber at all, at the same
+ * concurrency: what one subscriber costs the write rate. The two take turns in four rounds.
+ */
+export async function benchFanoutToOne(options: { url: string; writes: number; inFlight?: number; goal?: string }): Promise<Figure[]> {
+  const { url, inFlight = 16 } = options;
+  const share = Math.max(1, Math.round(options.writes / 4));
+  // Both paths warm up first (the JIT on both sides, the boards' first writes).
+  await measureFanout([url], 1, share, inFlight);
+  await measurePuts(url, share, inFlight);
+  let fanSeconds = 0;
+  let putSeconds = 0;
+  for (let round = 0; round < 4; round++) {
+    fanSeconds += share / (await measureFanout([url], 1, share, inFlight)).rate;
+    putSeconds += share / (await measurePuts(url, share, inFlight));
+  }
+  const rate = (4 * share) / fanSeconds;
+  const baseline = (4 * share) / putSeconds;
+  return [
+    {
+      name: `fan-out to 1 subscriber (${4 * share} writes, ${inFlight} in flight)`,
+      value: round(rate, 0),
+      unit: 'events/s',
+      baseline: round(baseline, 0),
+      baselineName: `put at ${inFlight} in flight, no subscriber, same run`,
+      ratio: round(rate / baseline, 3),
+      ...(options.goal ? { goal: options.goal } : {}),
+    },
+  ];
+}
+
 /** Fan-out to the same subscribers from one node, then from two nodes sharing the load. */
 export async function benchFanoutNodes(options: { one: string; two: [string, string]; subscribers: number; writes: number }): Promise<Figure[]> {
   const single = (await measureFanout([options.one], options.subscribers, options.writes)).rate;
