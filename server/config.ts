@@ -74,7 +74,7 @@ export const configSchema = z.object({
     'Unsent bytes allowed per connection before it is closed with 4008 (slow consumer).',
   ),
   FANOUT_FRAMES_PER_SECOND: int(0, 10_000_000, 50_000).describe(
-    'Event frames per second this node aims to send at most: flush rounds to many subscribers are spaced so that, and the events waiting meanwhile share a frame (more events per frame, same delivery rate); 0 flushes as soon as possible.',
+    'Event frames per second this node aims to send at most under load: when events queue up behind a flush round still under way, the next round to many subscribers is spaced so that, and the events waiting meanwhile share a frame (more events per frame, same delivery rate); a round with nothing queued behind it goes at once; 0 never spaces them.',
   ),
   MAX_SUBSCRIPTIONS_PER_CONNECTION: int(1, 100_000, 1_000).describe('Subscriptions one connection may hold.'),
   MAX_INFLIGHT_PER_CONNECTION: int(1, 100_000, 1_024).describe(
