@@ -24,6 +24,7 @@ import { readStream } from '../server/board/feed.js';
 import { startRedisProcess } from '../test/helpers/redis-process.js';
 import { testDatabase } from '../test/helpers/pg-database.js';
 import { randomBoard } from '../test/helpers/server.js';
+import { cpuSpent } from './machine.js';
 import { percentile, round, runConcurrent, type Figure } from './stats.js';
 
 export interface HistoryBenchOptions {
@@ -108,12 +109,18 @@ export async function persisterThroughput(redisUrl: string, dbUrl: string, revis
     await rawCopy(client, await rowsAsStatements(redis, warm.keys()));
 
     const counts = await fill(store, revisions, boards);
-    const seconds = await persistAll(redis, db, health, counts);
+    // This process and its Postgres connections (not autovacuum, which comes later for both tables):
+    // the CPU each path costs, whatever else the machine runs.
+    const backends = async () =>
+      (await pool.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND backend_type = \'client backend\'')).rows.map((r) => Number(r.pid));
+    const persisted = await cpuSpent(backends, () => persistAll(redis, db, health, counts));
     const statements = await rowsAsStatements(redis, counts.keys());
-    const rawSeconds = await rawCopy(client, statements);
+    const copied = await cpuSpent(backends, () => rawCopy(client, statements));
     const rows = statements.reduce((n, statement) => n + statement.length, 0);
-    const rate = revisions / seconds;
-    const rawRate = rows / rawSeconds;
+    const rate = revisions / persisted.result;
+    const rawRate = rows / copied.result;
+    const perRow = (persisted.cpuMs * 1_000) / rows;
+    const rawPerRow = (copied.cpuMs * 1_000) / rows;
     return [
       {
         name: `persister, ${revisions} events on ${boards} board${boards === 1 ? '' : 's'} (stream → Postgres, acked)`,
@@ -123,6 +130,14 @@ export async function persisterThroughput(redisUrl: string, dbUrl: string, revis
         baselineName: `raw COPY of the same rows, a statement per board and ${PERSIST_BATCH} revisions`,
         ratio: round(rate / rawRate, 3),
         goal: '≥ 0.6',
+      },
+      {
+        name: '… CPU per row (Node and Postgres backends; the persister also reads and acknowledges in Redis)',
+        value: round(perRow, 1),
+        unit: 'µs',
+        baseline: round(rawPerRow, 1),
+        baselineName: 'the raw COPY',
+        ratio: round(rawPerRow / perRow, 3),
       },
     ];
   } finally {
