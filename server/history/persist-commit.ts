@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import type { Revision } from '../board/revision.js';
-import { copyEvents, type BoardRecord } from './copy-rows.js';
+import { copyEvents, insertEventRows, type BoardRecord } from './copy-rows.js';
 import { isConnectionError, type HistoryDb } from './db.js';
 import { revisionRecords } from './event-codec.js';
 import { advanceWatermark, toRuns, type RevRange } from './watermark.js';
@@ -39,7 +39,8 @@ export interface CommitReport {
 /**
  * How event rows are written. `copy`: COPY straight into `events`, for rows known to be
  * absent. `skip-present`: COPY into a staging table, then `INSERT … SELECT … ON CONFLICT
- * DO NOTHING`, for a round that found rows present that nothing recorded.
+ * DO NOTHING`, for a round that found rows present that nothing recorded. A round of a few
+ * rows is one `INSERT … ON CONFLICT DO NOTHING` in either mode.
  */
 type RowMode = 'copy' | 'skip-present';
 
@@ -189,7 +190,21 @@ async function takeWaitingRanges(client: pg.PoolClient, boards: string[]): Promi
   return byBoard;
 }
 
+/** Rounds of at most this many rows go in with one INSERT (one round trip) rather than COPY (two). */
+const SMALL_ROUND_ROWS = 64;
+
 async function writeEvents(client: pg.PoolClient, rows: Iterable<BoardRecord>, mode: RowMode): Promise<number> {
+  const iterator = rows[Symbol.iterator]();
+  const first: BoardRecord[] = [];
+  for (let next = iterator.next(); !next.done; next = iterator.next()) {
+    first.push(next.value);
+    if (first.length > SMALL_ROUND_ROWS) break;
+  }
+  if (first.length <= SMALL_ROUND_ROWS) return insertEventRows(client, first);
+  rows = (function* () {
+    yield* first;
+    for (let next = iterator.next(); !next.done; next = iterator.next()) yield next.value;
+  })();
   if (mode === 'copy') return copyEvents(client, 'events', rows);
   await client.query('CREATE TEMP TABLE IF NOT EXISTS events_incoming (LIKE events) ON COMMIT DELETE ROWS');
   await copyEvents(client, 'events_incoming', rows);
