@@ -17,6 +17,8 @@ export interface BenchContext {
   store: BoardStore;
   /** The environment the server process runs with (a second node gets the same). */
   serverEnv: Record<string, string>;
+  /** The server process, to read the CPU time it spends. */
+  serverPid?: number;
 }
 
 export async function rawStore(redisUrl: string): Promise<{ redis: RedisClient; store: BoardStore }> {

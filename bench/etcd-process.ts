@@ -20,20 +20,23 @@ export function findEtcd(): string | null {
 }
 
 export interface EtcdProcess {
-  /** http://127.0.0.1:<client port>: the JSON gateway is at /v3/... */
+  /** http://127.0.0.1:<client port>: gRPC clients connect here (the JSON gateway is at /v3/...). */
   url: string;
   version: string;
   stop(): Promise<void>;
 }
 
 /**
- * A private single-member etcd on spare loopback ports, its data in a temporary directory
- * (in /dev/shm when there is one, so that like the Redis it is compared with it keeps its
- * data in memory), removed on stop.
+ * A private single-member etcd on spare loopback ports, its data in a temporary directory,
+ * removed on stop. Without `fsync` it runs as the Redis it is compared with does, keeping
+ * nothing it must wait for on disk: data in /dev/shm and `--unsafe-no-fsync` (etcd 3.4.10+).
+ * With `fsync` its data lives on the disk of the temporary directory (where Postgres's is
+ * on this machine) and every commit waits for fsync, as etcd runs by default.
  */
-export async function startEtcd(binary: string): Promise<EtcdProcess> {
+export async function startEtcd(binary: string, options: { fsync: boolean }): Promise<EtcdProcess> {
   const [clientPort, peerPort] = [await freePort(), await freePort()];
-  const dir = mkdtempSync(join(existsSync('/dev/shm') ? '/dev/shm' : tmpdir(), 'bench-etcd-'));
+  const memory = !options.fsync && existsSync('/dev/shm');
+  const dir = mkdtempSync(join(memory ? '/dev/shm' : tmpdir(), 'bench-etcd-'));
   const peer = `http://127.0.0.1:${peerPort}`;
   const url = `http://127.0.0.1:${clientPort}`;
   const child = spawn(
@@ -47,6 +50,7 @@ export async function startEtcd(binary: string): Promise<EtcdProcess> {
       '--initial-advertise-peer-urls', peer,
       '--initial-cluster', `bench=${peer}`,
       '--log-level', 'error',
+      ...(options.fsync ? [] : ['--unsafe-no-fsync']),
     ],
     { stdio: ['ignore', 'ignore', 'pipe'] },
   );

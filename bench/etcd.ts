@@ -1,144 +1,132 @@
+import type { Etcd3 } from 'etcd3';
+import type { BlackboardClient } from '../client/sdk/index.js';
 import { benchBoard } from './boards.js';
 import { admitted, connectClient, type BenchContext } from './context.js';
+import { findEtcd, startEtcd, type EtcdProcess } from './etcd-process.js';
+import { etcdClient, etcdWatchFanout } from './etcd-watch.js';
 import { measureFanout, sampleValue } from './fanout.js';
-import { findEtcd, startEtcd } from './etcd-process.js';
-import { percentile, round, type Figure } from './stats.js';
+import { alternate, percentile, round, type Figure } from './stats.js';
 
 /**
- * Side by side with etcd, where it is installed: compare-and-set at 64 in flight, and
- * watch fan-out to many watchers. etcd is spoken to through its HTTP/JSON gateway
- * (`/v3/kv/txn`, streaming `/v3/watch`) with fetch, as no etcd client is a dependency.
+ * Side by side with etcd as its users run it, where it is installed: through the `etcd3`
+ * npm client (gRPC), one client for the 64 loops as the server gets one SDK connection.
+ * put, compare-and-set, get and a lock cycle (etcd3's `Lock`: a lease and a transaction;
+ * ours: acquireLock + releaseLock) at 64 in flight, each side taking turns with the other;
+ * watch fan-out to many watchers spread over 10 gRPC connections. etcd runs twice: without
+ * fsync (as the Redis behind the server keeps nothing on disk) for all of these, and with
+ * fsync (its default) beside `durable` puts, which are acknowledged once Postgres has
+ * committed them.
  */
 
-const b64 = (s: string) => Buffer.from(s).toString('base64');
+const IN_FLIGHT = 64;
+const WATCH_CONNECTIONS = 10;
+const LOCK_TTL_S = 30;
+type Run = { latencies: number[]; seconds: number };
 
-async function post<T>(url: string, path: string, body: unknown): Promise<T> {
-  const res = await fetch(`${url}${path}`, { method: 'POST', body: JSON.stringify(body) });
-  if (!res.ok) throw new Error(`etcd ${path}: HTTP ${res.status} ${await res.text()}`);
-  return (await res.json()) as T;
+function versus(label: string, ours: Run, theirs: Run, baselineName: string, goal?: string): Figure[] {
+  const rate = ours.latencies.length / ours.seconds;
+  const theirRate = theirs.latencies.length / theirs.seconds;
+  const p99 = percentile(ours.latencies, 99);
+  const theirP99 = percentile(theirs.latencies, 99);
+  return [
+    { name: `${label} throughput`, value: round(rate, 0), unit: 'ops/s', baseline: round(theirRate, 0), baselineName, ratio: round(rate / theirRate, 3), ...(goal ? { goal } : {}) },
+    { name: `${label} p99 latency`, value: round(p99, 2), unit: 'ms', baseline: round(theirP99, 2), baselineName, ratio: round(theirP99 / p99, 3) },
+  ];
 }
 
-/** `workers` loops, each owning one key, doing compare-and-set until `total` have committed. */
-async function casLoops(total: number, workers: number, cas: (w: number) => Promise<void>): Promise<{ rate: number; p99: number }> {
-  let started = 0;
-  const latencies: number[] = [];
-  const t0 = performance.now();
-  await Promise.all(
-    Array.from({ length: workers }, async (_, w) => {
-      while (started < total) {
-        started++;
-        const s = performance.now();
-        await cas(w);
-        latencies.push(performance.now() - s);
-      }
-    }),
-  );
-  const seconds = (performance.now() - t0) / 1000;
-  return { rate: latencies.length / seconds, p99: percentile(latencies.sort((a, b) => a - b), 99) };
-}
-
-async function etcdCas(url: string, total: number): Promise<{ rate: number; p99: number }> {
-  const versions = Array.from({ length: 64 }, () => 0);
-  const value = b64(JSON.stringify(sampleValue));
-  return casLoops(total, 64, async (w) => {
-    const key = b64(`cas/${w}`);
-    // Version 0 means absent, as with ifVersion: 0.
-    const compare = [{ key, target: 'VERSION', result: 'EQUAL', version: String(versions[w]) }];
-    const reply = await post<{ succeeded?: boolean }>(url, '/v3/kv/txn', { compare, success: [{ request_put: { key, value } }], failure: [] });
-    if (!reply.succeeded) throw new Error('etcd compare-and-set lost on a key only one loop writes');
-    versions[w]!++;
-  });
-}
-
-async function oursCas(ctx: BenchContext, total: number): Promise<{ rate: number; p99: number }> {
-  const client = await connectClient(ctx.url);
-  const board = benchBoard('cas64');
-  const versions = Array.from({ length: 64 }, () => 0);
-  try {
-    return await casLoops(total, 64, async (w) => {
-      const result = await admitted(() => client.put(board, `cas/${w}`, sampleValue, { ifVersion: versions[w]! }));
-      versions[w] = result.version;
-    });
-  } finally {
-    client.close();
-  }
-}
-
-/** Events delivered per second to `watchers` etcd watch streams of one prefix, written at 16 in flight. */
-async function etcdFanout(url: string, watchers: number, writes: number): Promise<number> {
-  const aborts: AbortController[] = [];
-  const counts: number[] = [];
-  let ready = 0;
-  let complete = 0;
-  let onComplete: () => void = () => undefined;
-  const allDelivered = new Promise<void>((resolve) => (onComplete = resolve));
-  const watch = async (i: number) => {
-    const abort = new AbortController();
-    aborts.push(abort);
-    counts[i] = 0;
-    const res = await fetch(`${url}/v3/watch`, {
-      method: 'POST',
-      body: JSON.stringify({ create_request: { key: b64('w/'), range_end: b64('w0') } }),
-      signal: abort.signal,
-    });
-    const reader = res.body!.getReader();
-    const decoder = new TextDecoder();
-    let buffered = '';
-    let created: () => void = () => undefined;
-    const isCreated = new Promise<void>((resolve) => (created = resolve));
-    void (async () => {
-      try {
-        for (;;) {
-          const { done, value } = await reader.read();
-          if (done) return;
-          buffered += decoder.decode(value, { stream: true });
-          let nl: number;
-          while ((nl = buffered.indexOf('\n')) !== -1) {
-            const line = buffered.slice(0, nl).trim();
-            buffered = buffered.slice(nl + 1);
-            if (!line) continue;
-            const { result } = JSON.parse(line) as { result?: { created?: boolean; events?: unknown[] } };
-            if (result?.created) created();
-            const before = counts[i]!;
-            counts[i] = before + (result?.events?.length ?? 0);
-            if (before < writes && counts[i]! >= writes && ++complete === watchers) onComplete();
-          }
-        }
-      } catch {
-        // aborted at the end
-      }
-    })();
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([
-      isCreated,
-      new Promise((_, reject) => (timer = setTimeout(() => reject(new Error('an etcd watch was not created within 30 s')), 30_000))),
-    ]);
-    clearTimeout(timer);
-    ready++;
+/** A compare-and-set loop over 64 keys, never two at once on one key: each write expects the version the last one made. */
+function casLoop(write: (key: string, version: number) => Promise<number>): () => Promise<void> {
+  const free = Array.from({ length: IN_FLIGHT }, (_, i) => i);
+  const versions = new Array<number>(IN_FLIGHT).fill(0);
+  return async () => {
+    const k = free.pop()!;
+    try {
+      versions[k] = await write(`cas/${k}`, versions[k]!);
+    } finally {
+      free.push(k);
+    }
   };
+}
+
+async function withoutFsync(ctx: BenchContext, client: BlackboardClient, etcd: EtcdProcess, baselineName: string): Promise<Figure[]> {
+  const theirs: Etcd3 = etcdClient(etcd.url);
+  const figures: Figure[] = [];
+  const value = JSON.stringify(sampleValue);
   try {
-    for (let i = 0; i < watchers; i += 100) await Promise.all(Array.from({ length: Math.min(100, watchers - i) }, (_, j) => watch(i + j)));
-    if (ready !== watchers) throw new Error(`only ${ready}/${watchers} etcd watches were created`);
-    const value = b64(JSON.stringify(sampleValue));
-    const t0 = performance.now();
-    let next = 0;
-    await Promise.all(
-      Array.from({ length: 16 }, async () => {
-        while (next < writes) {
-          const i = next++;
-          await post(url, '/v3/kv/put', { key: b64(`w/${i % 100}`), value });
-        }
-      }),
+    const total = ctx.plan.count(10_000);
+    const board = benchBoard('etcd');
+    const puts = await alternate(
+      total,
+      IN_FLIGHT,
+      (i) => admitted(() => client.put(board, `k/${i % 100}`, sampleValue)),
+      (i) => theirs.put(`k/${i % 100}`).value(value).exec(),
     );
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([
-      allDelivered,
-      new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`etcd watch delivery timed out (${complete}/${watchers})`)), 120_000))),
-    ]);
-    clearTimeout(timer);
-    return (watchers * writes) / ((performance.now() - t0) / 1000);
+    figures.push(...versus(`put, ${IN_FLIGHT} in flight`, puts.measured, puts.baseline, baselineName, '≥ 3× etcd'));
+
+    const ourCas = casLoop(async (key, version) => (await admitted(() => client.put(board, key, sampleValue, { ifVersion: version }))).version);
+    const theirCas = casLoop(async (key, version) => {
+      // Version 0 means absent, as with ifVersion: 0.
+      const reply = await theirs.if(key, 'Version', '==', version).then(theirs.put(key).value(value)).commit();
+      if (!reply.succeeded) throw new Error('etcd compare-and-set lost on a key only one loop writes');
+      return version + 1;
+    });
+    const cas = await alternate(total, IN_FLIGHT, ourCas, theirCas);
+    figures.push(...versus(`compare-and-set, ${IN_FLIGHT} in flight (one key per loop)`, cas.measured, cas.baseline, baselineName, '≥ 3× etcd'));
+
+    const gets = await alternate(
+      total,
+      IN_FLIGHT,
+      (i) => client.get(board, `k/${i % 100}`),
+      async (i) => {
+        if ((await theirs.get(`k/${i % 100}`).string()) === null) throw new Error('etcd lost a key');
+      },
+    );
+    figures.push(...versus(`get, ${IN_FLIGHT} in flight`, gets.measured, gets.baseline, baselineName));
+
+    const lockBoard = benchBoard('etcd-lock');
+    const locks = await alternate(
+      ctx.plan.count(5_000),
+      IN_FLIGHT,
+      async (i) => {
+        const { token } = await admitted(() => client.acquireLock(lockBoard, `l${i}`, { ttlMs: LOCK_TTL_S * 1_000 }));
+        await admitted(() => client.releaseLock(lockBoard, `l${i}`, token));
+      },
+      async (i) => {
+        const lock = await theirs.lock(`l${i}`).ttl(LOCK_TTL_S).acquire();
+        await lock.release();
+      },
+    );
+    figures.push(...versus(`lock acquire+release, ${IN_FLIGHT} in flight (a free lock each)`, locks.measured, locks.baseline, `${baselineName}, its Lock (lease + txn)`, '≥ 3× etcd'));
   } finally {
-    for (const a of aborts) a.abort();
+    theirs.close();
+  }
+
+  const watchers = ctx.plan.etcdWatchers;
+  const writes = ctx.plan.count(300);
+  const theirFanout = await etcdWatchFanout(etcd.url, watchers, writes, WATCH_CONNECTIONS);
+  const ourFanout = await measureFanout([ctx.url], watchers, writes);
+  const watchBaseline = `${baselineName}, ${watchers} watches over ${WATCH_CONNECTIONS} connections`;
+  figures.push(
+    { name: `events to ${watchers} subscribers / watchers (${writes} writes, 16 in flight)`, value: round(ourFanout.rate, 0), unit: 'events/s', baseline: round(theirFanout.rate, 0), baselineName: watchBaseline, ratio: round(ourFanout.rate / theirFanout.rate, 3), goal: '≥ 2× etcd' },
+    { name: '… event p99 latency (write sent → event received)', value: round(ourFanout.eventP99, 1), unit: 'ms', baseline: round(theirFanout.eventP99, 1), baselineName: watchBaseline, ratio: round(theirFanout.eventP99 / ourFanout.eventP99, 3), goal: '≤ 100 ms' },
+  );
+  return figures;
+}
+
+async function withFsync(ctx: BenchContext, client: BlackboardClient, etcd: EtcdProcess, baselineName: string): Promise<Figure[]> {
+  const theirs = etcdClient(etcd.url);
+  const value = JSON.stringify(sampleValue);
+  try {
+    const board = benchBoard('etcd-durable');
+    const puts = await alternate(
+      ctx.plan.count(5_000),
+      IN_FLIGHT,
+      (i) => admitted(() => client.put(board, `k/${i % 100}`, sampleValue, { durability: 'durable' })),
+      (i) => theirs.put(`k/${i % 100}`).value(value).exec(),
+    );
+    return versus(`durable put, ${IN_FLIGHT} in flight (acknowledged once in Postgres)`, puts.measured, puts.baseline, baselineName, '≥ 1× etcd');
+  } finally {
+    theirs.close();
   }
 }
 
@@ -146,25 +134,25 @@ async function etcdFanout(url: string, watchers: number, writes: number): Promis
 export async function benchEtcd(ctx: BenchContext): Promise<{ figures: Figure[]; version: string } | null> {
   const binary = findEtcd();
   if (!binary) return null;
-  const etcd = await startEtcd(binary);
+  const client = await connectClient(ctx.url);
+  const figures: Figure[] = [];
+  let version = 'unknown';
   try {
-    const total = ctx.plan.count(10_000);
-    const theirs = await etcdCas(etcd.url, total);
-    const ours = await oursCas(ctx, total);
-    const watchers = ctx.plan.etcdWatchers;
-    const writes = ctx.plan.count(300);
-    const theirFanout = await etcdFanout(etcd.url, watchers, writes);
-    const ourFanout = (await measureFanout([ctx.url], watchers, writes)).rate;
-    const baselineName = `etcd ${etcd.version} (JSON gateway)`;
-    return {
-      version: etcd.version,
-      figures: [
-        { name: 'compare-and-set, 64 in flight (one key per loop)', value: round(ours.rate, 0), unit: 'ops/s', baseline: round(theirs.rate, 0), baselineName, ratio: round(ours.rate / theirs.rate, 3), goal: '≥ 3× etcd' },
-        { name: 'compare-and-set p99 latency', value: round(ours.p99, 3), unit: 'ms', baseline: round(theirs.p99, 3), baselineName, ratio: round(theirs.p99 / ours.p99, 3) },
-        { name: `events to ${watchers} subscribers / watchers (${writes} writes)`, value: round(ourFanout, 0), unit: 'events/s', baseline: round(theirFanout, 0), baselineName, ratio: round(ourFanout / theirFanout, 3), goal: '≥ 2× etcd' },
-      ],
-    };
+    const memory = await startEtcd(binary, { fsync: false });
+    version = memory.version;
+    try {
+      figures.push(...(await withoutFsync(ctx, client, memory, `etcd ${version} (etcd3 gRPC client, no fsync)`)));
+    } finally {
+      await memory.stop();
+    }
+    const disk = await startEtcd(binary, { fsync: true });
+    try {
+      figures.push(...(await withFsync(ctx, client, disk, `etcd ${version} (etcd3 gRPC client, fsync on disk)`)));
+    } finally {
+      await disk.stop();
+    }
   } finally {
-    await etcd.stop();
+    client.close();
   }
+  return { figures, version };
 }

@@ -4,6 +4,7 @@ import { BlackboardClient, type SocketFactory } from '../client/sdk/index.js';
 import { benchBoard } from './boards.js';
 import { admitted } from './context.js';
 import { awaitDelivery, closeAll, openAll, seqsIn, subscribeAll, wsUrl } from './sockets.js';
+import { processCpuMs } from './machine.js';
 import { percentile, round, type Figure } from './stats.js';
 
 export const sampleValue = { status: 'working', step: 3, notes: 'a small agent state value' };
@@ -123,6 +124,64 @@ export async function benchFanout(options: { url: string; subscribers: number; w
     },
     ...(subscribers >= 100 ? [{ name: `${name}: event p99 latency (write sent → event received)`, value: round(eventP99, 1), unit: 'ms', ...(subscribers === 1_000 && inFlight > 1 ? { goal: '≤ 100 ms' } : {}) }] : []),
   ];
+}
+
+/** Writes per second through one new connection with `inFlight` writes in flight, until all are acknowledged. */
+async function measurePuts(url: string, writes: number, inFlight: number): Promise<number> {
+  const board = benchBoard('puts');
+  const writer = new BlackboardClient({ url, WebSocket: WebSocket as unknown as SocketFactory });
+  try {
+    await writer.connect();
+    const t0 = performance.now();
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: inFlight }, async () => {
+        while (next < writes) {
+          const i = next++;
+          await admitted(() => writer.put(board, `k/${i % 100}`, { ...sampleValue, seq: i }));
+        }
+      }),
+    );
+    return writes / ((performance.now() - t0) / 1000);
+  } finally {
+    writer.close();
+  }
+}
+
+/**
+ * Fan-out to one subscriber against the same writes with no subscriber at all, at the same
+ * concurrency: what one subscriber costs the write rate. The two take turns in four rounds.
+ */
+export async function benchFanoutToOne(options: { url: string; writes: number; inFlight?: number; goal?: string; serverPid?: number }): Promise<Figure[]> {
+  const { url, inFlight = 16, serverPid } = options;
+  const share = Math.max(1, Math.round(options.writes / 4));
+  // Both paths warm up first (the JIT on both sides, the boards' first writes).
+  await measureFanout([url], 1, share, inFlight);
+  await measurePuts(url, share, inFlight);
+  const serverCpu = () => (serverPid === undefined ? 0 : processCpuMs(serverPid));
+  const spent = { fan: { seconds: 0, cpuMs: 0 }, put: { seconds: 0, cpuMs: 0 } };
+  for (let round = 0; round < 4; round++) {
+    let cpu = serverCpu();
+    spent.fan.seconds += share / (await measureFanout([url], 1, share, inFlight)).rate;
+    spent.fan.cpuMs += serverCpu() - cpu;
+    cpu = serverCpu();
+    spent.put.seconds += share / (await measurePuts(url, share, inFlight));
+    spent.put.cpuMs += serverCpu() - cpu;
+  }
+  const writes = 4 * share;
+  const rate = writes / spent.fan.seconds;
+  const baseline = writes / spent.put.seconds;
+  const baselineName = `put at ${inFlight} in flight, no subscriber, same run`;
+  const figures: Figure[] = [
+    { name: `fan-out to 1 subscriber (${writes} writes, ${inFlight} in flight)`, value: round(rate, 0), unit: 'events/s', baseline: round(baseline, 0), baselineName, ratio: round(rate / baseline, 3), ...(options.goal ? { goal: options.goal } : {}) },
+  ];
+  if (serverPid !== undefined) {
+    // The server's own CPU per write: what the subscriber costs it, whatever else the machine runs.
+    const perWrite = (spent.fan.cpuMs * 1_000) / writes;
+    const basePerWrite = (spent.put.cpuMs * 1_000) / writes;
+    figures.push({ name: '… server CPU per write', value: round(perWrite, 1), unit: 'µs', baseline: round(basePerWrite, 1), baselineName, ratio: round(basePerWrite / perWrite, 3) });
+  }
+  return figures;
 }
 
 /** Fan-out to the same subscribers from one node, then from two nodes sharing the load. */

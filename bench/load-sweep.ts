@@ -1,10 +1,9 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { createInterface } from 'node:readline';
 import type { WebSocket } from 'ws';
 import { benchBoard } from './boards.js';
 import type { BenchContext } from './context.js';
 import { closeAll, openAll, seqsIn, subscribeAll, wsUrl } from './sockets.js';
+import { startSwarm } from './swarm.js';
 import { percentile, round, type Figure } from './stats.js';
 
 /**
@@ -56,38 +55,6 @@ const settle = (ms: number) => new Promise((r) => setTimeout(r, ms));
 async function until(done: () => boolean, timeoutMs: number): Promise<void> {
   const deadline = performance.now() + timeoutMs;
   while (!done() && performance.now() < deadline) await settle(10);
-}
-
-async function startSwarm(url: string, board: string, count: number): Promise<{ report(): Promise<{ closed: number }>; stop(): Promise<void> }> {
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'bench/subscriber-swarm.ts', url, board, String(count)], {
-    stdio: ['pipe', 'pipe', 'inherit'],
-  });
-  const exited = new Promise((r) => child.once('exit', r));
-  const lines = createInterface({ input: child.stdout! });
-  const next = () =>
-    new Promise<string>((resolve, reject) => {
-      const onExit = (code: number | null) => reject(new Error(`subscriber swarm exited with ${code}`));
-      child.once('exit', onExit);
-      lines.once('line', (line) => {
-        child.off('exit', onExit);
-        resolve(line);
-      });
-    });
-  const ready = await next();
-  if (ready !== 'ready') throw new Error(`subscriber swarm said ${ready}`);
-  return {
-    async report() {
-      const answer = next();
-      child.stdin!.write('report\n');
-      return JSON.parse(await answer) as { closed: number };
-    },
-    async stop() {
-      child.stdin!.end();
-      const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
-      await exited;
-      clearTimeout(timer);
-    },
-  };
 }
 
 export async function runSweep(ctx: BenchContext): Promise<{ points: SweepPoint[]; goal: SweepPoint | null; capacity: number; dropped: number }> {

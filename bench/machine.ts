@@ -47,3 +47,29 @@ export function otherShare(start: CpuMark, end: CpuMark): number | null {
   const others = end.machineBusy - start.machineBusy - (end.own - start.own);
   return Math.max(0, others / total);
 }
+
+/** CPU time (ms) a process has used so far, from /proc/<pid>/stat; 0 when it is gone or unreadable. */
+export function processCpuMs(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ').map(Number);
+    return ((rest[11] ?? 0) + (rest[12] ?? 0)) * 10;
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * CPU time (ms) spent by this process and by the processes `pids()` names (read before and
+ * after: ones that start meanwhile count from zero) while `work` runs. A figure that holds on
+ * a machine shared with other work, where rates and latencies do not.
+ */
+export async function cpuSpent<T>(pids: () => Promise<number[]>, work: () => Promise<T>): Promise<{ result: T; cpuMs: number }> {
+  const before = new Map((await pids()).map((pid) => [pid, processCpuMs(pid)]));
+  const own = process.cpuUsage();
+  const result = await work();
+  const used = process.cpuUsage(own);
+  let cpuMs = (used.user + used.system) / 1000;
+  for (const pid of await pids()) cpuMs += processCpuMs(pid) - (before.get(pid) ?? 0);
+  return { result, cpuMs };
+}

@@ -48,7 +48,7 @@ function howMeasured(info: RunInfo): string[] {
     'over real WebSockets on loopback. Each figure stands beside a baseline measured in the same run on the same',
     'machine: the same commit script called straight through ioredis (EVALSHA), the same compare-and-set loop on',
     'that script, XRANGE of the same stream, a bare `ws` server process broadcasting the same bytes or holding',
-    'the same idle connections, plain Redlock, a raw BullMQ worker, or etcd. The ratio is figure ÷ baseline for',
+    'the same idle connections, plain Redlock, a raw BullMQ worker, or etcd through its gRPC client (`etcd3`). The ratio is figure ÷ baseline for',
     'rates and baseline ÷ figure for latencies and memory, so above 1 is better than the baseline. Latencies are',
     'client-side, from sending a request to its reply. The `put` figures come after both paths have warmed up, and',
     'the raw and server paths take turns in four rounds, so a drift in the machine\'s speed falls on both alike (on',

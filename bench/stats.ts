@@ -64,3 +64,29 @@ export function throughputFigures(
     { name: `${label} p99 latency`, value: round(p99, 3), unit: 'ms', baseline: round(bp99, 3), baselineName, ratio: round(bp99 / p99, 3) },
   ];
 }
+
+/**
+ * Two paths at the same concurrency taking turns in `slices` slices, so that a drift in the
+ * machine's speed (other work, a CPU frequency change) falls on both alike.
+ */
+export async function alternate(
+  total: number,
+  inFlight: number,
+  measured: (i: number) => Promise<unknown>,
+  baseline: (i: number) => Promise<unknown>,
+  slices = 4,
+): Promise<{ measured: { latencies: number[]; seconds: number }; baseline: { latencies: number[]; seconds: number } }> {
+  type Run = { latencies: number[]; seconds: number };
+  const runs = { measured: [] as Run[], baseline: [] as Run[] };
+  const slice = Math.max(1, Math.ceil(total / slices));
+  for (let s = 0; s < slices; s++) {
+    const offset = s * slice;
+    runs.baseline.push(await runConcurrent(slice, inFlight, (i) => baseline(offset + i)));
+    runs.measured.push(await runConcurrent(slice, inFlight, (i) => measured(offset + i)));
+  }
+  const merge = (parts: Run[]): Run => ({
+    latencies: parts.flatMap((p) => p.latencies).sort((a, b) => a - b),
+    seconds: parts.reduce((sum, p) => sum + p.seconds, 0),
+  });
+  return { measured: merge(runs.measured), baseline: merge(runs.baseline) };
+}

@@ -117,7 +117,7 @@ export const configSchema = z.object({
       'Largest revision (the events of one write together, values and patches included) → TOO_LARGE at write time, nothing applied. Must be below MAX_OUTBOUND_BYTES, so that a subscriber closed with 4008 can always resume. Unset: 4 MiB, or half of MAX_OUTBOUND_BYTES when that is less.',
     ),
   FANOUT_FRAMES_PER_SECOND: int(0, 10_000_000, 50_000).describe(
-    'Event frames per second this node aims to send at most: flush rounds to many subscribers are spaced so that, and the events waiting meanwhile share a frame (more events per frame, same delivery rate); 0 flushes as soon as possible.',
+    'Event frames per second this node aims to send at most under load: when events queue up behind a flush round still under way, the next round to many subscribers is spaced so that, and the events waiting meanwhile share a frame (more events per frame, same delivery rate); a round with nothing queued behind it goes at once; 0 never spaces them.',
   ),
   MAX_SUBSCRIPTIONS_PER_CONNECTION: int(1, 100_000, 1_000).describe('Subscriptions one connection may hold.'),
   MAX_INFLIGHT_PER_CONNECTION: int(1, 100_000, 1_024).describe(
@@ -149,7 +149,9 @@ export const configSchema = z.object({
     'Keep history in Postgres: the change log, `atRev` reads, `durable` writes, replay past the stream, rebuild after Redis loses data.',
   ),
   PERSIST_BATCH: int(1, 100_000, 1_000).describe('Revisions the history persister reads per board per round.'),
-  PERSIST_IDLE_MS: int(1, 10_000, 10).describe('Pause of the history persister after a round that found nothing.'),
+  PERSIST_IDLE_MS: int(1, 10_000, 10).describe(
+    'Pause of the history persister before reading a board again after a round that found nothing, or less than a full batch (a `durable` write waiting for the board has it read at once).',
+  ),
   PERSIST_CLAIM_MS: int(100, 600_000, 3_000).describe(
     'Events read but not persisted for this long are taken over by another persister (its node presumably died).',
   ),

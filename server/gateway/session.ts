@@ -30,10 +30,12 @@ const FLUSH_SLICE_MS = 2;
  * never stuck behind a long fan-out. Subscribers with the same patterns at the same
  * position get the same frames, encoded once per round and shared as one Buffer.
  *
- * Rounds are spaced by the number of sessions they flushed over `framesPerSecond`: a
- * round to 1000 subscribers costs 1000 sends whether it carries one event or fifty, so
- * under load the events that arrive meanwhile ride in the next round's frames instead of
- * each costing every subscriber a frame of its own. A round to a few sessions is not delayed.
+ * When events arrive while a round is still being flushed (a backlog), the next round is
+ * spaced from the start of that one by the number of sessions it flushed over
+ * `framesPerSecond`: a round to 1000 subscribers costs 1000 sends whether it carries one
+ * event or fifty, so under load the events that arrive meanwhile ride in the next round's
+ * frames instead of each costing every subscriber a frame of its own. Events that find no
+ * round under way (light load) start one at once: spacing them would only add latency.
  *
  * It also measures the fan-out backlog: how long the oldest event not yet handed to a
  * socket has waited. Write admission refuses writes once that passes its budget.
@@ -48,8 +50,10 @@ export class FlushScheduler {
   private roundIndex = 0;
   private roundSince = 0;
   private scheduled = false;
-  /** Earliest start of the next round (performance.now() ms). */
+  /** Earliest start of the next round (performance.now() ms), when it is paced. */
   private nextRoundAt = 0;
+  /** Events arrived while the last round was flushed: the next round waits for `nextRoundAt`. */
+  private paced = false;
   /** Frames built this round, by subscription id, pattern set and revision range. */
   readonly shared = new Map<string, Buffer[]>();
 
@@ -72,7 +76,7 @@ export class FlushScheduler {
     if (this.scheduled) return;
     this.scheduled = true;
     const between = this.roundIndex >= this.round.length;
-    const wait = between ? this.nextRoundAt - performance.now() : 0;
+    const wait = between && this.paced ? this.nextRoundAt - performance.now() : 0;
     if (wait >= 1) setTimeout(() => this.run(), Math.ceil(wait));
     else setImmediate(() => this.run());
   }
@@ -103,7 +107,8 @@ export class FlushScheduler {
       this.roundIndex = 0;
       this.roundSince = 0;
       this.shared.clear();
-      if (this.dirty.size === 0) return;
+      this.paced = this.dirty.size > 0;
+      if (!this.paced) return;
     }
     this.schedule();
   }

@@ -5,7 +5,8 @@ import { drizzle, type NodePgDatabase } from 'drizzle-orm/node-postgres';
 import { migrate } from 'drizzle-orm/node-postgres/migrator';
 import * as schema from './schema/index.js';
 
-export type HistoryDb = NodePgDatabase<typeof schema>;
+/** Drizzle over the pool; `$client` is the pool itself, for what drizzle does not do (COPY). */
+export type HistoryDb = NodePgDatabase<typeof schema> & { $client: pg.Pool };
 
 const migrationsFolder = join(dirname(fileURLToPath(import.meta.url)), 'migrations');
 /** Any constant will do: every node takes the same lock, so migrations run one node at a time. */

@@ -1,7 +1,8 @@
-import { sql } from 'drizzle-orm';
+import type pg from 'pg';
 import type { Revision } from '../board/revision.js';
-import type { HistoryDb } from './db.js';
-import { revisionRecords, type EventRecord } from './event-codec.js';
+import { copyEvents, insertEventRows, type BoardRecord } from './copy-rows.js';
+import { isConnectionError, type HistoryDb } from './db.js';
+import { revisionRecords } from './event-codec.js';
 import { advanceWatermark, toRuns, type RevRange } from './watermark.js';
 
 export interface StreamEntry {
@@ -35,56 +36,21 @@ export interface CommitReport {
   epochMismatch: boolean;
 }
 
-/** Statement parameters are sent as text: split inserts so no statement carries more than this. */
-const MAX_INSERT_BYTES = 1024 * 1024;
-const MAX_INSERT_ROWS = 20_000;
+/**
+ * How event rows are written. `copy`: COPY straight into `events`, for rows known to be
+ * absent. `skip-present`: COPY into a staging table, then `INSERT … SELECT … ON CONFLICT
+ * DO NOTHING`, for a round that found rows present that nothing recorded. A round of a few
+ * rows is one `INSERT … ON CONFLICT DO NOTHING` in either mode.
+ */
+type RowMode = 'copy' | 'skip-present';
 
-function chunks(records: EventRecord[]): EventRecord[][] {
-  const out: EventRecord[][] = [];
-  let current: EventRecord[] = [];
-  let bytes = 0;
-  for (const r of records) {
-    const size = (r.value?.length ?? 0) + (r.patch?.length ?? 0) + (r.raw?.length ?? 0) + r.key.length + 64;
-    if (current.length > 0 && (bytes + size > MAX_INSERT_BYTES || current.length >= MAX_INSERT_ROWS)) {
-      out.push(current);
-      current = [];
-      bytes = 0;
-    }
-    current.push(r);
-    bytes += size;
-  }
-  if (current.length > 0) out.push(current);
-  return out;
-}
-
-type Tx = Parameters<Parameters<HistoryDb['transaction']>[0]>[0];
-
-async function insertEvents(tx: Tx, board: string[], records: EventRecord[]): Promise<number> {
-  let inserted = 0;
-  let offset = 0;
-  for (const part of chunks(records)) {
-    const boards = board.slice(offset, offset + part.length);
-    offset += part.length;
-    const result = await tx.execute(sql`
-      INSERT INTO events (board, rev, key, pos, type, version, value, patch, actor, ts, raw)
-      SELECT * FROM unnest(
-        ${sql.param(boards)}::text[], ${sql.param(part.map((r) => r.rev))}::int8[],
-        ${sql.param(part.map((r) => r.key))}::text[], ${sql.param(part.map((r) => r.pos))}::int4[],
-        ${sql.param(part.map((r) => r.type))}::int2[], ${sql.param(part.map((r) => r.version))}::int8[],
-        ${sql.param(part.map((r) => r.value))}::text[], ${sql.param(part.map((r) => r.patch))}::text[],
-        ${sql.param(part.map((r) => r.actor))}::text[], ${sql.param(part.map((r) => r.ts))}::int8[],
-        ${sql.param(part.map((r) => r.raw))}::text[])
-      ON CONFLICT DO NOTHING`);
-    inserted += result.rowCount ?? 0;
-  }
-  return inserted;
-}
+const UNIQUE_VIOLATION = '23505';
 
 /**
- * Commits the entries of several boards in one transaction: rows land with
- * `INSERT … SELECT FROM unnest … ON CONFLICT DO NOTHING` (replays are harmless), only
- * entries of the epoch Postgres accepts for the board are written, and each board's
- * contiguous watermark moves over the runs that close its gaps.
+ * Commits the entries of several boards in one transaction (see commitRound). Rows go in
+ * with COPY; should one be there already although neither the board's watermark nor its
+ * waiting ranges account for it, the unique key refuses the COPY and the round is written
+ * again in `skip-present` mode, so replays stay harmless and every row lands once.
  */
 export async function commitBatches(
   db: HistoryDb,
@@ -92,104 +58,201 @@ export async function commitBatches(
   /** Boards known to have their row already (their insert is skipped). */
   known: ReadonlySet<string> = new Set(),
 ): Promise<{ reports: CommitReport[]; inserted: number }> {
-  const withHead = batches.filter((b) => b.head !== null && !known.has(b.board));
-  return db.transaction(async (tx) => {
-    if (withHead.length > 0) {
-      await tx.execute(sql`
-        INSERT INTO boards (name, epoch, epoch_rev, persisted_rev, seen_rev, first_rev, snapshot_rev)
-        SELECT v.name, v.epoch, v.epoch_rev, v.start_rev, v.start_rev, v.start_rev + 1, 0
-        FROM unnest(${sql.param(withHead.map((b) => b.board))}::text[],
-                    ${sql.param(withHead.map((b) => b.head!.epoch))}::text[],
-                    ${sql.param(withHead.map((b) => b.head!.epochRev))}::int8[],
-                    ${sql.param(withHead.map((b) => b.head!.startRev))}::int8[])
-             AS v(name, epoch, epoch_rev, start_rev)
-        ORDER BY v.name
-        ON CONFLICT (name) DO NOTHING`);
+  const client = await db.$client.connect();
+  let broken: Error | undefined;
+  const attempt = async (mode: RowMode) => {
+    await client.query('BEGIN');
+    try {
+      const committed = await commitRound(client, batches, known, mode);
+      await client.query('COMMIT');
+      return committed;
+    } catch (err) {
+      if (isConnectionError(err)) broken = err as Error;
+      await client.query('ROLLBACK').catch((rollbackErr: Error) => (broken = rollbackErr));
+      throw err;
     }
-    const names = batches.map((b) => b.board);
-    const locked = await tx.execute<{ name: string; epoch: string; persisted_rev: string }>(sql`
-      SELECT name, epoch, persisted_rev FROM boards WHERE name = ANY(${sql.param(names)}::text[])
-      ORDER BY name FOR UPDATE`);
-    const rows = new Map(locked.rows.map((r) => [r.name, { epoch: r.epoch, persisted: Number(r.persisted_rev) }]));
+  };
+  try {
+    try {
+      return await attempt('skip-present');
+    } catch (err) {
+      if ((err as { code?: unknown }).code !== UNIQUE_VIOLATION) throw err;
+    }
+    return await attempt('skip-present');
+  } finally {
+    // A client whose connection failed, or that could not roll back, is closed, not reused.
+    client.release(broken);
+  }
+}
 
-    const reports: CommitReport[] = [];
-    const insertBoards: string[] = [];
-    const insertRecords: EventRecord[] = [];
-    const newRuns = new Map<string, RevRange[]>();
-    for (const batch of batches) {
-      const row = rows.get(batch.board);
-      if (!row) continue;
-      const report: CommitReport = {
-        board: batch.board,
-        epoch: row.epoch,
-        watermark: row.persisted,
-        ackIds: [],
-        epochMismatch: batch.head !== null && batch.head.epoch !== row.epoch,
-      };
-      const accepted: number[] = [];
-      for (const entry of batch.entries) {
-        const { revision } = entry;
-        if (revision.epoch !== row.epoch) {
-          // Entries of the epoch Redis is living in stay pending until the two agree;
-          // entries of an older epoch were superseded by a rebuild and are dropped.
-          if (batch.head === null || revision.epoch !== batch.head.epoch) report.ackIds.push(entry.id);
-          continue;
-        }
-        report.ackIds.push(entry.id);
-        if (revision.rev <= row.persisted) continue;
-        accepted.push(revision.rev);
-        for (const record of revisionRecords(revision)) {
-          insertBoards.push(batch.board);
-          insertRecords.push(record);
-        }
-      }
-      if (accepted.length > 0) newRuns.set(batch.board, toRuns(accepted));
-      reports.push(report);
-    }
-    const inserted = insertRecords.length > 0 ? await insertEvents(tx, insertBoards, insertRecords) : 0;
+/**
+ * One persister round inside its transaction: boards Postgres does not know get their row;
+ * the boards' rows are locked (so rounds of several nodes on one board take turns); only
+ * entries of the epoch Postgres accepts and above its watermark count; the revisions a
+ * previous round committed past a gap are taken out of `persist_ranges`; the rest are
+ * written as rows; each watermark moves over the runs that close its gaps, and the runs
+ * still past a gap go back to `persist_ranges`. Statements that must commit with the
+ * events (an index of them, say) belong here, after the rows are written.
+ */
+async function commitRound(
+  client: pg.PoolClient,
+  batches: BoardBatch[],
+  known: ReadonlySet<string>,
+  mode: RowMode,
+): Promise<{ reports: CommitReport[]; inserted: number }> {
+  await ensureBoards(client, batches.filter((b) => b.head !== null && !known.has(b.board)));
+  const rows = await lockBoards(client, batches.map((b) => b.board));
+  const { reports, accepted } = acceptEntries(batches, rows);
+  const waiting = await takeWaitingRanges(client, [...accepted.keys()]);
+  const inserted = accepted.size > 0 ? await writeEvents(client, newRows(accepted, waiting), mode) : 0;
+  await advanceWatermarks(client, batches, reports, accepted, waiting);
+  return { reports, inserted };
+}
 
-    const touched = [...newRuns.keys()];
-    if (touched.length > 0) {
-      // Taken out and written back below: whatever the watermark does not absorb returns.
-      const waitingRows = await tx.execute<{ board: string; from_rev: string; to_rev: string }>(sql`
-        DELETE FROM persist_ranges WHERE board = ANY(${sql.param(touched)}::text[]) RETURNING board, from_rev, to_rev`);
-      const waitingByBoard = new Map<string, RevRange[]>();
-      for (const r of waitingRows.rows) {
-        const list = waitingByBoard.get(r.board) ?? [];
-        list.push({ from: Number(r.from_rev), to: Number(r.to_rev) });
-        waitingByBoard.set(r.board, list);
-      }
-      const rangeBoards: string[] = [];
-      const rangeFrom: number[] = [];
-      const rangeTo: number[] = [];
-      const seen: number[] = [];
-      for (const report of reports) {
-        const runs = newRuns.get(report.board);
-        if (!runs) continue;
-        const next = advanceWatermark(report.watermark, [...(waitingByBoard.get(report.board) ?? []), ...runs]);
-        report.watermark = next.watermark;
-        for (const r of next.waiting) {
-          rangeBoards.push(report.board);
-          rangeFrom.push(r.from);
-          rangeTo.push(r.to);
-        }
-        const batch = batches.find((b) => b.board === report.board);
-        seen.push(batch?.head && !report.epochMismatch ? Math.max(batch.head.rev, next.watermark) : next.watermark);
-      }
-      if (rangeBoards.length > 0) {
-        await tx.execute(sql`
-          INSERT INTO persist_ranges (board, from_rev, to_rev)
-          SELECT * FROM unnest(${sql.param(rangeBoards)}::text[], ${sql.param(rangeFrom)}::int8[], ${sql.param(rangeTo)}::int8[])`);
-      }
-      const updated = reports.filter((r) => newRuns.has(r.board));
-      await tx.execute(sql`
-        UPDATE boards AS b SET persisted_rev = v.pw, seen_rev = GREATEST(b.seen_rev, v.seen), updated_at = now()
-        FROM unnest(${sql.param(updated.map((r) => r.board))}::text[], ${sql.param(updated.map((r) => r.watermark))}::int8[],
-                    ${sql.param(seen)}::int8[]) AS v(name, pw, seen)
-        WHERE b.name = v.name`);
+/** The rows of the accepted revisions, but those a previous round committed past a gap (they are present). */
+function* newRows(accepted: Map<string, Revision[]>, waiting: Map<string, RevRange[]>): Generator<BoardRecord> {
+  for (const [board, revisions] of accepted) {
+    const present = waiting.get(board) ?? [];
+    for (const revision of revisions) {
+      if (present.some((r) => revision.rev >= r.from && revision.rev <= r.to)) continue;
+      for (const record of revisionRecords(revision)) yield { board, record };
     }
-    return { reports, inserted };
-  });
+  }
+}
+
+async function ensureBoards(client: pg.PoolClient, batches: BoardBatch[]): Promise<void> {
+  if (batches.length === 0) return;
+  await client.query(
+    `INSERT INTO boards (name, epoch, epoch_rev, persisted_rev, seen_rev, first_rev, snapshot_rev)
+     SELECT v.name, v.epoch, v.epoch_rev, v.start_rev, v.start_rev, v.start_rev + 1, 0
+     FROM unnest($1::text[], $2::text[], $3::int8[], $4::int8[]) AS v(name, epoch, epoch_rev, start_rev)
+     ORDER BY v.name
+     ON CONFLICT (name) DO NOTHING`,
+    [batches.map((b) => b.board), batches.map((b) => b.head!.epoch), batches.map((b) => b.head!.epochRev), batches.map((b) => b.head!.startRev)],
+  );
+}
+
+async function lockBoards(client: pg.PoolClient, names: string[]): Promise<Map<string, { epoch: string; persisted: number }>> {
+  const locked = await client.query<{ name: string; epoch: string; persisted_rev: string }>(
+    'SELECT name, epoch, persisted_rev FROM boards WHERE name = ANY($1::text[]) ORDER BY name FOR UPDATE',
+    [names],
+  );
+  return new Map(locked.rows.map((r) => [r.name, { epoch: r.epoch, persisted: Number(r.persisted_rev) }]));
+}
+
+/** Which entries count (their epoch is the board's, their revision above its watermark) and which may be acknowledged. */
+function acceptEntries(
+  batches: BoardBatch[],
+  rows: Map<string, { epoch: string; persisted: number }>,
+): { reports: CommitReport[]; accepted: Map<string, Revision[]> } {
+  const reports: CommitReport[] = [];
+  const accepted = new Map<string, Revision[]>();
+  for (const batch of batches) {
+    const row = rows.get(batch.board);
+    if (!row) continue;
+    const report: CommitReport = {
+      board: batch.board,
+      epoch: row.epoch,
+      watermark: row.persisted,
+      ackIds: [],
+      epochMismatch: batch.head !== null && batch.head.epoch !== row.epoch,
+    };
+    const revisions: Revision[] = [];
+    for (const { id, revision } of batch.entries) {
+      if (revision.epoch !== row.epoch) {
+        // Entries of the epoch Redis is living in stay pending until the two agree;
+        // entries of an older epoch were superseded by a rebuild and are dropped.
+        if (batch.head === null || revision.epoch !== batch.head.epoch) report.ackIds.push(id);
+        continue;
+      }
+      report.ackIds.push(id);
+      if (revision.rev > row.persisted) revisions.push(revision);
+    }
+    if (revisions.length > 0) accepted.set(batch.board, revisions);
+    reports.push(report);
+  }
+  return { reports, accepted };
+}
+
+/** Takes out the runs committed past a gap earlier: their rows are present; what the watermark does not absorb goes back. */
+async function takeWaitingRanges(client: pg.PoolClient, boards: string[]): Promise<Map<string, RevRange[]>> {
+  const byBoard = new Map<string, RevRange[]>();
+  if (boards.length === 0) return byBoard;
+  const taken = await client.query<{ board: string; from_rev: string; to_rev: string }>(
+    'DELETE FROM persist_ranges WHERE board = ANY($1::text[]) RETURNING board, from_rev, to_rev',
+    [boards],
+  );
+  for (const r of taken.rows) {
+    const list = byBoard.get(r.board) ?? [];
+    list.push({ from: Number(r.from_rev), to: Number(r.to_rev) });
+    byBoard.set(r.board, list);
+  }
+  return byBoard;
+}
+
+/** Rounds of at most this many rows go in with one INSERT (one round trip) rather than COPY (two). */
+const SMALL_ROUND_ROWS = 64;
+
+async function writeEvents(client: pg.PoolClient, rows: Iterable<BoardRecord>, mode: RowMode): Promise<number> {
+  const iterator = rows[Symbol.iterator]();
+  const first: BoardRecord[] = [];
+  for (let next = iterator.next(); !next.done; next = iterator.next()) {
+    first.push(next.value);
+    if (first.length > SMALL_ROUND_ROWS) break;
+  }
+  if (first.length <= SMALL_ROUND_ROWS) return insertEventRows(client, first);
+  rows = (function* () {
+    yield* first;
+    for (let next = iterator.next(); !next.done; next = iterator.next()) yield next.value;
+  })();
+  if (mode === 'copy') return copyEvents(client, 'events', rows);
+  await client.query('CREATE TEMP TABLE IF NOT EXISTS events_incoming (LIKE events) ON COMMIT DELETE ROWS');
+  await copyEvents(client, 'events_incoming', rows);
+  const result = await client.query('INSERT INTO events SELECT * FROM events_incoming ON CONFLICT DO NOTHING');
+  return result.rowCount ?? 0;
+}
+
+async function advanceWatermarks(
+  client: pg.PoolClient,
+  batches: BoardBatch[],
+  reports: CommitReport[],
+  accepted: Map<string, Revision[]>,
+  waiting: Map<string, RevRange[]>,
+): Promise<void> {
+  if (accepted.size === 0) return;
+  const rangeBoards: string[] = [];
+  const rangeFrom: number[] = [];
+  const rangeTo: number[] = [];
+  const updated: CommitReport[] = [];
+  const seen: number[] = [];
+  for (const report of reports) {
+    const revisions = accepted.get(report.board);
+    if (!revisions) continue;
+    const runs = toRuns(revisions.map((r) => r.rev));
+    const next = advanceWatermark(report.watermark, [...(waiting.get(report.board) ?? []), ...runs]);
+    report.watermark = next.watermark;
+    for (const r of next.waiting) {
+      rangeBoards.push(report.board);
+      rangeFrom.push(r.from);
+      rangeTo.push(r.to);
+    }
+    const head = batches.find((b) => b.board === report.board)?.head;
+    updated.push(report);
+    seen.push(head && !report.epochMismatch ? Math.max(head.rev, next.watermark) : next.watermark);
+  }
+  if (rangeBoards.length > 0) {
+    await client.query('INSERT INTO persist_ranges (board, from_rev, to_rev) SELECT * FROM unnest($1::text[], $2::int8[], $3::int8[])', [
+      rangeBoards,
+      rangeFrom,
+      rangeTo,
+    ]);
+  }
+  await client.query(
+    `UPDATE boards AS b SET persisted_rev = v.pw, seen_rev = GREATEST(b.seen_rev, v.seen), updated_at = now()
+     FROM unnest($1::text[], $2::int8[], $3::int8[]) AS v(name, pw, seen)
+     WHERE b.name = v.name`,
+    [updated.map((r) => r.board), updated.map((r) => r.watermark), seen],
+  );
 }
 
 /** A commit to Postgres failed; `unreachable` when Postgres itself is away. */

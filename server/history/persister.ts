@@ -192,6 +192,8 @@ export class Persister {
     // While requests are waiting on the event loop, rounds get smaller.
     const budget = this.lag.lagMs > LAG_BUDGET_MS ? ROUND_BYTES / 4 : ROUND_BYTES;
     return due.slice(0, MAX_TARGETS).map((c) => {
+      // A nudge that comes while this read is under way asks for another.
+      c.nudged = false;
       let mode: ReadTarget['mode'] = 'new';
       if (c.ownPending) mode = 'own-pending';
       else if (now >= c.nextClaimAt) {
@@ -207,9 +209,15 @@ export class Persister {
     });
   }
 
-  /** Reads a board again at once when it had work, less and less often while it has none. */
-  private reschedule(c: BoardCursor, hadWork: boolean): void {
-    c.interval = hadWork ? 0 : Math.min(MAX_INTERVAL_MS, Math.max(this.options.idleMs, c.interval * 2));
+  /**
+   * Reads a board again at once when the read left more behind; after `idleMs` when it took
+   * what there was (the next round then carries more rows for its statements and fsync, and a
+   * write waiting for Postgres nudges the board meanwhile); less and less often while it has none.
+   */
+  private reschedule(c: BoardCursor, hadWork: boolean, more = hadWork): void {
+    if (more) c.interval = 0;
+    else if (hadWork) c.interval = this.options.idleMs;
+    else c.interval = Math.min(MAX_INTERVAL_MS, Math.max(this.options.idleMs, c.interval * 2));
     c.dueAt = Date.now() + c.interval;
   }
 
@@ -223,7 +231,6 @@ export class Persister {
     for (const [i, result] of results.entries()) {
       const target = targets[i]!;
       const c = this.cursor(target.board);
-      c.nudged = false;
       if (result.head) this.observeHead(c, result.head.rev, result.head.epoch, result.head.pw);
       if (result.noGroup) {
         this.reschedule(c, await ensureGroup(this.redis, target.board));
@@ -231,7 +238,8 @@ export class Persister {
       }
       if (target.mode === 'own-pending' && result.batch.entries.length === 0) c.ownPending = false;
       // A claim finding nothing says nothing about new entries: read those next.
-      this.reschedule(c, result.batch.entries.length > 0 || target.mode !== 'new');
+      const read = result.batch.entries.length;
+      this.reschedule(c, read > 0 || target.mode !== 'new', read >= target.count || target.mode !== 'new');
       if (result.batch.entries.length === 0) continue;
       let bytes = 0;
       for (const { revision } of result.batch.entries) for (const e of revision.entries) bytes += e.eventJson.length + e.patchJson.length;

@@ -3,14 +3,16 @@ import { RawSocket } from '../helpers/raw-socket.js';
 import { randomBoard, startTestServer, type TestServer } from '../helpers/server.js';
 
 /**
- * Progress pushes tell an idle subscriber how far the board has gone. Events wait a little
- * before they are flushed (rounds are paced); a progress push sent meanwhile must not claim
- * their revisions, or a client skips them as already seen.
+ * Progress pushes tell an idle subscriber how far the board has gone. Events can wait a
+ * little before they are flushed (behind a backlog rounds are paced); a progress push sent
+ * meanwhile must not claim their revisions, or a client skips them as already seen.
+ * test/unit/flush-scheduler.test.ts holds a progress push against events kept waiting by
+ * a backlog; this test checks the order end to end.
  */
 describe('progress pushes', () => {
   let server: TestServer;
   beforeAll(async () => {
-    // Progress after 100 ms idle, and flush rounds spaced 200 ms apart even for one subscriber.
+    // Progress after 100 ms idle; flush rounds behind a backlog spaced 200 ms apart even for one subscriber.
     server = await startTestServer({ env: { PROGRESS_MS: '100', FANOUT_FRAMES_PER_SECOND: '5' } });
   });
   afterAll(async () => {
