@@ -24,9 +24,25 @@ function report(event: Record<string, unknown>): void {
 const client = new BlackboardClient({ url, agent, WebSocket: WebSocket as unknown as SocketFactory, requestTimeoutMs: 30_000 });
 await client.connect();
 
+/**
+ * Takes the lock and shows presence on one connection. On a loaded machine a fast-beat server
+ * may drop the connection while this process is still starting up; the lock and presence go
+ * with it, so the whole set-up is simply done again on the next connection.
+ */
+async function holdIdle(): Promise<{ token: number; expiresAt: number }> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const grant = await client.acquireLock(board!, lock!, { ttlMs, waitMs: 5_000 });
+      await client.presence(board!, { mode: 'idle' });
+      return grant;
+    } catch (err) {
+      if (!(err instanceof BlackboardError) || err.code !== ErrorCode.UNAVAILABLE || attempt >= 10) throw err;
+    }
+  }
+}
+
 if (mode === 'idle') {
-  const grant = await client.acquireLock(board, lock, { ttlMs, waitMs: 5_000 });
-  await client.presence(board, { mode: 'idle' });
+  const grant = await holdIdle();
   report({ event: 'ready', token: grant.token, expiresAt: grant.expiresAt });
   setInterval(() => undefined, 60_000);
 } else {

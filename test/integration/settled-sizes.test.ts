@@ -121,9 +121,12 @@ describe('settled rules: sizes', () => {
   });
 
   it('Sizes: a revision whose events together pass MAX_REVISION_BYTES is TOO_LARGE at write time, applying nothing', async () => {
+    // A node whose revision bound a few patched values pass: at the default 4 MiB, so many
+    // large values would pass a txn's patch work budget first (TOO_LARGE with reason "work").
+    await using node = await startTestServer({ env: { MAX_REVISION_BYTES: String(1024 * 1024) } });
     const target = randomBoard();
-    const raw = await RawSocket.open(server.wsUrl);
-    const limit = server.services.config.MAX_REVISION_BYTES;
+    const raw = await RawSocket.open(node.wsUrl);
+    const limit = node.services.config.MAX_REVISION_BYTES;
     // Frames are small (MAX_FRAME_BYTES), but patches of large values make large revisions.
     const valueChars = 250 * 1024;
     const count = Math.ceil(limit / valueChars) + 1;
