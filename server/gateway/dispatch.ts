@@ -35,10 +35,20 @@ function zodMessage(error: z.ZodError): string {
 /** What ioredis throws when the connection drops under a command (the status may still read "ready"). */
 const CONNECTION_LOST = /Stream isn't writeable|Connection is closed|ECONNRESET|ECONNREFUSED|EPIPE|ETIMEDOUT|max retries per request/i;
 
+/**
+ * Redis error codes (the first word of a reply error) that mean "not now" rather than a
+ * bug: a replica not yet promoted or a demoted primary (READONLY), a primary without
+ * enough replicas (`min-replicas-to-write`: NOREPLICAS), a dataset loading, a failover.
+ */
+const REDIS_NOT_SERVING: ReadonlySet<string> = new Set(['READONLY', 'NOREPLICAS', 'LOADING', 'MASTERDOWN', 'TRYAGAIN', 'CLUSTERDOWN', 'BUSY']);
+
 /** Turns anything thrown by a handler into a wire error. */
 export function toWireError(err: unknown, services: Pick<Services, 'redisReady' | 'log'>): BlackboardError {
   if (err instanceof BlackboardError) return err;
   if (!services.redisReady()) return new BlackboardError(ErrorCode.UNAVAILABLE, 'Redis is unavailable; retry later');
+  if (err instanceof Error && err.name === 'ReplyError' && REDIS_NOT_SERVING.has(err.message.split(' ', 1)[0] ?? '')) {
+    return new BlackboardError(ErrorCode.UNAVAILABLE, 'Redis cannot take this request now (failover, loading, too few replicas); retry later');
+  }
   if (err instanceof Error && CONNECTION_LOST.test(err.message)) {
     return new BlackboardError(ErrorCode.UNAVAILABLE, 'the connection to Redis dropped during the request; a write may have been applied: retry with the same reqId');
   }

@@ -9,6 +9,7 @@ import { PgHealth } from './pg-health.js';
 import { Persister } from './persister.js';
 import { Rebuilder } from './rebuild.js';
 import { Recovery } from './recovery.js';
+import { RedisSwitchCheck } from './redis-switch.js';
 import { HistoryReplayer } from './replayer.js';
 import { HistoryRepo } from './repo.js';
 import { SeenRevisions } from './seen.js';
@@ -34,10 +35,13 @@ export function historyExtension(config: Config): Extension {
   let pool: pg.Pool | null = null;
   let health: PgHealth | null = null;
   let stopped = false;
+  let switchCheck: RedisSwitchCheck | null = null;
   const stoppers: Array<() => Promise<void> | void> = [];
 
   return {
     name: 'history',
+    // After a reconnect, nothing is served until the node knows Redis did not lose revisions.
+    hooks: { admit: () => switchCheck?.admit() },
 
     async init(services: Services) {
       if (!config.HISTORY_ENABLED) return;
@@ -84,6 +88,8 @@ export function historyExtension(config: Config): Extension {
       };
       const recovery = new Recovery(redis, store, repo, rebuilder, pgHealth, log, config.HISTORY_CHECK_MS, reclaim);
 
+      switchCheck = new RedisSwitchCheck(redis, store, db, pgHealth, seen, rebuilder, log);
+      await switchCheck.start();
       store.materializer = recovery;
       services.replayer = new HistoryReplayer(redis, repo, pgHealth);
       services.history = new PostgresHistory(services, repo, pgHealth, waiters, persister);
@@ -91,6 +97,7 @@ export function historyExtension(config: Config): Extension {
       redis.on('ready', onRedisReady);
       stoppers.push(
         () => void redis.off('ready', onRedisReady),
+        () => switchCheck?.stop(),
         () => persister.stop(),
         () => recovery.stop(),
         () => waiters?.stop(),
