@@ -65,7 +65,7 @@ def client(server: ServerProcess, frames: FrameLog) -> ClientFactory:
     """Makes clients (inside the test's event loop) whose frames go through the frame check."""
 
     def make(url: str | list[str] | None = None, **options: Any) -> blackboard.Client:
-        settings: dict[str, Any] = {"reconnect_base_ms": 20, "reconnect_cap_ms": 500, "frame_observer": frames.observe}
+        settings: dict[str, Any] = {"reconnect_base_ms": 20, "reconnect_cap_ms": 500, "frame_observer": frames.observer()}
         settings.update(options)
         return blackboard.Client(url or server.url, **settings)
 

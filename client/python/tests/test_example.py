@@ -31,7 +31,7 @@ def test_the_readme_agent_runs_twice_and_counts_both(servers: ServerFactory, fra
         assert re.fullmatch(r"bob: 2 steps done; the plan holds 2 keys", outputs[1].stdout.strip())
 
         async def claims() -> object:
-            async with blackboard.Client(process.url, frame_observer=frames.observe) as bb:
+            async with blackboard.Client(process.url, frame_observer=frames.observer()) as bb:
                 return (await bb.get("demo", "plan/claims")).value
 
         assert run(claims()) == {"items": ["alice", "bob"]}

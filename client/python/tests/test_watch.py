@@ -95,8 +95,8 @@ def test_compacted_resume_takes_a_new_snapshot(servers: ServerFactory, frames: F
     async def scenario() -> None:
         proxy = await Proxy(process.port).start()
         try:
-            async with blackboard.Client(process.url, frame_observer=frames.observe) as writer, \
-                    blackboard.Client(proxy.url, frame_observer=frames.observe, reconnect_base_ms=300, reconnect_cap_ms=300) as watcher:
+            async with blackboard.Client(process.url, frame_observer=frames.observer()) as writer, \
+                    blackboard.Client(proxy.url, frame_observer=frames.observer(), reconnect_base_ms=300, reconnect_cap_ms=300) as watcher:
                 await writer.put(board, "k/0", 0)
                 watch = watcher.watch(board, ["k/**"], from_rev=1)
                 await watch.ready()
@@ -128,8 +128,8 @@ def test_a_new_epoch_takes_a_new_snapshot(servers: ServerFactory, frames: FrameL
         board = random_board()
 
         async def scenario() -> None:
-            async with blackboard.Client(process.url, frame_observer=frames.observe) as writer, \
-                    blackboard.Client(process.url, frame_observer=frames.observe) as watcher:
+            async with blackboard.Client(process.url, frame_observer=frames.observer()) as writer, \
+                    blackboard.Client(process.url, frame_observer=frames.observer()) as watcher:
                 for i in range(20):
                     await writer.put(board, f"k/{i}", i)
                 watch = watcher.watch(board, ["**"])

@@ -51,13 +51,14 @@ class Agent:
         if self.frame_log is None:
             return 0
         count = 0
+        observe = frames.observer()
         with open(self.frame_log, encoding="utf-8") as log:
             for line in log:
                 try:
                     direction, text = json.loads(line)
                 except ValueError:
                     continue  # the last line of a killed agent may be cut short
-                frames.observe(direction, text)
+                observe(direction, text)
                 count += 1
         os.unlink(self.frame_log)
         self.frame_log = None
