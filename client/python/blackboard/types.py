@@ -150,6 +150,21 @@ class BoardInfo:
     rev: int
     epoch: str
 
+    @staticmethod
+    def from_wire(m: Mapping[str, Any]) -> BoardInfo:
+        return BoardInfo(str(m["board"]), _int(m, "rev"), str(m.get("epoch", "")))
+
+
+@dataclass(frozen=True, slots=True)
+class BoardsPage:
+    boards: list[BoardInfo]
+    #: More boards follow: ask again with ``after`` = the last board.
+    more: bool
+
+    @staticmethod
+    def from_wire(m: Mapping[str, Any]) -> BoardsPage:
+        return BoardsPage([BoardInfo.from_wire(b) for b in m.get("boards", [])], bool(m.get("more")))
+
 
 @dataclass(frozen=True, slots=True)
 class SubscribeResult:

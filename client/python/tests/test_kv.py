@@ -85,8 +85,8 @@ def test_list_and_history_iterate_every_page(client: ClientFactory, board: str) 
             assert one_key == [4]
             ranged = [e.rev async for e in bb.history(board, from_rev=10, to_rev=12)]
             assert ranged == [10, 11, 12]
-            boards = await bb.boards(board)
-            assert [(b.board, b.rev) for b in boards] == [(board, 26)]
+            boards = [b async for b in bb.boards(board)]
+            assert [(b.board, b.rev) for b in boards] == [(board, 26)] and boards[0].epoch
 
     run(scenario())
 
@@ -121,3 +121,26 @@ def test_update_loops_compare_and_set_until_it_commits(client: ClientFactory, bo
             assert done.value == {"from": 150} and done.attempts == 1
 
     run(scenario())
+
+
+def test_boards_iterates_every_page(client: ClientFactory, board: str, frames: FrameLog) -> None:
+    names = [f"{board}-{i}" for i in range(7)]
+
+    async def scenario() -> None:
+        async with client() as bb:
+            for n, name in enumerate(reversed(names)):
+                for i in range(n + 1):
+                    await bb.put(name, "k", i)
+            listed = [b async for b in bb.boards(f"{board}-", page_size=3)]
+            assert [(b.board, b.rev) for b in listed] == [(name, 7 - i) for i, name in enumerate(names)]
+            page = await bb.boards_page(f"{board}-", limit=3)
+            assert page.more and [b.board for b in page.boards] == names[:3]
+            last = await bb.boards_page(f"{board}-", after=names[5], limit=3)
+            assert not last.more and [b.board for b in last.boards] == names[6:]
+            # One page of the default size holds them all.
+            assert [b.board async for b in bb.boards(f"{board}-")] == names
+
+    run(scenario())
+    # Three pages (3 + 3 + 1 boards), each after the last board of the one before.
+    first = frames.sent_frames("boards")[:3]
+    assert [(f.get("after"), f.get("limit")) for f in first] == [(None, 3), (names[2], 3), (names[5], 3)]
