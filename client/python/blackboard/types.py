@@ -171,13 +171,16 @@ class SubscribeResult:
     sub: str
     rev: int
     epoch: str
+    #: With ``snapshot=True``: the matching keys as of ``rev`` (the first part, when ``more``).
     snapshot: list[KeyRecord] | None = None
+    #: The snapshot goes on in ``snapshot`` pushes, the last with ``more`` false, before any event.
+    more: bool = False
 
     @staticmethod
     def from_wire(m: Mapping[str, Any]) -> SubscribeResult:
         snap = m.get("snapshot")
         items = [KeyRecord.from_wire(i) for i in snap] if isinstance(snap, list) else None
-        return SubscribeResult(str(m["sub"]), _int(m, "rev"), str(m.get("epoch", "")), items)
+        return SubscribeResult(str(m["sub"]), _int(m, "rev"), str(m.get("epoch", "")), items, m.get("more") is True)
 
 
 @dataclass(frozen=True, slots=True)
