@@ -22,7 +22,7 @@ def _exchange(log: FrameLog, request: dict[str, Any], reply: dict[str, Any]) -> 
     return log.take_problems()
 
 
-PUT = {"id": 1, "op": "put", "board": "b1", "key": "k", "value": {"n": 1}, "reqId": "r-1"}
+PUT: dict[str, Any] = {"id": 1, "op": "put", "board": "b1", "key": "k", "value": {"n": 1}, "reqId": "r-1"}
 
 
 def test_well_formed_frames_pass() -> None:

@@ -298,7 +298,7 @@ def test_a_snapshot_cut_off_between_its_parts_is_taken_again(server: ServerProce
                 assert replica_items(watch) == await board_items(writer, board)
                 assert [(c.type, c.reason) for c in changes] == [("reset", "snapshot")]
                 await writer.put(board, "big/00", "after")
-                await wait_until(lambda: watch.replica["big/00"].value == "after", 20, "events after the second snapshot")
+                await wait_until(lambda: bool(watch.replica["big/00"].value == "after"), 20, "events after the second snapshot")
                 await watch.close()
         finally:
             await proxy.close()
