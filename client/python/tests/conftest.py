@@ -8,6 +8,7 @@ from typing import Any, Callable, Iterator
 import pytest
 
 import blackboard
+from blackboard._core import ClientCore
 from support.aio import random_board
 from support.frames import FrameLog
 from support.processes import Database, ServerProcess, ensure_built
@@ -53,9 +54,19 @@ def servers() -> Iterator[ServerFactory]:
         db.drop()
 
 
-@pytest.fixture
-def frames() -> Iterator[FrameLog]:
+@pytest.fixture(autouse=True)
+def frames(monkeypatch: pytest.MonkeyPatch) -> Iterator[FrameLog]:
+    """Every test's frame check. Any client a test makes without an observer of its own gets
+    one here, so no client's frames escape the check, whichever way the test made it."""
     log = FrameLog()
+    make_client = ClientCore.__init__
+
+    def observed(self: ClientCore, *args: Any, **options: Any) -> None:
+        if options.get("frame_observer") is None:
+            options["frame_observer"] = log.observer()
+        make_client(self, *args, **options)
+
+    monkeypatch.setattr(ClientCore, "__init__", observed)
     yield log
     log.verify()
 

@@ -10,9 +10,11 @@ from typing import Any
 import pytest
 
 import blackboard
+import blackboard.sync
 from conftest import ClientFactory
 from support.aio import run
 from support.frames import FrameLog, ProtocolSchema, ecma_pattern
+from support.processes import ServerProcess
 
 
 def _exchange(log: FrameLog, request: dict[str, Any], reply: dict[str, Any]) -> list[str]:
@@ -142,3 +144,15 @@ def test_every_error_code_of_the_schema_has_its_class_and_keeps_its_details() ->
         assert err.code == code and err.message == f"m {code}" and err.details == details
         # Each class is exported from the package under its own name.
         assert getattr(blackboard, type(err).__name__) is type(err)
+
+
+def test_a_client_made_without_an_observer_is_checked_all_the_same(server: ServerProcess, board: str, frames: FrameLog) -> None:
+    async def scenario() -> None:
+        async with blackboard.Client(server.url) as bb:
+            await bb.put(board, "k", 1)
+        with blackboard.sync.Client(server.url) as script:
+            assert script.get(board, "k").value == 1
+
+    run(scenario())
+    assert [f["op"] for f in frames.sent_frames()] == ["put", "get"]
+    assert frames.received_count == 2 and not frames.problems
