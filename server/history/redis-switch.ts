@@ -29,6 +29,7 @@ export class RedisSwitchCheck {
   private runId = '';
   private holding = false;
   private checking: Promise<void> | null = null;
+  private recheck = false;
   switches = 0;
   boardsRebuilt = 0;
 
@@ -57,7 +58,7 @@ export class RedisSwitchCheck {
 
   /** For the dispatcher: refuses requests while a reconnect has not been checked. */
   admit(): void {
-    if (this.holding) throw new BlackboardError(ErrorCode.UNAVAILABLE, 'Redis reconnected and is being checked for lost revisions; retry');
+    if (this.holding) throw new BlackboardError(ErrorCode.UNAVAILABLE, 'Redis is unreachable, or reconnected and being checked for lost revisions; retry');
   }
 
   private readonly onClose = () => {
@@ -65,7 +66,17 @@ export class RedisSwitchCheck {
   };
 
   private readonly onReady = () => {
-    this.checking ??= this.check().finally(() => {
+    // A reconnect during a check is checked again after it: it may be yet another server.
+    if (this.checking) {
+      this.recheck = true;
+      return;
+    }
+    this.checking = (async () => {
+      do {
+        this.recheck = false;
+        await this.check();
+      } while (this.recheck);
+    })().finally(() => {
       this.checking = null;
     });
   };
@@ -81,7 +92,8 @@ export class RedisSwitchCheck {
     } catch (err) {
       this.log.warn({ err }, 'checking Redis after a reconnect failed');
     } finally {
-      this.holding = false;
+      // Dropped again meanwhile: requests stay held until the next reconnect is checked.
+      this.holding = this.redis.status !== 'ready';
     }
   }
 
