@@ -100,6 +100,8 @@ export class RedisSwitchCheck {
   private async findLostRevisions(): Promise<void> {
     // What this node saw, then what Postgres recorded (other nodes' persisters included).
     const known = new Map<string, { rev: number; epoch: string | null }>();
+    /** The epoch Postgres accepts for each board it has. */
+    const accepted = new Map<string, string>();
     for (const board of this.seen.boards()) {
       const s = this.seen.get(board);
       if (s) known.set(board, { ...s });
@@ -112,6 +114,7 @@ export class RedisSwitchCheck {
           );
           for (const row of rows) {
             const name = String(row.name);
+            accepted.set(name, String(row.epoch));
             const rev = Math.max(Number(row.persisted_rev), Number(row.seen_rev));
             const mine = known.get(name);
             if (!mine || (mine.epoch !== null && mine.epoch !== String(row.epoch))) known.set(name, { rev, epoch: String(row.epoch) });
@@ -126,31 +129,46 @@ export class RedisSwitchCheck {
     }
     const boards = [...known.keys()];
     const states = await Promise.all(boards.map((b) => this.store.boardState(b)));
+    // Behind: fewer revisions than known in the same epoch, or an epoch Postgres no longer
+    // accepts (the new primary holds the board as it was before a rebuild it never saw).
     const behind = boards.filter((board, i) => {
       const state = states[i];
+      if (!state) return false;
       const k = known.get(board)!;
-      return state !== null && state !== undefined && (k.epoch === null || k.epoch === state.epoch) && state.rev < k.rev;
+      const pgEpoch = accepted.get(board);
+      if (pgEpoch !== undefined && pgEpoch !== state.epoch) return true;
+      return (k.epoch === null || k.epoch === state.epoch) && state.rev < k.rev;
     });
     for (const board of behind) {
       const k = known.get(board)!;
       const state = states[boards.indexOf(board)]!;
-      this.log.warn({ board, redisRev: state.rev, knownRev: k.rev }, 'the new Redis primary lacks revisions: rebuilding the board from Postgres');
+      this.log.warn(
+        { board, redisRev: state.rev, redisEpoch: state.epoch, knownRev: k.rev, knownEpoch: k.epoch },
+        'the new Redis primary lacks revisions (or holds an abandoned epoch): rebuilding the board from Postgres',
+      );
       // Every node's rebuild must see the loss, not only this one's.
       await this.db
-        .execute(sql`UPDATE boards SET seen_rev = GREATEST(seen_rev, ${k.rev}) WHERE name = ${board} AND epoch = ${state.epoch}`)
+        .execute(sql`UPDATE boards SET seen_rev = GREATEST(seen_rev, ${k.rev}) WHERE name = ${board} AND epoch = ${k.epoch ?? state.epoch}`)
         .catch((err: unknown) => {
           if (!this.health.noteError(err)) throw err;
         });
-      this.seen.note(board, k.rev, state.epoch);
+      this.seen.note(board, k.rev, k.epoch ?? state.epoch);
       const keys = boardKeys(board);
       // Locks and presence are rebuilt by their holders, as after any loss of Redis data.
       await this.redis.del(keys.meta, keys.locks, keys.deadlines, keys.presenceOwners);
       // Without the marker a board with no meta is never created afresh, only rebuilt from
       // Postgres (once it answers); the recovery that notices it writes it back.
       await this.redis.del(INSTANCE_KEY);
-      if (await this.rebuilder.rebuild(board).catch((err: unknown) => this.log.warn({ err, board }, 'rebuild after failover failed; the next access retries'))) {
-        this.boardsRebuilt++;
-      }
+    }
+    // Not awaited: with the meta gone, any request for these boards waits for their
+    // rebuild (or does it) through the commit path; the others need not wait at all.
+    for (const board of behind) {
+      void this.rebuilder.rebuild(board).then(
+        (outcome) => {
+          if (outcome) this.boardsRebuilt++;
+        },
+        (err: unknown) => this.log.warn({ err, board }, 'rebuild after the Redis switch failed; the next access retries'),
+      );
     }
   }
 }

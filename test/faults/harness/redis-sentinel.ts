@@ -9,7 +9,8 @@ import { sleep } from './time.js';
 /** The Sentinel name of the scenario's primary. */
 export const PRIMARY_NAME = 'bbprimary';
 /** How long the Sentinel waits before it calls the primary down. */
-const DOWN_AFTER_MS = 1_000;
+/** Long enough that a loaded machine's slow PING reply does not start a failover of its own. */
+const DOWN_AFTER_MS = 3_000;
 
 interface RedisServer {
   port: number;
@@ -84,7 +85,7 @@ export class SentinelRedis {
     // server started there later would load it.
     const dir = mkdtempSync(join(this.dir, `${port}-`));
     const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no', '--daemonize', 'no'];
-    args.push('--repl-diskless-sync', 'yes', '--repl-diskless-sync-delay', '0', '--enable-debug-command', 'local');
+    args.push('--repl-diskless-sync', 'yes', '--repl-diskless-sync-delay', '0');
     if (replicaOf) args.push('--replicaof', '127.0.0.1', String(replicaOf));
     const child = spawnRedis(args);
     this.servers.set(port, { port, child });
@@ -135,7 +136,7 @@ export class SentinelRedis {
     });
   }
 
-  async identity(port: number): Promise<{ runId: string; role: string; offset: number; keys: number }> {
+  async identity(port: number): Promise<{ runId: string; role: string; offset: number; promotedAt: number; keys: number }> {
     return query(port, async (r) => {
       const server = await r.info('server');
       const replication = await r.info('replication');
@@ -143,6 +144,8 @@ export class SentinelRedis {
         runId: field(server, 'run_id'),
         role: field(replication, 'role'),
         offset: Number(field(replication, 'master_repl_offset')),
+        // A promoted replica keeps the offset its old primary's stream ended at for it (+1).
+        promotedAt: Number(field(replication, 'second_repl_offset')) - 1,
         keys: await r.dbsize(),
       };
     });
@@ -154,18 +157,19 @@ export class SentinelRedis {
    * new primary's replica.
    */
   async failOver(
-    /** Stall the replica (`DEBUG SLEEP`) this long and cut its link, killing the primary halfway: the writes in between never reach it. */
+    /** Freeze the replica (SIGSTOP) this long and cut its link, killing the primary halfway: the writes in between never reach it. */
     replicaStallMs = 0,
   ): Promise<{ from: number; to: number; failoverMs: number; killedOffset: number; promotedOffset: number; runIds: [string, string] }> {
     const from = this.primaryPort;
+    const current = await this.sentinelPrimary();
+    if (current !== from) throw new Error(`the Sentinel failed over by itself (primary :${current}, expected :${from}): the machine is too loaded for its down-after`);
     const server = this.servers.get(from)!;
     const replica = [...this.servers.keys()].find((port) => port !== from);
-    let stalled: Promise<unknown> = Promise.resolve();
-    if (replicaStallMs > 0 && replica !== undefined) {
-      stalled = query(replica, (r) => r.call('DEBUG', 'SLEEP', String(replicaStallMs / 1_000))).catch(() => undefined);
-      await sleep(20);
-      // The link goes too (what the primary had buffered for it is dropped), and the sleeping
-      // replica cannot reconnect: writes from here on exist on the primary alone.
+    const frozen = replicaStallMs > 0 && replica !== undefined ? this.servers.get(replica)!.child : null;
+    if (frozen) {
+      // Frozen, the replica cannot read or reconnect; the primary then drops its link (and
+      // what it had buffered for it): writes from here on exist on the primary alone.
+      frozen.kill('SIGSTOP');
       await query(from, (r) => r.call('CLIENT', 'KILL', 'TYPE', 'replica'));
       await sleep(replicaStallMs / 2);
     }
@@ -175,19 +179,22 @@ export class SentinelRedis {
     server.child.kill('SIGKILL');
     await exited;
     this.servers.delete(from);
+    if (frozen) {
+      await sleep(replicaStallMs / 2);
+      frozen.kill('SIGCONT');
+    }
     const to = await until('the Sentinel to promote the replica', 60_000, async () => {
       const port = await this.sentinelPrimary();
       if (port === from) return undefined;
       return (await this.identity(port)).role === 'master' ? port : undefined;
     });
-    await stalled;
     const failoverMs = performance.now() - killedAt;
     const after = await this.identity(to);
     this.primaryPort = to;
     await this.startServer(from, to);
     await this.awaitInSync(from, to);
     await this.awaitSentinelSees(from);
-    return { from, to, failoverMs, killedOffset: before.offset, promotedOffset: after.offset, runIds: [before.runId, after.runId] };
+    return { from, to, failoverMs, killedOffset: before.offset, promotedOffset: after.promotedAt, runIds: [before.runId, after.runId] };
   }
 
   async stop(): Promise<void> {
