@@ -14,7 +14,9 @@ export interface RedisCalls {
 /**
  * Counts the commands Redis receives while `work` runs, through MONITOR (which marks the
  * commands run inside a script `[… lua]`): what one operation costs Redis, whatever the
- * speed of the machine. MONITOR slows Redis down, so time nothing while it counts. A plain
+ * speed of the machine. It counts every client's commands, so the figure holds on a Redis
+ * nothing else uses (the run's private one). MONITOR slows Redis down, so time nothing
+ * while it counts. A plain
  * socket reads MONITOR's lines (one per command; values are quoted, so no line breaks).
  */
 export async function countRedisCalls(redisUrl: string, work: () => Promise<unknown>): Promise<RedisCalls> {

@@ -2,7 +2,8 @@
  * Task figures: tasks per second end to end (enqueue over WebSocket → pushed to a
  * remote worker over WebSocket → checkpoints → complete), with 0 and 10 checkpoints per
  * task, beside a raw BullMQ Worker doing the same on the same Redis in the same run
- * (its checkpoints are `job.updateData`, which checks no lock).
+ * (its checkpoints are `job.updateData`, which checks no lock), and the Redis commands a
+ * task costs each side (counted with MONITOR, untimed).
  * Alone: `npx tsx bench/tasks.ts` (starts its own server; BENCH_SCALE scales the work).
  */
 import { randomBytes } from 'node:crypto';
@@ -113,11 +114,9 @@ export async function benchTasks(options: TaskBenchOptions): Promise<Figure[]> {
   }
   // What a task costs Redis: commands sent (however pipelined) per task, enqueue to completion.
   const counted = 400;
-  let oursCalls: Awaited<ReturnType<typeof countRedisCalls>> | null = null;
-  let rawCalls: Awaited<ReturnType<typeof countRedisCalls>> | null = null;
   for (const checkpoints of [0, 1]) {
-    rawCalls = await countRedisCalls(options.redisUrl, () => rawBullmq(options.redisUrl, counted, checkpoints));
-    oursCalls = await countRedisCalls(options.redisUrl, () => throughServer(options.url, counted, checkpoints));
+    const rawCalls = await countRedisCalls(options.redisUrl, () => rawBullmq(options.redisUrl, counted, checkpoints));
+    const oursCalls = await countRedisCalls(options.redisUrl, () => throughServer(options.url, counted, checkpoints));
     const per = (n: number) => round(n / counted, 2);
     figures.push({
       name: `Redis commands per task, ${checkpoints} checkpoints (the server, all its work)`,
