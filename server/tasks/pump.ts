@@ -13,15 +13,16 @@ export interface PumpHost {
 }
 
 const RETRY_AFTER_ERROR_MS = 1_000;
-/** Fetches in flight at once for one queue on one node, when it has jobs and free slots. */
+/** Most fetches in flight at once for one queue on one node, when it has jobs and free slots. */
 const MAX_FETCHES_AT_ONCE = 16;
 
 /**
  * Takes jobs of one board's queue for the remote workers of this node, with BullMQ's
  * manual processing: `getNextJob(token)`, each with a fresh token, only while some worker
  * has a free slot; one blocking fetch waits while the queue is empty, and once a job comes
- * the other free slots are filled by fetches sent together. It also runs BullMQ's stalled check, which
- * takes back jobs whose lock lapsed on a node that died.
+ * the other free slots are filled by fetches sent together (1, 2, 4… while they find jobs).
+ * It also runs BullMQ's stalled check, which takes back jobs whose lock lapsed on a node
+ * that died.
  */
 export class QueuePump {
   readonly workers = new Set<RemoteWorker>();
@@ -107,23 +108,38 @@ export class QueuePump {
       }
       if (!job) continue;
       await this.hand(job, token);
-      // The queue has jobs: fill the other free slots at once, each fetch its own round trip
-      // but all in flight together, rather than one round trip after another.
-      const more = Math.min(this.freeSlots(), MAX_FETCHES_AT_ONCE);
-      if (more > 0) await Promise.all(Array.from({ length: more }, () => this.fetchWithoutBlocking()));
+      await this.fillFreeSlots();
     }
   }
 
-  private async fetchWithoutBlocking(): Promise<void> {
+  /**
+   * The queue had a job: fetches for the other free slots, 1, 2, 4… at once (each fetch its
+   * own round trip, but in flight together) while every fetch finds one. A fetch that finds
+   * the queue empty ends it, so a trickle of tasks costs one empty fetch per task, as
+   * fetching one after another did.
+   */
+  private async fillFreeSlots(): Promise<void> {
+    for (let width = 1; !this.closing; width = Math.min(width * 2, MAX_FETCHES_AT_ONCE)) {
+      const n = Math.min(this.freeSlots(), width);
+      if (n <= 0) return;
+      const found = await Promise.all(Array.from({ length: n }, () => this.fetchWithoutBlocking()));
+      if (found.includes(false)) return;
+    }
+  }
+
+  /** One fetch that does not wait for a job; whether it found one. */
+  private async fetchWithoutBlocking(): Promise<boolean> {
     const token = randomUUID();
     let job: Job | undefined;
     try {
       job = await this.bull.getNextJob(token, { block: false });
     } catch (err) {
       if (!this.closing) this.log.warn({ err: (err as Error).message, board: this.board, queue: this.queue }, 'taking a task failed');
-      return;
+      return false;
     }
-    if (job) await this.hand(job, token);
+    if (!job) return false;
+    await this.hand(job, token);
+    return true;
   }
 
   /** Hands a job just taken with `token` to the worker with the most free slots. */
