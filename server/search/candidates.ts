@@ -1,0 +1,94 @@
+/**
+ * The SQL of one search: the rows that match, ranked, in a stable order that a cursor
+ * can resume: score descending, then key, then (history) revision descending. Every
+ * filter that narrows what the caller may see (the token's key prefixes, the literal
+ * heads of `patterns`) is in the WHERE clause, so nothing outside them is ranked.
+ */
+
+export type Source = { kind: 'current' } | { kind: 'at'; atRev: number } | { kind: 'history'; fromRev: number; toRev: number };
+
+export interface Position {
+  score: number;
+  key: string;
+  /** History only: the event's revision. */
+  rev: number;
+}
+
+export interface CandidateQuery {
+  board: string;
+  language: string;
+  /** `web`: websearch_to_tsquery of the user's text; `raw`: to_tsquery text built here. */
+  tsquery: { kind: 'web' | 'raw'; text: string };
+  /** Key prefixes the token may read; null: all. */
+  scopePrefixes: readonly string[] | null;
+  /** Literal heads of the patterns; null: no patterns. */
+  patternHeads: readonly string[] | null;
+  source: Source;
+  after: Position | null;
+}
+
+/** Values longer than this are not searched in history (jsonb_to_tsvector holds at most 1 MB). */
+export const MAX_HISTORY_VALUE_CHARS = 200_000;
+
+/** ts_rank_cd normalisation 1: divide by 1 + log(document length), so short exact hits rank above long rambling ones. */
+const RANK = (tsv: string) => `ts_rank_cd(${tsv}, q.q, 1)::float8`;
+
+/** A key's words plus its value's strings and member names, for events (the index holds this ready). */
+const EVENT_TSV =
+  `setweight(to_tsvector(q.cfg, regexp_replace(e.key, '[^[:alnum:]]+', ' ', 'g')), 'A') || ` +
+  `jsonb_to_tsvector(q.cfg, e.value::jsonb, '["string", "key"]')`;
+
+/** Values jsonb cannot take (an escaped NUL) or too large to search are skipped. */
+const SEARCHABLE_VALUE = `e.value IS NOT NULL AND length(e.value) <= ${MAX_HISTORY_VALUE_CHARS} AND strpos(e.value, '\\u0000') = 0`;
+
+export function candidateSql(c: CandidateQuery): { text: string; values: unknown[] } {
+  const values: unknown[] = [c.board, c.language, c.tsquery.text];
+  const param = (v: unknown) => {
+    values.push(v);
+    return `$${values.length}`;
+  };
+  const keyFilters = (column: string): string => {
+    const parts: string[] = [`left(${column}, 1) <> '$'`];
+    if (c.scopePrefixes !== null) parts.push(`EXISTS (SELECT 1 FROM unnest(${param(c.scopePrefixes)}::text[]) p WHERE starts_with(${column}, p))`);
+    if (c.patternHeads !== null) parts.push(`EXISTS (SELECT 1 FROM unnest(${param(c.patternHeads)}::text[]) h WHERE starts_with(${column}, h))`);
+    return parts.join(' AND ');
+  };
+  const tsq = c.tsquery.kind === 'web' ? 'websearch_to_tsquery' : 'to_tsquery';
+  const q = `(SELECT $2::regconfig AS cfg, ${tsq}($2::regconfig, $3) AS q) q`;
+  let inner: string;
+  switch (c.source.kind) {
+    case 'current':
+      inner = `SELECT d.key, d.rev, d.version, ${RANK('d.tsv')} AS score
+        FROM search_docs d, ${q}
+        WHERE d.board = $1 AND d.tsv @@ q.q AND ${keyFilters('d.key')}`;
+      break;
+    case 'at':
+      inner = `SELECT e.key, e.rev, e.version, ${RANK('t.tsv')} AS score
+        FROM (SELECT DISTINCT ON (key) key, rev, version, type, value FROM events
+              WHERE board = $1 AND rev <= ${param(c.source.atRev)} AND ${keyFilters('key')}
+              ORDER BY key, rev DESC) e
+        CROSS JOIN ${q}
+        CROSS JOIN LATERAL (SELECT ${EVENT_TSV} AS tsv) t
+        WHERE e.type = 1 AND ${SEARCHABLE_VALUE} AND t.tsv @@ q.q`;
+      break;
+    case 'history':
+      inner = `SELECT e.key, e.rev, e.version, ${RANK('t.tsv')} AS score
+        FROM events e
+        CROSS JOIN ${q}
+        CROSS JOIN LATERAL (SELECT ${EVENT_TSV} AS tsv) t
+        WHERE e.board = $1 AND e.type = 1 AND e.rev >= ${param(c.source.fromRev)} AND e.rev <= ${param(c.source.toRev)}
+          AND ${keyFilters('e.key')} AND ${SEARCHABLE_VALUE} AND t.tsv @@ q.q`;
+      break;
+  }
+  let resume = '';
+  if (c.after !== null) {
+    const s = param(c.after.score);
+    const k = param(c.after.key);
+    resume =
+      c.source.kind === 'history'
+        ? `WHERE x.score < ${s} OR (x.score = ${s} AND (x.key > ${k} OR (x.key = ${k} AND x.rev < ${param(c.after.rev)})))`
+        : `WHERE x.score < ${s} OR (x.score = ${s} AND x.key > ${k})`;
+  }
+  const order = c.source.kind === 'history' ? 'x.score DESC, x.key, x.rev DESC' : 'x.score DESC, x.key';
+  return { text: `SELECT x.key, x.rev, x.version, x.score FROM (${inner}) x ${resume} ORDER BY ${order}`, values };
+}
