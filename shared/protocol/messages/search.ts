@@ -35,7 +35,7 @@ export const searchHighlight = z.object({
   path: z.string().describe('JSON Pointer of the string in the value (`""` for a value that is a string).'),
   text: z.string().describe('An excerpt of that string.'),
   marks: z
-    .array(z.tuple([z.number().int().min(0), z.number().int().min(0)]))
+    .array(z.array(z.number().int().min(0)).length(2))
     .describe('[start, end) offsets (UTF-16 code units) of the matching words in `text`.'),
 });
 
