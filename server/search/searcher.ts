@@ -95,6 +95,7 @@ export class Searcher {
     let words = positiveWords(clauses);
     let fuzzy = cursor?.fuzzy === true;
     let tsquery: { kind: 'web' | 'raw'; text: string } = { kind: 'web', text: spec.query };
+    // A page after the first keeps the mode of the first.
     if (fuzzy) {
       const alternatives = await this.closeWords(client, spec.board, words);
       tsquery = { kind: 'raw', text: fuzzyTsquery(clauses, alternatives) };
@@ -105,10 +106,14 @@ export class Searcher {
       // Nothing matched as written: try the words closest to the query's (a typo, a variant).
       const alternatives = await this.closeWords(client, spec.board, words);
       if ([...alternatives.values()].some((list) => list.length > 0)) {
-        fuzzy = true;
-        tsquery = { kind: 'raw', text: fuzzyTsquery(clauses, alternatives) };
-        words = [...new Set([...words, ...[...alternatives.values()].flat()])];
-        found = await this.collect(client, spec, language, tsquery, null);
+        const close = await this.collect(client, spec, language, { kind: 'raw', text: fuzzyTsquery(clauses, alternatives) }, null);
+        // Only a fuzzy search that found something says so: the board's words are not all the
+        // caller's to see, and `fuzzy` on an empty reply would tell that a close word exists.
+        if (close.items.length > 0 || close.more) {
+          fuzzy = true;
+          found = close;
+          words = [...new Set([...words, ...[...alternatives.values()].flat()])];
+        }
       }
     }
     const strings = await this.stringsOf(client, spec, found.items);
