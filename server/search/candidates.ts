@@ -16,7 +16,6 @@ export interface Position {
 
 export interface CandidateQuery {
   board: string;
-  language: string;
   /** `web`: websearch_to_tsquery of the user's text; `raw`: to_tsquery text built here. */
   tsquery: { kind: 'web' | 'raw'; text: string };
   /** Key prefixes the token may read; null: all. */
@@ -25,6 +24,17 @@ export interface CandidateQuery {
   patternHeads: readonly string[] | null;
   source: Source;
   after: Position | null;
+  /** Rows in this page. */
+  limit: number;
+}
+
+/** One page of ranked rows, with what the statement saw of the board (one snapshot for all). */
+export interface CandidatePage {
+  /** The board's watermark. */
+  rev: number;
+  /** The board's text-search configuration. */
+  language: string;
+  rows: Array<{ key: string; rev: number; version: number; score: number; texts: [string, string][] | null; value: string | null }>;
 }
 
 /** Values longer than this are not searched in history (jsonb_to_tsvector holds at most 1 MB). */
@@ -41,8 +51,13 @@ const EVENT_TSV =
 /** Values jsonb cannot take (an escaped NUL) or too large to search are skipped. */
 const SEARCHABLE_VALUE = `e.value IS NOT NULL AND length(e.value) <= ${MAX_HISTORY_VALUE_CHARS} AND strpos(e.value, '\\u0000') = 0`;
 
+/**
+ * One statement for a page: the board's watermark and language, and the next `limit`
+ * ranked rows after `after` as JSON, each with the strings its highlights come from
+ * (from the index for current values, the event's value otherwise).
+ */
 export function candidateSql(c: CandidateQuery): { text: string; values: unknown[] } {
-  const values: unknown[] = [c.board, c.language, c.tsquery.text];
+  const values: unknown[] = [c.board, c.tsquery.text];
   const param = (v: unknown) => {
     values.push(v);
     return `$${values.length}`;
@@ -54,7 +69,8 @@ export function candidateSql(c: CandidateQuery): { text: string; values: unknown
     return parts.join(' AND ');
   };
   const tsq = c.tsquery.kind === 'web' ? 'websearch_to_tsquery' : 'to_tsquery';
-  const q = `(SELECT $2::regconfig AS cfg, ${tsq}($2::regconfig, $3) AS q) q`;
+  // OFFSET 0 keeps the query parsed once, not once per row it is ranked against.
+  const q = `(SELECT h.cfg, ${tsq}(h.cfg, $2) AS q FROM head h OFFSET 0) q`;
   let inner: string;
   switch (c.source.kind) {
     case 'current':
@@ -90,5 +106,18 @@ export function candidateSql(c: CandidateQuery): { text: string; values: unknown
         : `WHERE x.score < ${s} OR (x.score = ${s} AND x.key > ${k})`;
   }
   const order = c.source.kind === 'history' ? 'x.score DESC, x.key, x.rev DESC' : 'x.score DESC, x.key';
-  return { text: `SELECT x.key, x.rev, x.version, x.score FROM (${inner}) x ${resume} ORDER BY ${order}`, values };
+  const ranked = `SELECT x.key, x.rev, x.version, x.score FROM (${inner}) x ${resume} ORDER BY ${order} LIMIT ${param(c.limit)}`;
+  const strings =
+    c.source.kind === 'current'
+      ? `LEFT JOIN search_docs s ON s.board = $1 AND s.key = x.key`
+      : `LEFT JOIN events s ON s.board = $1 AND s.rev = x.rev AND s.key = x.key`;
+  const texts = c.source.kind === 'current' ? 's.texts, NULL::text AS value' : 'NULL::jsonb AS texts, s.value';
+  const text = `WITH head AS (
+      SELECT (SELECT persisted_rev FROM boards WHERE name = $1) AS rev,
+             COALESCE((SELECT language FROM search_boards WHERE board = $1), 'simple'::regconfig) AS cfg)
+    SELECT h.rev, h.cfg::text AS language,
+      (SELECT COALESCE(json_agg(y ORDER BY ${order.replaceAll('x.', 'y.')}), '[]'::json)
+       FROM (SELECT x.key, x.rev, x.version, x.score, ${texts} FROM (${ranked}) x ${strings}) y) AS rows
+    FROM head h`;
+  return { text, values };
 }

@@ -1,7 +1,6 @@
-import type pg from 'pg';
+import pg from 'pg';
 import type { Config } from '../config.js';
 import type { Extension } from '../extension.js';
-import { createPool } from '../history/db.js';
 import { searchHandler } from './handler.js';
 import { Searcher } from './searcher.js';
 
@@ -21,7 +20,19 @@ export function searchExtension(config: Config): Extension {
     handlers: { search: searchHandler(() => searcher) },
     init() {
       if (!config.HISTORY_ENABLED) return;
-      pool = createPool({ url: config.DATABASE_URL, poolMax: config.SEARCH_POOL_MAX, queryTimeoutMs: config.SEARCH_TIMEOUT_MS + POOL_GRACE_MS });
+      pool = new pg.Pool({
+        connectionString: config.DATABASE_URL,
+        max: config.SEARCH_POOL_MAX,
+        // Postgres cancels a search statement past the timeout; the client gives up a little later.
+        statement_timeout: config.SEARCH_TIMEOUT_MS,
+        query_timeout: config.SEARCH_TIMEOUT_MS + POOL_GRACE_MS,
+        connectionTimeoutMillis: POOL_GRACE_MS,
+        idleTimeoutMillis: 30_000,
+        application_name: 'blackboard-search',
+      });
+      // A dropped connection must not crash the process; the next search reconnects.
+      pool.on('error', () => undefined);
+      pool.on('connect', (client) => client.on('error', () => undefined));
       searcher = new Searcher(pool, config.SEARCH_TIMEOUT_MS);
     },
     async stop() {

@@ -44,7 +44,7 @@ export function unmark(headline: string): { text: string; marks: Array<[number, 
  * `to_tsquery` text; empty (a query of exclusions only) gives no highlights.
  */
 export async function highlight(
-  client: pg.PoolClient,
+  client: pg.Pool | pg.PoolClient,
   language: string,
   anyWord: string,
   items: ReadonlyArray<readonly PathText[]>,
