@@ -1,3 +1,5 @@
+import { EXCERPT_OPTIONS, WHOLE_OPTIONS, headlinesSql } from './highlights.js';
+
 /**
  * The SQL of one search: the rows that match, ranked, in a stable order that a cursor
  * can resume: score descending, then key, then (history) revision descending. Every
@@ -26,6 +28,11 @@ export interface CandidateQuery {
   after: Position | null;
   /** Rows in this page. */
   limit: number;
+  /**
+   * `to_tsquery` text of the words to mark: with it (current values only), each row comes
+   * with its highlights, computed in the same statement.
+   */
+  highlight: string | null;
 }
 
 /** One page of ranked rows, with what the statement saw of the board (one snapshot for all). */
@@ -34,7 +41,16 @@ export interface CandidatePage {
   rev: number;
   /** The board's text-search configuration. */
   language: string;
-  rows: Array<{ key: string; rev: number; version: number; score: number; texts: [string, string][] | null; value: string | null }>;
+  rows: Array<{
+    key: string;
+    rev: number;
+    version: number;
+    score: number;
+    texts: [string, string][] | null;
+    value: string | null;
+    /** `[path, headline]` pairs, when the statement computed them. */
+    headlines?: [string, string][];
+  }>;
 }
 
 /** Values longer than this are not searched in history (jsonb_to_tsvector holds at most 1 MB). */
@@ -111,13 +127,21 @@ export function candidateSql(c: CandidateQuery): { text: string; values: unknown
     c.source.kind === 'current'
       ? `LEFT JOIN search_docs s ON s.board = $1 AND s.key = x.key`
       : `LEFT JOIN events s ON s.board = $1 AND s.rev = x.rev AND s.key = x.key`;
-  const texts = c.source.kind === 'current' ? 's.texts, NULL::text AS value' : 'NULL::jsonb AS texts, s.value';
+  let strings_ = strings;
+  let texts = c.source.kind === 'current' ? 's.texts, NULL::text AS value' : 'NULL::jsonb AS texts, s.value';
+  let marked = '';
+  if (c.highlight !== null && c.source.kind === 'current') {
+    const hq = param(c.highlight);
+    marked = `, marked AS (SELECT h.cfg, to_tsquery(h.cfg, ${hq}) AS q FROM head h)`;
+    texts = `NULL::jsonb AS texts, NULL::text AS value, ${headlinesSql('s.texts', 'mk.cfg', 'mk.q', param(WHOLE_OPTIONS), param(EXCERPT_OPTIONS))} AS headlines`;
+    strings_ = `${strings} CROSS JOIN marked mk`;
+  }
   const text = `WITH head AS (
       SELECT (SELECT persisted_rev FROM boards WHERE name = $1) AS rev,
-             COALESCE((SELECT language FROM search_boards WHERE board = $1), 'simple'::regconfig) AS cfg)
+             COALESCE((SELECT language FROM search_boards WHERE board = $1), 'simple'::regconfig) AS cfg)${marked}
     SELECT h.rev, h.cfg::text AS language,
       (SELECT COALESCE(json_agg(y ORDER BY ${order.replaceAll('x.', 'y.')}), '[]'::json)
-       FROM (SELECT x.key, x.rev, x.version, x.score, ${texts} FROM (${ranked}) x ${strings}) y) AS rows
+       FROM (SELECT x.key, x.rev, x.version, x.score, ${texts} FROM (${ranked}) x ${strings_}) y) AS rows
     FROM head h`;
   return { text, values };
 }

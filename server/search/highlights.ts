@@ -20,8 +20,25 @@ const SENTINELS = /[\uE000\uE001]/g;
 const MARKERS = `StartSel="${START}", StopSel="${STOP}"`;
 /** Strings up to this long come back whole; longer ones as excerpts around their matches. */
 const WHOLE_CHARS = 240;
-const WHOLE = `${MARKERS}, HighlightAll=true`;
-const EXCERPTS = `${MARKERS}, MaxWords=24, MinWords=8, MaxFragments=2, FragmentDelimiter=" … "`;
+
+/**
+ * SQL for the highlights of one indexed document, inside a page's statement: `texts` is its
+ * `[[path, text], …]` (jsonb), `cfg` and `query` the board's configuration and the tsquery
+ * of the words to mark, `whole` and `excerpts` parameters holding WHOLE_OPTIONS and
+ * EXCERPT_OPTIONS. Yields `[[path, headline], …]`, at most MAX_HIGHLIGHTS, in document order.
+ */
+export function headlinesSql(texts: string, cfg: string, query: string, whole: string, excerpts: string): string {
+  return `(SELECT COALESCE(json_agg(json_build_array(m.path, ts_headline(${cfg}, m.txt, ${query},
+              CASE WHEN length(m.txt) <= ${WHOLE_CHARS} THEN ${whole} ELSE ${excerpts} END)) ORDER BY m.n), '[]'::json)
+     FROM (SELECT a.n, a.t->>0 AS path, left(translate(a.t->>1, U&'\E000\E001', '  '), ${MAX_CHARS_LOOKED_AT}) AS txt
+           FROM jsonb_array_elements(${texts}) WITH ORDINALITY AS a(t, n)
+           WHERE a.n <= ${MAX_STRINGS_LOOKED_AT}
+             AND to_tsvector(${cfg}, left(a.t->>1, ${MAX_CHARS_LOOKED_AT})) @@ ${query}
+           ORDER BY a.n LIMIT ${MAX_HIGHLIGHTS}) m)`;
+}
+
+export const WHOLE_OPTIONS = `${MARKERS}, HighlightAll=true`;
+export const EXCERPT_OPTIONS = `${MARKERS}, MaxWords=24, MinWords=8, MaxFragments=2, FragmentDelimiter=" … "`;
 
 /** Takes the markers out of a headline: the plain text and where its marked words are. */
 export function unmark(headline: string): { text: string; marks: Array<[number, number]> } {
@@ -67,7 +84,7 @@ export async function highlight(
      FROM unnest($2::text[]) WITH ORDINALITY AS x(t, i), (SELECT to_tsquery($1::regconfig, $4) AS q) q
      WHERE to_tsvector($1::regconfig, x.t) @@ q.q
      ORDER BY x.i`,
-    [language, texts, WHOLE, anyWord, EXCERPTS],
+    [language, texts, WHOLE_OPTIONS, anyWord, EXCERPT_OPTIONS],
   );
   for (const row of rows) {
     const at = row.i - 1;

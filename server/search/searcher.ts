@@ -4,7 +4,7 @@ import { BlackboardError, ErrorCode } from '../../shared/protocol/errors.js';
 import { isConnectionError } from '../history/db.js';
 import { candidateSql, type CandidatePage, type Position, type Source } from './candidates.js';
 import { extractText } from './extract.js';
-import { highlight, type Highlight } from './highlights.js';
+import { highlight, unmark, type Highlight } from './highlights.js';
 import { anyWordTsquery, fuzzyTsquery, parseQuery, positiveWords } from './query-terms.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
 
@@ -58,8 +58,9 @@ interface Collected {
 
 /**
  * Runs searches on a pool of its own (its connections carry the statement timeout). A
- * page is one statement (watermark, language and ranked rows in one snapshot) plus one for
- * the highlights; the fuzzy fallback adds the look-up of close words and one more page.
+ * page of current values is one statement (watermark, language, ranked rows and their
+ * highlights, in one snapshot); history, atRev and patterns take one more for the
+ * highlights; the fuzzy fallback adds the look-up of close words and one more page.
  */
 export class Searcher {
   constructor(
@@ -87,30 +88,35 @@ export class Searcher {
       tsquery = { kind: 'raw', text: fuzzyTsquery(clauses, alternatives) };
       words = [...new Set([...words, ...[...alternatives.values()].flat()])];
     }
-    let found = await this.collect(spec, tsquery, cursor?.position ?? null);
+    let found = await this.collect(spec, tsquery, cursor?.position ?? null, words);
     if (!fuzzy && cursor === null && found.items.length === 0 && !found.more && words.length > 0) {
       // Nothing matched as written: try the words closest to the query's (a typo, a variant).
       const alternatives = await this.closeWords(spec.board, words);
       if ([...alternatives.values()].some((list) => list.length > 0)) {
-        const close = await this.collect(spec, { kind: 'raw', text: fuzzyTsquery(clauses, alternatives) }, null);
+        const marked = [...new Set([...words, ...[...alternatives.values()].flat()])];
+        const close = await this.collect(spec, { kind: 'raw', text: fuzzyTsquery(clauses, alternatives) }, null, marked);
         // Only a fuzzy search that found something says so: the board's words are not all the
         // caller's to see, and `fuzzy` on an empty reply would tell that a close word exists.
         if (close.items.length > 0 || close.more) {
           fuzzy = true;
           found = close;
-          words = [...new Set([...words, ...[...alternatives.values()].flat()])];
+          words = marked;
         }
       }
     }
-    const strings = found.items.map((row) => row.texts ?? (row.value === null ? [] : extractText(row.value).texts));
-    const marked = await highlight(this.pool, found.language, anyWordTsquery(words), strings);
-    const items = found.items.map((row, i) => ({
+    const items = found.items.map((row) => ({
       key: row.key,
       rev: Number(row.rev),
       version: Number(row.version),
       score: row.score,
-      highlights: marked[i]!,
+      highlights: (row.headlines ?? []).map(([path, headline]): Highlight => ({ path, ...unmark(headline) })),
     }));
+    if (found.items.some((row) => row.headlines === undefined)) {
+      // Not computed with the page (history, atRev, patterns): one more statement for them.
+      const strings = found.items.map((row) => row.texts ?? (row.value === null ? [] : extractText(row.value).texts));
+      const marked = await highlight(this.pool, found.language, anyWordTsquery(words), strings);
+      items.forEach((item, i) => (item.highlights = marked[i]!));
+    }
     return {
       items,
       rev: spec.source.kind === 'at' ? spec.source.atRev : found.rev,
@@ -124,7 +130,7 @@ export class Searcher {
    * Ranked rows, kept when `patterns` match, until `limit` + 1 or the bound on rows looked
    * at. Without patterns one statement reads exactly `limit` + 1 rows.
    */
-  private async collect(spec: SearchSpec, tsquery: TsQuery, after: Position | null): Promise<Collected> {
+  private async collect(spec: SearchSpec, tsquery: TsQuery, after: Position | null, words: readonly string[]): Promise<Collected> {
     const batch = spec.patterns === null ? spec.limit + 1 : Math.max(spec.limit + 1, BATCH_ROWS);
     const items: Row[] = [];
     let lookedAt = 0;
@@ -139,6 +145,8 @@ export class Searcher {
         source: spec.source,
         after: last,
         limit: batch,
+        // Highlights in the same statement when every row read is kept (no patterns) and comes from the index.
+        highlight: spec.patterns === null && spec.source.kind === 'current' && words.length > 0 ? anyWordTsquery(words) : null,
       });
       const { rows } = await this.pool.query<{ rev: string | null; language: string; rows: Row[] }>(sql.text, sql.values);
       const page = rows[0]!;
