@@ -156,6 +156,15 @@ describe('acceptance 1: 10,000 keys of prose', () => {
     expect(await codeOf(admin.search(board, 'quartz', { atRev: 1, history: true }))).toBe('BAD_REQUEST');
     expect(await codeOf(admin.search(board, 'quartz', { minRev: seededRev + 1_000 }))).toBe('BAD_REQUEST');
   });
+
+  it('a search that runs past SEARCH_TIMEOUT_MS is cancelled in Postgres and answered TIMEOUT', async () => {
+    // Searching all 10,000 values of the history for a common word reads every one of them.
+    await using hurried = await startTestServer({ env: { ...env, SEARCH_TIMEOUT_MS: '50' } });
+    const client = await hurried.client({ token: await token('hurried', `read:${board}`) });
+    expect(await codeOf(client.search(board, 'the board', { history: true, minRev: seededRev }))).toBe('TIMEOUT');
+    // The node still answers what fits in the time.
+    expect(keys(await client.search(board, '"quartz harbour"'))).toEqual([PLANTED]);
+  });
 });
 
 describe('acceptance 2: a write, then search with minRev = its revision', () => {
