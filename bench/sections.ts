@@ -88,11 +88,13 @@ export function sectionSpecs(): SectionSpec[] {
     { title: 'Resume (replay with fromRev)', run: benchReplay },
     {
       title: 'Locks',
+      note: 'Lock cycles (acquire + release of a lock nobody holds) beside plain Redlock on the same Redis, and beside two puts in a row through the server: the floor, since a cycle is two revisions (`$locks/<name>` written, then deleted). Redis commands per cycle are counted with MONITOR (untimed) over the whole Redis: everything the server does for the cycles. Goal: a cycle at 64 in flight ≥ 0.8 of two puts.',
       external: true,
       run: async (ctx) => (await import('./locks.js')).benchLocks({ url: ctx.url, redisUrl: ctx.redisUrl, scale: ctx.plan.scale }),
     },
     {
       title: 'Tasks',
+      note: 'Tasks end to end (enqueue over one WebSocket, pushed to a remote worker on another, completed) beside a raw BullMQ Worker in the benchmark process at the same concurrency on the same Redis; Redis commands per task counted with MONITOR (untimed), enqueue to completion. Goal: ≥ 0.4 of raw BullMQ.',
       external: true,
       run: async (ctx) => (await import('./tasks.js')).benchTasks({ url: ctx.url, redisUrl: ctx.redisUrl, scale: ctx.plan.scale }),
     },
@@ -123,6 +125,11 @@ export function sectionSpecs(): SectionSpec[] {
       note: 'On a private redis-server and a database of their own (bench/history.ts).',
       external: true,
       run: async (ctx) => (await import('./history.js')).benchHistory({ scale: ctx.plan.scale }),
+    },
+    {
+      title: 'Search',
+      note: 'A board of 100,000 keys of ~1 KB generated prose (seeded through `txn`s of 500 puts), every tenth holding one of 1,000 made-up words followed by `harbour`. After `ANALYZE` of the index tables (which autovacuum does shortly after such a load), 200 queries of each kind, one at a time through the SDK (WebSocket round trip included): a made-up word, the phrase `"<word> harbour"`, and the word with two letters swapped (nothing matches as written, so the fuzzy fallback runs). Baseline: the same words looked for with `ILIKE \'%word%\'` over the same values (the board\'s rows of the events table) straight in Postgres, 10 queries. Index lag: puts offered at 1,000/s for 10 s, open loop, each timed from its ack until the board\'s watermark (the index is written in the same transaction) holds it. Searches refused with TIMEOUT (past `SEARCH_TIMEOUT_MS`, 2 s) are counted, not timed. Goals: exact and phrase p99 ≤ 20 ms, fuzzy p99 ≤ 50 ms, lag p99 ≤ 1 s, ≥ 50× faster than the scan. `BENCH_ONLY=search` runs this section alone.',
+      run: async (ctx) => (await import('./search.js')).benchSearch(ctx),
     },
     {
       title: 'LangGraph checkpointer beside PostgresSaver',

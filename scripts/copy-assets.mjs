@@ -4,6 +4,8 @@ import { cpSync, existsSync } from 'node:fs';
 const assets = [
   ['server/board/scripts', 'dist/server/board/scripts'],
   ['server/mcp/scripts', 'dist/server/mcp/scripts'],
+  ['server/locks/scripts', 'dist/server/locks/scripts'],
+  ['server/tasks/scripts', 'dist/server/tasks/scripts'],
   ['server/history/migrations', 'dist/server/history/migrations'],
 ];
 for (const [from, to] of assets) {

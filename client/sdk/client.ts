@@ -32,6 +32,11 @@ import {
   type WithLockOptions,
 } from './locks.js';
 import type { SchemaDefinition, SchemaListResult, SchemaSetResult } from '../../shared/protocol/messages/schemas.js';
+import type { OpResult } from '../../shared/protocol/messages/index.js';
+
+/** A `search` reply: ranked items with highlights, the revision the index held, and the cursor of the next page. */
+export type SearchResult = OpResult<'search'>;
+export type SearchOptions = Omit<OpArgs<'search'>, 'board' | 'query'>;
 
 export interface ClientOptions extends ConnectionOptions {
   /** How long a request may wait for its reply, including time spent reconnecting. */
@@ -51,7 +56,7 @@ export interface SubscriptionHandlers {
 }
 
 /** Ops that change nothing, or carry a reqId: safe to send again after a reconnect. */
-const READ_OPS: ReadonlySet<string> = new Set(['get', 'list', 'history', 'boards', 'task.get', 'schema.get', 'schema.list']);
+const READ_OPS: ReadonlySet<string> = new Set(['get', 'list', 'history', 'boards', 'search', 'task.get', 'schema.get', 'schema.list']);
 const WRITE_OPS: ReadonlySet<string> = new Set(['put', 'patch', 'delete', 'txn']);
 
 function newReqId(): string {
@@ -206,6 +211,15 @@ export class BlackboardClient {
   /** Every event from `fromRev` to `toRev`, following `more` from one reply to the next (see pages.ts). */
   iterateHistory(board: string, options: Omit<OpArgs<'history'>, 'board'> = {}): AsyncGenerator<BoardEvent, void, undefined> {
     return iterateHistory(this, board, options);
+  }
+
+  /**
+   * Full-text search of a board (web-search syntax: `"a phrase" -excluded or other`), one
+   * page, best first; `after: result.next` gives the next. `minRev` (a revision you just
+   * wrote) makes the search wait until the index holds it.
+   */
+  search(board: string, query: string, options: SearchOptions = {}): Promise<SearchResult> {
+    return this.request('search', { board, query, ...options });
   }
 
   /** Boards this client may read, one page (`after`, `limit`, `more`). */

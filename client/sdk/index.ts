@@ -1,4 +1,4 @@
-export { BlackboardClient, type ClientOptions, type SubscriptionHandlers } from './client.js';
+export { BlackboardClient, type ClientOptions, type SubscriptionHandlers, type SearchResult, type SearchOptions } from './client.js';
 export { ConnectionState, type SocketFactory } from './connection.js';
 export { Watch, type WatchChange, type WatchOptions, type ReplicaEntry } from './watch.js';
 export { fullJitterDelay } from './backoff.js';

@@ -112,7 +112,7 @@ export class BoardStore implements BoardMaterializer {
 
   constructor(
     readonly redis: RedisClient,
-    private readonly options: BoardStoreOptions,
+    readonly options: BoardStoreOptions,
   ) {}
 
   /**

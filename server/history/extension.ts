@@ -111,7 +111,7 @@ export function historyExtension(config: Config): Extension {
       const prepare = async (): Promise<boolean> => {
         try {
           await ensureDatabase(config.DATABASE_URL, 3_000);
-          await migrateDb(pool!, db);
+          await migrateDb(pool!, db, log);
           await claimClusterIdentity(redis, pool!, database);
           return true;
         } catch (err) {

@@ -1,6 +1,17 @@
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { boardKeys } from '../board/keys.js';
 import { defineScripts, runScript, scriptSource, type RedisClient } from '../board/scripts.js';
 import type { Services } from '../services.js';
+
+/** The lock scripts live beside this file; the presence and sweep ones with the board's. */
+const LOCK_SCRIPTS_DIR = join(dirname(fileURLToPath(import.meta.url)), 'scripts');
+const LOCK_SCRIPTS: ReadonlySet<string> = new Set(['lock-acquire-9', 'lock-extend-9', 'lock-release-9', 'lock-let-go-1']);
+
+function source(file: string): string {
+  return LOCK_SCRIPTS.has(file) ? readFileSync(join(LOCK_SCRIPTS_DIR, `${file}.lua`), 'utf8') : scriptSource(file);
+}
 
 /**
  * The scripts that write `$locks/...` and `$presence/...` keys. Each is compiled with
@@ -9,7 +20,7 @@ import type { Services } from '../services.js';
  * format, revision, stream entry and publish, and any change to that path applies here too.
  */
 export const BOARD_WRITE_SCRIPTS = [
-  'lock-number-9',
+  'lock-acquire-9',
   'lock-extend-9',
   'lock-release-9',
   'presence-set-8',
@@ -30,7 +41,7 @@ export function composedSource(file: BoardWriteScript): string {
     scriptSource('commit-6'),
     'end',
     scriptSource('lock-lib'),
-    scriptSource(file),
+    source(file),
   ].join('\n');
 }
 
@@ -41,6 +52,7 @@ function commandName(file: string): string {
 
 export function defineLockScripts(redis: RedisClient): void {
   defineScripts(redis, PLAIN_SCRIPTS);
+  redis.defineCommand(commandName('lock-let-go-1'), { numberOfKeys: 1, lua: source('lock-let-go-1') });
   for (const file of BOARD_WRITE_SCRIPTS) {
     const numberOfKeys = Number(/-(\d+)$/.exec(file)?.[1]);
     redis.defineCommand(commandName(file), { numberOfKeys, lua: composedSource(file) });
