@@ -20,9 +20,10 @@ function runIdOf(info: string): string {
  * restart that reloaded an older copy of the data) and finds the boards whose revisions
  * went backwards: acknowledged `memory` writes the new primary never received.
  *
- * From the moment the connection drops until the check is done, requests are refused
+ * From the moment the connection is back until the check is done, requests are refused
  * with UNAVAILABLE, so no read serves, and no commit builds on, a board that lost
- * revisions. Such a board is rebuilt from Postgres with a new epoch (its meta is dropped
+ * revisions. (While Redis is down, requests fail by themselves or are answered from
+ * Postgres, degraded.) Such a board is rebuilt from Postgres with a new epoch (its meta is dropped
  * first, so any node that touches it rebuilds it): the loss is announced, never silent.
  */
 export class RedisSwitchCheck {
@@ -46,26 +47,21 @@ export class RedisSwitchCheck {
   /** Remembers the server the node starts on and follows its connection. */
   async start(): Promise<void> {
     this.runId = runIdOf(String(await this.redis.info('server')));
-    this.redis.on('close', this.onClose);
     this.redis.on('ready', this.onReady);
   }
 
   stop(): void {
-    this.redis.off('close', this.onClose);
     this.redis.off('ready', this.onReady);
     this.holding = false;
   }
 
   /** For the dispatcher: refuses requests while a reconnect has not been checked. */
   admit(): void {
-    if (this.holding) throw new BlackboardError(ErrorCode.UNAVAILABLE, 'Redis is unreachable, or reconnected and being checked for lost revisions; retry');
+    if (this.holding) throw new BlackboardError(ErrorCode.UNAVAILABLE, 'Redis reconnected and is being checked for lost revisions; retry');
   }
 
-  private readonly onClose = () => {
-    if (this.runId) this.holding = true;
-  };
-
   private readonly onReady = () => {
+    if (this.runId) this.holding = true;
     // A reconnect during a check is checked again after it: it may be yet another server.
     if (this.checking) {
       this.recheck = true;
@@ -92,8 +88,8 @@ export class RedisSwitchCheck {
     } catch (err) {
       this.log.warn({ err }, 'checking Redis after a reconnect failed');
     } finally {
-      // Dropped again meanwhile: requests stay held until the next reconnect is checked.
-      this.holding = this.redis.status !== 'ready';
+      // A reconnect that came during this check keeps requests held until it is checked too.
+      this.holding = this.recheck;
     }
   }
 
