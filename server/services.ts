@@ -1,3 +1,6 @@
+import type { RawJson } from '../shared/protocol/json.js';
+import type { OpResult } from '../shared/protocol/messages/index.js';
+import type { WireResult } from '../shared/protocol/envelope.js';
 import type { Logger } from 'pino';
 import type { Config } from './config.js';
 import type { BoardStore } from './board/store.js';
@@ -34,6 +37,9 @@ export interface FanoutState {
   backlogMs(): number;
 }
 
+/** A `get` result with the stored value spliced in as text. */
+export type GetReply = Omit<OpResult<'get'>, 'value'> & { value: RawJson };
+
 export interface SchemaService {
   /**
    * Validates a value about to be written to `key`: the schema version it conforms to
@@ -41,17 +47,17 @@ export interface SchemaService {
    */
   check(board: string, key: string, valueText: string): Promise<number | undefined>;
   /** A `get` result for a typed key: its value in `schemaVersion` (default: the latest), migrated on the fly. */
-  present(board: string, key: string, record: StoredRecord, result: object, schemaVersion: number | undefined): Promise<object>;
+  present(board: string, key: string, record: StoredRecord, result: GetReply, schemaVersion: number | undefined): Promise<GetReply>;
 }
 
 export interface HistoryService {
   /** Resolves once revision `rev` of the board is committed in Postgres; TIMEOUT otherwise. */
   awaitPersisted(board: string, rev: number): Promise<void>;
-  getAt?(board: string, key: string, atRev: number): Promise<unknown>;
-  listAt?(board: string, prefix: string, atRev: number, limit: number, after: string | undefined): Promise<unknown>;
+  getAt?(board: string, key: string, atRev: number): Promise<WireResult<'get'>>;
+  listAt?(board: string, prefix: string, atRev: number, limit: number, after: string | undefined): Promise<WireResult<'list'>>;
   events?(
     board: string,
     range: { key?: string | undefined; fromRev?: number | undefined; toRev?: number | undefined },
     limit: number,
-  ): Promise<unknown>;
+  ): Promise<WireResult<'history'>>;
 }

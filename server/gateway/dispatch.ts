@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import { BlackboardError, ErrorCode, badRequest } from '../../shared/protocol/errors.js';
 import { exceedsDepth, hasLongDigitRun, parseLossless } from '../../shared/protocol/json.js';
+import type { WireResult } from '../../shared/protocol/envelope.js';
 import { isOpName, requestSchemas, type OpName, type RequestFrame } from '../../shared/protocol/messages/index.js';
 import type { Session } from './session.js';
 import type { Services } from '../services.js';
@@ -14,7 +15,7 @@ export interface OpContext {
   afterReply(fn: () => void | Promise<void>): void;
 }
 
-export type Handler<Op extends OpName> = (frame: RequestFrame<Op>, ctx: OpContext) => Promise<unknown>;
+export type Handler<Op extends OpName> = (frame: RequestFrame<Op>, ctx: OpContext) => Promise<WireResult<Op>>;
 export type HandlerTable = { [Op in OpName]?: Handler<Op> };
 
 /** Called around every request, for metrics and authorization; each may throw a BlackboardError. */
@@ -111,7 +112,7 @@ export class Dispatcher {
       session.inflight++;
       this.agentInflight.set(session.agentId, agentInflight + 1);
       const after: Array<() => void | Promise<void>> = [];
-      let result: unknown;
+      let result: WireResult<OpName>;
       try {
         result = await handler(checked.data as RequestFrame<OpName>, {
           session,

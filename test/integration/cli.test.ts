@@ -267,7 +267,7 @@ describe('blackboard CLI', { timeout: 180_000 }, () => {
     // The command's own status comes back; the lock, extended past its 1 s TTL meanwhile, is released.
     expect(await holder.exited).toBe(3);
     rmSync(release);
-    const after = await client.request<{ token: number }>('lock.acquire', { board, name: 'job', ttlMs: 1_000 });
+    const after = await client.request('lock.acquire', { board, name: 'job', ttlMs: 1_000 });
     expect(after.token).toBeGreaterThan(token);
 
     // A fenced write made by the command under the lock.

@@ -66,7 +66,7 @@ export function updateTool(board: BoardArg): ToolDefinition {
       const target = ctx.board(args.board);
       if (args.value === undefined) {
         try {
-          const got = await ctx.api.request<GetResult>('get', { board: target, key: args.key });
+          const got = await ctx.api.request('get', { board: target, key: args.key });
           return { committed: false, key: args.key, version: got.version, value: got.value, rev: got.rev };
         } catch (err) {
           if (err instanceof BlackboardError && err.code === ErrorCode.NOT_FOUND) return { committed: false, key: args.key, version: 0 };
@@ -81,7 +81,7 @@ export function updateTool(board: BoardArg): ToolDefinition {
         );
       }
       try {
-        const put = await ctx.api.request<PutResult>('put', {
+        const put = await ctx.api.request('put', {
           board: target,
           key: args.key,
           value: args.value,

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { BlackboardError, ErrorCode } from '../../../shared/protocol/errors.js';
-import { RawJson, stringifyJson } from '../../../shared/protocol/json.js';
+import { stringifyJson } from '../../../shared/protocol/json.js';
+import { preEncoded, type PreEncoded } from '../../../shared/protocol/envelope.js';
 import type { OpContext } from '../../gateway/dispatch.js';
 import { reqIdConflict, reqIdKey } from '../store.js';
 
@@ -49,13 +50,13 @@ const RECALLABLE: ReadonlySet<string> = new Set([
  * its reqId (the reply to that was lost) and answers with the first result instead. A
  * retry must never see its own committed write as a conflict, a missing key or a bad path.
  */
-export async function firstResultOr(
+export async function firstResultOr<R>(
   ctx: OpContext,
   board: string,
   identity: WriteIdentity | undefined,
   durability: 'memory' | 'durable' | undefined,
-  write: () => Promise<unknown>,
-): Promise<unknown> {
+  write: () => Promise<PreEncoded<R>>,
+): Promise<PreEncoded<R>> {
   try {
     return await write();
   } catch (err) {
@@ -65,6 +66,6 @@ export async function firstResultOr(
     if (first === null) throw err;
     if (!first.matches) throw reqIdConflict(identity.reqId);
     if (durability === 'durable') await ctx.services.history?.awaitPersisted(board, first.rev);
-    return new RawJson(first.resultText);
+    return preEncoded<R>(first.resultText);
   }
 }

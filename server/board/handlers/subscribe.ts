@@ -1,5 +1,6 @@
 import { BlackboardError, ErrorCode } from '../../../shared/protocol/errors.js';
-import { encodeJson, type RawJson } from '../../../shared/protocol/json.js';
+import { encodeSnapshotPush } from '../../../shared/protocol/envelope.js';
+import type { RawJson } from '../../../shared/protocol/json.js';
 import type { KeyRecord } from '../../../shared/protocol/types.js';
 import type { HandlerTable, OpContext } from '../../gateway/dispatch.js';
 import { readableKeys, scopesOf } from '../../security/authorize.js';
@@ -129,7 +130,7 @@ export const subscriptionHandlers: HandlerTable = {
           // The rest of the snapshot, each part once the socket has room for it, all before any event.
           for (const [i, part] of rest.entries()) {
             const more = i < rest.length - 1;
-            const push = `{"push":"snapshot","sub":${JSON.stringify(sub.id)},"items":${encodeJson(part)},"more":${more}}`;
+            const push = encodeSnapshotPush(sub.id, part, more);
             if (!(await session.sendWhenRoom(push)) || sub.closed) return;
             sub.lastSentAt = Date.now();
           }

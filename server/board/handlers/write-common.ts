@@ -1,5 +1,7 @@
 import { BlackboardError, ErrorCode } from '../../../shared/protocol/errors.js';
 import { RawJson, stringifyJson } from '../../../shared/protocol/json.js';
+import { preEncoded, type PreEncoded } from '../../../shared/protocol/envelope.js';
+import type { OpResult } from '../../../shared/protocol/messages/index.js';
 import type { OpContext } from '../../gateway/dispatch.js';
 import { CompareFailed, type CommitOutcome, type CommitRequest, type WriteOp } from '../store.js';
 import type { StoredRecord } from '../records.js';
@@ -78,12 +80,15 @@ export interface CommitResult {
 }
 
 /** Commits, waits for Postgres when the write asked for `durable`, and returns the result as raw JSON. */
-export async function commitWrite(
+/** The result of a committed write of `shape`, as the commit script encoded it. */
+export type WriteResult<S extends CommitRequest['shape']> = PreEncoded<OpResult<S>>;
+
+export async function commitWrite<S extends CommitRequest['shape']>(
   ctx: OpContext,
-  request: Omit<CommitRequest, 'actorJson' | 'reqId' | 'fingerprint'>,
+  request: Omit<CommitRequest, 'actorJson' | 'reqId' | 'fingerprint' | 'shape'> & { shape: S },
   identity: WriteIdentity | undefined,
   durability: 'memory' | 'durable' | undefined,
-): Promise<RawJson> {
+): Promise<WriteResult<S>> {
   const durable = durability === 'durable';
   if (durable && !ctx.services.history) {
     throw new BlackboardError(ErrorCode.UNAVAILABLE, 'durable writes need history (Postgres) on this server');
@@ -103,7 +108,7 @@ export async function commitWrite(
     throw err;
   }
   if (durable) await ctx.services.history!.awaitPersisted(request.board, outcome.rev);
-  return new RawJson(outcome.resultText);
+  return preEncoded<OpResult<S>>(outcome.resultText);
 }
 
 export { CompareFailed };
