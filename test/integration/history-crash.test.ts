@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { BlackboardClient, type SocketFactory } from '../../client/sdk/index.js';
+import { BlackboardClient } from '../../client/sdk/index.js';
 import { CheckedWebSocket, randomBoard, waitFor } from '../helpers/server.js';
 import { freePort, spawnServer, type ServerProcess } from '../helpers/process-server.js';
 import { startRedisProcess } from '../helpers/redis-process.js';
@@ -23,7 +23,7 @@ describe('history across crashes', () => {
       () =>
         new BlackboardClient({
           url: `ws://127.0.0.1:${port}/v1/ws`,
-          WebSocket: CheckedWebSocket as unknown as SocketFactory,
+          WebSocket: CheckedWebSocket,
           reconnect: { baseMs: 20, capMs: 200 },
           requestTimeoutMs: 10_000,
         }),
