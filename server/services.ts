@@ -6,7 +6,7 @@ import type { Config } from './config.js';
 import type { BoardStore } from './board/store.js';
 import type { SubscriptionHub } from './board/hub.js';
 import type { RedisClient } from './board/scripts.js';
-import type { Session } from './gateway/session.js';
+import type { Caller } from './extension.js';
 import type { Replayer } from './board/replay.js';
 import type { StoredRecord } from './board/records.js';
 import type { Authenticator } from './gateway/auth.js';
@@ -20,7 +20,7 @@ export interface Services {
   store: BoardStore;
   hub: SubscriptionHub;
   replayer: Replayer;
-  sessions: Set<Session>;
+  sessions: Set<Caller>;
   /** This node's event delivery: how far its fan-out is behind. */
   fanout: FanoutState;
   /** Postgres history, when this node keeps it. */
@@ -28,6 +28,8 @@ export interface Services {
   /** Typed boards (JSON Schemas per key pattern), when this node runs them. */
   schemas?: SchemaService;
   redisReady(): boolean;
+  /** Whether an error means the connection to Redis failed under the command (by class, code and state). */
+  redisConnectionFailed(err: unknown): boolean;
   /** How this node checks credentials (WebSocket upgrades, `/mcp` requests). */
   authenticator?: Authenticator;
 }
@@ -35,6 +37,16 @@ export interface Services {
 export interface FanoutState {
   /** Milliseconds the oldest event queued for a subscriber has waited for its socket. */
   backlogMs(): number;
+  /** What the sessions of this node delivered. */
+  readonly stats: DeliveryStats;
+}
+
+/** What the sessions of one node delivered; plain integers, read by the metrics at scrape time. */
+export interface DeliveryStats {
+  eventFrames: number;
+  /** String length of those frames: bytes for ASCII, as the outbound bound counts them. */
+  eventBytes: number;
+  slowConsumers: number;
 }
 
 /** A `get` result with the stored value spliced in as text. */

@@ -5,15 +5,11 @@ import { CloseCode } from '../../shared/protocol/close-codes.js';
 import { encodeError, encodeEventsPush, encodeProgressPush, encodeReply, type WireResult } from '../../shared/protocol/envelope.js';
 import type { OpName } from '../../shared/protocol/messages/index.js';
 import type { ErrorBody } from '../../shared/protocol/errors.js';
-import type { EventSink, Subscription } from '../board/subscription.js';
+import type { Subscription } from '../board/subscription.js';
+import type { Caller } from '../extension.js';
+import type { DeliveryStats } from '../services.js';
 
-/** What the sessions of one node delivered; plain integers, read by the metrics at scrape time. */
-export interface DeliveryStats {
-  eventFrames: number;
-  /** String length of those frames: bytes for ASCII, as the outbound bound counts them. */
-  eventBytes: number;
-  slowConsumers: number;
-}
+export type { DeliveryStats };
 
 /** Events of one subscription waiting for the next flush: whole revisions `first`..`last`, in order. */
 interface PendingEvents {
@@ -141,7 +137,7 @@ export interface SessionLimits {
 }
 
 /** One WebSocket connection: its identity, its subscriptions and its bounded outbound side. */
-export class Session implements EventSink {
+export class Session implements Caller {
   readonly subscriptions = new Map<string, Subscription>();
   /** Resources tied to this connection (locks, presence, workers), released on close. */
   readonly onClose: Array<() => Promise<void> | void> = [];

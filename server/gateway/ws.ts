@@ -45,6 +45,8 @@ export class WsGateway {
 
   constructor(
     private readonly services: Services,
+    /** This node's sessions (the same set as services.sessions, with the gateway's own type). */
+    private readonly sessions: Set<Session>,
     private readonly scheduler: FlushScheduler,
     private readonly dispatcher: Dispatcher,
     private readonly authenticator: Authenticator,
@@ -112,7 +114,7 @@ export class WsGateway {
       { maxOutboundBytes: services.config.MAX_OUTBOUND_BYTES },
       { scopes: identity.scopes, expiresAt: identity.expiresAt },
     );
-    services.sessions.add(session);
+    this.sessions.add(session);
     this.guard?.opened(session);
     log.debug('connection opened');
     ws.on('pong', () => {
@@ -135,7 +137,7 @@ export class WsGateway {
     ws.on('close', (code) => {
       session.closed = true;
       pacer.clear();
-      services.sessions.delete(session);
+      this.sessions.delete(session);
       log.debug({ code }, 'connection closed');
       this.onSessionClosed(session).catch((err: unknown) => log.warn({ err }, 'releasing a closed connection failed'));
     });
@@ -143,7 +145,7 @@ export class WsGateway {
 
   /** A peer that did not answer the previous ping is gone: drop it, and its locks and presence with it. */
   private beat(): void {
-    for (const session of this.services.sessions) {
+    for (const session of this.sessions) {
       if (!session.alive) {
         session.log.info('no pong since the last ping; dropping the connection');
         session.ws.terminate();
@@ -162,10 +164,10 @@ export class WsGateway {
   async close(): Promise<void> {
     this.stopAccepting();
     if (this.heartbeat) clearInterval(this.heartbeat);
-    for (const session of this.services.sessions) session.closeWith(CloseCode.GOING_AWAY, 'server shutting down');
+    for (const session of this.sessions) session.closeWith(CloseCode.GOING_AWAY, 'server shutting down');
     const deadline = Date.now() + 2_000;
-    while (this.services.sessions.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-    for (const session of this.services.sessions) session.ws.terminate();
+    while (this.sessions.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    for (const session of this.sessions) session.ws.terminate();
     this.wss.close();
   }
 }

@@ -47,7 +47,7 @@ export function historyExtension(config: Config): Extension {
       const pgHealth = (health = new PgHealth(pool, log));
       const repo = new HistoryRepo(db);
       const seen = new SeenRevisions();
-      store.onCommitted = (board, rev) => seen.note(board, rev, null);
+      store.onCommitted((board, rev) => seen.note(board, rev, null));
 
       const snapshotter = new Snapshotter(db, repo, log, config.SNAPSHOT_EVERY);
       let waiters: PersistWaiters | null = null;
@@ -68,7 +68,7 @@ export function historyExtension(config: Config): Extension {
       const rebuilder = new Rebuilder(redis, db, repo, snapshotter, seen, log, config.SNAPSHOT_EVERY);
       const recovery = new Recovery(redis, store, repo, rebuilder, pgHealth, log, config.HISTORY_CHECK_MS);
 
-      store.materializer = recovery;
+      store.addMaterializer(recovery);
       services.replayer = new HistoryReplayer(redis, repo, pgHealth);
       services.history = new PostgresHistory(services, repo, pgHealth, waiters, persister);
       const onRedisReady = () => void recovery.check();

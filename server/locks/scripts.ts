@@ -67,9 +67,9 @@ export async function runBoardScript(
   for (let attempt = 0; ; attempt++) {
     const reply = await runScript(services.redis, file, allKeys, allArgs);
     const lastRev = Number(reply[reply.length - 1] ?? 0);
-    if (lastRev > 0) services.store.onCommitted?.(board, lastRev);
+    if (lastRev > 0) services.store.noteCommitted(board, lastRev);
     if (reply[0] === -4 && attempt === 0) {
-      await services.store.materializer.materialize(board);
+      await services.store.materialize(board);
       continue;
     }
     return reply;

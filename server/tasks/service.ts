@@ -1,7 +1,7 @@
 import { UnrecoverableError, type Job } from 'bullmq';
 import { Cluster, type Redis } from 'ioredis';
 import type { Services } from '../services.js';
-import type { Session } from '../gateway/session.js';
+import type { Caller } from '../extension.js';
 import { defineScripts, runScript } from '../board/scripts.js';
 import { CANCEL_CHANNEL, jobKeys } from './keys.js';
 import { TaskMirror } from './mirror.js';
@@ -9,7 +9,7 @@ import { QueuePump, type PumpHost } from './pump.js';
 import { TaskQueues } from './queues.js';
 import { RemoteWorker, WorkerRegistry, type HeldTask } from './remote-workers.js';
 import { LEASE_MARGIN_MS, lostHold } from './lease.js';
-import { AgentShares } from '../security/shares.js';
+import { AgentShares } from '../board/agent-shares.js';
 
 /** A connection like the node's, but one that queues commands across reconnects instead of failing them. */
 function waitingConnection(redis: Services['redis']): Redis {
@@ -131,7 +131,7 @@ export class TaskService implements PumpHost {
     this.detachWorker(worker);
   }
 
-  async sessionClosed(session: Session): Promise<void> {
+  async sessionClosed(session: Caller): Promise<void> {
     const workers = this.registry.removeSession(session);
     await Promise.all(
       workers.map(async (worker) => {
@@ -144,7 +144,7 @@ export class TaskService implements PumpHost {
   }
 
   /** A request came from this connection: its workers that let a lease lapse may take tasks again. */
-  sawLife(session: Session): void {
+  sawLife(session: Caller): void {
     for (const worker of this.registry.of(session)) {
       if (!worker.suspect) continue;
       worker.suspect = false;

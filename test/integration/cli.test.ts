@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { jwtVerify } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BlackboardError, ErrorCode, type BlackboardClient, type BoardEvent } from '../../client/sdk/index.js';
+import type { Session } from '../../server/gateway/session.js';
 import { ExitCode } from '../../client/cli/exit-codes.js';
 import { freePort } from '../helpers/process-server.js';
 import { randomBoard, startTestServer, waitFor, type TestServer } from '../helpers/server.js';
@@ -145,7 +146,7 @@ describe('blackboard CLI', { timeout: 180_000 }, () => {
     // Cut the watcher's connection on the server side; what is written meanwhile still arrives.
     const session = [...server.services.sessions].find((s) => s.agentId === agent);
     expect(session).toBeDefined();
-    session!.ws.terminate();
+    (session as Session).ws.terminate();
     await client.put(board, 'k/2', { a: 2 });
     await client.delete(board, 'k/1');
     await watch.line('stdout', (l) => l.includes('"delete"'));

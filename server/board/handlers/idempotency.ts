@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { BlackboardError, ErrorCode } from '../../../shared/protocol/errors.js';
 import { stringifyJson } from '../../../shared/protocol/json.js';
 import { preEncoded, type PreEncoded } from '../../../shared/protocol/envelope.js';
-import type { OpContext } from '../../gateway/dispatch.js';
+import type { OpContext } from '../../extension.js';
 import { reqIdConflict, reqIdKey } from '../store.js';
 
 /**

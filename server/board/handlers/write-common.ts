@@ -2,7 +2,7 @@ import { BlackboardError, ErrorCode } from '../../../shared/protocol/errors.js';
 import { RawJson, stringifyJson } from '../../../shared/protocol/json.js';
 import { preEncoded, type PreEncoded } from '../../../shared/protocol/envelope.js';
 import type { OpResult } from '../../../shared/protocol/messages/index.js';
-import type { OpContext } from '../../gateway/dispatch.js';
+import type { OpContext } from '../../extension.js';
 import { CompareFailed, type CommitOutcome, type CommitRequest, type WriteOp } from '../store.js';
 import type { StoredRecord } from '../records.js';
 import type { WriteIdentity } from './idempotency.js';

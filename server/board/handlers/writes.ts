@@ -1,7 +1,7 @@
 import { BlackboardError, ErrorCode, badRequest } from '../../../shared/protocol/errors.js';
 import { stringifyJson } from '../../../shared/protocol/json.js';
 import type { JsonPatch, TxnOperation } from '../../../shared/protocol/messages/kv.js';
-import type { HandlerTable, OpContext } from '../../gateway/dispatch.js';
+import type { HandlerTable, OpContext } from '../../extension.js';
 import { applyJsonPatch, patchBudgetFor, type PatchBudget } from '../patch.js';
 import { KeyQueue } from '../key-queue.js';
 import type { StoredRecord } from '../records.js';
