@@ -6,8 +6,7 @@ import { applyJsonPatch, patchBudgetFor, type PatchBudget } from '../patch.js';
 import { KeyQueue } from '../key-queue.js';
 import type { StoredRecord } from '../records.js';
 import type { Compare, WriteOp } from '../store.js';
-import { firstResultOr, writeIdentity } from './idempotency.js';
-import { CompareFailed, commitWrite, type WriteResult, currentConflict, forbidServerKey, valueText, checkValueSize, withCurrentState } from './write-common.js';
+import { CompareFailed, commitWrite, firstResultOr, writeIdentity, type WriteResult, currentConflict, forbidServerKey, valueText, checkValueSize, withCurrentState } from './write-common.js';
 
 /** The patched value as JSON text; a failing `test` op is CONFLICT with the state it was tested against. */
 function patchedText(ctx: OpContext, key: string, record: StoredRecord, patch: JsonPatch, budget: PatchBudget = patchBudgetFor(ctx)): string {
