@@ -7,7 +7,7 @@
  */
 import { pino } from 'pino';
 import { WebSocket } from 'ws';
-import { BlackboardClient, type SocketFactory } from '../client/sdk/index.js';
+import { BlackboardClient } from '../client/sdk/index.js';
 import { startApp } from '../server/app.js';
 import { boardKeys } from '../server/board/keys.js';
 import { defineScripts, type RedisClient } from '../server/board/scripts.js';
@@ -150,7 +150,7 @@ export async function persisterThroughput(redisUrl: string, dbUrl: string, revis
 
 async function durableLatency(redisUrl: string, dbUrl: string, writes: number): Promise<Figure[]> {
   const app = await startApp({ logger: silent, env: { REDIS_URL: redisUrl, DATABASE_URL: dbUrl, PORT: '0', HOST: '127.0.0.1' } });
-  const client = new BlackboardClient({ url: `ws://127.0.0.1:${app.port}/v1/ws`, WebSocket: WebSocket as unknown as SocketFactory });
+  const client = new BlackboardClient({ url: `ws://127.0.0.1:${app.port}/v1/ws`, WebSocket });
   await client.connect();
   const board = randomBoard('bd');
   try {
