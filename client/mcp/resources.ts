@@ -1,5 +1,4 @@
 import { BlackboardError, ErrorCode } from '../../shared/protocol/errors.js';
-import type { BoardsResult, GetResult, ListResult } from '../../shared/protocol/types.js';
 import type { BoardApi } from './board-api.js';
 import { KEY_TEMPLATE, parseResourceUri, resourceUri } from './resource-uri.js';
 

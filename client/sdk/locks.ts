@@ -3,7 +3,7 @@ import type { LockExtendResult, LockGrant, LockReleaseResult, PresenceClearResul
 import type { Requester } from './requester.js';
 
 /** What the lock helpers need of a client: one request/reply call. */
-export type LockRequester = Requester;
+type LockRequester = Requester;
 
 /** What a write passes as `fence` to commit only while the lock is still held. */
 export interface Fence {

@@ -1,5 +1,5 @@
 import { BlackboardError, ErrorCode } from '../../shared/protocol/errors.js';
-import type { TaskInfo, TaskPush } from '../../shared/protocol/types.js';
+import type { TaskPush } from '../../shared/protocol/types.js';
 import type { ClientCore } from './requester.js';
 
 export interface EnqueueOptions {

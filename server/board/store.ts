@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { BlackboardError, ErrorCode } from '../../shared/protocol/errors.js';
-import { RawJson } from '../../shared/protocol/json.js';
+import type { RawJson } from '../../shared/protocol/json.js';
 import { BOARDS_INDEX, GENESIS_KEY, boardKeys } from './keys.js';
 import { parseRecord, toKeyRecord, type StoredRecord } from './records.js';
 import { InFlightClock } from './inflight.js';

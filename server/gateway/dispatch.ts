@@ -3,7 +3,7 @@ import { BlackboardError, ErrorCode, badRequest } from '../../shared/protocol/er
 import { exceedsDepth, hasLongDigitRun, parseLossless } from '../../shared/protocol/json.js';
 import type { WireResult } from '../../shared/protocol/envelope.js';
 import { isOpName, requestSchemas, type OpName, type RequestFrame } from '../../shared/protocol/messages/index.js';
-import type { Caller, DispatchHooks, Handler, HandlerTable, OpContext, ReadAccess } from '../extension.js';
+import type { Caller, DispatchHooks, Handler, HandlerTable, ReadAccess } from '../extension.js';
 import type { Session } from './session.js';
 import type { Services } from '../services.js';
 

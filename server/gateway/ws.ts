@@ -8,7 +8,7 @@ import type { Services } from '../services.js';
 import { UpgradeRefusal, withinHandshake, type Authenticator, type ConnectionGuard } from './auth.js';
 import type { Dispatcher } from './dispatch.js';
 import { readRequestTarget } from './request-target.js';
-import { FlushScheduler, Session } from './session.js';
+import { type FlushScheduler, Session } from './session.js';
 
 const STATUS_TEXT: Record<number, string> = {
   400: 'Bad Request',
@@ -37,7 +37,7 @@ function refuse(socket: Duplex, status: number, message: string): void {
 }
 
 /** Frames one connection may start per turn of the event loop; the rest wait for the next turn. */
-export const FRAMES_PER_TURN = 32;
+const FRAMES_PER_TURN = 32;
 /** Past this many frames waiting, the connection's socket is not read until they are started. */
 const PAUSE_AT = 256;
 
@@ -48,7 +48,7 @@ const PAUSE_AT = 256;
  * until it is caught up, so what waits is bounded by what one read of its socket can hold.
  * Frames start in the order they came.
  */
-export class FramePacer {
+class FramePacer {
   private startedThisTurn = 0;
   private readonly waiting: string[] = [];
   private turnScheduled = false;

@@ -1,5 +1,6 @@
 import { UnrecoverableError, type Job } from 'bullmq';
 import { Cluster, type Redis } from 'ioredis';
+import { encodeTaskCancelPush, encodeTaskPush, preEncoded } from '../../shared/protocol/envelope.js';
 import type { Services } from '../services.js';
 import type { Caller } from '../extension.js';
 import { defineScripts, runScript } from '../board/scripts.js';
@@ -7,7 +8,7 @@ import { CANCEL_CHANNEL, jobKeys } from './keys.js';
 import { TaskMirror } from './mirror.js';
 import { QueuePump, type PumpHost } from './pump.js';
 import { TaskQueues } from './queues.js';
-import { RemoteWorker, WorkerRegistry, type HeldTask } from './remote-workers.js';
+import { type RemoteWorker, WorkerRegistry, type HeldTask } from './remote-workers.js';
 import { LEASE_MARGIN_MS, lostHold } from './lease.js';
 import { AgentShares } from '../board/agent-shares.js';
 
@@ -205,9 +206,15 @@ export class TaskService implements PumpHost {
     const checkpoint = String(reply[3] ?? '') || 'null';
     const progress = Number(reply[4]) || 0;
     target.session.send(
-      `{"push":"task","worker":${JSON.stringify(target.id)},"task":{"taskId":${JSON.stringify(taskId)},` +
-        `"queue":${JSON.stringify(queue)},"data":${dataText},"attempt":${Number(reply[1])},` +
-        `"checkpoint":${checkpoint},"progress":${progress},"token":${JSON.stringify(token)}}}`,
+      encodeTaskPush(target.id, {
+        taskId,
+        queue,
+        data: preEncoded(dataText),
+        attempt: Number(reply[1]),
+        checkpoint: preEncoded(checkpoint),
+        progress,
+        token,
+      }),
     );
   }
 
@@ -271,7 +278,7 @@ export class TaskService implements PumpHost {
     const held = this.registry.byTokenOf(token);
     if (!held) return;
     this.dropHeld(held);
-    held.worker.session.send(`{"push":"task.cancel","taskId":${JSON.stringify(held.taskId)}}`);
+    held.worker.session.send(encodeTaskCancelPush(held.taskId));
   }
 
   async announceCancel(token: string): Promise<void> {

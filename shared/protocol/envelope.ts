@@ -20,7 +20,7 @@ export type PreEncoded<T> = RawJson & { readonly __encodes?: T };
  * `T` as the server may hand it to the encoder: any part of it may already be JSON text.
  * Field names and scalar types are still those of `T`.
  */
-export type Wire<T> =
+type Wire<T> =
   | PreEncoded<T>
   | (T extends readonly (infer E)[] ? Wire<E>[] : T extends object ? { [K in keyof T]: Wire<T[K]> } : T);
 
@@ -66,9 +66,9 @@ export function encodeTaskCancelPush(taskId: string): string {
 }
 
 /** A reply as the client reads it. */
-export type DecodedReply = { kind: 'reply'; id: number | null; ok: true; result: unknown } | { kind: 'reply'; id: number | null; ok: false; error: ErrorBody };
-export type DecodedPush = { kind: 'push' } & Push;
-export type ServerFrame = DecodedReply | DecodedPush;
+type DecodedReply = { kind: 'reply'; id: number | null; ok: true; result: unknown } | { kind: 'reply'; id: number | null; ok: false; error: ErrorBody };
+type DecodedPush = { kind: 'push' } & Push;
+type ServerFrame = DecodedReply | DecodedPush;
 
 function isRecord(v: unknown): v is Record<string, unknown> {
   return v !== null && typeof v === 'object' && !Array.isArray(v);

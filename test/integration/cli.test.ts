@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { jwtVerify } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BlackboardError, ErrorCode, type BlackboardClient, type BoardEvent } from '../../client/sdk/index.js';
+import { type BlackboardError, ErrorCode, type BlackboardClient, type BoardEvent } from '../../client/sdk/index.js';
 import type { Session } from '../../server/gateway/session.js';
 import { ExitCode } from '../../client/cli/exit-codes.js';
 import { freePort } from '../helpers/process-server.js';

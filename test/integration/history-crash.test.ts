@@ -14,7 +14,6 @@ describe('history across crashes', () => {
     let server: ServerProcess = await spawnServer(port, env);
     const board = randomBoard('hc');
     const acked: Array<{ id: string; rev: number }> = [];
-    let failed = 0;
     let inflight = 0;
     const inflightAtKill: number[] = [];
     let stop = false;
@@ -37,7 +36,6 @@ describe('history across crashes', () => {
           const { rev } = await client.put(board, `k${w}/${i % 20}`, { id }, { durability: 'durable' });
           acked.push({ id, rev });
         } catch {
-          failed++;
           await new Promise((r) => setTimeout(r, 20));
         } finally {
           inflight--;

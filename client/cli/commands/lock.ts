@@ -5,11 +5,6 @@ import { intFlag, noMorePositionals, positional } from '../args.js';
 import type { Command } from '../command.js';
 import { ExitCode, UsageError } from '../exit-codes.js';
 
-interface Acquired {
-  token: number;
-  expiresAt: number;
-}
-
 /** Exit status of a child ended by a signal, as shells report it. */
 const SIGNAL_BASE = 128;
 

@@ -6,15 +6,6 @@ import type { CliContext } from '../context.js';
 import type { CommandLine } from '../args.js';
 import type { OpArgs } from '../../../shared/protocol/messages/index.js';
 
-interface TaskState {
-  state: string;
-  attempt: number;
-  progress: number;
-  checkpoint: unknown;
-  result?: unknown;
-  error?: unknown;
-}
-
 async function enqueue(ctx: CliContext, line: CommandLine): Promise<number> {
   const board = positional(line, 1, 'board');
   const queue = positional(line, 2, 'queue');

@@ -2,14 +2,6 @@ import { z } from 'zod';
 import { keyPath, revision } from '../../../shared/protocol/messages/common.js';
 import type {
   BoardEvent,
-  BoardsResult,
-  GetResult,
-  HistoryResult,
-  ListResult,
-  PatchResult,
-  PutResult,
-  DeleteResult,
-  TxnResult,
 } from '../../../shared/protocol/types.js';
 import {
   anyJson,

@@ -2,7 +2,6 @@ import { z } from 'zod';
 import { queueName, taskId } from '../../../shared/protocol/messages/tasks.js';
 import { anyJson, type BoardArg } from '../args.js';
 import { tool, type ToolDefinition } from '../tool.js';
-import type { TaskInfo } from '../../../shared/protocol/types.js';
 
 const taskIdArg = taskId.describe('Task id.');
 const tokenArg = z.string().min(1).max(256).describe('The token task_claim gave you for this task.');

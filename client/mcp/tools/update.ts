@@ -1,7 +1,6 @@
 import { z } from 'zod';
 import { revision } from '../../../shared/protocol/messages/common.js';
 import { BlackboardError, ErrorCode } from '../../../shared/protocol/errors.js';
-import type { GetResult, PutResult } from '../../../shared/protocol/types.js';
 import { anyJson, fenceArg, keyArg, type BoardArg } from '../args.js';
 import { tool, type ToolDefinition } from '../tool.js';
 

@@ -1,5 +1,4 @@
 import { BlackboardError, ErrorCode, badRequest } from '../../../shared/protocol/errors.js';
-import type { BoardEvent } from '../../../shared/protocol/types.js';
 import type { HandlerTable } from '../../extension.js';
 import { toKeyRecord } from '../records.js';
 import { readStream } from '../feed.js';
@@ -76,4 +75,3 @@ export const readHandlers: HandlerTable = {
   boards,
 };
 
-export type { BoardEvent };

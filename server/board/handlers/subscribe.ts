@@ -14,7 +14,7 @@ async function replayThenLive(sub: Subscription, fromRev: number, ctx: OpContext
   // Hand over a slice at a time, waiting for the socket, so a replay never overfills it.
   const slice = config.MAX_OUTBOUND_BYTES / 4;
   let next = fromRev;
-  for (let round = 0; !sub.closed; round++) {
+  while (!sub.closed) {
     next = await replayer.replay(sub.board, Math.max(next, sub.nextRev), async (revisions) => {
       let queued = 0;
       for (const revision of revisions) {

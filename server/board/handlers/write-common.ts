@@ -55,7 +55,7 @@ const EVENT_OVERHEAD_BYTES = 128;
  * A revision must fit a subscriber's outbound bound, or one that fell behind could never
  * catch up: its events together (values and patches) are held to MAX_REVISION_BYTES.
  */
-export function checkRevisionSize(ops: readonly WriteOp[], ctx: OpContext): void {
+function checkRevisionSize(ops: readonly WriteOp[], ctx: OpContext): void {
   const limit = ctx.services.config.MAX_REVISION_BYTES;
   const actor = ctx.session.actorJson.length;
   let units = 0;
@@ -75,14 +75,10 @@ export function checkRevisionSize(ops: readonly WriteOp[], ctx: OpContext): void
 /** Refusals the commit script gives after it looked the reqId up. */
 const JUDGED: ReadonlySet<string> = new Set([ErrorCode.CONFLICT, ErrorCode.FENCED, ErrorCode.NOT_FOUND]);
 
-export interface CommitResult {
-  outcome: CommitOutcome;
-}
-
-/** Commits, waits for Postgres when the write asked for `durable`, and returns the result as raw JSON. */
 /** The result of a committed write of `shape`, as the commit script encoded it. */
 export type WriteResult<S extends CommitRequest['shape']> = PreEncoded<OpResult<S>>;
 
+/** Commits, waits for Postgres when the write asked for `durable`, and returns the result as raw JSON. */
 export async function commitWrite<S extends CommitRequest['shape']>(
   ctx: OpContext,
   request: Omit<CommitRequest, 'actorJson' | 'reqId' | 'fingerprint' | 'shape'> & { shape: S },
@@ -121,7 +117,7 @@ export { CompareFailed };
  * same reqId with another request is a CONFLICT rather than a silent no-op.
  */
 
-export interface WriteIdentity {
+interface WriteIdentity {
   /** As the client sent it. */
   reqId: string;
   /** The record's name on the board, scoped to the agent. */
@@ -132,7 +128,7 @@ export interface WriteIdentity {
 }
 
 /** Digest of a write request: op, board, keys and every argument but `id` and `reqId`, in any field order. */
-export function requestFingerprint(frame: Readonly<Record<string, unknown>>, lossless: boolean): string {
+function requestFingerprint(frame: Readonly<Record<string, unknown>>, lossless: boolean): string {
   let text = '';
   for (const name of Object.keys(frame).sort()) {
     if (name === 'id' || name === 'reqId' || frame[name] === undefined) continue;
