@@ -94,6 +94,12 @@ for (const file of files) {
       const arg = node.arguments[0];
       const target = arg && ts.isStringLiteral(arg) ? resolveImport(file, arg.text, known) : null;
       if (target) use(target, '*');
+    } else if (ts.isModuleDeclaration(node) && ts.isStringLiteral(node.name)) {
+      // `declare module './x.js' { interface X {...} }` adds to X: it uses it.
+      const target = resolveImport(file, node.name.text, known);
+      if (target && node.body && ts.isModuleBlock(node.body)) {
+        for (const st of node.body.statements) if ((ts.isInterfaceDeclaration(st) || ts.isTypeAliasDeclaration(st)) && st.name) use(target, st.name.text);
+      }
     } else if (ts.isImportTypeNode(node) && ts.isLiteralTypeNode(node.argument) && ts.isStringLiteral(node.argument.literal)) {
       const target = resolveImport(file, node.argument.literal.text, known);
       if (target) use(target, node.qualifier && ts.isIdentifier(node.qualifier) ? node.qualifier.text : '*');

@@ -1,5 +1,6 @@
 import { boardKeys } from '../board/keys.js';
-import { defineScripts, runScript, scriptSource, type RedisClient } from '../board/scripts.js';
+import { defineScript, defineScripts, runScript, scriptSource, type RedisClient, type ScriptReply } from '../board/scripts.js';
+import { PRESENCE_SCRIPTS } from '../presence/scripts.js';
 import type { Services } from '../services.js';
 
 /**
@@ -18,8 +19,15 @@ export const BOARD_WRITE_SCRIPTS = [
 ] as const;
 export type BoardWriteScript = (typeof BOARD_WRITE_SCRIPTS)[number];
 
-/** Scripts that stand alone. */
-const PLAIN_SCRIPTS = ['presence-refresh-2', 'sweep-reschedule-1'] as const;
+declare module '../board/scripts.js' {
+  interface ScriptRegistry {
+    'lock-number-9': 9;
+    'lock-extend-9': 9;
+    'lock-release-9': 9;
+    'sweep-expired-8': 8;
+    'sweep-reschedule-1': 1;
+  }
+}
 
 /** Who deletes what expired (events carry it as their actor). */
 export const EXPIRY_ACTOR_JSON = JSON.stringify('$server');
@@ -30,24 +38,17 @@ export function composedSource(file: BoardWriteScript): string {
     scriptSource('commit-6'),
     'end',
     scriptSource('lock-lib'),
-    scriptSource(file),
+    file.startsWith('presence-') ? scriptSource(file, PRESENCE_SCRIPTS) : scriptSource(file),
   ].join('\n');
 }
 
-// The same `bb_<name>` naming as defineScripts, so runScript finds these commands too.
-function commandName(file: string): string {
-  return `bb_${file.replace(/-\d+$/, '').replace(/-/g, '_')}`;
-}
-
 export function defineLockScripts(redis: RedisClient): void {
-  defineScripts(redis, PLAIN_SCRIPTS);
-  for (const file of BOARD_WRITE_SCRIPTS) {
-    const numberOfKeys = Number(/-(\d+)$/.exec(file)?.[1]);
-    redis.defineCommand(commandName(file), { numberOfKeys, lua: composedSource(file) });
-  }
+  defineScripts(redis, ['sweep-reschedule-1']);
+  defineScripts(redis, ['presence-refresh-2'], PRESENCE_SCRIPTS);
+  for (const file of BOARD_WRITE_SCRIPTS) defineScript(redis, file, composedSource(file));
 }
 
-export type ScriptReply = Array<string | number | null>;
+export type { ScriptReply };
 
 /**
  * Runs a board write script: the keys and leading args lock-lib.lua expects, then `keys`

@@ -24,6 +24,15 @@ function waitingConnection(redis: Services['redis']): Redis {
 }
 
 export const TASK_SCRIPTS = ['task-activate-3', 'task-touch-3', 'task-read-5', 'task-cancel-9'] as const;
+
+declare module '../board/scripts.js' {
+  interface ScriptRegistry {
+    'task-activate-3': 3;
+    'task-touch-3': 3;
+    'task-read-5': 5;
+    'task-cancel-9': 9;
+  }
+}
 /** A queue's pump outlives its last worker this long, so a reconnecting worker finds it. */
 const PUMP_IDLE_MS = 10_000;
 /** Each pump holds a blocking Redis connection: a node works at most this many board queues at once. */
