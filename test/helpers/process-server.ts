@@ -61,3 +61,12 @@ export async function spawnServer(port: number, env: Record<string, string> = {}
   }
   return { child, port, output: () => output, exited };
 }
+
+/** Stops a process started by spawnServer (SIGTERM; SIGKILL if it has not exited within `killAfterMs`). */
+export async function stopServer(proc: ServerProcess | undefined, killAfterMs = 5_000): Promise<void> {
+  if (!proc || proc.child.exitCode !== null) return;
+  proc.child.kill('SIGTERM');
+  const killer = setTimeout(() => proc.child.kill('SIGKILL'), killAfterMs);
+  await proc.exited;
+  clearTimeout(killer);
+}

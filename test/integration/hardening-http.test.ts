@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort, spawnServer, type ServerProcess } from '../helpers/process-server.js';
+import { freePort, spawnServer, stopServer, type ServerProcess } from '../helpers/process-server.js';
 import { getRequest, rawHttpStatus, upgradeRequest } from '../helpers/raw-http.js';
 import { RawSocket } from '../helpers/raw-socket.js';
 import { randomBoard, startTestServer, waitFor } from '../helpers/server.js';
@@ -37,18 +37,12 @@ function childPids(pid: number): number[] {
   }
 }
 
-async function stopProcess(proc: ServerProcess | undefined): Promise<void> {
-  if (!proc || proc.child.exitCode !== null) return;
-  proc.child.kill('SIGTERM');
-  await proc.exited;
-}
-
 describe('malformed HTTP against one process', () => {
   let proc: ServerProcess;
   beforeAll(async () => {
     proc = await spawnServer(await freePort(), { HISTORY_ENABLED: 'false' });
   });
-  afterAll(() => stopProcess(proc));
+  afterAll(() => stopServer(proc));
 
   it('any malformed request line or path gets a 4xx and never affects other connections', async () => {
     const board = randomBoard('hh');
@@ -72,7 +66,7 @@ describe('malformed HTTP against a cluster (WORKERS=2)', () => {
     proc = await spawnServer(await freePort(), { HISTORY_ENABLED: 'false', WORKERS: '2' });
     await waitFor(() => childPids(proc.child.pid!).length === 2, 30_000, 'two workers');
   });
-  afterAll(() => stopProcess(proc));
+  afterAll(() => stopServer(proc));
 
   it('malformed upgrades get a 4xx from every worker, and the cluster keeps both workers serving', async () => {
     const before = childPids(proc.child.pid!).sort();

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mintToken } from '../../server/security/mint.js';
 import { errorCode, median, timed } from '../helpers/bystander.js';
-import { freePort, spawnServer, type ServerProcess } from '../helpers/process-server.js';
+import { freePort, spawnServer, stopServer, type ServerProcess } from '../helpers/process-server.js';
 import { RawSocket } from '../helpers/raw-socket.js';
 import { randomBoard, waitFor } from '../helpers/server.js';
 import { TcpFlooder } from '../helpers/tcp-flooder.js';
@@ -13,12 +13,6 @@ import { rawHttpStatus, upgradeRequest } from '../helpers/raw-http.js';
 const SECRET = randomBytes(32).toString('hex');
 type Reply = Record<string, unknown>;
 const details = (r: Reply) => (r.error as { details?: Record<string, unknown> } | undefined)?.details ?? {};
-
-async function stop(proc: ServerProcess | undefined): Promise<void> {
-  if (!proc || proc.child.exitCode !== null) return;
-  proc.child.kill('SIGTERM');
-  await proc.exited;
-}
 
 function opener(proc: () => ServerProcess) {
   return async (sub: string, scope: string): Promise<RawSocket> => {
@@ -38,7 +32,7 @@ describe('with the default limits', () => {
   beforeAll(async () => {
     proc = await spawnServer(await freePort(), { HISTORY_ENABLED: 'false', AUTH_MODE: 'jwt', JWT_SECRET: SECRET });
   });
-  afterAll(() => stop(proc));
+  afterAll(() => stopServer(proc));
   const as = opener(() => proc);
 
   it('a no-scope token sending 1 MB frames as fast as it can is closed with 4029 within seconds, while a bystander’s paced writes are never refused', async () => {
@@ -130,7 +124,7 @@ describe('with small per-agent limits', () => {
       RATE_LIMIT_AGENT_BURST: '60',
     });
   });
-  afterAll(() => stop(proc));
+  afterAll(() => stopServer(proc));
   const as = opener(() => proc);
 
   it('locks, presence and subscriptions past an agent’s share on the node are RATE_LIMITED with a reason, across its connections; other agents are unaffected', async () => {

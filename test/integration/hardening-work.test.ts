@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_PATTERN_STARS } from '../../shared/protocol/globs.js';
 import { mintToken } from '../../server/security/mint.js';
 import { errorCode, median, processCpuMs, timed } from '../helpers/bystander.js';
-import { freePort, spawnServer, type ServerProcess } from '../helpers/process-server.js';
+import { freePort, spawnServer, stopServer, type ServerProcess } from '../helpers/process-server.js';
 import { RawSocket } from '../helpers/raw-socket.js';
 import { randomBoard } from '../helpers/server.js';
 
@@ -29,13 +29,7 @@ beforeAll(async () => {
   });
   url = `ws://127.0.0.1:${proc.port}/v1/ws`;
 });
-afterAll(async () => {
-  if (!proc || proc.child.exitCode !== null) return;
-  proc.child.kill('SIGTERM');
-  const killer = setTimeout(() => proc.child.kill('SIGKILL'), 5_000);
-  await proc.exited;
-  clearTimeout(killer);
-});
+afterAll(() => stopServer(proc));
 
 async function as(sub: string, scope: string): Promise<RawSocket> {
   const token = await mintToken({ sub, scope, ttlSeconds: 600, secret: SECRET });

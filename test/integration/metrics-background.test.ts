@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort, spawnServer, type ServerProcess } from '../helpers/process-server.js';
+import { freePort, spawnServer, stopServer, type ServerProcess } from '../helpers/process-server.js';
 import { RawSocket } from '../helpers/raw-socket.js';
 import { startRedisProcess, type RedisProcess } from '../helpers/redis-process.js';
 import { randomBoard, waitFor } from '../helpers/server.js';
@@ -27,10 +27,7 @@ beforeAll(async () => {
   base = `http://127.0.0.1:${proc.port}`;
 });
 afterAll(async () => {
-  if (proc && proc.child.exitCode === null) {
-    proc.child.kill('SIGTERM');
-    await proc.exited;
-  }
+  await stopServer(proc);
   admin?.disconnect();
   await redis?.stop();
 });

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { errorCode } from '../helpers/bystander.js';
-import { freePort, spawnServer, type ServerProcess } from '../helpers/process-server.js';
+import { freePort, spawnServer, stopServer, type ServerProcess } from '../helpers/process-server.js';
 import { RawSocket } from '../helpers/raw-socket.js';
 import { randomBoard } from '../helpers/server.js';
 
@@ -21,12 +21,7 @@ let proc: ServerProcess;
 beforeAll(async () => {
   proc = await spawnServer(await freePort(), { HISTORY_ENABLED: 'false' });
 });
-afterAll(async () => {
-  if (proc && proc.child.exitCode === null) {
-    proc.child.kill('SIGTERM');
-    await proc.exited;
-  }
-});
+afterAll(() => stopServer(proc));
 
 const open = () => RawSocket.open(`ws://127.0.0.1:${proc.port}/v1/ws`);
 const result = <T = Frame>(reply: Frame): T => {

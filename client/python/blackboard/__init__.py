@@ -35,6 +35,7 @@ from .locks import HeldLock
 from .txn import TxnDelete, TxnPatch, TxnPut
 from .types import (
     BoardInfo,
+    BoardsPage,
     DeleteResult,
     EnqueueResult,
     Event,
@@ -65,7 +66,7 @@ __all__ = [
     "RateLimitedError", "UnavailableError", "RequestTimeoutError", "InternalError",
     "ERROR_CLASSES", "ERROR_CODES", "error_from_wire",
     "HeldLock", "Fence", "TxnPut", "TxnPatch", "TxnDelete",
-    "BoardInfo", "DeleteResult", "EnqueueResult", "Event", "GetResult", "HistoryPage", "KeyRecord", "ListPage",
+    "BoardInfo", "BoardsPage", "DeleteResult", "EnqueueResult", "Event", "GetResult", "HistoryPage", "KeyRecord", "ListPage",
     "LockGrant", "PatchResult", "PresenceResult", "PutResult", "SubscribeResult", "Task", "TaskInfo", "TxnResult",
     "UpdateResult", "ReplicaEntry", "Watch", "WatchChange", "PermanentTaskError", "TaskContext", "Worker",
 ]

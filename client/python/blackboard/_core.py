@@ -32,6 +32,9 @@ class SubscriptionHandler:
 
     def on_progress(self, rev: int) -> None: ...
 
+    def on_snapshot(self, items: list[dict[str, Any]], more: bool) -> None:
+        """The next part of a snapshot the subscribe result began (raw key records, in key order)."""
+
 
 class Requester:
     """What the op mixins need of a client: one request/reply call."""
@@ -204,6 +207,10 @@ class ClientCore(Requester, ConnectionEvents):
                 rev = message.get("rev")
                 if handler is not None and isinstance(rev, int):
                     handler.on_progress(rev)
+            elif kind == "snapshot":
+                handler = self._subscriptions.get(message.get("sub", ""))
+                if handler is not None:
+                    handler.on_snapshot(message.get("items", []), message.get("more") is True)
             self._emit("push", message)
         except Exception:
             log.exception("blackboard: handling a frame failed")

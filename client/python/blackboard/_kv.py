@@ -12,6 +12,7 @@ from .errors import ConflictError, NotFoundError
 from .txn import TxnOp
 from .types import (
     BoardInfo,
+    BoardsPage,
     DeleteResult,
     Event,
     Fence,
@@ -30,7 +31,6 @@ from .wire import compact
 Durability = Literal["memory", "durable"]
 UpdateFn = Callable[[Any], Union[Any, Awaitable[Any]]]
 Compare = Union[Mapping[str, int], Sequence[tuple[str, int]]]
-BoardList = list[BoardInfo]
 
 #: The server's largest ``limit`` for ``history``.
 _MAX_HISTORY_LIMIT = 10_000
@@ -193,10 +193,22 @@ class KvOps(Requester):
                 continue
             start, limit = (last + 1 if fresh == 0 else last), page_size
 
-    async def boards(self, prefix: str | None = None) -> BoardList:
-        """The boards the caller may read, with their current revision and epoch."""
-        result = await self.request("boards", compact(prefix=prefix))
-        return [BoardInfo(b["board"], b.get("rev", 0), b.get("epoch", "")) for b in result.get("boards", [])]
+    async def boards_page(self, prefix: str | None = None, *, after: str | None = None, limit: int | None = None) -> BoardsPage:
+        """One page of the boards the caller may read, in byte order, after the board ``after``."""
+        args = compact(prefix=prefix, after=after, limit=limit)
+        return BoardsPage.from_wire(await self.request("boards", args))
+
+    async def boards(self, prefix: str | None = None, *, page_size: int | None = None) -> AsyncIterator[BoardInfo]:
+        """Every board the caller may read (starting with ``prefix``), with its current revision
+        and epoch, page after page while the server says ``more``."""
+        after: str | None = None
+        while True:
+            page = await self.boards_page(prefix, after=after, limit=page_size)
+            for info in page.boards:
+                yield info
+            if not page.more or not page.boards:
+                return
+            after = page.boards[-1].board
 
     async def update(
         self,

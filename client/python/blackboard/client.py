@@ -7,16 +7,22 @@ from typing import Any, Callable, Literal, Sequence
 from ._coordination import CoordinationOps
 from ._core import ClientCore, SubscriptionHandler
 from ._kv import KvOps
-from .types import Event, SubscribeResult
+from .types import Event, KeyRecord, SubscribeResult
 from .watch import Watch, WatchChange
 from .wire import compact
 from .worker import ErrorHook, TaskHandler, Worker
 
 
 class _Callbacks(SubscriptionHandler):
-    def __init__(self, on_events: Callable[[list[Event]], None] | None, on_progress: Callable[[int], None] | None) -> None:
+    def __init__(
+        self,
+        on_events: Callable[[list[Event]], None] | None,
+        on_progress: Callable[[int], None] | None,
+        on_snapshot: Callable[[list[KeyRecord], bool], None] | None,
+    ) -> None:
         self._events = on_events
         self._progress = on_progress
+        self._snapshot = on_snapshot
 
     def on_events(self, events: list[dict[str, Any]]) -> None:
         if self._events is not None:
@@ -25,6 +31,10 @@ class _Callbacks(SubscriptionHandler):
     def on_progress(self, rev: int) -> None:
         if self._progress is not None:
             self._progress(rev)
+
+    def on_snapshot(self, items: list[dict[str, Any]], more: bool) -> None:
+        if self._snapshot is not None:
+            self._snapshot([KeyRecord.from_wire(i) for i in items], more)
 
 
 class Client(KvOps, CoordinationOps, ClientCore):
@@ -49,12 +59,17 @@ class Client(KvOps, CoordinationOps, ClientCore):
         epoch: str | None = None,
         on_events: Callable[[list[Event]], None] | None = None,
         on_progress: Callable[[int], None] | None = None,
+        on_snapshot: Callable[[list[KeyRecord], bool], None] | None = None,
     ) -> SubscribeResult:
         """A raw subscription on the current socket: it ends with the socket. ``watch`` is
-        the form that resumes by itself."""
+        the form that resumes by itself, and assembles a snapshot sent in parts.
+
+        A snapshot larger than one reply comes in parts: the result holds the first and says
+        ``more``, then ``on_snapshot(items, more)`` gets each next part, the last with ``more``
+        false, before any event."""
         args = compact(board=board, fromRev=from_rev, snapshot=snapshot, mode=mode, epoch=epoch)
         args["patterns"] = list(patterns)
-        handler = _Callbacks(on_events, on_progress)
+        handler = _Callbacks(on_events, on_progress, on_snapshot)
         result = await self.request("subscribe", args, on_result=lambda r: self._register(str(r["sub"]), handler))
         return SubscribeResult.from_wire(result)
 

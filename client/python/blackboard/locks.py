@@ -28,6 +28,8 @@ class LockKeeper:
         self._name = name
         self._token = token
         self._ttl = ttl_ms / 1000
+        #: What each extension asks for: the acquire's own ttl (an integer on the wire).
+        self._ttl_ms = round(ttl_ms)
         self.lost = asyncio.Event()
         self.lost_reason: BlackboardError | None = None
         self._task: asyncio.Task[None] | None = None
@@ -64,7 +66,7 @@ class LockKeeper:
         # Never wait past the moment the lock would lapse: the loop must notice that in time.
         remaining_ms = max(100.0, (held_since + self._ttl - loop.time()) * 1000)
         try:
-            await self._client.extend_lock(self._board, self._name, self._token, int(self._ttl * 1000), timeout_ms=remaining_ms)
+            await self._client.extend_lock(self._board, self._name, self._token, self._ttl_ms, timeout_ms=remaining_ms)
             return True
         except (FencedError, BadRequestError) as err:
             self._lose(err)

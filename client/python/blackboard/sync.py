@@ -20,11 +20,13 @@ from contextlib import contextmanager
 from typing import Any, AsyncIterator, Callable, Coroutine, Iterator, Sequence, TypeVar
 
 from . import client as _async
-from ._kv import BoardList, Compare, Durability
+from ._kv import Compare, Durability
 from .connection import ConnectionState
 from .locks import HeldLock
 from .txn import TxnOp
 from .types import (
+    BoardInfo,
+    BoardsPage,
     DeleteResult,
     EnqueueResult,
     Event,
@@ -210,8 +212,11 @@ class Client:
     def history(self, board: str, *, key: str | None = None, from_rev: int | None = None, to_rev: int | None = None) -> Iterator[Event]:
         return self._runner.iterate(self.aio.history(board, key=key, from_rev=from_rev, to_rev=to_rev))
 
-    def boards(self, prefix: str | None = None) -> BoardList:
-        return self._runner.call(self.aio.boards(prefix))
+    def boards_page(self, prefix: str | None = None, *, after: str | None = None, limit: int | None = None) -> BoardsPage:
+        return self._runner.call(self.aio.boards_page(prefix, after=after, limit=limit))
+
+    def boards(self, prefix: str | None = None, *, page_size: int | None = None) -> Iterator[BoardInfo]:
+        return self._runner.iterate(self.aio.boards(prefix, page_size=page_size))
 
     def update(self, board: str, key: str, fn: Callable[[Any], Any], *, max_attempts: int = 10_000,
                fence: Fence | None = None) -> UpdateResult:

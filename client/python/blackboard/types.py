@@ -150,19 +150,37 @@ class BoardInfo:
     rev: int
     epoch: str
 
+    @staticmethod
+    def from_wire(m: Mapping[str, Any]) -> BoardInfo:
+        return BoardInfo(str(m["board"]), _int(m, "rev"), str(m.get("epoch", "")))
+
+
+@dataclass(frozen=True, slots=True)
+class BoardsPage:
+    boards: list[BoardInfo]
+    #: More boards follow: ask again with ``after`` = the last board.
+    more: bool
+
+    @staticmethod
+    def from_wire(m: Mapping[str, Any]) -> BoardsPage:
+        return BoardsPage([BoardInfo.from_wire(b) for b in m.get("boards", [])], bool(m.get("more")))
+
 
 @dataclass(frozen=True, slots=True)
 class SubscribeResult:
     sub: str
     rev: int
     epoch: str
+    #: With ``snapshot=True``: the matching keys as of ``rev`` (the first part, when ``more``).
     snapshot: list[KeyRecord] | None = None
+    #: The snapshot goes on in ``snapshot`` pushes, the last with ``more`` false, before any event.
+    more: bool = False
 
     @staticmethod
     def from_wire(m: Mapping[str, Any]) -> SubscribeResult:
         snap = m.get("snapshot")
         items = [KeyRecord.from_wire(i) for i in snap] if isinstance(snap, list) else None
-        return SubscribeResult(str(m["sub"]), _int(m, "rev"), str(m.get("epoch", "")), items)
+        return SubscribeResult(str(m["sub"]), _int(m, "rev"), str(m.get("epoch", "")), items, m.get("more") is True)
 
 
 @dataclass(frozen=True, slots=True)

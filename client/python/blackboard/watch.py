@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, AsyncIterator, Callable, Literal, Sequence
 
@@ -18,7 +18,7 @@ from ._core import SubscriptionHandler
 from .backoff import full_jitter_delay
 from .connection import ConnectionState
 from .errors import BlackboardError, CompactedError, EpochChangedError, RateLimitedError, RequestTimeoutError, UnavailableError
-from .types import Event, SubscribeResult
+from .types import Event, KeyRecord, SubscribeResult
 
 if TYPE_CHECKING:
     from .client import Client
@@ -33,6 +33,16 @@ class ReplicaEntry:
     version: int
     create_rev: int
     mod_rev: int
+
+
+@dataclass(slots=True)
+class _Assembly:
+    """A snapshot larger than one reply, gathered from the subscribe result and the ``snapshot`` pushes."""
+
+    result: SubscribeResult
+    entries: dict[str, ReplicaEntry]
+    parts: int = 1
+    held: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -78,6 +88,8 @@ class Watch(SubscriptionHandler):
         self._resuming: asyncio.Task[None] | None = None
         self._again = False
         self._force_snapshot = False
+        #: A snapshot whose parts are still arriving (None when none is).
+        self._assembly: _Assembly | None = None
 
     # --- lifecycle ---
 
@@ -155,6 +167,10 @@ class Watch(SubscriptionHandler):
 
     def _on_open(self) -> None:
         self._sub = None
+        if self._assembly is not None:
+            # A snapshot cut off before its last part is taken again rather than resumed.
+            self._assembly = None
+            self._force_snapshot = True
         self._start_resuming()
 
     def _start_resuming(self) -> None:
@@ -190,25 +206,51 @@ class Watch(SubscriptionHandler):
         if self.epoch:
             args["epoch"] = self.epoch
         try:
-            result = await self._subscribe(args)
+            await self._subscribe(args, self._accept)
         except (CompactedError, EpochChangedError):
             await self._snapshot()
-            return
-        self._accept(result)
 
-    async def _subscribe(self, args: dict[str, Any]) -> SubscribeResult:
-        def register(result: Any) -> None:
-            # With the reply itself, before any push that follows it.
-            self._client._register(str(result["sub"]), self)
+    async def _subscribe(self, args: dict[str, Any], on_reply: Callable[[SubscribeResult], None]) -> None:
+        def settle(raw: Any) -> None:
+            # With the reply itself, before any push that follows it: the frames after a reply
+            # may be handled before the coroutine that sent the request runs again.
+            result = SubscribeResult.from_wire(raw)
+            self._client._register(result.sub, self)
+            on_reply(result)
 
-        raw = await self._client.request("subscribe", args, on_result=register)
-        return SubscribeResult.from_wire(raw)
+        await self._client.request("subscribe", args, on_result=settle)
 
     async def _snapshot(self) -> None:
-        result = await self._subscribe({"board": self.board, "patterns": self.patterns, "snapshot": True})
-        self.replica = {
-            item.key: ReplicaEntry(item.value, item.version, item.create_rev, item.mod_rev) for item in result.snapshot or []
-        }
+        await self._subscribe({"board": self.board, "patterns": self.patterns, "snapshot": True}, self._snapshot_began)
+
+    def _snapshot_began(self, result: SubscribeResult) -> None:
+        entries = {item.key: ReplicaEntry(item.value, item.version, item.create_rev, item.mod_rev) for item in result.snapshot or []}
+        if not result.more:
+            self._install(result, entries)
+            return
+        # The rest comes in ``snapshot`` pushes; the replica stays as it is until the last one.
+        self._sub = result.sub
+        self._assembly = _Assembly(result, entries)
+        if self.closed:
+            self._client._unregister(result.sub)
+
+    def on_snapshot(self, items: list[dict[str, Any]], more: bool) -> None:
+        assembly = self._assembly
+        if assembly is None:
+            return
+        for raw in items:
+            item = KeyRecord.from_wire(raw)
+            assembly.entries[item.key] = ReplicaEntry(item.value, item.version, item.create_rev, item.mod_rev)
+        assembly.parts += 1
+        if more:
+            return
+        self._assembly = None
+        self._install(assembly.result, assembly.entries)
+        if assembly.held:
+            self.on_events(assembly.held)
+
+    def _install(self, result: SubscribeResult, entries: dict[str, ReplicaEntry]) -> None:
+        self.replica = entries
         self.rev = result.rev
         self._accept(result)
         self._emit(WatchChange("reset", result.rev, epoch=result.epoch, reason="snapshot"))
@@ -231,6 +273,11 @@ class Watch(SubscriptionHandler):
     # --- pushes ---
 
     def on_events(self, events: list[dict[str, Any]]) -> None:
+        if self._assembly is not None:
+            # The protocol sends every part before the first event; should one come early,
+            # it waits for the whole snapshot, which it follows.
+            self._assembly.held.extend(events)
+            return
         seen = self.rev
         highest = seen
         for raw in events:
@@ -251,6 +298,8 @@ class Watch(SubscriptionHandler):
             self._emit(WatchChange("event", rev, event=event))
 
     def on_progress(self, rev: int) -> None:
+        if self._assembly is not None:
+            return  # the replica is not at any revision until the snapshot is whole
         if rev < self.rev and self._sub is not None:
             # The board is behind what was applied: it lost data and started over. The server
             # closes such subscriptions itself; should that be missed, take a new snapshot.

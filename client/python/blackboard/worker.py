@@ -25,6 +25,26 @@ if TYPE_CHECKING:
 log = logging.getLogger("blackboard")
 
 MAX_ERROR_LENGTH = 4_096
+
+
+def error_text(failure: BaseException) -> str:
+    """What ``task.fail`` says of an exception, as the server takes it: valid Unicode (a lone
+    surrogate, as in a file name decoded with ``surrogateescape``, is written as an escape)
+    and at most MAX_ERROR_LENGTH UTF-16 code units (the server counts as JavaScript does)."""
+    try:
+        text = str(failure)
+    except Exception:  # an exception whose __str__ fails still fails its task
+        text = ""
+    text = (text or type(failure).__name__)[:MAX_ERROR_LENGTH]
+    text = text.encode("utf-8", "backslashreplace").decode("utf-8")
+    units = 0
+    for index, char in enumerate(text):
+        units += 2 if ord(char) > 0xFFFF else 1
+        if units > MAX_ERROR_LENGTH:
+            return text[:index]
+    return text
+
+
 StopReason = Literal["cancelled", "lost", "stopped"]
 TaskHandler = Callable[[Any, "TaskContext"], Union[Any, Awaitable[Any]]]
 ErrorHook = Callable[[BaseException, str], None]
@@ -272,8 +292,7 @@ class Worker:
                         ids["result"] = result
                     await self.client.request("task.complete", ids)
                 else:
-                    message = str(failure) or type(failure).__name__
-                    ids["error"] = message[:MAX_ERROR_LENGTH]
+                    ids["error"] = error_text(failure)
                     ids["retryable"] = not isinstance(failure, PermanentTaskError)
                     await self.client.request("task.fail", ids)
             except BlackboardError as err:

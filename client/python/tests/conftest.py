@@ -8,6 +8,7 @@ from typing import Any, Callable, Iterator
 import pytest
 
 import blackboard
+from blackboard._core import ClientCore
 from support.aio import random_board
 from support.frames import FrameLog
 from support.processes import Database, ServerProcess, ensure_built
@@ -53,9 +54,19 @@ def servers() -> Iterator[ServerFactory]:
         db.drop()
 
 
-@pytest.fixture
-def frames() -> Iterator[FrameLog]:
+@pytest.fixture(autouse=True)
+def frames(monkeypatch: pytest.MonkeyPatch) -> Iterator[FrameLog]:
+    """Every test's frame check. Any client a test makes without an observer of its own gets
+    one here, so no client's frames escape the check, whichever way the test made it."""
     log = FrameLog()
+    make_client = ClientCore.__init__
+
+    def observed(self: ClientCore, *args: Any, **options: Any) -> None:
+        if options.get("frame_observer") is None:
+            options["frame_observer"] = log.observer()
+        make_client(self, *args, **options)
+
+    monkeypatch.setattr(ClientCore, "__init__", observed)
     yield log
     log.verify()
 
@@ -65,7 +76,7 @@ def client(server: ServerProcess, frames: FrameLog) -> ClientFactory:
     """Makes clients (inside the test's event loop) whose frames go through the frame check."""
 
     def make(url: str | list[str] | None = None, **options: Any) -> blackboard.Client:
-        settings: dict[str, Any] = {"reconnect_base_ms": 20, "reconnect_cap_ms": 500, "frame_observer": frames.observe}
+        settings: dict[str, Any] = {"reconnect_base_ms": 20, "reconnect_cap_ms": 500, "frame_observer": frames.observer()}
         settings.update(options)
         return blackboard.Client(url or server.url, **settings)
 

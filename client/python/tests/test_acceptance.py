@@ -54,8 +54,9 @@ def test_a_watcher_through_two_server_restarts_sees_every_revision_once(servers:
 
     async def scenario() -> None:
         loop = asyncio.get_running_loop()
-        options: dict[str, Any] = {"frame_observer": frames.observe, "reconnect_base_ms": 50, "reconnect_cap_ms": 500}
-        async with blackboard.Client(process.url, **options) as writer, blackboard.Client(process.url, **options) as watcher:
+        options: dict[str, Any] = {"reconnect_base_ms": 50, "reconnect_cap_ms": 500}
+        async with blackboard.Client(process.url, frame_observer=frames.observer(), **options) as writer, \
+                blackboard.Client(process.url, frame_observer=frames.observer(), **options) as watcher:
             watch = watcher.watch(board, ["**"])
             await watch.ready()
             changes: list[WatchChange] = []

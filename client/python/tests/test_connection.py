@@ -107,7 +107,7 @@ def test_requests_made_while_the_server_is_down_go_out_once_it_is_up(servers: Se
     board = random_board()
 
     async def scenario() -> None:
-        bb = blackboard.Client(f"ws://127.0.0.1:{port}", frame_observer=frames.observe, reconnect_base_ms=20, reconnect_cap_ms=300)
+        bb = blackboard.Client(f"ws://127.0.0.1:{port}", frame_observer=frames.observer(), reconnect_base_ms=20, reconnect_cap_ms=300)
         writes = asyncio.ensure_future(asyncio.gather(*(bb.put(board, f"k/{i}", i) for i in range(5)), bb.presence(board, {"up": True})))
         await asyncio.sleep(0.5)
         assert bb.state is not ConnectionState.CONNECTED and not writes.done()
@@ -124,7 +124,7 @@ def test_requests_made_while_the_server_is_down_go_out_once_it_is_up(servers: Se
 def test_several_urls_the_next_is_tried(server: ServerProcess, board: str, frames: FrameLog) -> None:
     async def scenario() -> None:
         dead = f"ws://127.0.0.1:{free_port()}"
-        async with blackboard.Client([dead, server.url], frame_observer=frames.observe, reconnect_base_ms=10) as bb:
+        async with blackboard.Client([dead, server.url], frame_observer=frames.observer(), reconnect_base_ms=10) as bb:
             assert (await bb.put(board, "k", 1)).version == 1
 
     run(scenario())
@@ -138,8 +138,10 @@ def test_rate_limited_requests_are_sent_again_after_retry_after(servers: ServerF
     async def scenario() -> None:
         loop = asyncio.get_running_loop()
 
+        check = frames.observer()
+
         def observe(direction: str, text: str) -> None:
-            frames.observe(direction, text)
+            check(direction, text)
             timeline.append((loop.time(), direction, text))
 
         async with blackboard.Client(process.url, frame_observer=observe) as bb:
@@ -166,7 +168,7 @@ def test_a_server_restart_is_survived_without_help(servers: ServerFactory, frame
     board = random_board()
 
     async def scenario() -> None:
-        async with blackboard.Client(process.url, frame_observer=frames.observe, reconnect_base_ms=50, reconnect_cap_ms=500) as bb:
+        async with blackboard.Client(process.url, frame_observer=frames.observer(), reconnect_base_ms=50, reconnect_cap_ms=500) as bb:
             await bb.put(board, "k", 0)
             loop = asyncio.get_running_loop()
             assert await loop.run_in_executor(None, lambda: process.stop(signal.SIGTERM)) == 0

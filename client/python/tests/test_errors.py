@@ -73,7 +73,7 @@ def test_compacted_unavailable_and_internal(servers: ServerFactory, frames: Fram
         board = random_board()
 
         async def scenario() -> None:
-            async with blackboard.Client(process.url, frame_observer=frames.observe, retry_unavailable_ms=0) as bb:
+            async with blackboard.Client(process.url, frame_observer=frames.observer(), retry_unavailable_ms=0) as bb:
                 for i in range(300):
                     await bb.put(board, f"k/{i % 10}", i)
                 with pytest.raises(blackboard.CompactedError) as compacted:
@@ -99,7 +99,7 @@ def test_rate_limited_carries_retry_after(servers: ServerFactory, frames: FrameL
     process = servers({"RATE_LIMIT_RPS": "1", "RATE_LIMIT_BURST": "1"})
 
     async def scenario() -> None:
-        async with blackboard.Client(process.url, frame_observer=frames.observe, retry_rate_limited=False) as bb:
+        async with blackboard.Client(process.url, frame_observer=frames.observer(), retry_rate_limited=False) as bb:
             board = random_board()
             with pytest.raises(blackboard.RateLimitedError) as limited:
                 for i in range(5):
@@ -130,7 +130,7 @@ def _timeouts(process: ServerProcess, frames: FrameLog) -> None:
     async def scenario() -> None:
         loop = asyncio.get_running_loop()
         board = random_board()
-        async with blackboard.Client(process.url, frame_observer=frames.observe, request_timeout_ms=3_000) as bb:
+        async with blackboard.Client(process.url, frame_observer=frames.observer(), request_timeout_ms=3_000) as bb:
             await bb.put(board, "k", 0)
             # Postgres cannot take the event: a durable write is committed, but not acknowledged in time.
             locker = psql_background(database, "BEGIN; LOCK TABLE events IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(60); COMMIT;")
@@ -166,20 +166,20 @@ def test_unauthorized_and_scopes_with_tokens(servers: ServerFactory, frames: Fra
     board = random_board()
 
     async def scenario() -> None:
-        bad = blackboard.Client(process.url, token=mint("intruder", f"write:{board}", secret="x" * 40), frame_observer=frames.observe)
+        bad = blackboard.Client(process.url, token=mint("intruder", f"write:{board}", secret="x" * 40), frame_observer=frames.observer())
         with pytest.raises(blackboard.UnauthorizedError) as refused:
             await bad.connect()
         assert refused.value.details == {"status": 401}
         assert bad.state is blackboard.ConnectionState.CLOSED
 
-        reader = blackboard.Client(process.url, token=mint("reader", f"read:{board}"), frame_observer=frames.observe)
+        reader = blackboard.Client(process.url, token=mint("reader", f"read:{board}"), frame_observer=frames.observer())
         async with reader:
             with pytest.raises(blackboard.ForbiddenError) as forbidden:
                 await reader.put(board, "k", 1)
             assert forbidden.value.details["op"] == "put"
 
         # A token that expires on an open connection: closed with 1008, and the client stays closed.
-        short = blackboard.Client(process.url, token=mint("brief", f"read:{board}", ttl_seconds=2), frame_observer=frames.observe)
+        short = blackboard.Client(process.url, token=mint("brief", f"read:{board}", ttl_seconds=2), frame_observer=frames.observer())
         await short.connect()
         await wait_until(lambda: short.state is blackboard.ConnectionState.CLOSED, 10, "the expiry close")
         with pytest.raises(blackboard.UnauthorizedError):

@@ -85,8 +85,8 @@ def test_list_and_history_iterate_every_page(client: ClientFactory, board: str) 
             assert one_key == [4]
             ranged = [e.rev async for e in bb.history(board, from_rev=10, to_rev=12)]
             assert ranged == [10, 11, 12]
-            boards = await bb.boards(board)
-            assert [(b.board, b.rev) for b in boards] == [(board, 26)]
+            boards = [b async for b in bb.boards(board)]
+            assert [(b.board, b.rev) for b in boards] == [(board, 26)] and boards[0].epoch
 
     run(scenario())
 
@@ -119,5 +119,59 @@ def test_update_loops_compare_and_set_until_it_commits(client: ClientFactory, bo
 
             done = await a.update(board, "counter", later)
             assert done.value == {"from": 150} and done.attempts == 1
+
+    run(scenario())
+
+
+def test_boards_iterates_every_page(client: ClientFactory, board: str, frames: FrameLog) -> None:
+    names = [f"{board}-{i}" for i in range(7)]
+
+    async def scenario() -> None:
+        async with client() as bb:
+            for n, name in enumerate(reversed(names)):
+                for i in range(n + 1):
+                    await bb.put(name, "k", i)
+            listed = [b async for b in bb.boards(f"{board}-", page_size=3)]
+            assert [(b.board, b.rev) for b in listed] == [(name, 7 - i) for i, name in enumerate(names)]
+            page = await bb.boards_page(f"{board}-", limit=3)
+            assert page.more and [b.board for b in page.boards] == names[:3]
+            last = await bb.boards_page(f"{board}-", after=names[5], limit=3)
+            assert not last.more and [b.board for b in last.boards] == names[6:]
+            # One page of the default size holds them all.
+            assert [b.board async for b in bb.boards(f"{board}-")] == names
+
+    run(scenario())
+    # Three pages (3 + 3 + 1 boards), each after the last board of the one before.
+    first = frames.sent_frames("boards")[:3]
+    assert [(f.get("after"), f.get("limit")) for f in first] == [(None, 3), (names[2], 3), (names[5], 3)]
+
+
+def test_presence_and_typed_board_schemas_through_every_op(client: ClientFactory, board: str) -> None:
+    async def scenario() -> None:
+        async with client(agent="typist") as bb:
+            shown = await bb.presence(board, {"role": "planner"})
+            assert shown.rev >= 1 and shown.expires_at > shown.since
+            assert (await bb.get(board, "$presence/typist")).value is not None
+            assert await bb.clear_presence(board) is True
+
+            first = await bb.set_schema(board, "prefs/*", {"type": "object", "required": ["theme"]}, 1)
+            assert first.created and first.schema_version == 1 and first.pattern == "prefs/*"
+            await bb.put(board, "prefs/ada", {"theme": "dark"})
+            migration = [{"op": "move", "from": "/theme", "path": "/colour"}]
+            second = await bb.set_schema(board, "prefs/*", {"type": "object", "required": ["colour"]}, 2, migration=migration)
+            assert second.created and second.rev > first.rev
+            again = await bb.set_schema(board, "prefs/*", {"type": "object", "required": ["colour"]}, 2, migration=migration)
+            assert not again.created
+
+            newest = await bb.get_schema(board, "prefs/*")
+            assert (newest.schema_version, newest.previous, newest.migration) == (2, 1, migration)
+            oldest = await bb.get_schema(board, "prefs/*", schema_version=1)
+            assert oldest.schema == {"type": "object", "required": ["theme"]} and oldest.registered_at > 0
+            listed = await bb.list_schemas(board)
+            assert [(s.pattern, s.schema_version, sorted(s.versions)) for s in listed.schemas] == [("prefs/*", 2, [1, 2])]
+            assert "pending" in listed.migration
+            got = await bb.get(board, "prefs/ada")
+            assert got.value == {"colour": "dark"} and got.schema_version == 2
+            assert (await bb.get(board, "prefs/ada", schema_version=2)).value == {"colour": "dark"}
 
     run(scenario())

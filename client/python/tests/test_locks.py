@@ -9,14 +9,15 @@ import pytest
 import blackboard
 from conftest import ClientFactory
 from support.aio import run, wait_until
+from support.frames import FrameLog
 from support.processes import ServerProcess
 from support.proxy import Proxy
 
 
-def test_a_held_lock_is_extended_fences_writes_and_is_released(client: ClientFactory, board: str) -> None:
+def test_a_held_lock_is_extended_fences_writes_and_is_released(client: ClientFactory, board: str, frames: FrameLog) -> None:
     async def scenario() -> None:
         async with client(agent="holder") as bb, client(agent="rival") as rival:
-            async with bb.lock(board, "job", ttl_ms=600) as lock:
+            async with bb.lock(board, "job", ttl_ms=601) as lock:
                 assert lock.token > 0 and lock.fence == blackboard.Fence("job", lock.token)
                 # Three TTLs later it is still held: the keeper extended it.
                 await asyncio.sleep(1.8)
@@ -42,6 +43,9 @@ def test_a_held_lock_is_extended_fences_writes_and_is_released(client: ClientFac
             await rival.release_lock(board, "job", (await rival.acquire_lock(board, "job", ttl_ms=1_000, wait_ms=0)).token)
 
     run(scenario())
+    # Each extension asks for the ttl the lock was taken with, to the millisecond.
+    extends = frames.sent_frames("lock.extend")
+    assert 601 in {f["ttlMs"] for f in extends} and {f["ttlMs"] for f in extends} <= {601, 1_000}
 
 
 def test_a_holder_cut_off_learns_its_lock_is_lost_and_its_writes_are_fenced(server: ServerProcess, client: ClientFactory, board: str) -> None:

@@ -14,8 +14,8 @@ from support.processes import ServerProcess
 
 
 def test_the_synchronous_client_does_what_the_asyncio_one_does(server: ServerProcess, board: str, frames: FrameLog) -> None:
-    with Client(server.url, agent="script", frame_observer=frames.observe) as bb, \
-            Client(server.url, agent="other", frame_observer=frames.observe) as other:
+    with Client(server.url, agent="script", frame_observer=frames.observer()) as bb, \
+            Client(server.url, agent="other", frame_observer=frames.observer()) as other:
         assert bb.state is blackboard.ConnectionState.CONNECTED
         assert bb.put(board, "a", {"n": 1}).version == 1
         assert bb.get(board, "a").value == {"n": 1}

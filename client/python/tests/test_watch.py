@@ -12,7 +12,7 @@ from blackboard import Watch, WatchChange
 from conftest import ClientFactory, ServerFactory
 from support.aio import random_board, run, wait_until
 from support.frames import FrameLog
-from support.processes import RedisProcess
+from support.processes import RedisProcess, ServerProcess
 from support.proxy import Proxy
 
 
@@ -95,8 +95,8 @@ def test_compacted_resume_takes_a_new_snapshot(servers: ServerFactory, frames: F
     async def scenario() -> None:
         proxy = await Proxy(process.port).start()
         try:
-            async with blackboard.Client(process.url, frame_observer=frames.observe) as writer, \
-                    blackboard.Client(proxy.url, frame_observer=frames.observe, reconnect_base_ms=300, reconnect_cap_ms=300) as watcher:
+            async with blackboard.Client(process.url, frame_observer=frames.observer()) as writer, \
+                    blackboard.Client(proxy.url, frame_observer=frames.observer(), reconnect_base_ms=300, reconnect_cap_ms=300) as watcher:
                 await writer.put(board, "k/0", 0)
                 watch = watcher.watch(board, ["k/**"], from_rev=1)
                 await watch.ready()
@@ -128,8 +128,8 @@ def test_a_new_epoch_takes_a_new_snapshot(servers: ServerFactory, frames: FrameL
         board = random_board()
 
         async def scenario() -> None:
-            async with blackboard.Client(process.url, frame_observer=frames.observe) as writer, \
-                    blackboard.Client(process.url, frame_observer=frames.observe) as watcher:
+            async with blackboard.Client(process.url, frame_observer=frames.observer()) as writer, \
+                    blackboard.Client(process.url, frame_observer=frames.observer()) as watcher:
                 for i in range(20):
                     await writer.put(board, f"k/{i}", i)
                 watch = watcher.watch(board, ["**"])
@@ -209,3 +209,122 @@ def test_a_progress_behind_the_replica_takes_a_new_snapshot(client: ClientFactor
     run(scenario())
     assert len(frames.sent_frames("unsubscribe")) == 2
     assert [f.get("snapshot") for f in frames.sent_frames("subscribe")] == [True, True]
+
+
+BIG = 200 * 1024
+
+
+def _big(i: int, round_: int = 0) -> str:
+    return f"{i:02d}:{round_}:" + chr(ord("a") + i % 26) * BIG
+
+
+def test_a_snapshot_in_parts_is_whole_before_the_watch_yields(client: ClientFactory, board: str, frames: FrameLog) -> None:
+    """50 values of 200 KiB (10 MiB) pass MAX_REPLY_BYTES many times over: the snapshot comes
+    in a subscribe result and ``snapshot`` pushes, and the watch assembles it first."""
+
+    async def scenario() -> None:
+        async with client() as writer, client() as watcher:
+            for i in range(50):
+                await writer.put(board, f"big/{i:02d}", _big(i))
+            await writer.put(board, "other", 1)
+            parts: list[dict[str, object]] = []
+            watcher.add_listener("push", lambda m: parts.append(m) if m.get("push") == "snapshot" else None)
+            changes: list[WatchChange] = []
+            async with watcher.watch(board, ["big/**"], on_change=changes.append) as watch:
+                # Ready only once every part is in: the replica is the board's, and complete.
+                assert len(parts) >= 8 and [p["more"] for p in parts] == [True] * (len(parts) - 1) + [False]
+                assert len(watch.replica) == 50 and watch.rev == 51
+                assert replica_items(watch) == {k: v for k, v in (await board_items(writer, board)).items() if k.startswith("big/")}
+                assert [(c.type, c.reason, c.rev) for c in changes] == [("reset", "snapshot", 51)]
+                reader_changes: list[WatchChange] = []
+                reader = asyncio.ensure_future(collect(watch, reader_changes))
+                # The first thing iteration yields is the whole snapshot, then the events after it.
+                await writer.put(board, "big/07", _big(7, 1))
+                await writer.delete(board, "big/08")
+                await wait_until(lambda: watch.rev >= 53, 20, "the events after the snapshot")
+                assert watch.replica["big/07"].value == _big(7, 1) and "big/08" not in watch.replica
+                assert replica_items(watch) == {k: v for k, v in (await board_items(writer, board)).items() if k.startswith("big/")}
+            await asyncio.wait_for(reader, 5)
+            assert [(c.type, c.rev) for c in reader_changes] == [("reset", 51), ("event", 52), ("event", 53)]
+            # The first part came in the subscribe result itself.
+            subscribes = [f for f in frames.sent_frames("subscribe") if f.get("snapshot")]
+            assert len(subscribes) == 1
+
+    run(scenario())
+
+
+def test_writes_during_a_snapshot_in_parts_follow_it_once(client: ClientFactory, board: str) -> None:
+    async def scenario() -> None:
+        async with client() as writer, client() as watcher:
+            for i in range(50):
+                await writer.put(board, f"big/{i:02d}", _big(i))
+            acked: list[int] = []
+
+            async def write() -> None:
+                for n in range(40):
+                    acked.append((await writer.put(board, f"big/{n % 50:02d}", _big(n % 50, 1 + n // 50))).rev)
+
+            writing = asyncio.ensure_future(write())
+            changes: list[WatchChange] = []
+            watch = watcher.watch(board, ["big/**"], on_change=changes.append)
+            await watch.ready(60_000)
+            await writing
+            await wait_until(lambda: watch.rev >= max(acked), 30, "the watcher to catch up")
+            snapshot_rev = changes[0].rev
+            assert changes[0].type == "reset" and [c.type for c in changes].count("reset") == 1
+            seen = [c.rev for c in changes if c.type == "event"]
+            assert seen == [rev for rev in sorted(acked) if rev > snapshot_rev]
+            assert replica_items(watch) == await board_items(writer, board)
+            await watch.close()
+
+    run(scenario())
+
+
+def test_a_snapshot_cut_off_between_its_parts_is_taken_again(server: ServerProcess, client: ClientFactory, board: str, frames: FrameLog) -> None:
+    async def scenario() -> None:
+        proxy = await Proxy(server.port).start()
+        try:
+            async with client() as writer, client(proxy.url) as watcher:
+                for i in range(50):
+                    await writer.put(board, f"big/{i:02d}", _big(i))
+                parts: list[bool] = []
+                watcher.add_listener("push", lambda m: parts.append(m["more"]) if m.get("push") == "snapshot" else None)
+                # The network fails after 3 MiB of the 10 MiB snapshot.
+                proxy.reply_budget = 3 << 20
+                changes: list[WatchChange] = []
+                watch = watcher.watch(board, ["big/**"], on_change=changes.append)
+                await watch.ready(60_000)
+                assert proxy.connections == 2 and parts.count(False) == 1 and parts.index(False) > 4
+                assert replica_items(watch) == await board_items(writer, board)
+                assert [(c.type, c.reason) for c in changes] == [("reset", "snapshot")]
+                await writer.put(board, "big/00", "after")
+                await wait_until(lambda: bool(watch.replica["big/00"].value == "after"), 20, "events after the second snapshot")
+                await watch.close()
+        finally:
+            await proxy.close()
+
+    run(scenario())
+    assert [f.get("snapshot") for f in frames.sent_frames("subscribe")] == [True, True]
+
+
+def test_a_raw_subscription_hands_over_each_snapshot_part(client: ClientFactory, board: str) -> None:
+    async def scenario() -> None:
+        async with client() as bb:
+            for i in range(12):
+                await bb.put(board, f"big/{i:02d}", _big(i))
+            parts: list[tuple[list[str], bool]] = []
+            done = asyncio.Event()
+
+            def on_snapshot(items: list[blackboard.KeyRecord], more: bool) -> None:
+                parts.append(([i.key for i in items], more))
+                if not more:
+                    done.set()
+
+            result = await bb.subscribe(board, ["big/**"], snapshot=True, on_snapshot=on_snapshot)
+            assert result.more and result.snapshot
+            await asyncio.wait_for(done.wait(), 20)
+            keys = [i.key for i in result.snapshot] + [k for p in parts for k in p[0]]
+            assert keys == [f"big/{i:02d}" for i in range(12)]
+            assert [more for _, more in parts][-1] is False
+
+    run(scenario())

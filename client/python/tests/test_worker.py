@@ -109,6 +109,9 @@ def test_cancel_stops_the_handler_and_failures_are_reported(client: ClientFactor
                     raise blackboard.PermanentTaskError("cannot be done")
                 if data == "flaky" and ctx.attempt == 1:
                     raise ValueError("try again")
+                if data == "unwieldy":
+                    # Longer than task.fail takes, in characters JavaScript counts twice, with a lone surrogate.
+                    raise blackboard.PermanentTaskError("bad name \udcff: " + "\U0001f600" * 5_000)
                 return {"attempt": ctx.attempt}
 
             async with bb.worker(board, "jobs", handler, concurrency=3):
@@ -120,6 +123,11 @@ def test_cancel_stops_the_handler_and_failures_are_reported(client: ClientFactor
                 await admin.enqueue(board, "jobs", "flaky", task_id="f", attempts=3)
                 await wait_until(lambda: state_of(admin, board, "p", "failed"), 20, "the permanent failure")
                 await wait_until(lambda: state_of(admin, board, "f", "completed"), 20, "the retry")
+                await admin.enqueue(board, "jobs", "unwieldy", task_id="u", attempts=3)
+                await wait_until(lambda: state_of(admin, board, "u", "failed"), 20, "the unwieldy failure")
+            unwieldy = (await admin.task(board, "u")).error
+            assert unwieldy is not None and unwieldy.startswith("bad name \\udcff: \U0001f600")
+            assert len(unwieldy.encode("utf-16-le")) // 2 in (4_095, 4_096)
             permanent = await admin.task(board, "p")
             assert permanent.attempt == 1 and permanent.error == "cannot be done"
             assert (await admin.task(board, "f")).result == {"attempt": 2}

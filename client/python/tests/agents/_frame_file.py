@@ -8,13 +8,15 @@ import os
 from typing import Callable, Optional
 
 
-def frame_observer() -> Optional[Callable[[str, str], None]]:
+def frame_observer(client: int = 0) -> Optional[Callable[[str, str], None]]:
+    """The observer for one client of the agent (``client`` tells an agent's clients apart:
+    request ids are per client)."""
     path = os.environ.get("FRAME_LOG")
     if not path:
         return None
     sink = open(path, "a", buffering=1, encoding="utf-8")
 
     def observe(direction: str, text: str) -> None:
-        sink.write(json.dumps([direction, text]) + "\n")
+        sink.write(json.dumps([direction, text, client]) + "\n")
 
     return observe

@@ -22,6 +22,25 @@ PYTHON_PACKAGE = Path(__file__).resolve().parents[2]
 Line = dict[str, Any]
 
 
+def check_frame_file(path: str, frames: FrameLog) -> int:
+    """Passes the frames a Python agent wrote to ``path`` (``FRAME_LOG``) through the frame
+    check, one observer per client of the agent; removes the file; returns how many."""
+    observers: dict[int, Callable[[str, str], None]] = {}
+    count = 0
+    with open(path, encoding="utf-8") as log:
+        for line in log:
+            try:
+                direction, text, client = json.loads(line)
+            except ValueError:
+                continue  # the last line of a killed agent may be cut short
+            if client not in observers:
+                observers[client] = frames.observer()
+            observers[client](direction, text)
+            count += 1
+    os.unlink(path)
+    return count
+
+
 class Agent:
     def __init__(self, command: list[str], env: dict[str, str] | None = None, frame_log: str | None = None) -> None:
         self.lines: list[Line] = []
@@ -47,19 +66,10 @@ class Agent:
         return Agent([sys.executable, str(AGENTS / script), *args], env, frame_log)
 
     def check_frames(self, frames: FrameLog) -> int:
-        """Passes every frame the agent's client sent and received through the test's frame check."""
+        """Passes every frame the agent's clients sent and received through the test's frame check."""
         if self.frame_log is None:
             return 0
-        count = 0
-        with open(self.frame_log, encoding="utf-8") as log:
-            for line in log:
-                try:
-                    direction, text = json.loads(line)
-                except ValueError:
-                    continue  # the last line of a killed agent may be cut short
-                frames.observe(direction, text)
-                count += 1
-        os.unlink(self.frame_log)
+        count = check_frame_file(self.frame_log, frames)
         self.frame_log = None
         return count
 

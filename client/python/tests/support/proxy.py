@@ -13,6 +13,8 @@ class Proxy:
         self.swallow_replies = False
         #: While set, new connections are closed at once (the server looks unreachable).
         self.refusing = False
+        #: When set, the bytes from the server passed on before every connection is cut (once).
+        self.reply_budget: int | None = None
         self.connections = 0
         self._server: asyncio.AbstractServer | None = None
         self._writers: set[asyncio.StreamWriter] = set()
@@ -43,6 +45,13 @@ class Proxy:
                 while data := await reader.read(65_536):
                     if replies and self.swallow_replies:
                         continue
+                    if replies and self.reply_budget is not None:
+                        if len(data) >= self.reply_budget:
+                            writer.write(data[: self.reply_budget])
+                            self.reply_budget = None
+                            self.cut()
+                            return
+                        self.reply_budget -= len(data)
                     writer.write(data)
                     await writer.drain()
             except (OSError, asyncio.IncompleteReadError):
