@@ -3,7 +3,8 @@ import { Redis } from 'ioredis';
 import Redlock from 'redlock';
 import { WebSocket } from 'ws';
 import { BlackboardClient, BlackboardError, ErrorCode } from '../client/sdk/index.js';
-import { runConcurrent, throughputFigures, type Figure } from './stats.js';
+import { countRedisCalls } from './redis-calls.js';
+import { round, runConcurrent, throughputFigures, type Figure } from './stats.js';
 
 export interface LockBenchOptions {
   /** A running server, `http://host:port`. */
@@ -89,7 +90,51 @@ export async function benchLocks(options: LockBenchOptions): Promise<Figure[]> {
       figures.push(
         ...throughputFigures(`lock acquire+release, ${inFlight} in flight`, measured, raw, 'raw Redlock acquire+release (ioredis, same Redis)'),
       );
+      // The floor: a cycle is two revisions, as are two puts in a row through the server.
+      const { measured: cycles, baseline: puts } = await sideBySide(
+        total,
+        inFlight,
+        async (i) => {
+          const { token } = await client.acquireLock(board, `f${i}`, { ttlMs: TTL_MS });
+          await client.releaseLock(board, `f${i}`, token);
+        },
+        async (i) => {
+          await admitted(() => client.put(board, `two/${i % 100}`, 1));
+          await admitted(() => client.put(board, `two/${i % 100}`, 2));
+        },
+      );
+      figures.push(...throughputFigures(`lock cycle against two puts, ${inFlight} in flight`, cycles, puts, 'two puts in a row through the same server', inFlight === 64 ? '≥ 0.8' : undefined));
     }
+
+    // What a cycle costs Redis at 64 in flight: commands sent (however pipelined) per cycle.
+    const counted = 640;
+    const callsBoard = `bench-locks-${tag()}`;
+    await admitted(() => client.put(callsBoard, 'warmup', 1));
+    const ours = await countRedisCalls(options.redisUrl, () =>
+      runConcurrent(counted, 64, async (i) => {
+        const { token } = await client.acquireLock(callsBoard, `c${i}`, { ttlMs: TTL_MS });
+        await client.releaseLock(callsBoard, `c${i}`, token);
+      }),
+    );
+    const rawTag = tag();
+    const theirs = await countRedisCalls(options.redisUrl, () =>
+      runConcurrent(counted, 64, async (i) => {
+        const lock = await redlock.acquire([`bench:{${rawTag}}:lock:c${i}`], TTL_MS);
+        await lock.release();
+      }),
+    );
+    const twoPuts = await countRedisCalls(options.redisUrl, () =>
+      runConcurrent(counted, 64, async (i) => {
+        await admitted(() => client.put(callsBoard, `two/${i % 100}`, 1));
+        await admitted(() => client.put(callsBoard, `two/${i % 100}`, 2));
+      }),
+    );
+    const perCycle = (n: number) => round(n / counted, 2);
+    figures.push(
+      { name: 'Redis commands per lock cycle, 64 in flight (the server, all its work)', value: perCycle(ours.calls), unit: 'commands', baseline: perCycle(theirs.calls), baselineName: 'raw Redlock acquire+release', ratio: round(theirs.calls / ours.calls, 3) },
+      { name: 'Redis commands per lock cycle, 64 in flight, against two puts', value: perCycle(ours.calls), unit: 'commands', baseline: perCycle(twoPuts.calls), baselineName: 'two puts through the same server', ratio: round(twoPuts.calls / ours.calls, 3) },
+    );
+    process.stderr.write(`bench: lock cycle Redis commands: ${JSON.stringify(ours.byName.map(([n, c]) => [n, perCycle(c)]))}; two puts: ${JSON.stringify(twoPuts.byName.map(([n, c]) => [n, perCycle(c)]))}\n`);
 
     const board = `bench-fence-${tag()}`;
     const { token } = await client.acquireLock(board, 'writer', { ttlMs: 600_000 });

@@ -88,11 +88,13 @@ export function sectionSpecs(): SectionSpec[] {
     { title: 'Resume (replay with fromRev)', run: benchReplay },
     {
       title: 'Locks',
+      note: 'Lock cycles (acquire + release of a lock nobody holds) beside plain Redlock on the same Redis, and beside two puts in a row through the server: the floor, since a cycle is two revisions (`$locks/<name>` written, then deleted). Redis commands per cycle are counted with MONITOR (untimed) over the whole Redis: everything the server does for the cycles. Goal: a cycle at 64 in flight ≥ 0.8 of two puts.',
       external: true,
       run: async (ctx) => (await import('./locks.js')).benchLocks({ url: ctx.url, redisUrl: ctx.redisUrl, scale: ctx.plan.scale }),
     },
     {
       title: 'Tasks',
+      note: 'Tasks end to end (enqueue over one WebSocket, pushed to a remote worker on another, completed) beside a raw BullMQ Worker in the benchmark process at the same concurrency on the same Redis; Redis commands per task counted with MONITOR (untimed), enqueue to completion. Goal: ≥ 0.4 of raw BullMQ.',
       external: true,
       run: async (ctx) => (await import('./tasks.js')).benchTasks({ url: ctx.url, redisUrl: ctx.redisUrl, scale: ctx.plan.scale }),
     },

@@ -2,7 +2,8 @@
  * Task figures: tasks per second end to end (enqueue over WebSocket → pushed to a
  * remote worker over WebSocket → checkpoints → complete), with 0 and 10 checkpoints per
  * task, beside a raw BullMQ Worker doing the same on the same Redis in the same run
- * (its checkpoints are `job.updateData`, which checks no lock).
+ * (its checkpoints are `job.updateData`, which checks no lock), and the Redis commands a
+ * task costs each side (counted with MONITOR, untimed).
  * Alone: `npx tsx bench/tasks.ts` (starts its own server; BENCH_SCALE scales the work).
  */
 import { randomBytes } from 'node:crypto';
@@ -12,6 +13,8 @@ import { WebSocket } from 'ws';
 import { BlackboardClient } from '../client/sdk/index.js';
 import type { TaskPush } from '../shared/protocol/types.js';
 import { freePort, spawnServer } from '../test/helpers/process-server.js';
+import { admitted } from './context.js';
+import { countRedisCalls } from './redis-calls.js';
 import { round, runConcurrent, type Figure } from './stats.js';
 
 export interface TaskBenchOptions {
@@ -45,8 +48,8 @@ async function throughServer(url: string, total: number, checkpoints: number): P
     if (push.push !== 'task' || push.worker !== workerId) return;
     const ids = { board, taskId: push.task.taskId, token: push.task.token };
     void (async () => {
-      for (let i = 1; i <= checkpoints; i++) await worker.request('task.checkpoint', { ...ids, checkpoint: { step: i } });
-      await worker.request('task.complete', { ...ids, result: { ok: true } });
+      for (let i = 1; i <= checkpoints; i++) await admitted(() => worker.request('task.checkpoint', { ...ids, checkpoint: { step: i } }));
+      await admitted(() => worker.request('task.complete', { ...ids, result: { ok: true } }));
       if (++done === total) finish();
     })();
   });
@@ -54,7 +57,7 @@ async function throughServer(url: string, total: number, checkpoints: number): P
   await worker.request('task.work', { board, queue: 'q', concurrency: CONCURRENCY }, (r) => {
     workerId = (r as { worker: string }).worker;
   });
-  await runConcurrent(total, ENQUEUE_IN_FLIGHT, (i) => producer.enqueue(board, 'q', { i }, { taskId: `t${i}` }));
+  await runConcurrent(total, ENQUEUE_IN_FLIGHT, (i) => admitted(() => producer.enqueue(board, 'q', { i }, { taskId: `t${i}` })));
   await finished;
   const seconds = (performance.now() - started) / 1000;
   producer.close();
@@ -108,6 +111,22 @@ export async function benchTasks(options: TaskBenchOptions): Promise<Figure[]> {
       baselineName: 'raw BullMQ Worker in-process, updateData as checkpoint',
       ratio: round(ours / raw, 3),
     });
+  }
+  // What a task costs Redis: commands sent (however pipelined) per task, enqueue to completion.
+  const counted = 400;
+  for (const checkpoints of [0, 1]) {
+    const rawCalls = await countRedisCalls(options.redisUrl, () => rawBullmq(options.redisUrl, counted, checkpoints));
+    const oursCalls = await countRedisCalls(options.redisUrl, () => throughServer(options.url, counted, checkpoints));
+    const per = (n: number) => round(n / counted, 2);
+    figures.push({
+      name: `Redis commands per task, ${checkpoints} checkpoints (the server, all its work)`,
+      value: per(oursCalls.calls),
+      unit: 'commands',
+      baseline: per(rawCalls.calls),
+      baselineName: 'raw BullMQ Worker, same work',
+      ratio: round(rawCalls.calls / oursCalls.calls, 3),
+    });
+    process.stderr.write(`bench: task Redis commands (${checkpoints} checkpoints): ours ${JSON.stringify(oursCalls.byName.slice(0, 12).map(([n, c]) => [n, per(c)]))}; raw ${JSON.stringify(rawCalls.byName.slice(0, 12).map(([n, c]) => [n, per(c)]))}\n`);
   }
   return figures;
 }

@@ -6,6 +6,8 @@ const assets = [
   ['server/presence/scripts', 'dist/server/presence/scripts'],
   ['server/history/scripts', 'dist/server/history/scripts'],
   ['server/mcp/scripts', 'dist/server/mcp/scripts'],
+  ['server/locks/scripts', 'dist/server/locks/scripts'],
+  ['server/tasks/scripts', 'dist/server/tasks/scripts'],
   ['server/history/migrations', 'dist/server/history/migrations'],
 ];
 for (const [from, to] of assets) {

@@ -113,7 +113,7 @@ export class BoardStore implements BoardMaterializer {
 
   constructor(
     readonly redis: RedisClient,
-    private readonly options: BoardStoreOptions,
+    readonly options: BoardStoreOptions,
   ) {}
 
   /**

@@ -29,11 +29,15 @@ const ROUNDS_PER_BOARD = 20;
  * (ZADD LT); a sweeper moves the global score only if nobody changed it since it read it,
  * then looks at the board's deadlines again. Of two such opposite sequences one always
  * sees the other, so a deadline is never left without a global entry at or before it.
+ * A lock's deadline that is not the board's earliest when its script adds it needs no
+ * registration: the global entry is only ever raised to a sweep's view of the board's
+ * earliest deadline, which includes it, so the earlier deadline's entry covers it.
  */
 export class DeadlineSweeper {
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<void> | null = null;
   private stopped = false;
+  private pending: { scores: Map<string, number>; done: Promise<void> } | null = null;
   private readonly batch: number;
   private readonly boardsPerPass: number;
 
@@ -45,9 +49,28 @@ export class DeadlineSweeper {
     this.boardsPerPass = options.boardsPerPass ?? DEFAULT_BOARDS_PER_PASS;
   }
 
-  /** Called after a script gave a key on `board` the deadline `at` (ms, Redis time). */
-  async register(board: string, at: number): Promise<void> {
-    await this.services.redis.zadd(DEADLINE_BOARDS, 'LT', String(at), board);
+  /**
+   * Called after a script gave a key on `board` the deadline `at` (ms, Redis time); resolves
+   * once the global index covers it. Registrations made in the same turn of the event loop
+   * go out as one `ZADD LT` (the earliest per board).
+   */
+  register(board: string, at: number): Promise<void> {
+    let batch = this.pending;
+    if (!batch) {
+      const scores = new Map<string, number>();
+      const done = new Promise<void>((resolve, reject) => {
+        setImmediate(() => {
+          this.pending = null;
+          const args: string[] = [];
+          for (const [b, score] of scores) args.push(String(score), b);
+          this.services.redis.zadd(DEADLINE_BOARDS, 'LT', ...args).then(() => resolve(), reject);
+        });
+      });
+      batch = this.pending = { scores, done };
+    }
+    const known = batch.scores.get(board);
+    if (known === undefined || at < known) batch.scores.set(board, at);
+    return batch.done;
   }
 
   start(): void {

@@ -1,6 +1,7 @@
-import Redlock, { ExecutionError, ResourceLockedError, type Lock } from 'redlock';
+import { randomBytes } from 'node:crypto';
 import { BlackboardError, ErrorCode } from '../../shared/protocol/errors.js';
 import { boardKeys } from '../board/keys.js';
+import { runScript } from '../board/scripts.js';
 import type { Services } from '../services.js';
 import type { DeadlineSweeper } from './expiry.js';
 import { runBoardScript } from './scripts.js';
@@ -12,8 +13,8 @@ export interface HeldLock {
   name: string;
   token: number;
   expiresAt: number;
-  /** Redlock's hold on the resource key; each extension replaces it. */
-  hold: Lock;
+  /** The random value this hold set on the resource key (Redlock's lock value). */
+  value: string;
   /** Extensions and the release of one lock run one after the other. */
   queue: Promise<unknown>;
 }
@@ -32,30 +33,25 @@ const RETRY_JITTER_MS = 15;
 const fenced = (message: string) => new BlackboardError(ErrorCode.FENCED, message);
 
 /**
- * Locks in two layers. Redlock holds the resource key in the board's hash slot (SET NX PX,
- * value-checked extend), retried with jitter for `waitMs`. The board holds the fencing
- * record and `$locks/<name>`, written by scripts that check Redlock's hold in the same
- * step, so the token (the revision that created `$locks/<name>`) belongs to exactly one
- * period of the resource. Release does Redlock's compare-and-delete inside the script that
- * retires the fence. One Redis, no quorum: see docs/locks.md.
+ * Locks in two layers. The resource key in the board's hash slot is Redlock's on one
+ * instance (SET NX PX with a random value, value-checked extend, compare-and-delete),
+ * retried with jitter for `waitMs`. The board holds the fencing record and `$locks/<name>`.
+ * Each op is one script that does both layers at once: acquire takes the resource and
+ * numbers it (the token is the revision that created `$locks/<name>`, so it belongs to
+ * exactly one period of the resource), extend moves both expiries, release retires the
+ * fence and frees the resource. One Redis, no quorum: see docs/locks.md.
  */
 export class LockManager {
-  readonly redlock: Redlock;
   private readonly waiters = new LocalWaiters();
 
   constructor(
     private readonly services: Services,
     private readonly sweeper: DeadlineSweeper,
-  ) {
-    // One attempt per call: the waiting between attempts is acquire's own loop, so that a
-    // release on this node can cut it short and a closed connection can end it.
-    this.redlock = new Redlock([services.redis], { driftFactor: 0.01, retryCount: 0, automaticExtensionThreshold: 0 });
-  }
+  ) {}
 
   /**
-   * Takes the lock, waiting up to waitMs for it: Redlock attempts, a jittered poll interval
-   * apart, or sooner when this node releases it. A waiter whose connection went
-   * (`abandoned`) stops.
+   * Takes the lock, waiting up to waitMs for it: attempts a jittered poll interval apart,
+   * or sooner when this node releases it. A waiter whose connection went (`abandoned`) stops.
    */
   async acquire(
     board: string,
@@ -68,15 +64,7 @@ export class LockManager {
     const resource = boardKeys(board).lockResource(name);
     const deadline = Date.now() + waitMs;
     for (;;) {
-      let hold: Lock | null = null;
-      try {
-        hold = await this.redlock.acquire([resource], ttlMs);
-      } catch (err) {
-        const failure = await redlockFailure(err);
-        if (failure !== 'held') throw failure;
-      }
-      // A hold that lapsed before it was numbered (a stall longer than ttlMs) counts as a miss.
-      const held = hold && (await this.number(board, name, holder, resource, hold));
+      const held = await this.attempt(board, name, holder, resource, ttlMs);
       if (held) return held;
       const remaining = deadline - Date.now();
       if (remaining <= 0 || abandoned()) throw await this.lockedError(board, name);
@@ -85,31 +73,34 @@ export class LockManager {
     }
   }
 
-  /** Gives a fresh Redlock hold its fencing token; null if the hold lapsed first. */
-  private async number(board: string, name: string, holder: Holder, resource: string, hold: Lock): Promise<HeldLock | null> {
+  /** One attempt: takes the resource and numbers the hold in one script; null if another holds it. */
+  private async attempt(board: string, name: string, holder: Holder, resource: string, ttlMs: number): Promise<HeldLock | null> {
+    const value = randomBytes(16).toString('hex');
     let reply;
     try {
-      reply = await runBoardScript(this.services, 'lock-number-9', board, [resource], [
+      reply = await runBoardScript(this.services, 'lock-acquire-9', board, [resource], [
         name,
         holder.agentId,
         holder.actorJson,
-        hold.value,
+        value,
+        ttlMs,
       ]);
     } catch (err) {
-      await this.letGo(resource, hold);
+      // The script may have run before the connection failed: the resource must not stay taken.
+      await this.letGo(resource, value);
       throw err;
     }
-    if (reply[0] !== 1) {
-      await this.letGo(resource, hold);
-      if (reply[0] === -5) return null;
-      throw new BlackboardError(ErrorCode.UNAVAILABLE, 'board state is being rebuilt; retry');
-    }
-    const held: HeldLock = { board, name, token: Number(reply[1]), expiresAt: Number(reply[2]), hold, queue: Promise.resolve() };
-    try {
-      await this.sweeper.register(board, held.expiresAt);
-    } catch (err) {
-      await this.release(held, holder.actorJson).catch(() => undefined);
-      throw err;
+    if (reply[0] === -5) return null;
+    if (reply[0] !== 1) throw new BlackboardError(ErrorCode.UNAVAILABLE, 'board state is being rebuilt; retry');
+    const held: HeldLock = { board, name, token: Number(reply[1]), expiresAt: Number(reply[2]), value, queue: Promise.resolve() };
+    // Only a deadline that is the board's earliest needs the global index lowered.
+    if (reply[3] === 1) {
+      try {
+        await this.sweeper.register(board, held.expiresAt);
+      } catch (err) {
+        await this.release(held, holder.actorJson).catch(() => undefined);
+        throw err;
+      }
     }
     return held;
   }
@@ -117,38 +108,32 @@ export class LockManager {
   /** Pushes the lock's expiry to ttlMs from now; FENCED when it was lost or lapsed. */
   extend(held: HeldLock, holder: Holder, ttlMs: number): Promise<number> {
     return serialize(held, async () => {
-      let hold: Lock;
-      try {
-        hold = await this.redlock.extend(held.hold, ttlMs, { retryCount: 0 });
-      } catch (err) {
-        const failure = await redlockFailure(err);
-        if (failure === 'held') throw fenced(`lock ${held.name} was lost or expired`);
-        throw failure;
-      }
-      held.hold = hold;
       const resource = boardKeys(held.board).lockResource(held.name);
       const reply = await runBoardScript(this.services, 'lock-extend-9', held.board, [resource], [
         held.name,
         holder.agentId,
         holder.actorJson,
-        hold.value,
+        held.value,
         held.token,
+        ttlMs,
       ]);
       if (reply[0] === 1) {
         held.expiresAt = Number(reply[1]);
         return held.expiresAt;
       }
-      // The fence lapsed even though the resource was still ours: let the resource go too.
-      await this.letGo(resource, hold);
-      if (reply[0] === -2) throw fenced(`lock ${held.name} was lost or expired`);
+      if (reply[0] === -2) {
+        this.waiters.wakeOne(resource);
+        throw fenced(`lock ${held.name} was lost or expired`);
+      }
+      await this.letGo(resource, held.value);
       throw new BlackboardError(ErrorCode.UNAVAILABLE, 'board state is being rebuilt; retry');
     });
   }
 
   /**
-   * Retires the fencing record and `$locks/<name>` and frees Redlock's resource (if it
-   * still holds this hold's value, as Redlock's own release checks) in one script: no
-   * fenced write passes once anyone else can take the lock.
+   * Retires the fencing record and `$locks/<name>` and frees the resource (if it still
+   * holds this hold's value, as Redlock's own release checks) in one script: no fenced
+   * write passes once anyone else can take the lock.
    */
   release(held: HeldLock, actorJson: string): Promise<void> {
     return serialize(held, async () => {
@@ -157,10 +142,8 @@ export class LockManager {
         held.name,
         actorJson,
         held.token,
-        held.hold.value,
+        held.value,
       ]);
-      // Redlock's view of the hold: it is over (its own release would find nothing left).
-      held.hold.expiration = 0;
       this.waiters.wakeOne(resource);
       if (reply[0] === 1) return;
       if (reply[0] === -2) throw fenced(`lock ${held.name} was no longer held with token ${held.token}`);
@@ -168,9 +151,9 @@ export class LockManager {
     });
   }
 
-  /** Frees Redlock's hold (if still ours) and hands the lock to this node's first waiter. */
-  private async letGo(resource: string, hold: Lock): Promise<void> {
-    await this.redlock.release(hold).catch(() => undefined);
+  /** Frees the resource (if it still holds `value`) and hands the lock to this node's first waiter. */
+  private async letGo(resource: string, value: string): Promise<void> {
+    await runScript(this.services.redis, 'lock-let-go-1', [resource], [value]).catch(() => undefined);
     this.waiters.wakeOne(resource);
   }
 
@@ -189,17 +172,6 @@ export class LockManager {
     }
     return new BlackboardError(ErrorCode.LOCKED, `lock ${name} is held by another`, { holder });
   }
-}
-
-/** 'held' when Redlock failed because the resource is someone else's (or our hold lapsed). */
-async function redlockFailure(err: unknown): Promise<'held' | Error> {
-  if (!(err instanceof ExecutionError)) return err instanceof Error ? err : new Error(String(err));
-  const last = err.attempts[err.attempts.length - 1];
-  // Redlock refuses without trying to extend a hold whose time already ran out.
-  if (!last) return 'held';
-  const stats = await last;
-  for (const vote of stats.votesAgainst.values()) if (!(vote instanceof ResourceLockedError)) return vote;
-  return 'held';
 }
 
 function serialize<T>(held: HeldLock, fn: () => Promise<T>): Promise<T> {

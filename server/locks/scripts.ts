@@ -1,7 +1,16 @@
 import { boardKeys } from '../board/keys.js';
-import { defineScript, defineScripts, runScript, scriptSource, type RedisClient, type ScriptReply } from '../board/scripts.js';
+import { defineScript, defineScripts, runScript, scriptSource, scriptsFolder, type RedisClient, type ScriptReply } from '../board/scripts.js';
 import { PRESENCE_SCRIPTS } from '../presence/scripts.js';
 import type { Services } from '../services.js';
+
+/** The lock and sweep scripts live beside this file, the presence ones beside the presence registry. */
+const LOCK_SCRIPTS_DIR = scriptsFolder(import.meta.url);
+const LOCK_SCRIPTS: ReadonlySet<string> = new Set(['lock-lib', 'lock-acquire-9', 'lock-extend-9', 'lock-release-9', 'lock-let-go-1', 'sweep-expired-8', 'sweep-reschedule-1']);
+
+function source(file: string): string {
+  if (LOCK_SCRIPTS.has(file)) return scriptSource(file, LOCK_SCRIPTS_DIR);
+  return file.startsWith('presence-') ? scriptSource(file, PRESENCE_SCRIPTS) : scriptSource(file);
+}
 
 /**
  * The scripts that write `$locks/...` and `$presence/...` keys. Each is compiled with
@@ -10,7 +19,7 @@ import type { Services } from '../services.js';
  * format, revision, stream entry and publish, and any change to that path applies here too.
  */
 export const BOARD_WRITE_SCRIPTS = [
-  'lock-number-9',
+  'lock-acquire-9',
   'lock-extend-9',
   'lock-release-9',
   'presence-set-8',
@@ -21,9 +30,10 @@ export type BoardWriteScript = (typeof BOARD_WRITE_SCRIPTS)[number];
 
 declare module '../board/scripts.js' {
   interface ScriptRegistry {
-    'lock-number-9': 9;
+    'lock-acquire-9': 9;
     'lock-extend-9': 9;
     'lock-release-9': 9;
+    'lock-let-go-1': 1;
     'sweep-expired-8': 8;
     'sweep-reschedule-1': 1;
   }
@@ -37,14 +47,15 @@ export function composedSource(file: BoardWriteScript): string {
     'local function commit(KEYS, ARGV)',
     scriptSource('commit-6'),
     'end',
-    scriptSource('lock-lib'),
-    file.startsWith('presence-') ? scriptSource(file, PRESENCE_SCRIPTS) : scriptSource(file),
+    source('lock-lib'),
+    source(file),
   ].join('\n');
 }
 
 export function defineLockScripts(redis: RedisClient): void {
-  defineScripts(redis, ['sweep-reschedule-1']);
+  defineScripts(redis, ['sweep-reschedule-1'], LOCK_SCRIPTS_DIR);
   defineScripts(redis, ['presence-refresh-2'], PRESENCE_SCRIPTS);
+  defineScripts(redis, ['lock-let-go-1'], LOCK_SCRIPTS_DIR);
   for (const file of BOARD_WRITE_SCRIPTS) defineScript(redis, file, composedSource(file));
 }
 

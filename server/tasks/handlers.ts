@@ -22,6 +22,9 @@ export function taskHandlers(tasks: () => TaskService): HandlerTable {
     async 'task.enqueue'(frame, ctx) {
       const service = tasks();
       const dataText = jsonText(frame.data, ctx);
+      // Whether the add made the task and its first mirror are one script.
+      const mirrorIfAdded = (taskId: string, nonce: string) =>
+        service.mirror.syncIfAdded(frame.board, frame.queue, taskId, nonce, ctx.session.actorJson);
       const outcome = await service.queues.enqueue({
         board: frame.board,
         queue: frame.queue,
@@ -31,8 +34,7 @@ export function taskHandlers(tasks: () => TaskService): HandlerTable {
         backoffMs: frame.backoffMs,
         delayMs: frame.delayMs,
         priority: frame.priority,
-      });
-      if (outcome.created) await service.mirror.sync(frame.board, frame.queue, outcome.taskId, ctx.session.actorJson);
+      }, mirrorIfAdded);
       return outcome;
     },
 

@@ -1,68 +1,66 @@
-import { KeyQueue } from '../board/key-queue.js';
-import { CompareFailed, type BoardStore, type WriteOp } from '../board/store.js';
-import type { RedisClient } from '../board/scripts.js';
-import { mirrorKeys } from './keys.js';
-import { readTask, statusText, type TaskSnapshot } from './snapshot.js';
+import { BlackboardError, ErrorCode } from '../../shared/protocol/errors.js';
+import type { BoardStore } from '../board/store.js';
+import { MirrorStatus, runTaskScript, type ScriptReply, type TaskScriptTarget, type TaskWriteScript } from './scripts.js';
+import type { TaskState } from './snapshot.js';
 
 export const SERVER_ACTOR = JSON.stringify('$server');
-const MAX_RACES = 50;
 
 /**
  * Keeps `$tasks/<queue>/<taskId>` equal to the task as Redis holds it, through the
- * board's write path (so watchers and history see it). Each call reads the mirror and
- * then the task, and commits only if the mirror is unchanged since it was read: when
- * callers race, the last commit always carries the newest state, so a watcher never
- * sees a task go back. A new checkpoint goes to `…/checkpoint` in the same revision.
+ * board's write path (so watchers and history see it). Reading the task and writing its
+ * mirror are one script (task-lib.lua's mirror()), so the mirror always carries the state
+ * the task had when it was written, and a watcher never sees a task go back. A new
+ * checkpoint goes to `…/checkpoint` in the same revision. The scripts that change a task
+ * (activate, touch) mirror it in the same step; `sync` mirrors what BullMQ's own scripts
+ * changed.
  */
 export class TaskMirror {
-  private readonly queue = new KeyQueue();
+  constructor(private readonly store: BoardStore) {}
 
-  constructor(
-    private readonly redis: RedisClient,
-    private readonly store: BoardStore,
-  ) {}
-
-  sync(board: string, queue: string, taskId: string, actorJson = SERVER_ACTOR): Promise<TaskSnapshot | null> {
-    return this.queue.run(`${board}\n${queue}\n${taskId}`, () => this.syncNow(board, queue, taskId, actorJson));
+  /** Mirrors the task as it is now; its state, or null when BullMQ has no such job. */
+  async sync(board: string, queue: string, taskId: string, actorJson = SERVER_ACTOR): Promise<{ state: TaskState } | null> {
+    const target = { board, queue, taskId, actorJson };
+    const reply = await this.run('task-sync-10', target, [], [], 0);
+    if (Number(reply[0]) === MirrorStatus.noJob) return null;
+    return { state: String(reply[2]) as TaskState };
   }
 
-  private async syncNow(board: string, queue: string, taskId: string, actorJson: string): Promise<TaskSnapshot | null> {
-    const keys = mirrorKeys(queue, taskId);
-    for (let race = 0; race < MAX_RACES; race++) {
-      const { mirror, task } = await readTask(this.redis, board, queue, taskId);
-      if (!task) return null;
-      const text = statusText(task);
-      if (mirror?.valueText === text) return task;
-      const ops: WriteOp[] = [{ kind: 'put', key: keys.status, valueText: text }];
-      if (task.seq > mirroredSeq(mirror?.valueText) && task.checkpointText !== null) {
-        ops.push({ kind: 'put', key: keys.checkpoint, valueText: task.checkpointText });
-      }
-      // The first mirror also keeps what is needed to enqueue the task again after Redis lost it.
-      if (!mirror) ops.push({ kind: 'put', key: keys.spec, valueText: specText(task) });
-      try {
-        await this.store.commit({
-          board,
-          actorJson,
-          shape: 'txn',
-          compares: [{ key: keys.status, version: mirror?.version ?? 0 }],
-          ops,
-        });
-        return task;
-      } catch (err) {
-        if (!(err instanceof CompareFailed)) throw err;
-      }
+  /**
+   * After `Queue.add` named the job `nonce`: mirrors the task if that add made it (and
+   * says so), in one step; false when the task was already there.
+   */
+  async syncIfAdded(board: string, queue: string, taskId: string, nonce: string, actorJson: string): Promise<boolean> {
+    const reply = await this.run('task-sync-10', { board, queue, taskId, actorJson }, [], [nonce], 0);
+    return Number(reply[0]) !== MirrorStatus.notAdded;
+  }
+
+  /**
+   * Runs a task write script whose reply carries mirror()'s status at `mirrorAt`; a board
+   * without meta is materialized (created, or rebuilt from history) and the mirror written
+   * on its own then. Throws when the mirror could not be written.
+   */
+  async run(
+    file: TaskWriteScript,
+    target: TaskScriptTarget,
+    keys: readonly string[],
+    args: ReadonlyArray<string | number>,
+    mirrorAt: number,
+  ): Promise<ScriptReply> {
+    let reply = await runTaskScript(this.store, file, target, keys, args, mirrorAt);
+    let status = Number(reply[mirrorAt]);
+    if (status === MirrorStatus.noMeta) {
+      // (task-sync's name check ran before mirror(): the job is this call's.)
+      await this.store.materialize(target.board);
+      const again = await runTaskScript(this.store, 'task-sync-10', target, [], [], 0);
+      status = Number(again[0]);
+      if (file === 'task-sync-10') reply = again;
     }
-    return null;
+    if (status === MirrorStatus.noMeta) throw new BlackboardError(ErrorCode.UNAVAILABLE, 'board state is being rebuilt; retry');
+    if (status === MirrorStatus.backlog) {
+      throw new BlackboardError(ErrorCode.UNAVAILABLE, 'too many revisions are waiting for Postgres; retry later', {
+        limit: this.store.options.maxUnpersisted ?? 0,
+      });
+    }
+    return reply;
   }
-}
-
-function specText(t: TaskSnapshot): string {
-  const backoff = t.backoffMs === null ? '' : `,"backoffMs":${t.backoffMs}`;
-  return `{"data":${t.dataText},"attempts":${t.attempts}${backoff},"priority":${t.priority}}`;
-}
-
-function mirroredSeq(text: string | undefined): number {
-  if (text === undefined) return 0;
-  const match = /"seq":(\d+)/.exec(text);
-  return match ? Number(match[1]) : 0;
 }

@@ -51,20 +51,19 @@ export class TaskOps {
   ): Promise<number> {
     const held = this.heldBy(board, taskId, token);
     const queue = held?.queue ?? (await this.queueOf(board, taskId));
-    const k = jobKeys(board, queue, taskId);
-    const reply = await runScript(this.tasks.services.redis, 'task-touch-3', [k.job, k.lock, k.stalled], [
-      token,
-      progress === undefined ? '' : JSON.stringify(progress),
-      taskId,
-      checkpointText === null ? '0' : '1',
-      checkpointText ?? '',
-    ]);
+    // The lease, the checkpoint and its mirror are one script.
+    const reply = await this.tasks.mirror.run(
+      'task-touch-11',
+      { board, queue, taskId, actorJson },
+      [jobKeys(board, queue, taskId).stalled],
+      [token, progress === undefined ? '' : JSON.stringify(progress), checkpointText === null ? '0' : '1', checkpointText ?? ''],
+      4,
+    );
     if (Number(reply[0]) !== 1) {
       if (held) this.tasks.dropHeld(held);
       throw fenced(taskId);
     }
     if (held) this.tasks.armLease(held, Number(reply[3]));
-    if (checkpointText !== null || Number(reply[2]) === 1) await this.tasks.mirror.sync(board, queue, taskId, actorJson);
     return Number(reply[1]);
   }
 

@@ -13,12 +13,16 @@ export interface PumpHost {
 }
 
 const RETRY_AFTER_ERROR_MS = 1_000;
+/** Most fetches in flight at once for one queue on one node, when it has jobs and free slots. */
+const MAX_FETCHES_AT_ONCE = 16;
 
 /**
  * Takes jobs of one board's queue for the remote workers of this node, with BullMQ's
- * manual processing: one `getNextJob(token)` at a time, each with a fresh token, and
- * only while some worker has a free slot. It also runs BullMQ's stalled check, which
- * takes back jobs whose lock lapsed on a node that died.
+ * manual processing: `getNextJob(token)`, each with a fresh token, only while some worker
+ * has a free slot; one blocking fetch waits while the queue is empty, and once a job comes
+ * the other free slots are filled by fetches sent together (1, 2, 4… while they find jobs).
+ * It also runs BullMQ's stalled check, which takes back jobs whose lock lapsed on a node
+ * that died.
  */
 export class QueuePump {
   readonly workers = new Set<RemoteWorker>();
@@ -78,6 +82,13 @@ export class QueuePump {
     wake?.();
   }
 
+  /** Free slots over all of this queue's workers on this node. */
+  private freeSlots(): number {
+    let free = 0;
+    for (const w of this.workers) free += Math.max(0, w.free);
+    return free;
+  }
+
   private async loop(): Promise<void> {
     while (!this.closing) {
       if (!this.hasCapacity()) {
@@ -87,6 +98,7 @@ export class QueuePump {
       const token = randomUUID();
       let job: Job | undefined;
       try {
+        // Blocks (on BullMQ's marker) only when the queue was found empty.
         job = await this.bull.getNextJob(token, { block: true });
       } catch (err) {
         if (this.closing) break;
@@ -95,18 +107,54 @@ export class QueuePump {
         continue;
       }
       if (!job) continue;
-      const target = this.pick();
-      if (!target) {
-        // Its worker left while the job was on its way: back to the front of the queue.
-        await job.moveToWait(token).catch(() => undefined);
-        continue;
-      }
-      // The slot is taken now, so the next fetch can start while this delivery completes.
-      target.reserved++;
-      this.host.deliver(this, job, token, target).catch((err: unknown) => {
-        this.log.error({ err, board: this.board, queue: this.queue, taskId: job.id }, 'delivering a task failed');
-      });
+      await this.hand(job, token);
+      await this.fillFreeSlots();
     }
+  }
+
+  /**
+   * The queue had a job: fetches for the other free slots, 1, 2, 4… at once (each fetch its
+   * own round trip, but in flight together) while every fetch finds one. A fetch that finds
+   * the queue empty ends it, so a trickle of tasks costs one empty fetch per task, as
+   * fetching one after another did.
+   */
+  private async fillFreeSlots(): Promise<void> {
+    for (let width = 1; !this.closing; width = Math.min(width * 2, MAX_FETCHES_AT_ONCE)) {
+      const n = Math.min(this.freeSlots(), width);
+      if (n <= 0) return;
+      const found = await Promise.all(Array.from({ length: n }, () => this.fetchWithoutBlocking()));
+      if (found.includes(false)) return;
+    }
+  }
+
+  /** One fetch that does not wait for a job; whether it found one. */
+  private async fetchWithoutBlocking(): Promise<boolean> {
+    const token = randomUUID();
+    let job: Job | undefined;
+    try {
+      job = await this.bull.getNextJob(token, { block: false });
+    } catch (err) {
+      if (!this.closing) this.log.warn({ err: (err as Error).message, board: this.board, queue: this.queue }, 'taking a task failed');
+      return false;
+    }
+    if (!job) return false;
+    await this.hand(job, token);
+    return true;
+  }
+
+  /** Hands a job just taken with `token` to the worker with the most free slots. */
+  private async hand(job: Job, token: string): Promise<void> {
+    const target = this.pick();
+    if (!target) {
+      // Its worker left while the job was on its way: back to the front of the queue.
+      await job.moveToWait(token).catch(() => undefined);
+      return;
+    }
+    // The slot is taken now, so the next fetch can start while this delivery completes.
+    target.reserved++;
+    this.host.deliver(this, job, token, target).catch((err: unknown) => {
+      this.log.error({ err, board: this.board, queue: this.queue, taskId: job.id }, 'delivering a task failed');
+    });
   }
 
   close(): Promise<void> {

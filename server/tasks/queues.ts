@@ -66,8 +66,16 @@ export class TaskQueues {
     return this.redis.hget(taskIndexKey(board), taskId);
   }
 
-  /** Adds a task unless the board already has one with this id; `created` says which. */
-  async enqueue(req: EnqueueRequest): Promise<{ taskId: string; created: boolean }> {
+  /**
+   * Adds a task unless the board already has one with this id; `created` says which.
+   * `added(taskId, nonce)` tells whether the add made the job (it got the name `nonce`);
+   * by default it reads the job's name.
+   */
+  async enqueue(
+    req: EnqueueRequest,
+    added: (taskId: string, nonce: string) => Promise<boolean> = async (id, nonce) =>
+      (await this.redis.hget(jobKeys(req.board, req.queue, id).job, 'name')) === nonce,
+  ): Promise<{ taskId: string; created: boolean }> {
     const taskId = req.taskId ?? randomUUID();
     const index = taskIndexKey(req.board);
     const claimed = await this.redis.hsetnx(index, taskId, req.queue);
@@ -99,8 +107,7 @@ export class TaskQueues {
       removeOnComplete: false,
       removeOnFail: false,
     });
-    const name = await this.redis.hget(jobKeys(req.board, req.queue, job.id ?? taskId).job, 'name');
-    return { taskId, created: name === nonce };
+    return { taskId, created: await added(job.id ?? taskId, nonce) };
   }
 
   async close(): Promise<void> {

@@ -4,8 +4,7 @@ import { jobKeys, MIRROR_PREFIX, taskIndexKey } from './keys.js';
 import { TaskMirror } from './mirror.js';
 import { TaskQueues } from './queues.js';
 import { TERMINAL_STATES, type TaskState } from './snapshot.js';
-import { TASK_SCRIPTS } from './service.js';
-import { defineScripts } from '../board/scripts.js';
+import { defineTaskScripts } from './scripts.js';
 
 const PAGE = 1_000;
 
@@ -53,9 +52,9 @@ export async function recreateTasksFromBoard(
     after = page.items[page.items.length - 1]!.key;
   }
 
-  defineScripts(services.redis, TASK_SCRIPTS);
+  defineTaskScripts(services.redis);
   const queues = new TaskQueues(services.redis);
-  const mirror = new TaskMirror(services.redis, services.store);
+  const mirror = new TaskMirror(services.store);
   let recreated = 0;
   try {
     for (const [id, entry] of tasks) {

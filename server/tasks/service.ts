@@ -3,9 +3,9 @@ import { Cluster, type Redis } from 'ioredis';
 import { encodeTaskCancelPush, encodeTaskPush, preEncoded } from '../../shared/protocol/envelope.js';
 import type { Services } from '../services.js';
 import type { Caller } from '../extension.js';
-import { defineScripts, runScript } from '../board/scripts.js';
 import { CANCEL_CHANNEL, jobKeys } from './keys.js';
 import { TaskMirror } from './mirror.js';
+import { defineTaskScripts } from './scripts.js';
 import { QueuePump, type PumpHost } from './pump.js';
 import { TaskQueues } from './queues.js';
 import { type RemoteWorker, WorkerRegistry, type HeldTask } from './remote-workers.js';
@@ -23,16 +23,6 @@ function waitingConnection(redis: Services['redis']): Redis {
   return redis.duplicate({ maxRetriesPerRequest: null, enableOfflineQueue: true, lazyConnect: true });
 }
 
-export const TASK_SCRIPTS = ['task-activate-3', 'task-touch-3', 'task-read-5', 'task-cancel-9'] as const;
-
-declare module '../board/scripts.js' {
-  interface ScriptRegistry {
-    'task-activate-3': 3;
-    'task-touch-3': 3;
-    'task-read-5': 5;
-    'task-cancel-9': 9;
-  }
-}
 /** A queue's pump outlives its last worker this long, so a reconnecting worker finds it. */
 const PUMP_IDLE_MS = 10_000;
 /** Each pump holds a blocking Redis connection: a node works at most this many board queues at once. */
@@ -58,12 +48,12 @@ export class TaskService implements PumpHost {
     private readonly subscriber: Redis,
   ) {
     this.queues = new TaskQueues(services.redis);
-    this.mirror = new TaskMirror(services.redis, services.store);
+    this.mirror = new TaskMirror(services.store);
     this.workerShares = new AgentShares('workers', 'task workers', () => services.config.MAX_TASK_WORKERS_PER_AGENT);
   }
 
   static async start(services: Services): Promise<TaskService> {
-    defineScripts(services.redis, TASK_SCRIPTS);
+    defineTaskScripts(services.redis);
     // Blocking fetches need a connection that waits out reconnects (BullMQ requires it).
     const bullRedis = waitingConnection(services.redis);
     const subscriber = waitingConnection(services.redis);
@@ -173,18 +163,26 @@ export class TaskService implements PumpHost {
     const taskId = String(job.id);
     let reply: Array<string | number | null>;
     try {
-      const k = jobKeys(board, queue, taskId);
-      reply = await runScript(this.services.redis, 'task-activate-3', [k.job, k.lock, k.stalled], [
-        token,
-        target.leaseMs,
-        target.id,
-        this.services.config.MAX_TASK_LOSSES,
-        taskId,
-      ]);
-    } finally {
+      // Activation and its mirror are one script: the board shows this delivery before the
+      // worker hears of it (a read after the push sees it).
+      reply = await this.mirror.run(
+        'task-activate-11',
+        { board, queue, taskId, actorJson: target.session.actorJson },
+        [jobKeys(board, queue, taskId).stalled],
+        [token, target.leaseMs, target.id, this.services.config.MAX_TASK_LOSSES],
+        5,
+      );
+    } catch (err) {
       target.reserved--;
       pump.wake();
+      // Activated but not mirrored (the board refused the revision): the task goes back.
+      this.log.warn({ err: (err as Error).message, board, taskId }, 'activating or mirroring a delivery failed; the task goes back');
+      await job.moveToWait(token).catch(() => undefined);
+      await this.syncQuietly(board, queue, taskId);
+      return;
     }
+    target.reserved--;
+    pump.wake();
     const status = Number(reply[0]);
     if (status === -2 || status === -3) {
       // Cancelled while waiting, or lost too often: it ends here, never reaching a worker.
@@ -201,16 +199,6 @@ export class TaskService implements PumpHost {
       return;
     }
     this.armLease(held, target.leaseMs);
-    // The board shows this delivery before the worker hears of it: a read after the push sees it.
-    try {
-      await this.mirror.sync(board, queue, taskId, target.session.actorJson);
-    } catch (err) {
-      this.log.warn({ err: (err as Error).message, board, taskId }, 'mirroring a delivery failed; the task goes back');
-      await this.lose(held);
-      return;
-    }
-    // Lost (connection closed) or cancelled while the mirror was written: nothing to hand over.
-    if (this.registry.byTokenOf(token) !== held) return;
     const dataText = typeof job.data === 'string' ? job.data : JSON.stringify(job.data ?? null);
     const checkpoint = String(reply[3] ?? '') || 'null';
     const progress = Number(reply[4]) || 0;

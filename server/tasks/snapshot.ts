@@ -53,6 +53,7 @@ function num(field: string | undefined, fallback = 0): number {
   return field === undefined || field === '' || !Number.isFinite(n) ? fallback : n;
 }
 
+/** The same reading as task-lib.lua's read_task (which writes the mirror). */
 export async function readTask(redis: RedisClient, board: string, queue: string, taskId: string): Promise<TaskView> {
   const k = jobKeys(board, queue, taskId);
   const r = (await runScript(redis, 'task-read-5', [k.job, k.lock, k.failed, k.delayed, boardKvKey(board)], [
@@ -110,21 +111,4 @@ function parseOpts(text: string): JobOpts {
   } catch {
     return {};
   }
-}
-
-/** The status part of the mirror, as JSON text (stable key order, so equal states give equal text). */
-export function statusText(t: TaskSnapshot): string {
-  const parts = [
-    `"state":${JSON.stringify(t.state)}`,
-    `"attempt":${t.attempt}`,
-    `"attempts":${t.attempts}`,
-    `"failures":${t.failures}`,
-    `"losses":${t.losses}`,
-    `"progress":${t.progress}`,
-    `"seq":${t.seq}`,
-  ];
-  if (t.worker !== null && t.state === 'active') parts.push(`"worker":${JSON.stringify(t.worker)}`);
-  if (t.error !== null) parts.push(`"error":${JSON.stringify(t.error)}`);
-  if (t.resultText !== null) parts.push(`"result":${t.resultText}`);
-  return `{${parts.join(',')}}`;
 }

@@ -1,23 +1,25 @@
 --[[
-lock-number: gives the hold Redlock has just taken on the resource key its fencing token.
-Taking the resource (SET NX PX) and numbering it are two steps, so this one first checks that
-the resource still holds Redlock's value for this hold: a hold that lapsed in between is never
-numbered, and no two holders can ever be numbered for one period of the resource.
+lock-acquire: takes the lock's resource key and numbers the hold, in one step. The resource is
+Redlock's (one instance): `SET NX PX` with a random value, so that only the holder of that
+value extends or deletes it. Taking it and numbering it in the same script means a hold is
+never left unnumbered and no two holders can ever be numbered for one period of the resource.
 The token is the revision that writes `$locks/<name>`, i.e. that key's createRev.
 
-KEYS[1..8] see lock-lib.lua     KEYS[9] the Redlock resource key
+KEYS[1..8] see lock-lib.lua     KEYS[9] the resource key
 ARGV[1..3] see lock-lib.lua     ARGV[4] lock name    ARGV[5] holder agent id
-ARGV[6] holder as JSON          ARGV[7] Redlock's value for this hold
+ARGV[6] holder as JSON          ARGV[7] a random value for this hold   ARGV[8] ttl (ms)
 
-Returns {1, token, expiresAt}; {-5} the hold is no longer ours; {-4} the board has no meta.
+Returns {1, token, expiresAt, register}: register is 1 when the lock's deadline is the board's
+earliest (the caller must then lower the board's entry in the global index of boards with
+deadlines; a later deadline is covered by the earlier one's entry);
+{-5} the resource is held by another; {-4} the board has no meta (nothing was changed).
 ]]
 
 local resource, name, holder, holderJson, holdValue = KEYS[9], ARGV[4], ARGV[5], ARGV[6], ARGV[7]
+local ttl = tonumber(ARGV[8])
 
-if redis.call('GET', resource) ~= holdValue then return done(-5) end
-local ttl = redis.call('PTTL', resource)
-if ttl <= 0 then return done(-5) end
 if redis.call('EXISTS', META) == 0 then return done(-4) end
+if not redis.call('SET', resource, holdValue, 'NX', 'PX', ttl) then return done(-5) end
 
 local now = now_ms()
 sweep_due(now, 100)
@@ -38,4 +40,5 @@ local value = '{"holder":' .. holderJson .. ',"token":' .. token .. ',"expiresAt
 write(holderJson, {{'put', key, value}}, 'put')
 redis.call('HSET', LOCKS, name, token .. ':' .. expiresAt .. ':' .. holder)
 redis.call('ZADD', DEADLINES, expiresAt, key)
-return done(1, token, expiresAt)
+local first = redis.call('ZRANGE', DEADLINES, 0, 0)
+return done(1, token, expiresAt, first[1] == key and 1 or 0)
