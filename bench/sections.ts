@@ -127,6 +127,11 @@ export function sectionSpecs(): SectionSpec[] {
       run: async (ctx) => (await import('./history.js')).benchHistory({ scale: ctx.plan.scale }),
     },
     {
+      title: 'Search',
+      note: 'A board of 100,000 keys of ~1 KB generated prose (seeded through `txn`s of 500 puts), every tenth holding one of 1,000 made-up words followed by `harbour`. After `ANALYZE` of the index tables (which autovacuum does shortly after such a load), 200 queries of each kind, one at a time through the SDK (WebSocket round trip included): a made-up word, the phrase `"<word> harbour"`, and the word with two letters swapped (nothing matches as written, so the fuzzy fallback runs). Baseline: the same words looked for with `ILIKE \'%word%\'` over the same values (the board\'s rows of the events table) straight in Postgres, 10 queries. Index lag: puts offered at 1,000/s for 10 s, open loop, each timed from its ack until the board\'s watermark (the index is written in the same transaction) holds it. Searches refused with TIMEOUT (past `SEARCH_TIMEOUT_MS`, 2 s) are counted, not timed. Goals: exact and phrase p99 ≤ 20 ms, fuzzy p99 ≤ 50 ms, lag p99 ≤ 1 s, ≥ 50× faster than the scan. `BENCH_ONLY=search` runs this section alone.',
+      run: async (ctx) => (await import('./search.js')).benchSearch(ctx),
+    },
+    {
       title: 'LangGraph checkpointer beside PostgresSaver',
       note: 'BlackboardSaver (blackboard/langgraph) through the server, and @langchain/langgraph-checkpoint-postgres on the same Postgres (the server\'s database, a schema of its own), one request at a time, taking turns in four rounds. `put` extends a chain of checkpoints of a small agent state (three channels, two changing per step); `getTuple` reads the latest; the graph run is a real StateGraph of 100 supersteps with two parallel nodes. Goals: `getTuple` ≤ PostgresSaver, durable `put` ≤ 1.5× PostgresSaver. `BENCH_ONLY=langgraph` runs this section alone.',
       run: async (ctx) => (await import('./langgraph.js')).benchLangGraph(ctx),

@@ -168,6 +168,13 @@ export const configSchema = z.object({
     'Interval of the check for Redis having lost its data (the instance marker); a lost board is rebuilt from Postgres.',
   ),
   PG_POOL_MAX: int(1, 1_000, 8).describe('Postgres connections per node.'),
+  SEARCH_WAIT_MS: int(0, 60_000, 5_000).describe(
+    'Longest a `search` with `minRev` waits for the index to hold that revision → TIMEOUT with `details.minRev`.',
+  ),
+  SEARCH_TIMEOUT_MS: int(50, 60_000, 2_000).describe(
+    'Postgres `statement_timeout` of each search query; a search that needs longer gets TIMEOUT (narrow it with `patterns`).',
+  ),
+  SEARCH_POOL_MAX: int(1, 100, 4).describe('Postgres connections per node for `search` (apart from the persister’s).'),
   METRICS_TOKEN: z
     .string()
     .min(16)

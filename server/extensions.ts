@@ -4,6 +4,7 @@ import { metricsExtension } from './metrics/extension.js';
 import { dashboardExtension } from './dashboard/extension.js';
 import { tasksExtension } from './tasks/extension.js';
 import { historyExtension } from './history/extension.js';
+import { searchExtension } from './search/extension.js';
 import { locksExtension } from './locks/extension.js';
 import { admissionExtension } from './admission/extension.js';
 import { securityExtension } from './security/extension.js';
@@ -18,6 +19,7 @@ export function defaultExtensions(config: Config): Extension[] {
     securityExtension(),
     admissionExtension(config),
     historyExtension(config),
+    searchExtension(config),
     metricsExtension(),
     dashboardExtension(),
     tasksExtension(),

@@ -63,8 +63,8 @@ export interface SchemaService {
 }
 
 export interface HistoryService {
-  /** Resolves once revision `rev` of the board is committed in Postgres; TIMEOUT otherwise. */
-  awaitPersisted(board: string, rev: number): Promise<void>;
+  /** Resolves once revision `rev` of the board is committed in Postgres; TIMEOUT after `timeoutMs` (default DURABLE_TIMEOUT_MS). */
+  awaitPersisted(board: string, rev: number, timeoutMs?: number): Promise<void>;
   getAt?(board: string, key: string, atRev: number): Promise<WireResult<'get'>>;
   listAt?(board: string, prefix: string, atRev: number, limit: number, after: string | undefined): Promise<WireResult<'list'>>;
   events?(

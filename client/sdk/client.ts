@@ -43,6 +43,10 @@ import {
   type WithLockOptions,
 } from './locks.js';
 
+/** A `search` reply: ranked items with highlights, the revision the index held, and the cursor of the next page. */
+export type SearchResult = OpResult<'search'>;
+export type SearchOptions = Omit<OpArgs<'search'>, 'board' | 'query'>;
+
 export interface ClientOptions extends ConnectionOptions {
   /** How long a request may wait for its reply, including time spent reconnecting. */
   requestTimeoutMs?: number;
@@ -51,7 +55,7 @@ export interface ClientOptions extends ConnectionOptions {
 }
 
 /** Ops that change nothing, or carry a reqId: safe to send again after a reconnect. */
-const READ_OPS: ReadonlySet<string> = new Set(['get', 'list', 'history', 'boards', 'task.get', 'schema.get', 'schema.list']);
+const READ_OPS: ReadonlySet<string> = new Set(['get', 'list', 'history', 'boards', 'search', 'task.get', 'schema.get', 'schema.list']);
 const WRITE_OPS: ReadonlySet<string> = new Set(['put', 'patch', 'delete', 'txn']);
 
 function newReqId(): string {
@@ -206,6 +210,15 @@ export class BlackboardClient implements ClientCore {
   /** Every event from `fromRev` to `toRev`, following `more` from one reply to the next (see pages.ts). */
   iterateHistory(board: string, options: Omit<OpArgs<'history'>, 'board'> = {}): AsyncGenerator<BoardEvent, void, undefined> {
     return iterateHistory(this, board, options);
+  }
+
+  /**
+   * Full-text search of a board (web-search syntax: `"a phrase" -excluded or other`), one
+   * page, best first; `after: result.next` gives the next. `minRev` (a revision you just
+   * wrote) makes the search wait until the index holds it.
+   */
+  search(board: string, query: string, options: SearchOptions = {}): Promise<SearchResult> {
+    return this.request('search', { board, query, ...options });
   }
 
   /** Boards this client may read, one page (`after`, `limit`, `more`). */

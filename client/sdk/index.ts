@@ -1,4 +1,4 @@
-export { BlackboardClient, type ClientOptions } from './client.js';
+export { BlackboardClient, type ClientOptions, type SearchResult, type SearchOptions } from './client.js';
 export type { SubscriptionHandlers } from './requester.js';
 export { ConnectionState, type SocketFactory } from './connection.js';
 export { Watch, type WatchChange, type WatchOptions, type ReplicaEntry } from './watch.js';

@@ -3,7 +3,9 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { drizzle, type NodePgDatabase } from 'drizzle-orm/node-postgres';
 import { migrate } from 'drizzle-orm/node-postgres/migrator';
+import type { Logger } from 'pino';
 import * as schema from './schema/index.js';
+import { ensureSearchIndex } from '../search/rebuild.js';
 
 /** Drizzle over the pool; `$client` is the pool itself, for what drizzle does not do (COPY). */
 export type HistoryDb = NodePgDatabase<typeof schema> & { $client: pg.Pool };
@@ -69,13 +71,17 @@ export function createDb(pool: pg.Pool): HistoryDb {
   return drizzle(pool, { schema });
 }
 
-/** Applies the committed migrations, one node at a time (session-level advisory lock). */
-export async function migrateDb(pool: pg.Pool, db: HistoryDb): Promise<void> {
+/**
+ * Applies the committed migrations, one node at a time (session-level advisory lock),
+ * then builds the search index from the events table if a migration asked for it.
+ */
+export async function migrateDb(pool: pg.Pool, db: HistoryDb, log?: Logger): Promise<void> {
   const lockClient = await pool.connect();
   try {
     await lockClient.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
     try {
       await migrate(db, { migrationsFolder });
+      await ensureSearchIndex(pool, log);
     } finally {
       await lockClient.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK]);
     }

@@ -85,7 +85,7 @@ export function historyExtension(config: Config): Extension {
       const prepare = async (): Promise<boolean> => {
         try {
           await ensureDatabase(config.DATABASE_URL, 3_000);
-          await migrateDb(pool!, db);
+          await migrateDb(pool!, db, log);
           return true;
         } catch (err) {
           log.warn({ err: (err as Error).message }, 'postgres not ready for history; retrying');

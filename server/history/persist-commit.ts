@@ -3,6 +3,7 @@ import type { Revision } from '../board/revision.js';
 import { copyEvents, insertEventRows, type BoardRecord } from './copy-rows.js';
 import { isConnectionError, type HistoryDb } from './db.js';
 import { revisionRecords } from './event-codec.js';
+import { applyIndexChanges, type IndexChange } from '../search/index-writer.js';
 import { advanceWatermark, toRuns, type RevRange } from './watermark.js';
 
 export interface StreamEntry {
@@ -105,6 +106,9 @@ async function commitRound(
   const { reports, accepted } = acceptEntries(batches, rows);
   const waiting = await takeWaitingRanges(client, [...accepted.keys()]);
   const inserted = accepted.size > 0 ? await writeEvents(client, newRows(accepted, waiting), mode) : 0;
+  // The search index commits with the events it reflects (a round past a gap included:
+  // its changes are compared by revision, so applying one twice is harmless).
+  if (accepted.size > 0) await applyIndexChanges(client, indexChanges(accepted));
   await advanceWatermarks(client, batches, reports, accepted, waiting);
   return { reports, inserted };
 }
@@ -116,6 +120,16 @@ function* newRows(accepted: Map<string, Revision[]>, waiting: Map<string, RevRan
     for (const revision of revisions) {
       if (present.some((r) => revision.rev >= r.from && revision.rev <= r.to)) continue;
       for (const record of revisionRecords(revision)) yield { board, record };
+    }
+  }
+}
+
+function* indexChanges(accepted: Map<string, Revision[]>): Generator<IndexChange> {
+  for (const [board, revisions] of accepted) {
+    for (const revision of revisions) {
+      for (const r of revisionRecords(revision)) {
+        yield { board, key: r.key, rev: r.rev, version: r.version, value: r.type === 1 ? r.value ?? 'null' : null };
+      }
     }
   }
 }

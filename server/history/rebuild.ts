@@ -5,6 +5,7 @@ import { BOARDS_INDEX, boardKeys, boardPrefix } from '../board/keys.js';
 import { runScript, type RedisClient } from '../board/scripts.js';
 import { REQ_ID_TTL_MS } from '../board/store.js';
 import type { HistoryDb } from './db.js';
+import { rebuildBoardIndex } from '../search/rebuild.js';
 import type { HistoryRepo, KeyState } from './repo.js';
 import type { SeenRevisions } from './seen.js';
 import type { Snapshotter } from './snapshotter.js';
@@ -77,6 +78,8 @@ export class Rebuilder {
         await this.redis.del(lock);
         return null;
       }
+      // A new epoch dropped the events past the watermark: the search index may hold some of them.
+      if (decision.newEpoch) await rebuildBoardIndex(this.db.$client, board);
       const count = await this.load(board, token, decision.rev);
       const done = await runScript(this.redis, 'rebuild-finish-2', [keys.meta, lock], [
         token,

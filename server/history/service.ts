@@ -33,8 +33,8 @@ export class PostgresHistory implements HistoryService {
     private readonly persister: Persister,
   ) {}
 
-  awaitPersisted(board: string, rev: number): Promise<void> {
-    return this.waiters.wait(board, rev, this.services.config.DURABLE_TIMEOUT_MS);
+  awaitPersisted(board: string, rev: number, timeoutMs = this.services.config.DURABLE_TIMEOUT_MS): Promise<void> {
+    return this.waiters.wait(board, rev, timeoutMs);
   }
 
   stats(): Record<string, number> {

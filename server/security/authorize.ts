@@ -45,6 +45,8 @@ const rules: { [Op in OpName]: Rule<Op> } = {
   history: (f) => (f.key === undefined ? [{ kind: 'board', action: 'read', board: f.board }] : [read(f.board, f.key)]),
   // Filtered in its handler to the boards the caller may read.
   boards: own,
+  // Read on some part of the board; the handler searches only the keys the scopes cover.
+  search: (f) => [{ kind: 'some', action: 'read', board: f.board }],
   put: (f) => [write(f.board, f.key)],
   patch: (f) => [write(f.board, f.key)],
   delete: (f) => [write(f.board, f.key)],

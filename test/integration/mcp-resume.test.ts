@@ -140,7 +140,7 @@ describe('a Streamable HTTP client whose SSE stream drops', () => {
     expect(stream3.updates.map((u) => u.rev)).toEqual([...missedAgain, later]);
     expect(live).toBeLessThan(missedAgain[0]!);
     const listed = await request(b, sessionId, 3, 'tools/list', {});
-    expect((listed.reply.result as { tools: unknown[] }).tools).toHaveLength(18);
+    expect((listed.reply.result as { tools: unknown[] }).tools).toHaveLength(19);
     stream3.drop();
     await stream3.done;
 

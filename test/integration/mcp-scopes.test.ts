@@ -23,7 +23,7 @@ afterAll(async () => {
 });
 
 const token = (sub: string, scope: string) => mintToken({ sub, scope, ttlSeconds: 600, secret: SECRET });
-const READ_TOOLS = ['board_get', 'board_history', 'board_list', 'boards'];
+const READ_TOOLS = ['board_get', 'board_history', 'board_list', 'board_search', 'boards'];
 
 describe.each<Transport>(['http', 'stdio'])('scopes over %s', (transport) => {
   it('a token with read:B lists only the read tools, and a forced board_put is FORBIDDEN', async () => {
@@ -46,7 +46,7 @@ describe.each<Transport>(['http', 'stdio'])('scopes over %s', (transport) => {
       expect(tools).not.toContain('lock_acquire');
       expect(tools).not.toContain('task_claim');
       const admin = await mcpClient(transport, target, { board, token: await token('admin', `admin:${board}`) });
-      expect((await admin.client.listTools()).tools).toHaveLength(18);
+      expect((await admin.client.listTools()).tools).toHaveLength(19);
       await admin.close();
     } finally {
       await writer.close();
@@ -95,7 +95,7 @@ describe('the HTTP endpoint', () => {
         body: JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/list' }),
       });
       expect(other.status).toBe(404);
-      expect((await owner.client.listTools()).tools.length).toBe(4);
+      expect((await owner.client.listTools()).tools.length).toBe(5);
     } finally {
       await owner.close();
     }

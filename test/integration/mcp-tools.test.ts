@@ -3,20 +3,30 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort, spawnServer, type ServerProcess } from '../helpers/process-server.js';
 import { call, mcpClient, ok, outputErrors, type TestMcpClient, type Transport } from '../helpers/mcp.js';
 import { randomBoard } from '../helpers/server.js';
+import { testDatabase, type TestDatabase } from '../helpers/pg-database.js';
+import { startRedisProcess, type RedisProcess } from '../helpers/redis-process.js';
 
 /** Acceptance 1: initialize, tools/list, and every tool with valid and invalid input, over both transports. */
 
 let server: ServerProcess;
 let target: { baseUrl: string; wsUrl: string };
+let db: TestDatabase;
+let redis: RedisProcess;
 
 beforeAll(async () => {
   const port = await freePort();
-  server = await spawnServer(port);
+  // With history in a database of its own (and a Redis of its own, so the persister has only
+  // this test's boards to write): board_search reads the index the persister keeps there.
+  db = testDatabase();
+  redis = await startRedisProcess();
+  server = await spawnServer(port, { DATABASE_URL: db.url, REDIS_URL: redis.url });
   target = { baseUrl: `http://127.0.0.1:${port}`, wsUrl: `ws://127.0.0.1:${port}` };
 });
 afterAll(async () => {
   server?.child.kill('SIGTERM');
   await server?.exited;
+  await db?.drop();
+  await redis?.stop();
 });
 
 const EXPECTED_TOOLS = [
@@ -27,6 +37,7 @@ const EXPECTED_TOOLS = [
   'board_delete',
   'board_txn',
   'board_history',
+  'board_search',
   'boards',
   'board_update',
   'lock_acquire',
@@ -49,6 +60,7 @@ const INVALID: Record<string, Record<string, unknown>> = {
   board_delete: { key: 'a//b' },
   board_txn: { ops: [] },
   board_history: { limit: -1 },
+  board_search: { query: '' },
   boards: { prefix: 5 },
   board_update: { key: 'c', value: 2 },
   lock_acquire: { name: 'l', ttl_ms: 1 },
@@ -120,6 +132,12 @@ describe.each<Transport>(['http', 'stdio'])('MCP over %s', (transport) => {
     const history = await checked('board_history', {});
     expect((history.events as Array<{ key: string }>).map((e) => e.key)).toEqual(['a', 'a', 'b', 'a', 'b', 'c']);
     expect((await checked('boards', {})).boards).toContainEqual(expect.objectContaining({ board }));
+    const note = await checked('board_put', { key: 'notes/release', value: { text: 'Ship the release on Friday' } });
+    const found = await checked('board_search', { query: 'relaese friday', min_rev: note.rev });
+    expect(found).toMatchObject({ fuzzy: true, more: false, items: [{ key: 'notes/release', version: 1 }] });
+    expect((found.items as Array<{ highlights: unknown }>)[0]!.highlights).toEqual([
+      { path: '/text', text: 'Ship the release on Friday', marks: [[9, 16], [20, 26]] },
+    ]);
 
     const lock = await checked('lock_acquire', { name: 'l', ttl_ms: 10_000 });
     expect(typeof lock.token).toBe('number');
@@ -168,6 +186,6 @@ describe.each<Transport>(['http', 'stdio'])('MCP over %s', (transport) => {
     await checked('board_put', { key: '$locks/x', value: 1 }, 'FORBIDDEN');
     await checked('lock_release', { name: 'never', token: 99 }, 'FENCED');
     // A tool the server does not have is a protocol error, not a tool result.
-    await expect(c.client.callTool({ name: 'board_search', arguments: {} })).rejects.toThrow(/Unknown tool/);
+    await expect(c.client.callTool({ name: 'board_teleport', arguments: {} })).rejects.toThrow(/Unknown tool/);
   });
 });

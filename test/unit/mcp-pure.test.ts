@@ -50,8 +50,8 @@ describe('which tools a credential sees', () => {
       .sort();
 
   it('follows the actions of the scopes; admin and no authentication see everything', () => {
-    expect(names(['read:b'])).toEqual(['board_get', 'board_history', 'board_list', 'boards']);
-    expect(names(['read:b/plan/', 'openid'])).toEqual(['board_get', 'board_history', 'board_list', 'boards']);
+    expect(names(['read:b'])).toEqual(['board_get', 'board_history', 'board_list', 'board_search', 'boards']);
+    expect(names(['read:b/plan/', 'openid'])).toEqual(['board_get', 'board_history', 'board_list', 'board_search', 'boards']);
     expect(names(['lock:b'])).toEqual(['boards', 'lock_acquire', 'lock_release']);
     expect(names(['task:b'])).toEqual([
       'boards',
@@ -64,8 +64,8 @@ describe('which tools a credential sees', () => {
       'task_get',
     ]);
     expect(names(['write:b'])).toEqual(['board_delete', 'board_patch', 'board_put', 'board_txn', 'board_update', 'boards']);
-    expect(names(['admin:b'])).toHaveLength(18);
-    expect(names(null)).toHaveLength(18);
+    expect(names(['admin:b'])).toHaveLength(19);
+    expect(names(null)).toHaveLength(19);
     expect(names([])).toEqual(['boards']);
   });
 

@@ -121,6 +121,7 @@ function samples(board: string): { [Op in OpName]: OpArgs<Op> } {
     'schema.set': { board, pattern: 'plan/*', schema: { type: 'object' }, schemaVersion: 1 },
     'schema.get': { board, pattern: 'plan/*' },
     'schema.list': { board },
+    search: { board, query: 'plan' },
   };
 }
 
@@ -147,7 +148,7 @@ describe('authorizing every op', () => {
   });
 
   it('a read-only token on a/plan/ may only read under plan/ on a', () => {
-    const allowed = new Set(['get', 'list', 'history', 'subscribe', 'boards', 'unsubscribe', 'task.stop']);
+    const allowed = new Set(['get', 'list', 'history', 'subscribe', 'boards', 'unsubscribe', 'task.stop', 'search']);
     for (const op of ops) {
       expect([op, outcome(op, samples('a')[op], 'read:a/plan/')]).toEqual([op, allowed.has(op) ? 'ok' : 'FORBIDDEN']);
       const onB = allowed.has(op) && !('board' in samples('b')[op]) ? 'ok' : 'FORBIDDEN';

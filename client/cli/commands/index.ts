@@ -7,6 +7,7 @@ import { lockCommand } from './lock.js';
 import { lsCommand } from './ls.js';
 import { mcpCommand } from './mcp.js';
 import { putCommand } from './put.js';
+import { searchCommand } from './search.js';
 import { taskCommand } from './task.js';
 import { tokenCommand } from './token.js';
 import { watchCommand } from './watch.js';
@@ -19,6 +20,7 @@ export const commands: readonly Command[] = [
   lsCommand,
   watchCommand,
   historyCommand,
+  searchCommand,
   lockCommand,
   taskCommand,
   boardsCommand,

@@ -9,6 +9,7 @@ import { EventLog } from './panels/event-log.js';
 import { KeyDetail } from './panels/key-detail.js';
 import { KeyTree, type TreeSource } from './panels/key-tree.js';
 import { LocksPanel } from './panels/locks.js';
+import { SearchPanel } from './panels/search.js';
 import { ConnectionStatus } from './panels/status.js';
 import { TasksPanel } from './panels/tasks.js';
 import { ThreadsPanel } from './panels/threads.js';
@@ -61,6 +62,7 @@ export class Dashboard {
   private readonly tasks = new TasksPanel();
   private readonly agents = new AgentsPanel();
   private readonly threads = new ThreadsPanel((key) => this.selectKey(key));
+  private readonly search: SearchPanel;
   private readonly recentLoaded = new WeakSet<BoardModel>();
   private readonly placeholder = note('Choose a board on the left, or type its name and press Enter.');
 
@@ -87,6 +89,7 @@ export class Dashboard {
     this.tree.toolbar.append(this.timeTravel.root);
     this.detail = new KeyDetail(this.client, (rev) => this.timeTravel.goto(rev));
     this.events = new EventLog(this.scheduler, (key) => this.selectKey(key));
+    this.search = new SearchPanel(this.client, (key, rev) => this.openAt(key, rev));
     this.layout(root);
     this.boards.start();
     setInterval(() => this.locks.tick(), 250);
@@ -102,7 +105,7 @@ export class Dashboard {
     const top = el('header', 'top');
     top.append(el('h1', '', 'Blackboard'), this.boardName, this.rev, new ConnectionStatus(this.client).root);
     const side = el('div', 'side');
-    side.append(this.detail.root, this.threads.root, this.locks.root, this.tasks.root, this.agents.root);
+    side.append(this.search.root, this.detail.root, this.threads.root, this.locks.root, this.tasks.root, this.agents.root);
     const main = el('main', 'layout');
     main.append(this.boards.root, this.tree.root, side, this.events.root);
     this.tree.root.append(this.placeholder);
@@ -137,11 +140,18 @@ export class Dashboard {
     this.tasks.setBoard(this.model);
     this.agents.setBoard(this.model);
     this.threads.setBoard(this.model);
+    this.search.setBoard(board);
   }
 
   private selectKey(key: string): void {
     this.tree.select(key);
     this.detail.select(key);
+  }
+
+  /** A search result: the board as of that revision (live when it is the latest), with its key selected. */
+  private openAt(key: string, rev: number): void {
+    this.timeTravel.goto(rev);
+    this.selectKey(key);
   }
 
   private showPast(past: PastBoard | null): void {

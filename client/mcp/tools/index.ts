@@ -3,6 +3,7 @@ import { boardArg } from '../args.js';
 import { toolErrorShape, type ToolDefinition } from '../tool.js';
 import { kvTools } from './kv.js';
 import { lockTools } from './locks.js';
+import { searchTools } from './search.js';
 import { taskTools } from './tasks.js';
 import { updateTool } from './update.js';
 
@@ -27,7 +28,7 @@ function jsonSchema(schema: z.ZodType, io: 'input' | 'output'): Record<string, u
 
 function build(defaultBoard: string | undefined): ToolTable {
   const board = boardArg(defaultBoard);
-  const tools = [...kvTools(board), updateTool(board), ...lockTools(board), ...taskTools(board)];
+  const tools = [...kvTools(board), ...searchTools(board), updateTool(board), ...lockTools(board), ...taskTools(board)];
   const byName = new Map(tools.map((t) => [t.name, t]));
   const listed = new Map<string, ListedTool>();
   for (const t of tools) {

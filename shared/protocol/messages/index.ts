@@ -5,6 +5,7 @@ import { kvRequests } from './kv.js';
 import { lockRequests } from './locks.js';
 import { presenceRequests } from './presence.js';
 import { schemaRequests } from './schemas.js';
+import { searchRequests, searchResults } from './search.js';
 import { subscriptionRequests } from './subscriptions.js';
 import { taskRequests } from './tasks.js';
 
@@ -16,6 +17,7 @@ export const requestSchemas = {
   ...taskRequests,
   ...presenceRequests,
   ...schemaRequests,
+  ...searchRequests,
 } as const;
 
 export type OpName = keyof typeof requestSchemas;
@@ -27,6 +29,7 @@ export const resultSchemas = {
   ...taskResults,
   ...presenceResults,
   ...schemaResults,
+  ...searchResults,
 } as const satisfies Record<OpName, z.ZodType>;
 
 export type OpResult<Op extends OpName> = z.infer<(typeof resultSchemas)[Op]>;
@@ -45,3 +48,4 @@ export * from './tasks.js';
 export * from './records.js';
 export * from './pushes.js';
 export * from './envelope.js';
+export * from './search.js';

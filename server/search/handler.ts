@@ -1,0 +1,83 @@
+import { BlackboardError, ErrorCode, badRequest } from '../../shared/protocol/errors.js';
+import { compilePatterns } from '../../shared/protocol/globs.js';
+import { SEARCH_DEFAULT_LIMIT } from '../../shared/protocol/messages/search.js';
+import type { Handler } from '../extension.js';
+import { scopesOf } from '../security/authorize.js';
+import { prefixesFor } from '../security/scopes.js';
+import type { Source } from './candidates.js';
+import type { Searcher } from './searcher.js';
+
+/** The literal text before a pattern's first `*` (the whole pattern when it has none). */
+function literalHead(pattern: string): string {
+  const star = pattern.indexOf('*');
+  return star === -1 ? pattern : pattern.slice(0, star);
+}
+
+/**
+ * `search`: full-text search of a board's current values, of its state at `atRev`, or of
+ * every value in its history, limited to the keys the token may read and to `patterns`.
+ */
+export function searchHandler(searcher: () => Searcher | null): Handler<'search'> {
+  return async (frame, ctx) => {
+    const { services, session } = ctx;
+    const engine = searcher();
+    if (!engine || !services.history) {
+      throw new BlackboardError(ErrorCode.UNAVAILABLE, 'search needs the history in Postgres, which this server does not keep (HISTORY_ENABLED)');
+    }
+    if (frame.atRev !== undefined && frame.history === true) throw badRequest('atRev and history: true exclude each other');
+    if ((frame.fromRev !== undefined || frame.toRev !== undefined) && frame.history !== true) {
+      throw badRequest('fromRev and toRev apply to history: true');
+    }
+    if (frame.fromRev !== undefined && frame.toRev !== undefined && frame.fromRev > frame.toRev) {
+      throw badRequest('fromRev is above toRev', { fromRev: frame.fromRev, toRev: frame.toRev });
+    }
+    // What the token may read, as key prefixes: every query filters on them before it ranks or counts.
+    let scopePrefixes: string[] | null = null;
+    if (session.auth.scopes !== null) {
+      const prefixes = prefixesFor(scopesOf(session.auth.scopes), 'read', frame.board);
+      if (!(prefixes.length === 1 && prefixes[0] === '')) scopePrefixes = prefixes;
+    }
+    const target = Math.max(frame.minRev ?? 0, frame.atRev ?? 0);
+    if (target > 0) await waitForIndex(ctx.services, frame.board, target, frame.minRev !== undefined ? 'minRev' : 'atRev');
+    const source: Source =
+      frame.atRev !== undefined
+        ? { kind: 'at', atRev: frame.atRev }
+        : frame.history === true
+          ? { kind: 'history', fromRev: frame.fromRev ?? 0, toRev: frame.toRev ?? Number.MAX_SAFE_INTEGER }
+          : { kind: 'current' };
+    return engine.search({
+      board: frame.board,
+      query: frame.query,
+      scopePrefixes,
+      patterns: frame.patterns ? { heads: frame.patterns.map(literalHead), match: compilePatterns(frame.patterns) } : null,
+      source,
+      limit: frame.limit ?? SEARCH_DEFAULT_LIMIT,
+      after: frame.after,
+    });
+  };
+}
+
+/** Waits, at most SEARCH_WAIT_MS, until the board's watermark (and so its index) reaches `rev`. */
+async function waitForIndex(
+  services: Parameters<Handler<'search'>>[1]['services'],
+  board: string,
+  rev: number,
+  field: 'minRev' | 'atRev',
+): Promise<void> {
+  const state = await services.store.boardState(board);
+  if (!state || rev > state.rev) {
+    throw badRequest(`${field} ${rev} is in the future (board is at ${state?.rev ?? 0})`, { [field]: rev, rev: state?.rev ?? 0 });
+  }
+  const waitMs = services.config.SEARCH_WAIT_MS;
+  try {
+    await services.history!.awaitPersisted(board, rev, waitMs);
+  } catch (err) {
+    if (err instanceof BlackboardError && err.code === ErrorCode.TIMEOUT) {
+      throw new BlackboardError(ErrorCode.TIMEOUT, `the search index did not reach revision ${rev} within ${waitMs} ms; retry`, {
+        [field]: rev,
+        waitedMs: waitMs,
+      });
+    }
+    throw err;
+  }
+}

@@ -1,0 +1,114 @@
+import type pg from 'pg';
+import { extractText, fuzzyWords, keyWords } from './extract.js';
+
+/**
+ * The search index: one row per live key of a board in `search_docs` (its value's strings
+ * with their paths, and a tsvector in the board's language), and the words of those
+ * values in `search_words` (with a trigram index, for misspelt queries). It is written in
+ * the transaction that writes the events, so it is exactly as fresh as the watermark.
+ */
+
+/** The newest event of one key seen in a round: a put (with its value) or a delete. */
+export interface IndexChange {
+  board: string;
+  key: string;
+  rev: number;
+  version: number;
+  /** The value's JSON text; null for a delete. */
+  value: string | null;
+}
+
+/** `$` keys (locks, presence, task mirrors) churn and are the server's own: they are not indexed. */
+export function isIndexedKey(key: string): boolean {
+  return !key.startsWith('$');
+}
+
+/**
+ * Applies the newest change of each key to the index. Rounds of one board may commit out
+ * of revision order (a round past a gap before the round that fills it), so every
+ * statement compares revisions: a document is replaced only by a newer put, removed only
+ * by a newer delete, and not written at all when the events table already holds a newer
+ * event of its key.
+ */
+export async function applyIndexChanges(client: pg.PoolClient, changes: Iterable<IndexChange>): Promise<void> {
+  const latest = new Map<string, IndexChange>();
+  for (const c of changes) {
+    if (!isIndexedKey(c.key)) continue;
+    const id = `${c.board}\n${c.key}`;
+    const seen = latest.get(id);
+    if (!seen || seen.rev < c.rev) latest.set(id, c);
+  }
+  if (latest.size === 0) return;
+  const puts = [...latest.values()].filter((c) => c.value !== null);
+  const deletes = [...latest.values()].filter((c) => c.value === null);
+  if (puts.length > 0) await upsertDocuments(client, puts);
+  if (deletes.length > 0) {
+    await client.query(
+      `DELETE FROM search_docs d USING unnest($1::text[], $2::text[], $3::int8[]) AS v(board, key, rev)
+       WHERE d.board = v.board AND d.key = v.key AND d.rev < v.rev`,
+      [deletes.map((c) => c.board), deletes.map((c) => c.key), deletes.map((c) => c.rev)],
+    );
+  }
+}
+
+async function upsertDocuments(client: pg.PoolClient, puts: IndexChange[]): Promise<void> {
+  const boards: string[] = [];
+  const keys: string[] = [];
+  const revs: number[] = [];
+  const versions: number[] = [];
+  const keyTexts: string[] = [];
+  const bodies: string[] = [];
+  const textsJson: string[] = [];
+  const wordsByBoard = new Map<string, Set<string>>();
+  for (const c of puts) {
+    const { texts, names } = extractText(c.value!);
+    const body = texts.map(([, text]) => text);
+    if (names !== '') body.push(names);
+    const joined = body.join('\n');
+    const kw = keyWords(c.key);
+    boards.push(c.board);
+    keys.push(c.key);
+    revs.push(c.rev);
+    versions.push(c.version);
+    keyTexts.push(kw);
+    bodies.push(joined);
+    textsJson.push(JSON.stringify(texts));
+    let words = wordsByBoard.get(c.board);
+    if (!words) wordsByBoard.set(c.board, (words = new Set()));
+    fuzzyWords(kw, words);
+    fuzzyWords(joined, words);
+  }
+  // In key order, so that two transactions touching the same rows lock them in one order.
+  await client.query(
+    `INSERT INTO search_docs AS d (board, key, rev, version, texts, tsv)
+     SELECT v.board, v.key, v.rev, v.version, v.texts::jsonb,
+            setweight(to_tsvector(c.cfg, v.key_words), 'A') || to_tsvector(c.cfg, v.body)
+     FROM unnest($1::text[], $2::text[], $3::int8[], $4::int8[], $5::text[], $6::text[], $7::text[])
+            AS v(board, key, rev, version, key_words, body, texts)
+     CROSS JOIN LATERAL (
+       SELECT COALESCE((SELECT s.language FROM search_boards s WHERE s.board = v.board), 'simple'::regconfig) AS cfg
+     ) c
+     WHERE NOT EXISTS (SELECT 1 FROM events e WHERE e.board = v.board AND e.key = v.key AND e.rev > v.rev)
+     ORDER BY v.board, v.key
+     ON CONFLICT (board, key) DO UPDATE
+       SET rev = excluded.rev, version = excluded.version, texts = excluded.texts, tsv = excluded.tsv
+       WHERE d.rev < excluded.rev`,
+    [boards, keys, revs, versions, keyTexts, bodies, textsJson],
+  );
+  const wordBoards: string[] = [];
+  const words: string[] = [];
+  for (const [board, set] of wordsByBoard) {
+    for (const word of set) {
+      wordBoards.push(board);
+      words.push(word);
+    }
+  }
+  if (words.length > 0) {
+    await client.query(
+      `INSERT INTO search_words (board, word)
+       SELECT v.board, v.word FROM unnest($1::text[], $2::text[]) AS v(board, word) ORDER BY 1, 2
+       ON CONFLICT DO NOTHING`,
+      [wordBoards, words],
+    );
+  }
+}

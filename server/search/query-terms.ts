@@ -1,0 +1,85 @@
+/**
+ * A reading of a web-search query (`deploy "exact phrase" -legacy or rollout`) into the
+ * terms Postgres' `websearch_to_tsquery` sees, for what SQL cannot do with it alone:
+ * rewriting misspelt words for the fuzzy fallback, and naming the words to highlight.
+ * Words are runs of letters and digits, so the tsquery text built from them needs no
+ * quoting.
+ */
+
+export interface Term {
+  /** One word, or several for a phrase (`"a b"`, or `a-b` as websearch reads it). */
+  words: string[];
+  negated: boolean;
+}
+
+/** Terms joined by `or`; a query is clauses joined by AND. */
+export type Clause = Term[];
+
+/** Most terms a query may hold (the rest are ignored by the fuzzy rewrite). */
+export const MAX_TERMS = 32;
+
+const TOKEN = /(-?)"([^"]*)"?|(\S+)/g;
+const WORD = /[\p{L}\p{N}]+/gu;
+
+function wordsOf(text: string): string[] {
+  return [...text.matchAll(WORD)].map((m) => m[0].toLowerCase());
+}
+
+export function parseQuery(query: string): Clause[] {
+  const clauses: Clause[] = [];
+  let joinOr = false;
+  let terms = 0;
+  for (const m of query.matchAll(TOKEN)) {
+    if (terms >= MAX_TERMS) break;
+    let negated = m[1] === '-';
+    let text = m[2];
+    if (text === undefined) {
+      text = m[3]!;
+      if (text.toLowerCase() === 'or') {
+        joinOr = clauses.length > 0;
+        continue;
+      }
+      if (text.startsWith('-')) {
+        negated = true;
+        text = text.slice(1);
+      }
+    }
+    const words = wordsOf(text);
+    if (words.length === 0) continue;
+    const term: Term = { words, negated };
+    terms++;
+    if (joinOr) clauses.at(-1)!.push(term);
+    else clauses.push([term]);
+    joinOr = false;
+  }
+  return clauses;
+}
+
+/** The distinct words of the terms that are not negated. */
+export function positiveWords(clauses: readonly Clause[]): string[] {
+  const words = new Set<string>();
+  for (const clause of clauses) for (const term of clause) if (!term.negated) for (const w of term.words) words.add(w);
+  return [...words];
+}
+
+/**
+ * `to_tsquery` text for the query with each positive word replaced by the choice of
+ * itself and the words close to it (`alternatives`); negated terms stay as written.
+ */
+export function fuzzyTsquery(clauses: readonly Clause[], alternatives: ReadonlyMap<string, readonly string[]>): string {
+  const group = (word: string, fuzzy: boolean) => {
+    const choices = fuzzy ? [...new Set([word, ...(alternatives.get(word) ?? [])])] : [word];
+    return choices.length === 1 ? choices[0]! : `(${choices.join(' | ')})`;
+  };
+  const termText = (term: Term) => {
+    const body = term.words.map((w) => group(w, !term.negated)).join(' <-> ');
+    if (!term.negated) return term.words.length > 1 ? `(${body})` : body;
+    return `!(${body})`;
+  };
+  return clauses.map((clause) => (clause.length === 1 ? termText(clause[0]!) : `(${clause.map(termText).join(' | ')})`)).join(' & ');
+}
+
+/** `to_tsquery` text matching any of the words (what highlights mark). */
+export function anyWordTsquery(words: readonly string[]): string {
+  return words.join(' | ');
+}

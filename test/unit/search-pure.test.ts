@@ -1,0 +1,86 @@
+import { describe, expect, it } from 'vitest';
+import { decodeCursor, encodeCursor } from '../../server/search/cursor.js';
+import { extractText, fuzzyWords, keyWords, MAX_INDEXED_CHARS } from '../../server/search/extract.js';
+import { unmark } from '../../server/search/highlights.js';
+import { fuzzyTsquery, parseQuery, positiveWords } from '../../server/search/query-terms.js';
+import { BlackboardError } from '../../shared/protocol/errors.js';
+
+describe('what of a value is indexed', () => {
+  it('takes every string with its JSON Pointer, in document order, and the member names', () => {
+    const { texts, names } = extractText(JSON.stringify({ title: 'Plan', 'a/b': ['x', { '~c': 'deep' }], n: 3, ok: true, none: null }));
+    expect(texts).toEqual([
+      ['/title', 'Plan'],
+      ['/a~1b/0', 'x'],
+      ['/a~1b/1/~0c', 'deep'],
+    ]);
+    expect(names.split(' ').sort()).toEqual(['a/b', 'n', 'none', 'ok', 'title', '~c']);
+    expect(extractText('"just a string"').texts).toEqual([['', 'just a string']]);
+  });
+
+  it('bounds the text taken from a large value, and drops NUL', () => {
+    const big = extractText(JSON.stringify({ a: 'x'.repeat(MAX_INDEXED_CHARS), b: 'never reached' }));
+    // The member names come out of the same budget.
+    expect(big.texts.map(([p]) => p)).toEqual(['/a']);
+    expect(big.texts[0]![1].length).toBeLessThanOrEqual(MAX_INDEXED_CHARS);
+    expect(big.texts[0]![1].length).toBeGreaterThan(MAX_INDEXED_CHARS - 10);
+    expect(extractText(JSON.stringify({ a: 'nul\u0000here' })).texts).toEqual([['/a', 'nul here']]);
+  });
+
+  it('reads keys as words and offers 3–32 character words with a letter to the fuzzy matcher', () => {
+    expect(keyWords('notes/deploy-plan_v2')).toBe('notes deploy plan v2');
+    const words = new Set<string>();
+    fuzzyWords('Deploy the 2024 release to eu-west; ok, x', words);
+    expect([...words].sort()).toEqual(['deploy', 'release', 'the', 'west']);
+  });
+});
+
+describe('reading a web-search query', () => {
+  it('splits words, phrases, exclusions and or', () => {
+    const clauses = parseQuery('deploy "rollback plan" -draft or rollout -"old way"');
+    expect(clauses).toEqual([
+      [{ words: ['deploy'], negated: false }],
+      [{ words: ['rollback', 'plan'], negated: false }],
+      [
+        { words: ['draft'], negated: true },
+        { words: ['rollout'], negated: false },
+      ],
+      [{ words: ['old', 'way'], negated: true }],
+    ]);
+    expect(positiveWords(clauses)).toEqual(['deploy', 'rollback', 'plan', 'rollout']);
+  });
+
+  it('rewrites positive words into choices of close words; exclusions stay as written', () => {
+    const clauses = parseQuery('deplyo "rolback plan" -draft');
+    const alternatives = new Map([
+      ['deplyo', ['deploy', 'deployed']],
+      ['rolback', ['rollback']],
+      ['plan', []],
+    ]);
+    expect(fuzzyTsquery(clauses, alternatives)).toBe('(deplyo | deploy | deployed) & ((rolback | rollback) <-> plan) & !(draft)');
+  });
+
+  it('leaves out tokens without letters or digits, and what websearch would not see as a term', () => {
+    expect(parseQuery('!!! or "" -')).toEqual([]);
+    expect(parseQuery('a-b')).toEqual([[{ words: ['a', 'b'], negated: false }]]);
+  });
+});
+
+describe('highlights and cursors', () => {
+  it('takes the markers out of a headline and keeps where the marked words are', () => {
+    expect(unmark('Ship the \uE000release\uE001 on \uE000Friday\uE001')).toEqual({
+      text: 'Ship the release on Friday',
+      marks: [
+        [9, 16],
+        [20, 26],
+      ],
+    });
+  });
+
+  it('round-trips a cursor and refuses one the server did not give', () => {
+    const cursor = { fuzzy: true, position: { score: 0.0123456789, key: 'a/b:c', rev: 42 } };
+    expect(decodeCursor(encodeCursor(cursor))).toEqual(cursor);
+    for (const bad of ['x', Buffer.from('[1,2]').toString('base64url'), Buffer.from('[2,0.1,"k",1]').toString('base64url')]) {
+      expect(() => decodeCursor(bad)).toThrow(BlackboardError);
+    }
+  });
+});
