@@ -1,6 +1,6 @@
 import { pino } from 'pino';
 import { WebSocket } from 'ws';
-import { BlackboardClient, BlackboardError, ErrorCode, type SocketFactory } from '../client/sdk/index.js';
+import { BlackboardClient, BlackboardError, ErrorCode } from '../client/sdk/index.js';
 import { BoardStore } from '../server/board/store.js';
 import type { RedisClient } from '../server/board/scripts.js';
 import { connectRedis } from '../server/redis.js';
@@ -29,7 +29,7 @@ export async function rawStore(redisUrl: string): Promise<{ redis: RedisClient; 
 }
 
 export async function connectClient(url: string): Promise<BlackboardClient> {
-  const client = new BlackboardClient({ url, WebSocket: WebSocket as unknown as SocketFactory });
+  const client = new BlackboardClient({ url, WebSocket });
   await client.connect();
   return client;
 }

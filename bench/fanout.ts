@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { WebSocket } from 'ws';
-import { BlackboardClient, type SocketFactory } from '../client/sdk/index.js';
+import { BlackboardClient } from '../client/sdk/index.js';
 import { benchBoard } from './boards.js';
 import { admitted } from './context.js';
 import { awaitDelivery, closeAll, openAll, seqsIn, subscribeAll, wsUrl } from './sockets.js';
@@ -64,7 +64,7 @@ export async function measureFanout(nodes: string[], subscribers: number, writes
   const board = benchBoard('fan');
   const urls = nodes.map(wsUrl);
   const sockets = await openAll(Array.from({ length: subscribers }, (_, i) => urls[i % urls.length]!));
-  const writer = new BlackboardClient({ url: nodes[0]!, WebSocket: WebSocket as unknown as SocketFactory });
+  const writer = new BlackboardClient({ url: nodes[0]!, WebSocket });
   const sentAt: number[] = new Array(writes);
   const latencies: number[] = [];
   try {
@@ -129,7 +129,7 @@ export async function benchFanout(options: { url: string; subscribers: number; w
 /** Writes per second through one new connection with `inFlight` writes in flight, until all are acknowledged. */
 async function measurePuts(url: string, writes: number, inFlight: number): Promise<number> {
   const board = benchBoard('puts');
-  const writer = new BlackboardClient({ url, WebSocket: WebSocket as unknown as SocketFactory });
+  const writer = new BlackboardClient({ url, WebSocket });
   try {
     await writer.connect();
     const t0 = performance.now();

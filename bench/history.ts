@@ -7,10 +7,11 @@
  */
 import { pino } from 'pino';
 import { WebSocket } from 'ws';
-import { BlackboardClient, type SocketFactory } from '../client/sdk/index.js';
+import { BlackboardClient } from '../client/sdk/index.js';
 import { startApp } from '../server/app.js';
 import { boardKeys } from '../server/board/keys.js';
-import { defineScripts, type RedisClient } from '../server/board/scripts.js';
+import type { RedisClient } from '../server/board/scripts.js';
+import { defineHistoryScripts } from '../server/history/scripts.js';
 import { BoardStore } from '../server/board/store.js';
 import { connectRedis } from '../server/redis.js';
 import type pg from 'pg';
@@ -32,7 +33,6 @@ export interface HistoryBenchOptions {
 }
 
 const silent = pino({ level: 'silent' });
-const HISTORY_SCRIPTS = ['set-watermark-1', 'rebuild-begin-5', 'rebuild-load-3', 'rebuild-finish-2', 'history-group-2'];
 
 const PERSIST_BATCH = 1_000;
 const sampleValueText = JSON.stringify({ status: 'working', step: 3, notes: 'a small agent state value' });
@@ -94,7 +94,7 @@ async function rawCopy(client: pg.PoolClient, statements: BoardRecord[][]): Prom
  */
 export async function persisterThroughput(redisUrl: string, dbUrl: string, revisions: number, boards = 1): Promise<Figure[]> {
   const redis = await connectRedis(redisUrl, silent, 'bench');
-  defineScripts(redis, HISTORY_SCRIPTS);
+  defineHistoryScripts(redis);
   const pool = createPool({ url: dbUrl, poolMax: 4, queryTimeoutMs: 60_000 });
   const db = createDb(pool);
   await migrateDb(pool, db);
@@ -150,7 +150,7 @@ export async function persisterThroughput(redisUrl: string, dbUrl: string, revis
 
 async function durableLatency(redisUrl: string, dbUrl: string, writes: number): Promise<Figure[]> {
   const app = await startApp({ logger: silent, env: { REDIS_URL: redisUrl, DATABASE_URL: dbUrl, PORT: '0', HOST: '127.0.0.1' } });
-  const client = new BlackboardClient({ url: `ws://127.0.0.1:${app.port}/v1/ws`, WebSocket: WebSocket as unknown as SocketFactory });
+  const client = new BlackboardClient({ url: `ws://127.0.0.1:${app.port}/v1/ws`, WebSocket });
   await client.connect();
   const board = randomBoard('bd');
   try {
@@ -198,7 +198,7 @@ async function rebuildTime(redisUrl: string, dbUrl: string, keys: number): Promi
     const loseAndRebuild = async () => {
       await redis.del(meta.meta, meta.kv, meta.idx, meta.log);
       const started = performance.now();
-      await store.materializer.materialize(board);
+      await store.materialize(board);
       const seconds = (performance.now() - started) / 1000;
       if (Number(await redis.hlen(meta.kv)) !== keys) throw new Error('rebuild lost keys');
       return seconds;

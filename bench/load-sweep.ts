@@ -1,5 +1,4 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import type { WebSocket } from 'ws';
 import { benchBoard } from './boards.js';
 import type { BenchContext } from './context.js';
 import { closeAll, openAll, seqsIn, subscribeAll, wsUrl } from './sockets.js';

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import Redlock from 'redlock';
 import { WebSocket } from 'ws';
-import { BlackboardClient, BlackboardError, ErrorCode, type SocketFactory } from '../client/sdk/index.js';
+import { BlackboardClient, BlackboardError, ErrorCode } from '../client/sdk/index.js';
 import { countRedisCalls } from './redis-calls.js';
 import { round, runConcurrent, throughputFigures, type Figure } from './stats.js';
 
@@ -63,7 +63,7 @@ async function sideBySide(
 export async function benchLocks(options: LockBenchOptions): Promise<Figure[]> {
   const redis = new Redis(options.redisUrl, { maxRetriesPerRequest: 1 });
   const redlock = new Redlock([redis], { retryCount: 0 });
-  const client = new BlackboardClient({ url: options.url, agent: 'bench-locks', WebSocket: WebSocket as unknown as SocketFactory });
+  const client = new BlackboardClient({ url: options.url, agent: 'bench-locks', WebSocket });
   await client.connect();
   const figures: Figure[] = [];
   try {

@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { WebSocket } from 'ws';
-import { BlackboardClient, type SocketFactory } from '../client/sdk/index.js';
+import { BlackboardClient } from '../client/sdk/index.js';
 import type { TaskPush } from '../shared/protocol/types.js';
 import { freePort, spawnServer } from '../test/helpers/process-server.js';
 import { admitted } from './context.js';
@@ -30,7 +30,7 @@ const ENQUEUE_IN_FLIGHT = 64;
 const tag = () => randomBytes(6).toString('hex');
 
 function client(url: string, agent: string): BlackboardClient {
-  return new BlackboardClient({ url, agent, WebSocket: WebSocket as unknown as SocketFactory, requestTimeoutMs: 60_000 });
+  return new BlackboardClient({ url, agent, WebSocket, requestTimeoutMs: 60_000 });
 }
 
 /** Tasks/s through the server: the producer and the worker are separate connections. */

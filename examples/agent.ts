@@ -1,10 +1,10 @@
 // A minimal agent: claims steps of a shared plan, works them under a compare-and-set,
 // and watches what the other agents do. Run: npx tsx examples/agent.ts [agent-name]
 import { WebSocket } from 'ws';
-import { BlackboardClient, type SocketFactory } from '../client/sdk/index.js';
+import { BlackboardClient } from '../client/sdk/index.js';
 
 const agent = process.argv[2] ?? 'agent-1';
-const bb = new BlackboardClient({ url: 'ws://127.0.0.1:8080', agent, WebSocket: WebSocket as unknown as SocketFactory });
+const bb = new BlackboardClient({ url: 'ws://127.0.0.1:8080', agent, WebSocket });
 await bb.connect();
 
 // A live replica of the plan, kept current across reconnects.

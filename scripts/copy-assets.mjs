@@ -3,6 +3,8 @@ import { cpSync, existsSync } from 'node:fs';
 
 const assets = [
   ['server/board/scripts', 'dist/server/board/scripts'],
+  ['server/presence/scripts', 'dist/server/presence/scripts'],
+  ['server/history/scripts', 'dist/server/history/scripts'],
   ['server/mcp/scripts', 'dist/server/mcp/scripts'],
   ['server/locks/scripts', 'dist/server/locks/scripts'],
   ['server/tasks/scripts', 'dist/server/tasks/scripts'],

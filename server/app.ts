@@ -4,20 +4,17 @@ import type { Server } from 'node:http';
 import type { Logger } from 'pino';
 import { loadConfig, type Config } from './config.js';
 import { createLogger } from './logger.js';
-import { connectRedis, sentinelOf } from './redis.js';
+import { connectRedis, connectionFailed, sentinelOf } from './redis.js';
 import { BoardStore } from './board/store.js';
 import { SubscriptionHub } from './board/hub.js';
 import { StreamReplayer } from './board/replay.js';
-import { Dispatcher, type HandlerTable } from './gateway/dispatch.js';
+import { Dispatcher } from './gateway/dispatch.js';
 import { createHttpServer } from './gateway/http.js';
 import type { Authenticator } from './gateway/auth.js';
 import { WsGateway } from './gateway/ws.js';
 import { FlushScheduler, type Session } from './gateway/session.js';
 import type { Services } from './services.js';
-import type { Extension } from './extension.js';
-import { readHandlers } from './board/handlers/reads.js';
-import { writeHandlers } from './board/handlers/writes.js';
-import { subscriptionHandlers } from './board/handlers/subscribe.js';
+import type { Extension, HandlerTable } from './extension.js';
 import { defaultExtensions } from './extensions.js';
 import { chooseAuthenticator } from './security/authenticator.js';
 import { SecurityGuard } from './security/guard.js';
@@ -79,11 +76,12 @@ export async function startApp(options: AppOptions = {}): Promise<App> {
     sessions,
     fanout: scheduler,
     redisReady: () => redis.status === 'ready',
+    redisConnectionFailed: (err) => connectionFailed(err, redis as Parameters<typeof connectionFailed>[1]),
     authenticator,
   };
   for (const ext of extensions) await ext.init?.(services);
 
-  const handlers: HandlerTable = { ...readHandlers, ...writeHandlers, ...subscriptionHandlers };
+  const handlers: HandlerTable = {};
   for (const ext of extensions) Object.assign(handlers, ext.handlers);
   const dispatcher = new Dispatcher(
     handlers,
@@ -105,7 +103,7 @@ export async function startApp(options: AppOptions = {}): Promise<App> {
       }
     }
   };
-  const gateway = new WsGateway(services, scheduler, dispatcher, authenticator, sessionClosed, new SecurityGuard(config));
+  const gateway = new WsGateway(services, sessions, scheduler, dispatcher, authenticator, sessionClosed, new SecurityGuard(config));
   const readiness = {
     async check() {
       const states: Record<string, 'up' | 'down' | 'disabled'> = {};

@@ -232,23 +232,31 @@ function settle(parsed: z.infer<typeof configSchema>): Config {
   const revision = parsed.MAX_REVISION_BYTES ?? Math.min(DEFAULT_MAX_REVISION_BYTES, Math.floor(outbound / 2));
   const reply = parsed.MAX_REPLY_BYTES ?? Math.min(DEFAULT_MAX_REPLY_BYTES, Math.floor(outbound / 8));
   if (revision >= outbound) {
-    throw new Error(`invalid configuration: MAX_REVISION_BYTES: must be below MAX_OUTBOUND_BYTES (${outbound})`);
+    throw new ConfigError(`MAX_REVISION_BYTES: must be below MAX_OUTBOUND_BYTES (${outbound})`);
   }
   if (reply + revision > outbound) {
-    throw new Error(
-      `invalid configuration: MAX_REPLY_BYTES: with MAX_REVISION_BYTES (${revision}) it must fit MAX_OUTBOUND_BYTES (${outbound})`,
+    throw new ConfigError(
+      `MAX_REPLY_BYTES: with MAX_REVISION_BYTES (${revision}) it must fit MAX_OUTBOUND_BYTES (${outbound})`,
     );
   }
   if ((parsed.REDIS_SENTINELS === undefined) !== (parsed.REDIS_SENTINEL_NAME === undefined)) {
-    throw new Error('invalid configuration: REDIS_SENTINELS and REDIS_SENTINEL_NAME go together');
+    throw new ConfigError('REDIS_SENTINELS and REDIS_SENTINEL_NAME go together');
   }
   if (parsed.REDIS_SENTINELS !== undefined && parsed.REDIS_CLUSTER_NODES !== undefined) {
-    throw new Error('invalid configuration: REDIS_SENTINELS: not with REDIS_CLUSTER_NODES (a Redis Cluster fails over by itself)');
+    throw new ConfigError('REDIS_SENTINELS: not with REDIS_CLUSTER_NODES (a Redis Cluster fails over by itself)');
   }
   return Object.freeze({ ...parsed, MAX_REVISION_BYTES: revision, MAX_REPLY_BYTES: reply });
 }
 
 /** Parses the environment (or overrides, for tests) into a frozen config; throws a readable error. */
+/** A setting that is missing, malformed or inconsistent with another; the node does not start. */
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+  constructor(detail: string) {
+    super(`invalid configuration: ${detail}`);
+  }
+}
+
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
   const known = Object.fromEntries(
     Object.keys(configSchema.shape)
@@ -258,7 +266,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const parsed = configSchema.safeParse(known);
   if (!parsed.success) {
     const lines = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
-    throw new Error(`invalid configuration: ${lines.join('; ')}`);
+    throw new ConfigError(lines.join('; '));
   }
   return settle(parsed.data);
 }

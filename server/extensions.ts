@@ -10,10 +10,12 @@ import { admissionExtension } from './admission/extension.js';
 import { securityExtension } from './security/extension.js';
 import { schemasExtension } from './schemas/extension.js';
 import { mcpExtension } from './mcp/extension.js';
+import { boardExtension } from './board/extension.js';
 
 /** The capabilities a server node runs, in start-up order. */
 export function defaultExtensions(config: Config): Extension[] {
   return [
+    boardExtension(),
     securityExtension(),
     admissionExtension(config),
     historyExtension(config),

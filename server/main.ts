@@ -1,14 +1,14 @@
 import cluster from 'node:cluster';
 import { startApp } from './app.js';
 import { announceReady, runPrimary } from './cluster.js';
-import { loadConfig, type Config } from './config.js';
+import { ConfigError, loadConfig, type Config } from './config.js';
 import { createLogger } from './logger.js';
 import { installProcessGuard } from './process-guard.js';
 import { DependencyUnavailable } from './redis.js';
 import { ClusterSplit } from './history/cluster-identity.js';
 
 function fail(err: unknown): never {
-  if (err instanceof DependencyUnavailable || err instanceof ClusterSplit || (err instanceof Error && err.message.startsWith('invalid configuration'))) {
+  if (err instanceof DependencyUnavailable || err instanceof ClusterSplit || err instanceof ConfigError) {
     process.stderr.write(`blackboard: ${err.message}\n`);
     process.exit(1);
   }

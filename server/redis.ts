@@ -1,4 +1,4 @@
-import { Cluster, Redis } from 'ioredis';
+import { Cluster, Redis, ReplyError } from 'ioredis';
 import type { Logger } from 'pino';
 import { defineScripts, type RedisClient } from './board/scripts.js';
 
@@ -114,6 +114,32 @@ export async function connectRedis(
   }
   defineScripts(redis);
   return redis;
+}
+
+/** Socket error codes that mean the connection to Redis failed under a command. */
+const NETWORK_CODES: ReadonlySet<string> = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'ENOTCONN', 'EHOSTUNREACH']);
+
+/**
+ * The code Redis gave an error reply (`NOGROUP`, `BUSYGROUP`, `WRONGTYPE`...: the first word
+ * of the reply, by protocol), or null when the error is not a reply from Redis.
+ */
+export function redisErrorCode(err: unknown): string | null {
+  if (!(err instanceof ReplyError)) return null;
+  const code = /^[A-Z][A-Z_]*/.exec(String((err as Error).message))?.[0];
+  return code ?? 'ERR';
+}
+
+/**
+ * Whether a command failed because the connection did, not because Redis refused it: a
+ * socket error code, ioredis giving up after its retries (MaxRetriesPerRequestError), or
+ * a connection that is not ready or not writable at the time of the failure.
+ */
+export function connectionFailed(err: unknown, redis: Pick<RedisClient, 'status'> & { stream?: { writable?: boolean } }): boolean {
+  if (err instanceof ReplyError) return false;
+  const code = (err as { code?: unknown } | null)?.code;
+  if (typeof code === 'string' && NETWORK_CODES.has(code)) return true;
+  if (err instanceof Error && err.name === 'MaxRetriesPerRequestError') return true;
+  return redis.status !== 'ready' || redis.stream?.writable === false;
 }
 
 function parseNodes(list: string): Array<{ host: string; port: number }> {

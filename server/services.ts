@@ -1,9 +1,12 @@
+import type { RawJson } from '../shared/protocol/json.js';
+import type { OpResult } from '../shared/protocol/messages/index.js';
+import type { WireResult } from '../shared/protocol/envelope.js';
 import type { Logger } from 'pino';
 import type { Config } from './config.js';
 import type { BoardStore } from './board/store.js';
 import type { SubscriptionHub } from './board/hub.js';
 import type { RedisClient } from './board/scripts.js';
-import type { Session } from './gateway/session.js';
+import type { Caller } from './extension.js';
 import type { Replayer } from './board/replay.js';
 import type { StoredRecord } from './board/records.js';
 import type { Authenticator } from './gateway/auth.js';
@@ -17,7 +20,7 @@ export interface Services {
   store: BoardStore;
   hub: SubscriptionHub;
   replayer: Replayer;
-  sessions: Set<Session>;
+  sessions: Set<Caller>;
   /** This node's event delivery: how far its fan-out is behind. */
   fanout: FanoutState;
   /** Postgres history, when this node keeps it. */
@@ -25,6 +28,8 @@ export interface Services {
   /** Typed boards (JSON Schemas per key pattern), when this node runs them. */
   schemas?: SchemaService;
   redisReady(): boolean;
+  /** Whether an error means the connection to Redis failed under the command (by class, code and state). */
+  redisConnectionFailed(err: unknown): boolean;
   /** How this node checks credentials (WebSocket upgrades, `/mcp` requests). */
   authenticator?: Authenticator;
 }
@@ -32,7 +37,20 @@ export interface Services {
 export interface FanoutState {
   /** Milliseconds the oldest event queued for a subscriber has waited for its socket. */
   backlogMs(): number;
+  /** What the sessions of this node delivered. */
+  readonly stats: DeliveryStats;
 }
+
+/** What the sessions of one node delivered; plain integers, read by the metrics at scrape time. */
+export interface DeliveryStats {
+  eventFrames: number;
+  /** String length of those frames: bytes for ASCII, as the outbound bound counts them. */
+  eventBytes: number;
+  slowConsumers: number;
+}
+
+/** A `get` result with the stored value spliced in as text. */
+export type GetReply = Omit<OpResult<'get'>, 'value'> & { value: RawJson };
 
 export interface SchemaService {
   /**
@@ -41,17 +59,17 @@ export interface SchemaService {
    */
   check(board: string, key: string, valueText: string): Promise<number | undefined>;
   /** A `get` result for a typed key: its value in `schemaVersion` (default: the latest), migrated on the fly. */
-  present(board: string, key: string, record: StoredRecord, result: object, schemaVersion: number | undefined): Promise<object>;
+  present(board: string, key: string, record: StoredRecord, result: GetReply, schemaVersion: number | undefined): Promise<GetReply>;
 }
 
 export interface HistoryService {
   /** Resolves once revision `rev` of the board is committed in Postgres; TIMEOUT after `timeoutMs` (default DURABLE_TIMEOUT_MS). */
   awaitPersisted(board: string, rev: number, timeoutMs?: number): Promise<void>;
-  getAt?(board: string, key: string, atRev: number): Promise<unknown>;
-  listAt?(board: string, prefix: string, atRev: number, limit: number, after: string | undefined): Promise<unknown>;
+  getAt?(board: string, key: string, atRev: number): Promise<WireResult<'get'>>;
+  listAt?(board: string, prefix: string, atRev: number, limit: number, after: string | undefined): Promise<WireResult<'list'>>;
   events?(
     board: string,
     range: { key?: string | undefined; fromRev?: number | undefined; toRev?: number | undefined },
     limit: number,
-  ): Promise<unknown>;
+  ): Promise<WireResult<'history'>>;
 }

@@ -43,5 +43,5 @@ export function refusalReportingSocket(onRefused: (refusal: Refusal) => void): S
       });
     }
   }
-  return ReportingSocket as unknown as SocketFactory;
+  return ReportingSocket;
 }

@@ -1,7 +1,7 @@
 import type { CheckpointTuple } from '@langchain/langgraph-checkpoint';
 import type { KeyRecord } from '../sdk/index.js';
 import type { SaverContext } from './context.js';
-import { ThreadKeys, isCheckpointId } from './keys.js';
+import { type ThreadKeys, isCheckpointId } from './keys.js';
 import { asCheckpointRecord, asHeadRecord, type CheckpointRecord, type HeadRecord } from './records.js';
 import { SCAN_PAGE, collect, getOptional } from './scan.js';
 import { viewOfHead } from './thread-view.js';

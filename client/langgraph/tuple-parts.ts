@@ -8,7 +8,7 @@ import {
 } from '@langchain/langgraph-checkpoint';
 import type { KeyRecord } from '../sdk/index.js';
 import type { SaverContext } from './context.js';
-import { ThreadKeys, parseCheckpointKey } from './keys.js';
+import { type ThreadKeys, parseCheckpointKey } from './keys.js';
 import { asStoredValue, asWriteRecord, type CheckpointShape, type WriteRecord } from './records.js';
 import { collect, getMany } from './scan.js';
 import { decodeValue, partCount, partKey, type StoredValue } from './stored-value.js';

@@ -1,4 +1,4 @@
-import type { OpArgs, OpName } from '../../shared/protocol/messages/index.js';
+import type { Requester } from '../sdk/requester.js';
 
 /**
  * What the MCP tools and resources need from a Blackboard connection: the SDK's
@@ -6,8 +6,7 @@ import type { OpArgs, OpName } from '../../shared/protocol/messages/index.js';
  * it, so an MCP agent gets exactly the checks (scopes, rate limits, fencing) a WebSocket
  * client gets, and nothing reaches Redis any other way.
  */
-export interface BoardApi {
-  request<R = unknown>(op: OpName, args: OpArgs<OpName> | Record<string, unknown>, onResult?: (r: unknown) => void): Promise<R>;
+export interface BoardApi extends Requester {
   on(event: 'open' | 'close' | 'push', listener: (...args: unknown[]) => void): void;
   off(event: 'open' | 'close' | 'push', listener: (...args: unknown[]) => void): void;
 }

@@ -1,5 +1,4 @@
 import { BlackboardError, ErrorCode } from '../../shared/protocol/errors.js';
-import type { BoardsResult, GetResult, ListResult } from '../../shared/protocol/types.js';
 import type { BoardApi } from './board-api.js';
 import { KEY_TEMPLATE, parseResourceUri, resourceUri } from './resource-uri.js';
 
@@ -38,7 +37,7 @@ export async function listResources(api: BoardApi, defaultBoard: string | undefi
   const boards =
     defaultBoard !== undefined
       ? [defaultBoard]
-      : (await api.request<BoardsResult>('boards', {})).boards.slice(0, LISTED_BOARDS).map((b) => b.board);
+      : (await api.request('boards', {})).boards.slice(0, LISTED_BOARDS).map((b) => b.board);
   return boards.map((board) => ({
     uri: resourceUri(board),
     name: board,
@@ -58,7 +57,7 @@ export async function readResource(api: BoardApi, uri: string): Promise<Resource
     );
   const { board } = ref;
   if (ref.key === null) {
-    const list = await api.request<ListResult>('list', { board, prefix: '', limit: INDEX_KEYS });
+    const list = await api.request('list', { board, prefix: '', limit: INDEX_KEYS });
     const body = {
       board,
       lastRev: list.rev,
@@ -69,13 +68,13 @@ export async function readResource(api: BoardApi, uri: string): Promise<Resource
   }
   const key = ref.key;
   try {
-    const got = await api.request<GetResult>('get', { board, key });
+    const got = await api.request('get', { board, key });
     const body = { board, key, value: got.value, version: got.version, create_rev: got.createRev, mod_rev: got.modRev, lastRev: got.rev };
     return { uri, mimeType: MIME, text: JSON.stringify(body), _meta: { lastRev: got.rev } };
   } catch (err) {
     if (!(err instanceof BlackboardError && err.code === ErrorCode.NOT_FOUND)) throw err;
     // Absent is a state worth showing (a subscribed key may not exist yet): version 0, as in a CONFLICT's `current`.
-    const list = await api.request<ListResult>('list', { board, prefix: key, limit: 1 });
+    const list = await api.request('list', { board, prefix: key, limit: 1 });
     const body = { board, key, version: 0, lastRev: list.rev };
     return { uri, mimeType: MIME, text: JSON.stringify(body), _meta: { lastRev: list.rev } };
   }

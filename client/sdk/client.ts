@@ -1,23 +1,36 @@
 import { BlackboardError, ErrorCode } from '../../shared/protocol/errors.js';
-import type { OpArgs, OpName } from '../../shared/protocol/messages/index.js';
+import { decodeServerFrame } from '../../shared/protocol/envelope.js';
+import type { OpArgs, OpName, OpResult } from '../../shared/protocol/messages/index.js';
 import type {
   BoardEvent,
   BoardsResult,
   DeleteResult,
+  EnqueueResult,
   GetResult,
   HistoryResult,
   KeyRecord,
   ListResult,
+  LockExtendResult,
+  LockGrant,
+  LockReleaseResult,
   PatchResult,
+  PresenceClearResult,
+  PresenceResult,
   PutResult,
+  SchemaDefinition,
+  SchemaListResult,
+  SchemaSetResult,
   SubscribeResult,
+  TaskInfo,
+  TaskState,
   TxnResult,
 } from '../../shared/protocol/types.js';
 import { Connection, ConnectionState, type ConnectionOptions } from './connection.js';
 import { RequestManager } from './requests.js';
 import { iterateHistory, iterateList } from './pages.js';
 import { Watch, type WatchChange, type WatchOptions } from './watch.js';
-import { TaskWorker, type EnqueueOptions, type TaskHandler, type TaskInfo, type WorkOptions } from './worker.js';
+import { TaskWorker, type EnqueueOptions, type TaskHandler, type WorkOptions } from './worker.js';
+import type { ClientCore, ClientEvent, Listener, SubscriptionHandlers } from './requester.js';
 import {
   acquireLock,
   clearPresence,
@@ -26,13 +39,9 @@ import {
   setPresence,
   withLock,
   type LockContext,
-  type LockGrant,
   type LockOptions,
-  type PresenceResult,
   type WithLockOptions,
 } from './locks.js';
-import type { SchemaDefinition, SchemaListResult, SchemaSetResult } from '../../shared/protocol/messages/schemas.js';
-import type { OpResult } from '../../shared/protocol/messages/index.js';
 
 /** A `search` reply: ranked items with highlights, the revision the index held, and the cursor of the next page. */
 export type SearchResult = OpResult<'search'>;
@@ -45,16 +54,6 @@ export interface ClientOptions extends ConnectionOptions {
   retryRateLimited?: boolean;
 }
 
-export interface SubscriptionHandlers {
-  events?(events: BoardEvent[]): void;
-  progress?(rev: number): void;
-  /**
-   * The rest of a snapshot too large for the subscribe result (which then says `more: true`),
-   * in parts, before any event; `more` is false on the last part.
-   */
-  snapshot?(items: KeyRecord[], more: boolean): void;
-}
-
 /** Ops that change nothing, or carry a reqId: safe to send again after a reconnect. */
 const READ_OPS: ReadonlySet<string> = new Set(['get', 'list', 'history', 'boards', 'search', 'task.get', 'schema.get', 'schema.list']);
 const WRITE_OPS: ReadonlySet<string> = new Set(['put', 'patch', 'delete', 'txn']);
@@ -64,13 +63,11 @@ function newReqId(): string {
   return c?.randomUUID ? c.randomUUID() : `${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}`;
 }
 
-type Listener = (...args: unknown[]) => void;
-
 /**
  * The Blackboard SDK. One client is one logical connection: it reconnects by itself,
  * resends what is safe to resend, and keeps `watch` replicas current across reconnects.
  */
-export class BlackboardClient {
+export class BlackboardClient implements ClientCore {
   readonly connection: Connection;
   private readonly requests: RequestManager;
   private readonly subHandlers = new Map<string, SubscriptionHandlers>();
@@ -121,47 +118,49 @@ export class BlackboardClient {
     this.connection.close();
   }
 
-  on(event: 'open' | 'close' | 'state' | 'push', listener: Listener): void {
+  on(event: ClientEvent, listener: Listener): void {
     let set = this.listeners.get(event);
     if (!set) this.listeners.set(event, (set = new Set()));
     set.add(listener);
   }
 
-  off(event: string, listener: Listener): void {
+  off(event: ClientEvent, listener: Listener): void {
     this.listeners.get(event)?.delete(listener);
   }
 
-  private emit(event: string, ...args: unknown[]): void {
+  private emit(event: ClientEvent, ...args: unknown[]): void {
     for (const listener of this.listeners.get(event) ?? []) listener(...args);
   }
 
   private onMessage(text: string): void {
-    let message: Record<string, unknown>;
-    try {
-      message = JSON.parse(text) as Record<string, unknown>;
-    } catch {
+    const frame = decodeServerFrame(text);
+    if (frame === null) return;
+    if (frame.kind === 'reply') {
+      this.requests.handleReply(frame);
       return;
     }
-    if (this.requests.handleReply(message)) return;
-    if (message.push === 'events' || message.push === 'progress' || message.push === 'snapshot') {
-      const handlers = this.subHandlers.get(String(message.sub));
-      if (message.push === 'events') handlers?.events?.(message.events as BoardEvent[]);
-      else if (message.push === 'snapshot') handlers?.snapshot?.(message.items as KeyRecord[], message.more === true);
-      else handlers?.progress?.(Number(message.rev));
-    }
-    this.emit('push', message);
+    if (frame.push === 'events') this.subHandlers.get(frame.sub)?.events?.(frame.events);
+    else if (frame.push === 'snapshot') this.subHandlers.get(frame.sub)?.snapshot?.(frame.items, frame.more);
+    else if (frame.push === 'progress') this.subHandlers.get(frame.sub)?.progress?.(frame.rev);
+    this.emit('push', frame);
   }
 
   /** Sends any op; writes get a reqId so that a resend after a reconnect is applied once. */
-  request<R = unknown>(op: OpName, args: OpArgs<OpName> | Record<string, unknown>, onResult?: (r: unknown) => void): Promise<R> {
+  request<Op extends OpName>(op: Op, args: OpArgs<Op>, onResult?: (result: OpResult<Op>) => void): Promise<OpResult<Op>> {
     let frameArgs = args as Record<string, unknown>;
     if (WRITE_OPS.has(op) && frameArgs.reqId === undefined) frameArgs = { ...frameArgs, reqId: newReqId() };
     const resendable = READ_OPS.has(op) || WRITE_OPS.has(op);
-    return this.requests.send(op, frameArgs, { resendable, timeoutMs: this.timeoutMs, ...(onResult ? { onResult } : {}) }) as Promise<R>;
+    const sent = this.requests.send(op, frameArgs, {
+      resendable,
+      timeoutMs: this.timeoutMs,
+      ...(onResult ? { onResult: (r: unknown) => onResult(r as OpResult<Op>) } : {}),
+    });
+    // The reply is the server's answer to `op`: its shape is that op's OpResult.
+    return sent as Promise<OpResult<Op>>;
   }
 
   get<V = unknown>(board: string, key: string, options: { atRev?: number } = {}): Promise<GetResult<V>> {
-    return this.request('get', { board, key, ...options });
+    return this.request('get', { board, key, ...options }) as Promise<GetResult<V>>;
   }
 
   /** The value of a key, or undefined when it does not exist. */
@@ -175,7 +174,7 @@ export class BlackboardClient {
   }
 
   list<V = unknown>(board: string, prefix = '', options: Omit<OpArgs<'list'>, 'board' | 'prefix'> = {}): Promise<ListResult<V>> {
-    return this.request('list', { board, prefix, ...options });
+    return this.request('list', { board, prefix, ...options }) as Promise<ListResult<V>>;
   }
 
   /** Every key under `prefix`, following `more` from one page to the next (see pages.ts). */
@@ -193,7 +192,7 @@ export class BlackboardClient {
     patch: OpArgs<'patch'>['patch'],
     options: Omit<OpArgs<'patch'>, 'board' | 'key' | 'patch'> = {},
   ): Promise<PatchResult<V>> {
-    return this.request('patch', { board, key, patch, ...options });
+    return this.request('patch', { board, key, patch, ...options }) as Promise<PatchResult<V>>;
   }
 
   delete(board: string, key: string, options: Omit<OpArgs<'delete'>, 'board' | 'key'> = {}): Promise<DeleteResult> {
@@ -205,7 +204,7 @@ export class BlackboardClient {
   }
 
   history(board: string, options: Omit<OpArgs<'history'>, 'board'> = {}): Promise<HistoryResult> {
-    return this.request('history', { board, ...options });
+    return this.request('history', { board, ...options }) as Promise<HistoryResult>;
   }
 
   /** Every event from `fromRev` to `toRev`, following `more` from one reply to the next (see pages.ts). */
@@ -231,9 +230,9 @@ export class BlackboardClient {
    * A raw subscription on the current socket. It ends with the socket; `watch` is the
    * form that resumes by itself.
    */
-  subscribe(args: Omit<OpArgs<'subscribe'>, never>, handlers: SubscriptionHandlers): Promise<SubscribeResult> {
+  subscribe(args: OpArgs<'subscribe'>, handlers: SubscriptionHandlers): Promise<SubscribeResult> {
     // The handler is registered with the reply itself, before any push that follows it.
-    return this.request('subscribe', args, (result) => this.subHandlers.set((result as SubscribeResult).sub, handlers));
+    return this.request('subscribe', args, (result) => this.subHandlers.set(result.sub, handlers)) as Promise<SubscribeResult>;
   }
 
   async unsubscribe(sub: string): Promise<void> {
@@ -302,15 +301,15 @@ export class BlackboardClient {
     return worker;
   }
 
-  enqueue(board: string, queue: string, data: unknown, options: EnqueueOptions = {}): Promise<{ taskId: string; created: boolean }> {
+  enqueue(board: string, queue: string, data: unknown, options: EnqueueOptions = {}): Promise<EnqueueResult> {
     return this.request('task.enqueue', { board, queue, data, ...options });
   }
 
   task<R = unknown, C = unknown>(board: string, taskId: string): Promise<TaskInfo<R, C>> {
-    return this.request('task.get', { board, taskId });
+    return this.request('task.get', { board, taskId }) as Promise<TaskInfo<R, C>>;
   }
 
-  cancelTask(board: string, taskId: string): Promise<{ state: TaskInfo['state'] }> {
+  cancelTask(board: string, taskId: string): Promise<{ state: TaskState }> {
     return this.request('task.cancel', { board, taskId });
   }
 
@@ -321,11 +320,11 @@ export class BlackboardClient {
     return acquireLock(this, board, name, options);
   }
 
-  extendLock(board: string, name: string, token: number, ttlMs: number): Promise<{ expiresAt: number }> {
+  extendLock(board: string, name: string, token: number, ttlMs: number): Promise<LockExtendResult> {
     return extendLock(this, board, name, token, ttlMs);
   }
 
-  releaseLock(board: string, name: string, token: number): Promise<{ released: true }> {
+  releaseLock(board: string, name: string, token: number): Promise<LockReleaseResult> {
     return releaseLock(this, board, name, token);
   }
 
@@ -339,7 +338,7 @@ export class BlackboardClient {
     return setPresence(this, board, meta);
   }
 
-  clearPresence(board: string): Promise<{ cleared: boolean }> {
+  clearPresence(board: string): Promise<PresenceClearResult> {
     return clearPresence(this, board);
   }
 
@@ -368,6 +367,6 @@ export class BlackboardClient {
 
   /** A typed key's value migrated to `schemaVersion` (INVALID when no migration path leads there). */
   getAsVersion<V = unknown>(board: string, key: string, schemaVersion: number): Promise<GetResult<V> & { schemaVersion: number }> {
-    return this.request('get', { board, key, schemaVersion });
+    return this.request('get', { board, key, schemaVersion }) as Promise<GetResult<V> & { schemaVersion: number }>;
   }
 }

@@ -10,16 +10,24 @@ export const ConnectionState = {
 } as const;
 export type ConnectionState = (typeof ConnectionState)[keyof typeof ConnectionState];
 
+/**
+ * An event handler slot. Declared as a method so that it is compared bivariantly: the
+ * browser's `WebSocket` and the `ws` package's pass richer event objects than the fields
+ * this client reads, and both must fit without a cast.
+ */
+type EventSlot<E> = { handle(ev: E): void }['handle'] | null;
+
 /** The subset of the standard WebSocket API the client uses (browsers and the `ws` package both have it). */
 export interface SocketLike {
   readonly readyState: number;
   send(data: string): void;
   close(code?: number, reason?: string): void;
-  onopen: ((ev: unknown) => void) | null;
-  onmessage: ((ev: { data: unknown }) => void) | null;
-  onclose: ((ev: { code: number; reason: string }) => void) | null;
-  onerror: ((ev: unknown) => void) | null;
+  onopen: EventSlot<unknown>;
+  onmessage: EventSlot<{ data: unknown }>;
+  onclose: EventSlot<{ code: number; reason: string }>;
+  onerror: EventSlot<unknown>;
 }
+/** A WebSocket class: `globalThis.WebSocket` in browsers and Node 22+, or `WebSocket` from the `ws` package. */
 export type SocketFactory = new (url: string, protocols?: string | string[]) => SocketLike;
 
 export interface ConnectionOptions {

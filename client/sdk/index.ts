@@ -1,4 +1,5 @@
-export { BlackboardClient, type ClientOptions, type SubscriptionHandlers, type SearchResult, type SearchOptions } from './client.js';
+export { BlackboardClient, type ClientOptions, type SearchResult, type SearchOptions } from './client.js';
+export type { SubscriptionHandlers } from './requester.js';
 export { ConnectionState, type SocketFactory } from './connection.js';
 export { Watch, type WatchChange, type WatchOptions, type ReplicaEntry } from './watch.js';
 export { fullJitterDelay } from './backoff.js';
@@ -9,9 +10,9 @@ export {
   TaskWorker,
   PermanentTaskError,
   TaskAbortedError,
-  type TaskInfo,
   type TaskContext,
   type EnqueueOptions,
   type WorkOptions,
 } from './worker.js';
-export type { LockGrant, Fence, LockOptions, WithLockOptions, LockContext, PresenceResult } from './locks.js';
+export type { Fence, LockOptions, WithLockOptions, LockContext } from './locks.js';
+export type { Requester } from './requester.js';

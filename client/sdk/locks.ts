@@ -1,17 +1,9 @@
 import { BlackboardError, ErrorCode } from '../../shared/protocol/errors.js';
-import type { OpName } from '../../shared/protocol/messages/index.js';
+import type { LockExtendResult, LockGrant, LockReleaseResult, PresenceClearResult, PresenceResult } from '../../shared/protocol/types.js';
+import type { Requester } from './requester.js';
 
 /** What the lock helpers need of a client: one request/reply call. */
-export interface LockRequester {
-  request<R = unknown>(op: OpName, args: Record<string, unknown>): Promise<R>;
-}
-
-export interface LockGrant {
-  /** The fencing token: the board revision at which the lock was taken. */
-  token: number;
-  /** When the lock lapses unless extended (server time, epoch ms). */
-  expiresAt: number;
-}
+type LockRequester = Requester;
 
 /** What a write passes as `fence` to commit only while the lock is still held. */
 export interface Fence {
@@ -41,11 +33,6 @@ export interface LockContext {
   fence: Fence;
 }
 
-export interface PresenceResult {
-  rev: number;
-  since: number;
-  expiresAt: number;
-}
 
 export function acquireLock(client: LockRequester, board: string, name: string, options: LockOptions): Promise<LockGrant> {
   const { ttlMs, waitMs } = options;
@@ -58,11 +45,11 @@ export function extendLock(
   name: string,
   token: number,
   ttlMs: number,
-): Promise<{ expiresAt: number }> {
+): Promise<LockExtendResult> {
   return client.request('lock.extend', { board, name, token, ttlMs });
 }
 
-export function releaseLock(client: LockRequester, board: string, name: string, token: number): Promise<{ released: true }> {
+export function releaseLock(client: LockRequester, board: string, name: string, token: number): Promise<LockReleaseResult> {
   return client.request('lock.release', { board, name, token });
 }
 
@@ -70,7 +57,7 @@ export function setPresence(client: LockRequester, board: string, meta: unknown)
   return client.request('presence.set', { board, meta });
 }
 
-export function clearPresence(client: LockRequester, board: string): Promise<{ cleared: boolean }> {
+export function clearPresence(client: LockRequester, board: string): Promise<PresenceClearResult> {
   return client.request('presence.clear', { board });
 }
 

@@ -1,6 +1,6 @@
 import { BlackboardError, ErrorCode } from '../../shared/protocol/errors.js';
 import type { BoardEvent, KeyRecord, SubscribeResult } from '../../shared/protocol/types.js';
-import type { BlackboardClient } from './client.js';
+import type { ClientCore } from './requester.js';
 
 export interface ReplicaEntry<V> {
   value: V;
@@ -38,7 +38,7 @@ export class Watch<V = unknown> {
   private readonly onOpen = () => void this.resume();
 
   constructor(
-    private readonly client: BlackboardClient,
+    private readonly client: ClientCore,
     readonly board: string,
     readonly patterns: string[],
     private readonly onChange: ((change: WatchChange<V>) => void) | undefined,

@@ -1,22 +1,6 @@
 import { BlackboardError, ErrorCode } from '../../shared/protocol/errors.js';
 import type { TaskPush } from '../../shared/protocol/types.js';
-import type { BlackboardClient } from './client.js';
-
-/** What `task.get` answers. */
-export interface TaskInfo<R = unknown, C = unknown> {
-  taskId: string;
-  queue: string;
-  state: 'waiting' | 'delayed' | 'active' | 'completed' | 'failed' | 'cancelled';
-  attempt: number;
-  attempts: number;
-  progress: number;
-  seq: number;
-  losses: number;
-  failures: number;
-  checkpoint: C | null;
-  result?: R;
-  error?: string;
-}
+import type { ClientCore } from './requester.js';
 
 export interface EnqueueOptions {
   taskId?: string;
@@ -88,7 +72,7 @@ export class TaskWorker<D = unknown, R = unknown, C = unknown> {
   private idle: Array<() => void> = [];
 
   constructor(
-    private readonly client: BlackboardClient,
+    private readonly client: ClientCore,
     readonly board: string,
     readonly queue: string,
     private readonly handler: TaskHandler<D, R, C>,
@@ -120,7 +104,7 @@ export class TaskWorker<D = unknown, R = unknown, C = unknown> {
     };
     // The id is taken with the reply itself, before the first push that follows it.
     await this.client.request('task.work', args, (r) => {
-      this.workerId = (r as { worker: string }).worker;
+      this.workerId = r.worker;
     });
     this.registered = true;
   }
@@ -185,7 +169,7 @@ export class TaskWorker<D = unknown, R = unknown, C = unknown> {
         if (progress !== undefined) entry.progress = progress;
         try {
           const args = progress === undefined ? { ...ids, checkpoint: state } : { ...ids, checkpoint: state, progress };
-          const { seq } = await this.client.request<{ seq: number }>('task.checkpoint', args);
+          const { seq } = await this.client.request('task.checkpoint', args);
           checkpoint = state;
           return seq;
         } catch (err) {

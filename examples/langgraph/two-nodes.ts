@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { Annotation, END, START, StateGraph } from '@langchain/langgraph';
 import { WebSocket } from 'ws';
-import { BlackboardClient, type SocketFactory } from '../../client/sdk/index.js';
+import { BlackboardClient } from '../../client/sdk/index.js';
 import { BlackboardSaver } from '../../client/langgraph/index.js';
 
 const url = process.env.BLACKBOARD_URL ?? 'ws://127.0.0.1:8080';
@@ -24,7 +24,7 @@ const State = Annotation.Root({
 });
 
 async function run(kind: 'start' | 'resume'): Promise<void> {
-  const client = new BlackboardClient({ url, agent: `graph-${process.pid}`, WebSocket: WebSocket as unknown as SocketFactory });
+  const client = new BlackboardClient({ url, agent: `graph-${process.pid}`, WebSocket });
   await client.connect();
   const graph = new StateGraph(State)
     .addNode('research', async (s) => {

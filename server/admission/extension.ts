@@ -29,7 +29,7 @@ export function admissionExtension(config: Config): Extension {
   const backlogBudget = config.ADMISSION_BACKLOG_MS;
   const maxCommits = config.ADMISSION_MAX_COMMITS;
   const lag = new LoopLag();
-  let fanout: FanoutState = { backlogMs: () => 0 };
+  let fanout: Pick<FanoutState, 'backlogMs'> = { backlogMs: () => 0 };
   let commits: InFlightClock | null = null;
   return {
     name: 'admission',

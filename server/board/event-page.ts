@@ -1,4 +1,4 @@
-import { RawJson } from '../../shared/protocol/json.js';
+import { preEncoded, type PreEncoded, type WireEvent } from '../../shared/protocol/envelope.js';
 
 /**
  * The events of one `history` reply. `limit` counts events; the size bound ends the reply
@@ -6,7 +6,7 @@ import { RawJson } from '../../shared/protocol/json.js';
  * reply makes progress and the next one starts at the following revision).
  */
 export class EventPage {
-  readonly events: RawJson[] = [];
+  readonly events: PreEncoded<WireEvent>[] = [];
   private bytes = 0;
   private lastRev = -1;
 
@@ -19,7 +19,7 @@ export class EventPage {
   add(rev: number, eventJson: string): boolean {
     if (this.events.length >= this.limit) return false;
     if (rev !== this.lastRev && this.events.length > 0 && this.bytes >= this.maxBytes) return false;
-    this.events.push(new RawJson(eventJson));
+    this.events.push(preEncoded<WireEvent>(eventJson));
     this.bytes += eventJson.length;
     this.lastRev = rev;
     return true;

@@ -3,7 +3,7 @@ import { BoardFeed } from './feed.js';
 import { boardKeys } from './keys.js';
 import type { RedisClient } from './scripts.js';
 import type { Subscription } from './subscription.js';
-import { AgentShares } from '../security/shares.js';
+import { AgentShares } from './agent-shares.js';
 import { isGlob } from '../../shared/protocol/globs.js';
 
 const FEED_LINGER_MS = 30_000;

@@ -1,6 +1,6 @@
 import { parseJson, stringifyJson } from '../../shared/protocol/json.js';
 import type { JsonPatch } from '../../shared/protocol/messages/kv.js';
-import type { OpContext } from '../gateway/dispatch.js';
+import type { OpContext } from '../extension.js';
 import { applyPatchBounded, PatchBudget } from './patch-apply.js';
 
 export { PatchBudget };

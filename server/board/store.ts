@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { BlackboardError, ErrorCode } from '../../shared/protocol/errors.js';
-import { RawJson } from '../../shared/protocol/json.js';
+import type { RawJson } from '../../shared/protocol/json.js';
 import { BOARDS_INDEX, GENESIS_KEY, boardKeys } from './keys.js';
 import { parseRecord, toKeyRecord, type StoredRecord } from './records.js';
 import { InFlightClock } from './inflight.js';
@@ -102,13 +102,14 @@ function revisionOf(resultText: string): number {
 }
 
 export class BoardStore implements BoardMaterializer {
-  materializer: BoardMaterializer = this;
+  /** Extensions that can bring a lost board back (history), asked in the order they registered. */
+  private readonly materializers: BoardMaterializer[] = [];
   /** Commit script calls waiting for Redis (write admission watches the oldest). */
   readonly commits = new InFlightClock();
   /** Key records this node read through `list` and `read` (a figure for tests and operators). */
   readonly reads = { keys: 0 };
   /** Told of every revision this node commits (history uses it to know what Redis held). */
-  onCommitted: ((board: string, rev: number) => void) | null = null;
+  private readonly committedHooks: Array<(board: string, rev: number) => void> = [];
 
   constructor(
     readonly redis: RedisClient,
@@ -145,12 +146,29 @@ export class BoardStore implements BoardMaterializer {
     return { created: reply[0] === 1, epoch: String(reply[1]) };
   }
 
+  /** Registers a hook told of every revision this node commits. */
+  onCommitted(hook: (board: string, rev: number) => void): void {
+    this.committedHooks.push(hook);
+  }
+
+  /** Tells the hooks that `rev` of `board` was committed here (the commit script, lock expiries...). */
+  noteCommitted(board: string, rev: number): void {
+    for (const hook of this.committedHooks) hook(board, rev);
+  }
+
+  /** Registers a way to bring lost boards back; without one a board without meta is created afresh. */
+  addMaterializer(materializer: BoardMaterializer): void {
+    this.materializers.push(materializer);
+  }
+
   async materialize(board: string): Promise<void> {
-    await this.createBoard(board);
+    if (this.materializers.length === 0) await this.createBoard(board);
+    for (const m of this.materializers) await m.materialize(board);
   }
 
   /** Without history nothing can bring a lost board back: a board without meta does not exist. */
-  async restore(): Promise<boolean> {
+  async restore(board: string): Promise<boolean> {
+    for (const m of this.materializers) if (await m.restore(board)) return true;
     return false;
   }
 
@@ -161,11 +179,11 @@ export class BoardStore implements BoardMaterializer {
       if (status === 1 || status === 2) {
         const resultText = String(reply[2]);
         const rev = status === 1 ? Number(reply[1]) : revisionOf(resultText);
-        if (status === 1) this.onCommitted?.(request.board, rev);
+        if (status === 1) this.noteCommitted(request.board, rev);
         return { rev, resultText, duplicate: status === 2 };
       }
       if (status === -4 && attempt === 0) {
-        await this.materializer.materialize(request.board);
+        await this.materialize(request.board);
         continue;
       }
       throw this.commitError(reply, request);

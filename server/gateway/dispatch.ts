@@ -1,29 +1,11 @@
 import type { z } from 'zod';
 import { BlackboardError, ErrorCode, badRequest } from '../../shared/protocol/errors.js';
 import { exceedsDepth, hasLongDigitRun, parseLossless } from '../../shared/protocol/json.js';
+import type { WireResult } from '../../shared/protocol/envelope.js';
 import { isOpName, requestSchemas, type OpName, type RequestFrame } from '../../shared/protocol/messages/index.js';
+import type { Caller, DispatchHooks, Handler, HandlerTable, ReadAccess } from '../extension.js';
 import type { Session } from './session.js';
 import type { Services } from '../services.js';
-
-export interface OpContext {
-  session: Session;
-  services: Services;
-  /** The frame held numbers past 2^53; values must be written with stringifyJson(v, true). */
-  lossless: boolean;
-  /** Runs after the reply is sent (a subscription's first events must follow its result). */
-  afterReply(fn: () => void | Promise<void>): void;
-}
-
-export type Handler<Op extends OpName> = (frame: RequestFrame<Op>, ctx: OpContext) => Promise<unknown>;
-export type HandlerTable = { [Op in OpName]?: Handler<Op> };
-
-/** Called around every request, for metrics and authorization; each may throw a BlackboardError. */
-export interface DispatchHooks {
-  /** Runs as soon as the op is known, before the frame is validated: cheap refusals under load. */
-  admit?(op: OpName, session: Session): void;
-  before?(op: OpName, frame: Record<string, unknown>, session: Session): void;
-  after?(op: OpName, outcome: 'ok' | string, seconds: number): void;
-}
 
 function zodMessage(error: z.ZodError): string {
   return error.issues
@@ -31,9 +13,6 @@ function zodMessage(error: z.ZodError): string {
     .map((i) => (i.path.length > 0 ? `${i.path.join('.')}: ${i.message}` : i.message))
     .join('; ');
 }
-
-/** What ioredis throws when the connection drops under a command (the status may still read "ready"). */
-const CONNECTION_LOST = /Stream isn't writeable|Connection is closed|ECONNRESET|ECONNREFUSED|EPIPE|ETIMEDOUT|max retries per request/i;
 
 /**
  * Redis error codes (the first word of a reply error) that mean "not now" rather than a
@@ -43,13 +22,13 @@ const CONNECTION_LOST = /Stream isn't writeable|Connection is closed|ECONNRESET|
 const REDIS_NOT_SERVING: ReadonlySet<string> = new Set(['READONLY', 'NOREPLICAS', 'LOADING', 'MASTERDOWN', 'TRYAGAIN', 'CLUSTERDOWN', 'BUSY']);
 
 /** Turns anything thrown by a handler into a wire error. */
-export function toWireError(err: unknown, services: Pick<Services, 'redisReady' | 'log'>): BlackboardError {
+export function toWireError(err: unknown, services: Pick<Services, 'redisReady' | 'redisConnectionFailed' | 'log'>): BlackboardError {
   if (err instanceof BlackboardError) return err;
   if (!services.redisReady()) return new BlackboardError(ErrorCode.UNAVAILABLE, 'Redis is unavailable; retry later');
   if (err instanceof Error && err.name === 'ReplyError' && REDIS_NOT_SERVING.has(err.message.split(' ', 1)[0] ?? '')) {
     return new BlackboardError(ErrorCode.UNAVAILABLE, 'Redis cannot take this request now (failover, loading, too few replicas); retry later');
   }
-  if (err instanceof Error && CONNECTION_LOST.test(err.message)) {
+  if (services.redisConnectionFailed(err)) {
     return new BlackboardError(ErrorCode.UNAVAILABLE, 'the connection to Redis dropped during the request; a write may have been applied: retry with the same reqId');
   }
   services.log.error({ err }, 'request failed');
@@ -121,13 +100,14 @@ export class Dispatcher {
       session.inflight++;
       this.agentInflight.set(session.agentId, agentInflight + 1);
       const after: Array<() => void | Promise<void>> = [];
-      let result: unknown;
+      let result: WireResult<OpName>;
       try {
         result = await handler(checked.data as RequestFrame<OpName>, {
           session,
           services: this.services,
           lossless,
           afterReply: (fn) => after.push(fn),
+          readAccess: (board) => this.readAccess(session, board),
         });
       } finally {
         session.inflight--;
@@ -150,6 +130,22 @@ export class Dispatcher {
         session.log.error({ err, op: opName }, 'work after reply failed');
       }
     }
+  }
+
+  /** The access every hook grants, intersected: the first restriction, its filter narrowed by the others'. */
+  private readAccess(session: Caller, board: string): ReadAccess {
+    let access: ReadAccess = null;
+    for (const hook of this.hooks) {
+      const granted = hook.readAccess?.(session, board) ?? null;
+      if (granted === null) continue;
+      if (access === null) access = granted;
+      else {
+        const a: NonNullable<ReadAccess> = access;
+        const b: NonNullable<ReadAccess> = granted;
+        access = { id: `${a.id}&${b.id}`, prefixes: a.prefixes, test: (key) => a.test(key) && b.test(key) };
+      }
+    }
+    return access;
   }
 
   private finish(op: OpName, outcome: string, started: number): void {

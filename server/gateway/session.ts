@@ -2,17 +2,13 @@ import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import type { WebSocket } from 'ws';
 import { CloseCode } from '../../shared/protocol/close-codes.js';
-import { encodeJson } from '../../shared/protocol/json.js';
+import { encodeError, encodeEventsPush, encodeProgressPush, encodeReply, type WireResult } from '../../shared/protocol/envelope.js';
+import type { OpName } from '../../shared/protocol/messages/index.js';
 import type { ErrorBody } from '../../shared/protocol/errors.js';
-import type { EventSink, Subscription } from '../board/subscription.js';
+import type { Subscription } from '../board/subscription.js';
+import type { Caller } from '../extension.js';
+import type { DeliveryStats } from '../services.js';
 
-/** What the sessions of one node delivered; plain integers, read by the metrics at scrape time. */
-export interface DeliveryStats {
-  eventFrames: number;
-  /** String length of those frames: bytes for ASCII, as the outbound bound counts them. */
-  eventBytes: number;
-  slowConsumers: number;
-}
 
 /** Events of one subscription waiting for the next flush: whole revisions `first`..`last`, in order. */
 interface PendingEvents {
@@ -128,8 +124,8 @@ function buildFrames(subId: string, parts: readonly string[]): Buffer[] {
     let end = start + 1;
     let size = parts[start]!.length;
     while (end < parts.length && size + parts[end]!.length < FRAME_TARGET_BYTES) size += parts[end++]!.length;
-    const events = end - start === 1 ? parts[start] : parts.slice(start, end).join(',');
-    frames.push(Buffer.from(`{"push":"events","sub":"${subId}","events":[${events}]}`));
+    const events = end - start === 1 ? parts[start]! : parts.slice(start, end).join(',');
+    frames.push(Buffer.from(encodeEventsPush(subId, events)));
     start = end;
   }
   return frames;
@@ -140,7 +136,7 @@ export interface SessionLimits {
 }
 
 /** One WebSocket connection: its identity, its subscriptions and its bounded outbound side. */
-export class Session implements EventSink {
+export class Session implements Caller {
   readonly subscriptions = new Map<string, Subscription>();
   /** Resources tied to this connection (locks, presence, workers), released on close. */
   readonly onClose: Array<() => Promise<void> | void> = [];
@@ -188,9 +184,9 @@ export class Session implements EventSink {
     return true;
   }
 
-  reply(id: number, result: unknown): void {
+  reply<Op extends OpName>(id: number, result: WireResult<Op>): void {
     this.coalesce();
-    const frame = `{"id":${id},"ok":true,"result":${encodeJson(result)}}`;
+    const frame = encodeReply<Op>(id, result);
     // Sending is far cheaper per byte than parsing (stored values are spliced in as text): an eighth.
     if (frame.length > LARGE_REPLY) this.costMeter?.(frame.length >>> 3);
     this.send(frame);
@@ -203,7 +199,7 @@ export class Session implements EventSink {
 
   replyError(id: number | null, error: ErrorBody): void {
     this.coalesce();
-    this.send(`{"id":${id === null ? 'null' : id},"ok":false,"error":${encodeJson(error)}}`);
+    this.send(encodeError(id, error));
   }
 
   /**
@@ -240,7 +236,7 @@ export class Session implements EventSink {
    */
   sendProgress(sub: Subscription, rev: number): void {
     if (this.pending.has(sub)) return;
-    this.send(`{"push":"progress","sub":${JSON.stringify(sub.id)},"rev":${rev}}`);
+    this.send(encodeProgressPush(sub.id, rev));
   }
 
   flush(): void {

@@ -8,8 +8,7 @@ import type { Services } from '../services.js';
 import { UpgradeRefusal, withinHandshake, type Authenticator, type ConnectionGuard } from './auth.js';
 import type { Dispatcher } from './dispatch.js';
 import { readRequestTarget } from './request-target.js';
-import { FramePacer } from './frame-pacer.js';
-import { FlushScheduler, Session } from './session.js';
+import { type FlushScheduler, Session } from './session.js';
 
 const STATUS_TEXT: Record<number, string> = {
   400: 'Bad Request',
@@ -37,6 +36,69 @@ function refuse(socket: Duplex, status: number, message: string): void {
   );
 }
 
+/** Frames one connection may start per turn of the event loop; the rest wait for the next turn. */
+const FRAMES_PER_TURN = 32;
+/** Past this many frames waiting, the connection's socket is not read until they are started. */
+const PAUSE_AT = 256;
+
+/**
+ * Paces the frames of one connection: at most FRAMES_PER_TURN are started per turn of the
+ * event loop, so a connection that sends a thousand frames in one packet does not hold the
+ * loop while every other connection waits. A connection with more waiting stops being read
+ * until it is caught up, so what waits is bounded by what one read of its socket can hold.
+ * Frames start in the order they came.
+ */
+class FramePacer {
+  private startedThisTurn = 0;
+  private readonly waiting: string[] = [];
+  private turnScheduled = false;
+  private paused = false;
+
+  constructor(
+    private readonly ws: WebSocket,
+    private readonly start: (text: string) => void,
+  ) {}
+
+  push(text: string): void {
+    this.nextTurn();
+    if (this.waiting.length === 0 && this.startedThisTurn < FRAMES_PER_TURN) {
+      this.startedThisTurn++;
+      this.start(text);
+      return;
+    }
+    this.waiting.push(text);
+    if (!this.paused && this.waiting.length >= PAUSE_AT) {
+      this.paused = true;
+      this.ws.pause();
+    }
+  }
+
+  /** Drops what waits (the connection closed). */
+  clear(): void {
+    this.waiting.length = 0;
+  }
+
+  private nextTurn(): void {
+    if (this.turnScheduled) return;
+    this.turnScheduled = true;
+    setImmediate(() => {
+      this.turnScheduled = false;
+      this.startedThisTurn = 0;
+      const batch = this.waiting.splice(0, FRAMES_PER_TURN);
+      if (batch.length === 0) return;
+      this.startedThisTurn = batch.length;
+      // More may wait: the next turn takes them (and resets the count again).
+      this.nextTurn();
+      for (const text of batch) this.start(text);
+      // A connection being closed stays unread.
+      if (this.paused && this.waiting.length < PAUSE_AT / 2 && this.ws.readyState === this.ws.OPEN) {
+        this.paused = false;
+        this.ws.resume();
+      }
+    });
+  }
+}
+
 /** The WebSocket side of the gateway: upgrade with authentication, sessions, heartbeat. */
 export class WsGateway {
   readonly wss: WebSocketServer;
@@ -45,6 +107,8 @@ export class WsGateway {
 
   constructor(
     private readonly services: Services,
+    /** This node's sessions (the same set as services.sessions, with the gateway's own type). */
+    private readonly sessions: Set<Session>,
     private readonly scheduler: FlushScheduler,
     private readonly dispatcher: Dispatcher,
     private readonly authenticator: Authenticator,
@@ -112,7 +176,7 @@ export class WsGateway {
       { maxOutboundBytes: services.config.MAX_OUTBOUND_BYTES },
       { scopes: identity.scopes, expiresAt: identity.expiresAt },
     );
-    services.sessions.add(session);
+    this.sessions.add(session);
     this.guard?.opened(session);
     log.debug('connection opened');
     ws.on('pong', () => {
@@ -135,7 +199,7 @@ export class WsGateway {
     ws.on('close', (code) => {
       session.closed = true;
       pacer.clear();
-      services.sessions.delete(session);
+      this.sessions.delete(session);
       log.debug({ code }, 'connection closed');
       this.onSessionClosed(session).catch((err: unknown) => log.warn({ err }, 'releasing a closed connection failed'));
     });
@@ -143,7 +207,7 @@ export class WsGateway {
 
   /** A peer that did not answer the previous ping is gone: drop it, and its locks and presence with it. */
   private beat(): void {
-    for (const session of this.services.sessions) {
+    for (const session of this.sessions) {
       if (!session.alive) {
         session.log.info('no pong since the last ping; dropping the connection');
         session.ws.terminate();
@@ -162,10 +226,10 @@ export class WsGateway {
   async close(): Promise<void> {
     this.stopAccepting();
     if (this.heartbeat) clearInterval(this.heartbeat);
-    for (const session of this.services.sessions) session.closeWith(CloseCode.GOING_AWAY, 'server shutting down');
+    for (const session of this.sessions) session.closeWith(CloseCode.GOING_AWAY, 'server shutting down');
     const deadline = Date.now() + 2_000;
-    while (this.services.sessions.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-    for (const session of this.services.sessions) session.ws.terminate();
+    while (this.sessions.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    for (const session of this.sessions) session.ws.terminate();
     this.wss.close();
   }
 }

@@ -2,7 +2,7 @@ import type pg from 'pg';
 import type { Config } from '../config.js';
 import type { Extension } from '../extension.js';
 import type { HistoryService, Services } from '../services.js';
-import { defineScripts } from '../board/scripts.js';
+import { defineHistoryScripts } from './scripts.js';
 import { ClusterSplit, claimClusterIdentity } from './cluster-identity.js';
 import { createDb, createPool, databaseName, ensureDatabase, migrateDb } from './db.js';
 import { PgHealth } from './pg-health.js';
@@ -17,7 +17,6 @@ import { PostgresHistory } from './service.js';
 import { Snapshotter } from './snapshotter.js';
 import { PersistWaiters } from './waiters.js';
 
-const HISTORY_SCRIPTS = ['set-watermark-1', 'rebuild-begin-5', 'rebuild-load-3', 'rebuild-finish-2', 'history-group-2'];
 const PREPARE_RETRY_MS = 1_000;
 const WATERMARK_POLL_MS = 5;
 
@@ -46,13 +45,13 @@ export function historyExtension(config: Config): Extension {
     async init(services: Services) {
       if (!config.HISTORY_ENABLED) return;
       const { log, redis, store } = services;
-      defineScripts(redis, HISTORY_SCRIPTS);
+      defineHistoryScripts(redis);
       pool = createPool({ url: config.DATABASE_URL, poolMax: config.PG_POOL_MAX, queryTimeoutMs: 30_000 });
       const db = createDb(pool);
       const pgHealth = (health = new PgHealth(pool, log));
       const repo = new HistoryRepo(db);
       const seen = new SeenRevisions();
-      store.onCommitted = (board, rev) => seen.note(board, rev, null);
+      store.onCommitted((board, rev) => seen.note(board, rev, null));
 
       const snapshotter = new Snapshotter(db, repo, log, config.SNAPSHOT_EVERY);
       let waiters: PersistWaiters | null = null;
@@ -90,7 +89,7 @@ export function historyExtension(config: Config): Extension {
 
       switchCheck = new RedisSwitchCheck(redis, store, db, pgHealth, seen, rebuilder, log);
       await switchCheck.start();
-      store.materializer = recovery;
+      store.addMaterializer(recovery);
       services.replayer = new HistoryReplayer(redis, repo, pgHealth);
       services.history = new PostgresHistory(services, repo, pgHealth, waiters, persister);
       const onRedisReady = () => void recovery.check();

@@ -226,7 +226,6 @@ export class Persister {
     const targets = this.pickTargets();
     if (targets.length === 0) return false;
     const { results, goneIds } = await readBoards(this.redis, this.consumer, targets, this.options.claimMs);
-    const now = Date.now();
     const batches: BoardBatch[] = [];
     for (const [i, result] of results.entries()) {
       const target = targets[i]!;

@@ -1,3 +1,4 @@
+import type { WireResult } from '../../shared/protocol/envelope.js';
 import { BlackboardError, ErrorCode } from '../../shared/protocol/errors.js';
 import { RawJson } from '../../shared/protocol/json.js';
 import type { HistoryService, Services } from '../services.js';
@@ -40,14 +41,14 @@ export class PostgresHistory implements HistoryService {
     return { ...this.persister.stats(), postgresUp: this.health.up ? 1 : 0 };
   }
 
-  async getAt(board: string, key: string, atRev: number): Promise<unknown> {
+  async getAt(board: string, key: string, atRev: number): Promise<WireResult<'get'>> {
     const degraded = await this.settle(board, atRev);
     const state = await this.pg(() => this.repo.keyAt(board, key, atRev));
     if (!state) throw new BlackboardError(ErrorCode.NOT_FOUND, `key ${key} did not exist at revision ${atRev}`, { key });
-    return { ...toItem(state), rev: atRev, ...(degraded ? { degraded: true } : {}) };
+    return { ...toItem(state), rev: atRev, ...(degraded ? { degraded: true as const } : {}) };
   }
 
-  async listAt(board: string, prefix: string, atRev: number, limit: number, after: string | undefined): Promise<unknown> {
+  async listAt(board: string, prefix: string, atRev: number, limit: number, after: string | undefined): Promise<WireResult<'list'>> {
     const degraded = await this.settle(board, atRev);
     // In batches, so that a page cut by size reads little more than it returns.
     const items: ReturnType<typeof toItem>[] = [];
@@ -69,22 +70,22 @@ export class PostgresHistory implements HistoryService {
     return this.page(items, atRev, more, degraded);
   }
 
-  private page(items: ReturnType<typeof toItem>[], rev: number, more: boolean, degraded: boolean) {
-    return { items, rev, more, ...(degraded ? { degraded: true } : {}) };
+  private page(items: ReturnType<typeof toItem>[], rev: number, more: boolean, degraded: boolean): WireResult<'list'> {
+    return { items, rev, more, ...(degraded ? { degraded: true as const } : {}) };
   }
 
   async events(
     board: string,
     range: { key?: string | undefined; fromRev?: number | undefined; toRev?: number | undefined },
     limit: number,
-  ): Promise<unknown> {
+  ): Promise<WireResult<'history'>> {
     const fromRev = Math.max(1, range.fromRev ?? 1);
     const toRev = range.toRev ?? Number.MAX_SAFE_INTEGER;
     const page = new EventPage(limit, this.services.config.MAX_REPLY_BYTES);
     if (!this.redisUp()) {
       const info = await this.pg(() => this.repo.board(board));
       const more = await this.fromPostgres(board, range.key, fromRev, Math.min(toRev, info?.persistedRev ?? 0), page);
-      return { events: page.events, more, degraded: true };
+      return { events: page.events, more, degraded: true as const };
     }
     if (range.key !== undefined) {
       // One key: its index range in Postgres first, then the stream above the watermark.
@@ -113,7 +114,7 @@ export class PostgresHistory implements HistoryService {
     return false;
   }
 
-  private async walk(board: string, key: string | undefined, fromRev: number, toRev: number, page: EventPage): Promise<unknown> {
+  private async walk(board: string, key: string | undefined, fromRev: number, toRev: number, page: EventPage): Promise<WireResult<'history'>> {
     let more = false;
     await this.pg(() =>
       walkRevisions(this.services.redis, this.repo, board, fromRev, (revisions) => {

@@ -1,3 +1,4 @@
+import { redisErrorCode } from '../redis.js';
 import { boardKeys } from '../board/keys.js';
 import { parseRevision } from '../board/revision.js';
 import { runScript, type RedisClient } from '../board/scripts.js';
@@ -88,7 +89,7 @@ export async function readBoards(
     let raw: RawEntry[] | null = null;
     let noGroup = false;
     if (readErr) {
-      if (!/NOGROUP|no such key/i.test(readErr.message)) throw readErr;
+      if (redisErrorCode(readErr) !== 'NOGROUP') throw readErr;
       noGroup = true;
     } else if (target.mode === 'claim') {
       const claimed = readReply as [string, RawEntry[], string[]?] | null;

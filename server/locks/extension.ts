@@ -1,6 +1,6 @@
 import { BlackboardError, ErrorCode } from '../../shared/protocol/errors.js';
 import type { Extension } from '../extension.js';
-import type { Session } from '../gateway/session.js';
+import type { Caller } from '../extension.js';
 import type { Services } from '../services.js';
 import { PresenceRegistry } from '../presence/registry.js';
 import { presenceHandlers } from '../presence/handlers.js';
@@ -37,7 +37,7 @@ export function locksExtension(options: LocksExtensionOptions = {}): Extension {
     return parts;
   };
 
-  async function releaseAll(session: Session): Promise<void> {
+  async function releaseAll(session: Caller): Promise<void> {
     const { services, manager, held, presence } = ready();
     const results = await Promise.allSettled([
       ...held.takeAll(session).map((lock) => manager.release(lock, session.actorJson)),

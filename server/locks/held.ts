@@ -1,5 +1,5 @@
-import type { Session } from '../gateway/session.js';
-import { AgentShares, HELD_RETRY_MS, rateLimited } from '../security/shares.js';
+import type { Caller } from '../extension.js';
+import { AgentShares, HELD_RETRY_MS, rateLimited } from '../board/agent-shares.js';
 import type { HeldLock } from './manager.js';
 
 /** Locks one connection may hold at once; more is a leak, refused rather than grown. */
@@ -12,8 +12,8 @@ export const MAX_LOCKS_PER_CONNECTION = 1_000;
  * once cannot pass the limits together.
  */
 export class HeldLocks {
-  private readonly bySession = new WeakMap<Session, Map<string, HeldLock>>();
-  private readonly pending = new WeakMap<Session, number>();
+  private readonly bySession = new WeakMap<Caller, Map<string, HeldLock>>();
+  private readonly pending = new WeakMap<Caller, number>();
   private readonly agents: AgentShares;
 
   constructor(maxPerAgent: () => number) {
@@ -25,7 +25,7 @@ export class HeldLocks {
   }
 
   /** Counts one lock being acquired; RATE_LIMITED past the connection's or the agent's limit. */
-  reserve(session: Session): void {
+  reserve(session: Caller): void {
     const pending = this.pending.get(session) ?? 0;
     if ((this.bySession.get(session)?.size ?? 0) + pending >= MAX_LOCKS_PER_CONNECTION) {
       throw rateLimited(`a connection may hold at most ${MAX_LOCKS_PER_CONNECTION} locks`, 'locks', HELD_RETRY_MS, {
@@ -37,13 +37,13 @@ export class HeldLocks {
   }
 
   /** The acquisition that reserved failed: its place is free again. */
-  unreserve(session: Session): void {
+  unreserve(session: Caller): void {
     this.pending.set(session, Math.max(0, (this.pending.get(session) ?? 1) - 1));
     this.agents.give(session.agentId);
   }
 
   /** The acquisition that reserved succeeded. */
-  add(session: Session, lock: HeldLock): void {
+  add(session: Caller, lock: HeldLock): void {
     this.pending.set(session, Math.max(0, (this.pending.get(session) ?? 1) - 1));
     let held = this.bySession.get(session);
     if (!held) this.bySession.set(session, (held = new Map()));
@@ -51,12 +51,12 @@ export class HeldLocks {
   }
 
   /** The lock this connection holds under that name with that token, if any. */
-  find(session: Session, board: string, name: string, token: number): HeldLock | undefined {
+  find(session: Caller, board: string, name: string, token: number): HeldLock | undefined {
     const lock = this.bySession.get(session)?.get(HeldLocks.id(board, name));
     return lock?.token === token ? lock : undefined;
   }
 
-  remove(session: Session, lock: HeldLock): void {
+  remove(session: Caller, lock: HeldLock): void {
     const held = this.bySession.get(session);
     const id = HeldLocks.id(lock.board, lock.name);
     if (held?.get(id) !== lock) return;
@@ -65,7 +65,7 @@ export class HeldLocks {
   }
 
   /** Every lock of the connection, forgotten here; the caller releases them. */
-  takeAll(session: Session): HeldLock[] {
+  takeAll(session: Caller): HeldLock[] {
     const held = this.bySession.get(session);
     this.bySession.delete(session);
     const locks = held ? [...held.values()] : [];

@@ -1,6 +1,6 @@
 import { BlackboardError, ErrorCode } from '../../shared/protocol/errors.js';
-import type { HandlerTable } from '../gateway/dispatch.js';
-import type { Session } from '../gateway/session.js';
+import type { HandlerTable } from '../extension.js';
+import type { Caller } from '../extension.js';
 import type { HeldLocks } from './held.js';
 import type { Holder, LockManager } from './manager.js';
 
@@ -9,7 +9,7 @@ export interface LockParts {
   held: HeldLocks;
 }
 
-const holderOf = (session: Session): Holder => ({ agentId: session.agentId, actorJson: session.actorJson });
+const holderOf = (session: Caller): Holder => ({ agentId: session.agentId, actorJson: session.actorJson });
 
 const notHeld = (name: string, token: number) =>
   new BlackboardError(ErrorCode.FENCED, `this connection does not hold lock ${name} with token ${token}`);

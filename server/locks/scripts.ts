@@ -1,16 +1,15 @@
-import { readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { boardKeys } from '../board/keys.js';
-import { defineScripts, runScript, scriptSource, type RedisClient } from '../board/scripts.js';
+import { defineScript, defineScripts, runScript, scriptSource, scriptsFolder, type RedisClient, type ScriptReply } from '../board/scripts.js';
+import { PRESENCE_SCRIPTS } from '../presence/scripts.js';
 import type { Services } from '../services.js';
 
-/** The lock scripts live beside this file; the presence and sweep ones with the board's. */
-const LOCK_SCRIPTS_DIR = join(dirname(fileURLToPath(import.meta.url)), 'scripts');
-const LOCK_SCRIPTS: ReadonlySet<string> = new Set(['lock-acquire-9', 'lock-extend-9', 'lock-release-9', 'lock-let-go-1']);
+/** The lock and sweep scripts live beside this file, the presence ones beside the presence registry. */
+const LOCK_SCRIPTS_DIR = scriptsFolder(import.meta.url);
+const LOCK_SCRIPTS: ReadonlySet<string> = new Set(['lock-lib', 'lock-acquire-9', 'lock-extend-9', 'lock-release-9', 'lock-let-go-1', 'sweep-expired-8', 'sweep-reschedule-1']);
 
 function source(file: string): string {
-  return LOCK_SCRIPTS.has(file) ? readFileSync(join(LOCK_SCRIPTS_DIR, `${file}.lua`), 'utf8') : scriptSource(file);
+  if (LOCK_SCRIPTS.has(file)) return scriptSource(file, LOCK_SCRIPTS_DIR);
+  return file.startsWith('presence-') ? scriptSource(file, PRESENCE_SCRIPTS) : scriptSource(file);
 }
 
 /**
@@ -29,8 +28,16 @@ export const BOARD_WRITE_SCRIPTS = [
 ] as const;
 export type BoardWriteScript = (typeof BOARD_WRITE_SCRIPTS)[number];
 
-/** Scripts that stand alone. */
-const PLAIN_SCRIPTS = ['presence-refresh-2', 'sweep-reschedule-1'] as const;
+declare module '../board/scripts.js' {
+  interface ScriptRegistry {
+    'lock-acquire-9': 9;
+    'lock-extend-9': 9;
+    'lock-release-9': 9;
+    'lock-let-go-1': 1;
+    'sweep-expired-8': 8;
+    'sweep-reschedule-1': 1;
+  }
+}
 
 /** Who deletes what expired (events carry it as their actor). */
 export const EXPIRY_ACTOR_JSON = JSON.stringify('$server');
@@ -40,26 +47,19 @@ export function composedSource(file: BoardWriteScript): string {
     'local function commit(KEYS, ARGV)',
     scriptSource('commit-6'),
     'end',
-    scriptSource('lock-lib'),
+    source('lock-lib'),
     source(file),
   ].join('\n');
 }
 
-// The same `bb_<name>` naming as defineScripts, so runScript finds these commands too.
-function commandName(file: string): string {
-  return `bb_${file.replace(/-\d+$/, '').replace(/-/g, '_')}`;
-}
-
 export function defineLockScripts(redis: RedisClient): void {
-  defineScripts(redis, PLAIN_SCRIPTS);
-  redis.defineCommand(commandName('lock-let-go-1'), { numberOfKeys: 1, lua: source('lock-let-go-1') });
-  for (const file of BOARD_WRITE_SCRIPTS) {
-    const numberOfKeys = Number(/-(\d+)$/.exec(file)?.[1]);
-    redis.defineCommand(commandName(file), { numberOfKeys, lua: composedSource(file) });
-  }
+  defineScripts(redis, ['sweep-reschedule-1'], LOCK_SCRIPTS_DIR);
+  defineScripts(redis, ['presence-refresh-2'], PRESENCE_SCRIPTS);
+  defineScripts(redis, ['lock-let-go-1'], LOCK_SCRIPTS_DIR);
+  for (const file of BOARD_WRITE_SCRIPTS) defineScript(redis, file, composedSource(file));
 }
 
-export type ScriptReply = Array<string | number | null>;
+export type { ScriptReply };
 
 /**
  * Runs a board write script: the keys and leading args lock-lib.lua expects, then `keys`
@@ -79,9 +79,9 @@ export async function runBoardScript(
   for (let attempt = 0; ; attempt++) {
     const reply = await runScript(services.redis, file, allKeys, allArgs);
     const lastRev = Number(reply[reply.length - 1] ?? 0);
-    if (lastRev > 0) services.store.onCommitted?.(board, lastRev);
+    if (lastRev > 0) services.store.noteCommitted(board, lastRev);
     if (reply[0] === -4 && attempt === 0) {
-      await services.store.materializer.materialize(board);
+      await services.store.materialize(board);
       continue;
     }
     return reply;

@@ -41,6 +41,14 @@ function cursorOf(message: JSONRPCMessage): { board: string; rev: number } | nul
 export class RedisEventStore implements EventStore {
   /** Entry ids of requests' streams, numbered here: one node writes each such stream. */
   private seq = 0;
+  /**
+   * Streams being replayed to a resuming client, each until the SDK has registered the
+   * resumed stream (the turn after the replay returns). An event stored meanwhile waits for
+   * that before the SDK sends it: sent earlier, it would go to the dropped stream, after the
+   * replay had read Redis, and never reach the client. Stored before the read, it is both
+   * replayed and sent, and the SDK drops the second copy by its id.
+   */
+  private readonly replaying = new Map<string, Promise<void>>();
 
   constructor(
     private readonly store: McpSessionStore,
@@ -58,6 +66,7 @@ export class RedisEventStore implements EventStore {
       if (Object.keys(message).length === 0) return `${streamId}${SEPARATOR}0-0`;
       const entryId = `${++this.seq}-0`;
       this.store.appendEvent(this.sessionId, streamId, entryId, JSON.stringify(message)).catch(this.onLost);
+      await this.replaying.get(streamId);
       return `${streamId}${SEPARATOR}${entryId}`;
     }
     const entryId = await this.store.storeEvent(this.sessionId, streamId, JSON.stringify(message), cursorOf(message));
@@ -65,6 +74,7 @@ export class RedisEventStore implements EventStore {
       this.onMoved();
       throw new SessionMovedError(this.sessionId);
     }
+    await this.replaying.get(streamId);
     return `${streamId}${SEPARATOR}${entryId}`;
   }
 
@@ -78,12 +88,24 @@ export class RedisEventStore implements EventStore {
   ): Promise<string> {
     const parts = parseEventId(lastEventId);
     if (!parts) throw new Error('malformed Last-Event-ID');
-    for (const [entryId, text] of await this.store.eventsAfter(this.sessionId, parts.streamId, parts.entryId)) {
-      const message = JSON.parse(text) as JSONRPCMessage | Record<string, never>;
-      // Priming events (empty, sent only to give the client an id) are not replayed.
-      if (Object.keys(message).length === 0) continue;
-      await send(`${parts.streamId}${SEPARATOR}${entryId}`, message as JSONRPCMessage);
+    const { streamId } = parts;
+    let registered!: () => void;
+    const replay = new Promise<void>((resolve) => (registered = resolve));
+    this.replaying.set(streamId, replay);
+    try {
+      for (const [entryId, text] of await this.store.eventsAfter(this.sessionId, streamId, parts.entryId)) {
+        const message = JSON.parse(text) as JSONRPCMessage | Record<string, never>;
+        // Priming events (empty, sent only to give the client an id) are not replayed.
+        if (Object.keys(message).length === 0) continue;
+        await send(`${streamId}${SEPARATOR}${entryId}`, message as JSONRPCMessage);
+      }
+      return streamId;
+    } finally {
+      // The SDK registers the resumed stream in the continuation of this call, before the next turn.
+      setImmediate(() => {
+        if (this.replaying.get(streamId) === replay) this.replaying.delete(streamId);
+        registered();
+      });
     }
-    return parts.streamId;
   }
 }

@@ -7,7 +7,6 @@ import { createBridge, type Bridge } from '../../client/mcp/bridge.js';
 import type { BoardApi } from '../../client/mcp/board-api.js';
 import { visibleActions } from '../../client/mcp/visibility.js';
 import { BlackboardClient } from '../../client/sdk/client.js';
-import type { SocketFactory } from '../../client/sdk/connection.js';
 import { BlackboardError, ErrorCode } from '../../shared/protocol/errors.js';
 import { RedisEventStore } from './event-store.js';
 import type { McpMetrics } from './metrics.js';
@@ -162,7 +161,7 @@ export class McpHttpSession {
       const client = new BlackboardClient({
         url: settings.wsUrl,
         ...(credential.token === undefined ? { agent: credential.agentId } : { token: credential.token }),
-        WebSocket: WebSocket as unknown as SocketFactory,
+        WebSocket: WebSocket,
         reconnect: { baseMs: 50, capMs: 2_000 },
         requestTimeoutMs: settings.requestTimeoutMs,
       });

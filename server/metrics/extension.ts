@@ -2,7 +2,7 @@ import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { collectDefaultMetrics } from 'prom-client';
 import type { Extension } from '../extension.js';
-import type { DispatchHooks } from '../gateway/dispatch.js';
+import type { DispatchHooks } from '../extension.js';
 import type { Route } from '../gateway/http.js';
 import type { Services } from '../services.js';
 import { gatewayMetrics, type GatewayMetrics } from './gateway-metrics.js';
@@ -86,9 +86,6 @@ export function metricsExtension(): Extension {
       });
       figures.start();
       detach = stateMetrics(metrics, services, figures);
-    },
-    sessionClosed(session) {
-      gateway?.sawSession(session);
     },
     async stop() {
       detach?.();

@@ -1,6 +1,6 @@
 import type { OpName } from '../../shared/protocol/messages/index.js';
-import type { DispatchHooks } from '../gateway/dispatch.js';
-import type { DeliveryStats, Session } from '../gateway/session.js';
+import type { DispatchHooks } from '../extension.js';
+import type { DeliveryStats } from '../services.js';
 import type { Services } from '../services.js';
 import type { NodeMetrics } from './registry.js';
 
@@ -9,8 +9,6 @@ const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0
 
 export interface GatewayMetrics {
   hooks: DispatchHooks;
-  /** Learns the node's delivery counters from any of its sessions (they all share one). */
-  sawSession(session: Session): void;
 }
 
 /** Connections, subscriptions, ops by type and result, latency, fan-out and slow consumers. */
@@ -30,13 +28,7 @@ export function gatewayMetrics(metrics: NodeMetrics, services: Services): Gatewa
   metrics.gauge('blackboard_connections', 'Open WebSocket connections on this node.', () => services.sessions.size);
   metrics.gauge('blackboard_subscriptions', 'Live subscriptions on this node.', () => services.hub.subscriptionCount);
 
-  // The counters live on the node's flush scheduler, which only its sessions can reach;
-  // before the first session there is nothing to count.
-  let delivery: DeliveryStats | null = null;
-  const read = (pick: (s: DeliveryStats) => number) => () => {
-    if (!delivery) for (const session of services.sessions) delivery = session.deliveryStats;
-    return delivery ? pick(delivery) : 0;
-  };
+  const read = (pick: (s: DeliveryStats) => number) => () => pick(services.fanout.stats);
   metrics.counterFrom(
     'blackboard_event_frames_sent_total',
     'Event frames sent to subscribers (one frame may carry several revisions).',
@@ -55,9 +47,6 @@ export function gatewayMetrics(metrics: NodeMetrics, services: Services): Gatewa
 
   return {
     hooks: {
-      before(_op: OpName, _frame: Record<string, unknown>, session: Session) {
-        delivery ??= session.deliveryStats;
-      },
       after(op: OpName, outcome: string, seconds: number) {
         // Labelled children are looked up once each: hashing label objects per request costs more than counting.
         const key = `${op}\u0000${outcome}`;
@@ -68,9 +57,6 @@ export function gatewayMetrics(metrics: NodeMetrics, services: Services): Gatewa
         if (!timed) latencyChildren.set(op, (timed = latency.labels({ op })));
         timed.observe(seconds);
       },
-    },
-    sawSession(session) {
-      delivery ??= session.deliveryStats;
     },
   };
 }

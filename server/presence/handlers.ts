@@ -1,6 +1,6 @@
 import { stringifyJson } from '../../shared/protocol/json.js';
 import { checkValueSize } from '../board/handlers/write-common.js';
-import type { HandlerTable } from '../gateway/dispatch.js';
+import type { HandlerTable } from '../extension.js';
 import type { PresenceRegistry } from './registry.js';
 
 /** `presence.set`, `presence.clear`. */

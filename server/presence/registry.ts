@@ -1,8 +1,8 @@
 import { BlackboardError, ErrorCode } from '../../shared/protocol/errors.js';
-import { AgentShares, HELD_RETRY_MS, rateLimited } from '../security/shares.js';
+import { AgentShares, HELD_RETRY_MS, rateLimited } from '../board/agent-shares.js';
 import { boardKeys } from '../board/keys.js';
 import { runScript } from '../board/scripts.js';
-import type { Session } from '../gateway/session.js';
+import type { Caller } from '../extension.js';
 import type { Services } from '../services.js';
 import type { DeadlineSweeper } from '../locks/expiry.js';
 import { runBoardScript } from '../locks/scripts.js';
@@ -22,14 +22,14 @@ interface PresenceEntry {
  * node died, once `ttlMs` passes without the node pushing its deadline back.
  */
 export class PresenceRegistry {
-  private readonly bySession = new Map<Session, Map<string, PresenceEntry>>();
+  private readonly bySession = new Map<Caller, Map<string, PresenceEntry>>();
   private timer: NodeJS.Timeout | null = null;
   private refreshing: Promise<void> | null = null;
   private readonly nodeJson: string;
   /** Entries each agent has through this node (MAX_PRESENCE_PER_AGENT), counted from the request that makes one. */
   private readonly agents: AgentShares;
   /** `presence.set`s under way that will make a new entry, per connection. */
-  private readonly pending = new WeakMap<Session, number>();
+  private readonly pending = new WeakMap<Caller, number>();
 
   constructor(
     private readonly services: Services,
@@ -40,7 +40,7 @@ export class PresenceRegistry {
     this.agents = new AgentShares('presence', 'presence entries', () => services.config.MAX_PRESENCE_PER_AGENT);
   }
 
-  async set(session: Session, board: string, metaText: string): Promise<{ rev: number; since: number; expiresAt: number }> {
+  async set(session: Caller, board: string, metaText: string): Promise<{ rev: number; since: number; expiresAt: number }> {
     const isNew = !this.bySession.get(session)?.has(board);
     // A new entry counts against its connection and agent from the request on, so sets running at once cannot pass the limits together.
     if (isNew) this.reserve(session);
@@ -57,7 +57,7 @@ export class PresenceRegistry {
     }
   }
 
-  private reserve(session: Session): void {
+  private reserve(session: Caller): void {
     const pending = this.pending.get(session) ?? 0;
     if ((this.bySession.get(session)?.size ?? 0) + pending >= MAX_PRESENCE_PER_CONNECTION) {
       throw rateLimited(`a connection may show presence on at most ${MAX_PRESENCE_PER_CONNECTION} boards`, 'presence', HELD_RETRY_MS, {
@@ -69,7 +69,7 @@ export class PresenceRegistry {
   }
 
   private async write(
-    session: Session,
+    session: Caller,
     board: string,
     metaText: string,
   ): Promise<{ added: boolean; result: { rev: number; since: number; expiresAt: number } }> {
@@ -99,18 +99,18 @@ export class PresenceRegistry {
   }
 
   /** The agent's `presence.clear`: removes its entry whichever of its connections set it. */
-  async clear(session: Session, board: string): Promise<{ cleared: boolean; rev?: number }> {
+  async clear(session: Caller, board: string): Promise<{ cleared: boolean; rev?: number }> {
     this.forget(session, board);
     const reply = await runBoardScript(this.services, 'presence-clear-8', board, [], [session.agentId, session.actorJson, '']);
     return reply[0] === 1 ? { cleared: true, rev: Number(reply[1]) } : { cleared: false };
   }
 
   /** The connection no longer shows presence on the board: its agent's share is free again. */
-  private forget(session: Session, board: string): void {
+  private forget(session: Caller, board: string): void {
     if (this.bySession.get(session)?.delete(board)) this.agents.give(session.agentId);
   }
 
-  async sessionClosed(session: Session): Promise<void> {
+  async sessionClosed(session: Caller): Promise<void> {
     const entries = this.bySession.get(session);
     this.bySession.delete(session);
     if (!entries) return;
@@ -118,7 +118,7 @@ export class PresenceRegistry {
     await Promise.all([...entries.keys()].map((board) => this.clearOwned(session, board)));
   }
 
-  private async clearOwned(session: Session, board: string): Promise<void> {
+  private async clearOwned(session: Caller, board: string): Promise<void> {
     await runBoardScript(this.services, 'presence-clear-8', board, [], [session.agentId, session.actorJson, session.id]);
   }
 
@@ -143,7 +143,7 @@ export class PresenceRegistry {
 
   /** Pushes back the deadline of every live connection's entries; forgets those that are gone. */
   private async refresh(): Promise<void> {
-    const work: Array<[Session, Map<string, PresenceEntry>, string]> = [];
+    const work: Array<[Caller, Map<string, PresenceEntry>, string]> = [];
     for (const [session, entries] of this.bySession) {
       if (session.closed) continue;
       for (const board of entries.keys()) work.push([session, entries, board]);

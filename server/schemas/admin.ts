@@ -1,7 +1,7 @@
 import { BlackboardError, ErrorCode, badRequest } from '../../shared/protocol/errors.js';
 import { stringifyJson } from '../../shared/protocol/json.js';
 import type { RequestFrame } from '../../shared/protocol/messages/index.js';
-import type { SchemaDefinition, SchemaListResult, SchemaSetResult } from '../../shared/protocol/messages/schemas.js';
+import type { SchemaDefinition, SchemaListResult, SchemaSetResult } from '../../shared/protocol/types.js';
 import type { SchemaCatalog } from './catalog.js';
 import type { MigrationPasses } from './passes.js';
 import type { SchemaRegistry, StoredSchema } from './registry.js';

@@ -45,7 +45,7 @@ export function schemasExtension(options: SchemasExtensionOptions = {}): Extensi
       const { redis, store, log, config } = services;
       const compiler = new SchemaCompiler();
       const registry = new SchemaRegistry(redis, store);
-      const catalog = new SchemaCatalog(redis, registry, compiler, () => store.materializer, {
+      const catalog = new SchemaCatalog(redis, registry, compiler, () => store, {
         rulesTtlMs,
         maxBoards: 10_000,
         maxVersions: 1_000,

@@ -1,4 +1,4 @@
-import type { HandlerTable } from '../gateway/dispatch.js';
+import type { HandlerTable } from '../extension.js';
 import type { SchemaAdmin } from './admin.js';
 
 /** `schema.set`, `schema.get`, `schema.list` (admin on the board when authorization is on). */

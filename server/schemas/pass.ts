@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { BlackboardError, ErrorCode } from '../../shared/protocol/errors.js';
 import { literalPrefix } from '../../shared/protocol/globs.js';
-import type { MigrationPassReport } from '../../shared/protocol/messages/schemas.js';
+import type { MigrationPassReport } from '../../shared/protocol/types.js';
 import { boardKeys } from '../board/keys.js';
 import type { StoredRecord } from '../board/records.js';
 import type { RedisClient } from '../board/scripts.js';

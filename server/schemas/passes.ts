@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import type { MigrationPassReport } from '../../shared/protocol/messages/schemas.js';
+import type { MigrationPassReport } from '../../shared/protocol/types.js';
 import { SCHEMA_PASSES, boardKeys } from '../board/keys.js';
 import type { RedisClient } from '../board/scripts.js';
 import type { PassOutcome } from './pass.js';

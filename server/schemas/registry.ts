@@ -1,6 +1,6 @@
 import { BlackboardError, ErrorCode } from '../../shared/protocol/errors.js';
 import { parseJson, stringifyJson } from '../../shared/protocol/json.js';
-import type { MigrationStep } from '../../shared/protocol/messages/schemas.js';
+import type { SchemaDefinition } from '../../shared/protocol/types.js';
 import { boardKeys } from '../board/keys.js';
 import { parseRecord, type StoredRecord } from '../board/records.js';
 import type { RedisClient } from '../board/scripts.js';
@@ -30,16 +30,8 @@ export interface SchemaHead {
   registeredAt: number;
 }
 
-/** `$schemas/<id>/v<n>`. */
-export interface StoredSchema {
-  pattern: string;
-  schemaVersion: number;
-  /** The version this one migrates from. */
-  previous?: number;
-  schema: unknown;
-  migration?: MigrationStep[];
-  registeredAt: number;
-}
+/** `$schemas/<id>/v<n>`: the `schema.get` result, stored as it is answered. */
+export type StoredSchema = SchemaDefinition;
 
 /** A stored version with its migration steps as JSON text (parsed afresh for each value migrated). */
 export interface SchemaVersionText {

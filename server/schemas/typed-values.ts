@@ -1,3 +1,4 @@
+import type { GetReply } from '../services.js';
 import { BlackboardError, ErrorCode } from '../../shared/protocol/errors.js';
 import { RawJson } from '../../shared/protocol/json.js';
 import { boardKeys } from '../board/keys.js';
@@ -46,7 +47,7 @@ export class TypedValues implements SchemaService {
     return rule.latest;
   }
 
-  async present(board: string, key: string, record: StoredRecord, result: object, requested: number | undefined): Promise<object> {
+  async present(board: string, key: string, record: StoredRecord, result: GetReply, requested: number | undefined): Promise<GetReply> {
     const rule = governing(await this.catalog.rules(board, false), key);
     if (!rule) {
       if (requested === undefined) return result;

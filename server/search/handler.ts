@@ -1,7 +1,7 @@
 import { BlackboardError, ErrorCode, badRequest } from '../../shared/protocol/errors.js';
 import { compilePatterns } from '../../shared/protocol/globs.js';
 import { SEARCH_DEFAULT_LIMIT } from '../../shared/protocol/messages/search.js';
-import type { Handler } from '../gateway/dispatch.js';
+import type { Handler } from '../extension.js';
 import { scopesOf } from '../security/authorize.js';
 import { prefixesFor } from '../security/scopes.js';
 import type { Source } from './candidates.js';

@@ -1,6 +1,6 @@
 import type { Config } from '../config.js';
 import { TokenBucket } from './rate-limit.js';
-import type { ShareReason } from './shares.js';
+import type { ShareReason } from '../board/agent-shares.js';
 
 /** A frame with long digit runs is parsed digit-exact, about this many times slower than JSON.parse. */
 export const LOSSLESS_PARSE_FACTOR = 8;

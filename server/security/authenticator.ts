@@ -1,4 +1,4 @@
-import type { Config } from '../config.js';
+import { ConfigError, type Config } from '../config.js';
 import { OpenAuthenticator, type Authenticator } from '../gateway/auth.js';
 import { JwtAuthenticator } from './jwt.js';
 
@@ -15,6 +15,6 @@ export function chooseAuthenticator(config: Config): Authenticator {
     });
   } catch (err) {
     // main.ts prints configuration errors as one line, without a stack.
-    throw new Error(`invalid configuration: ${(err as Error).message}`);
+    throw new ConfigError((err as Error).message);
   }
 }

@@ -1,3 +1,4 @@
+import type { ReadAccess } from '../extension.js';
 import { BlackboardError, ErrorCode } from '../../shared/protocol/errors.js';
 import type { OpName, RequestFrame } from '../../shared/protocol/messages/index.js';
 import {
@@ -143,9 +144,9 @@ export function mayReadBoard(raw: readonly string[] | null, board: string): bool
 }
 
 /** What a subscription may deliver: null when unrestricted, else a filter with a stable identity. */
-export function readableKeys(raw: readonly string[] | null, board: string): { id: string; test: (key: string) => boolean } | null {
+export function readableKeys(raw: readonly string[] | null, board: string): ReadAccess {
   if (raw === null) return null;
   const prefixes = prefixesFor(scopesOf(raw), 'read', board);
   if (prefixes.length === 1 && prefixes[0] === '') return null;
-  return { id: JSON.stringify(prefixes), test: (key) => prefixes.some((p) => key.startsWith(p)) };
+  return { id: JSON.stringify(prefixes), prefixes, test: (key) => prefixes.some((p) => key.startsWith(p)) };
 }

@@ -1,7 +1,7 @@
 import { CloseCode } from '../../shared/protocol/close-codes.js';
 import { BlackboardError, ErrorCode } from '../../shared/protocol/errors.js';
 import type { Extension } from '../extension.js';
-import { authorize } from './authorize.js';
+import { authorize, readableKeys } from './authorize.js';
 
 /**
  * Authorization of every request against the connection's scopes, before its handler
@@ -20,6 +20,9 @@ export function securityExtension(): Extension {
           throw new BlackboardError(ErrorCode.UNAUTHORIZED, 'token expired');
         }
         authorize(op, frame, scopes);
+      },
+      readAccess(session, board) {
+        return readableKeys(session.auth.scopes, board);
       },
     },
   };

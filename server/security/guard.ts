@@ -9,7 +9,7 @@ import { hasLongDigitRun } from '../../shared/protocol/json.js';
 import { AgentRates, LOSSLESS_PARSE_FACTOR, RECONNECT_BAR_MS } from './agent-rate.js';
 import { originAllowed, originPolicy, type OriginPolicy } from './origin.js';
 import { StrikeCounter, TokenBucket } from './rate-limit.js';
-import type { ShareReason } from './shares.js';
+import type { ShareReason } from '../board/agent-shares.js';
 
 /** Refused requests are counted over this window to decide when to cut a client off. */
 export const STRIKE_WINDOW_MS = 10_000;

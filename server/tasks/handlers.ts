@@ -1,11 +1,11 @@
 import { BlackboardError, ErrorCode } from '../../shared/protocol/errors.js';
 import { stringifyJson } from '../../shared/protocol/json.js';
-import type { HandlerTable, OpContext } from '../gateway/dispatch.js';
+import type { HandlerTable, OpContext } from '../extension.js';
 import { checkValueSize } from '../board/handlers/write-common.js';
 import { TaskOps } from './ops.js';
 import { RemoteWorker, WorkerRegistry } from './remote-workers.js';
 import type { TaskService } from './service.js';
-import { HELD_RETRY_MS, rateLimited } from '../security/shares.js';
+import { HELD_RETRY_MS, rateLimited } from '../board/agent-shares.js';
 
 export const DEFAULT_LEASE_MS = 30_000;
 

@@ -50,7 +50,7 @@ export class TaskMirror {
     let status = Number(reply[mirrorAt]);
     if (status === MirrorStatus.noMeta) {
       // (task-sync's name check ran before mirror(): the job is this call's.)
-      await this.store.materializer.materialize(target.board);
+      await this.store.materialize(target.board);
       const again = await runTaskScript(this.store, 'task-sync-10', target, [], [], 0);
       status = Number(again[0]);
       if (file === 'task-sync-10') reply = again;

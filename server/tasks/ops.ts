@@ -1,6 +1,7 @@
 import { UnrecoverableError, type Job } from 'bullmq';
 import { BlackboardError, ErrorCode } from '../../shared/protocol/errors.js';
 import { RawJson } from '../../shared/protocol/json.js';
+import type { TaskInfo as SharedTaskInfo } from '../../shared/protocol/types.js';
 import { runScript } from '../board/scripts.js';
 import { jobKeys, mirrorKeys } from './keys.js';
 import { fenced, withToken } from './lease.js';
@@ -8,21 +9,8 @@ import type { HeldTask } from './remote-workers.js';
 import type { TaskService } from './service.js';
 import { readTask, type TaskSnapshot } from './snapshot.js';
 
-/** What `task.get` returns. */
-export interface TaskInfo {
-  taskId: string;
-  queue: string;
-  state: string;
-  attempt: number;
-  attempts: number;
-  progress: number;
-  seq: number;
-  losses: number;
-  failures: number;
-  checkpoint: RawJson | null;
-  result?: RawJson;
-  error?: string;
-}
+/** What `task.get` returns: the shared TaskInfo with the stored JSON spliced in as text. */
+export type TaskInfo = Omit<SharedTaskInfo, 'checkpoint' | 'result'> & { checkpoint: RawJson | null; result?: RawJson };
 
 function notFound(taskId: string): BlackboardError {
   return new BlackboardError(ErrorCode.NOT_FOUND, `no task ${taskId} on this board`, { taskId });
@@ -101,7 +89,7 @@ export class TaskOps {
     return willRetry;
   }
 
-  async cancel(board: string, taskId: string, actorJson: string): Promise<string> {
+  async cancel(board: string, taskId: string, actorJson: string): Promise<SharedTaskInfo['state']> {
     const queue = await this.queueOf(board, taskId);
     const k = jobKeys(board, queue, taskId);
     // A holder may finish or be lost while we fail it: then look again (bounded).

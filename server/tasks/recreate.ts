@@ -5,7 +5,6 @@ import { TaskMirror } from './mirror.js';
 import { TaskQueues } from './queues.js';
 import { TERMINAL_STATES, type TaskState } from './snapshot.js';
 import { defineTaskScripts } from './scripts.js';
-import { defineScripts } from '../board/scripts.js';
 
 const PAGE = 1_000;
 

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Job } from 'bullmq';
-import type { Session } from '../gateway/session.js';
+import type { Caller } from '../extension.js';
 
 /** A task a remote worker of this node holds: the delivery token is its fencing token. */
 export interface HeldTask {
@@ -28,7 +28,7 @@ export class RemoteWorker {
   suspect = false;
 
   constructor(
-    readonly session: Session,
+    readonly session: Caller,
     readonly board: string,
     readonly queue: string,
     readonly concurrency: number,
@@ -43,7 +43,7 @@ export class RemoteWorker {
 
 /** The remote workers of this node and the tasks they hold, by every key the ops arrive with. */
 export class WorkerRegistry {
-  private readonly bySession = new Map<Session, Map<string, RemoteWorker>>();
+  private readonly bySession = new Map<Caller, Map<string, RemoteWorker>>();
   private readonly byToken = new Map<string, HeldTask>();
 
   static readonly MAX_WORKERS_PER_CONNECTION = 256;
@@ -54,15 +54,15 @@ export class WorkerRegistry {
     mine.set(worker.id, worker);
   }
 
-  count(session: Session): number {
+  count(session: Caller): number {
     return this.bySession.get(session)?.size ?? 0;
   }
 
-  of(session: Session): Iterable<RemoteWorker> {
+  of(session: Caller): Iterable<RemoteWorker> {
     return this.bySession.get(session)?.values() ?? [];
   }
 
-  find(session: Session, id: string): RemoteWorker | undefined {
+  find(session: Caller, id: string): RemoteWorker | undefined {
     return this.bySession.get(session)?.get(id);
   }
 
@@ -75,7 +75,7 @@ export class WorkerRegistry {
   }
 
   /** Forgets a connection's workers; returns them so their tasks can be released. */
-  removeSession(session: Session): RemoteWorker[] {
+  removeSession(session: Caller): RemoteWorker[] {
     const mine = this.bySession.get(session);
     this.bySession.delete(session);
     return mine ? [...mine.values()] : [];

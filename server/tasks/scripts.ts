@@ -1,8 +1,5 @@
-import { readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { boardKeys } from '../board/keys.js';
-import { defineScripts, runScript, scriptSource, type RedisClient } from '../board/scripts.js';
+import { defineScript, defineScripts, runScript, scriptSource, scriptsFolder, type RedisClient, type ScriptReply } from '../board/scripts.js';
 import type { BoardStore } from '../board/store.js';
 import { jobKeys } from './keys.js';
 
@@ -12,33 +9,35 @@ import { jobKeys } from './keys.js';
  * args)`) and task-lib.lua, so the mirror takes the one write path (record, revision,
  * stream entry, publish) like any write.
  */
-export const TASK_WRITE_SCRIPTS = ['task-sync-10', 'task-activate-11', 'task-touch-11'] as const;
+const TASK_WRITE_SCRIPTS = ['task-sync-10', 'task-activate-11', 'task-touch-11'] as const;
 export type TaskWriteScript = (typeof TASK_WRITE_SCRIPTS)[number];
 
-/** Scripts that stand alone (with the board's scripts). */
+/** Scripts that stand alone. */
 const PLAIN_SCRIPTS = ['task-read-5', 'task-cancel-9'] as const;
 
-const TASK_SCRIPTS_DIR = join(dirname(fileURLToPath(import.meta.url)), 'scripts');
-const source = (file: string) => readFileSync(join(TASK_SCRIPTS_DIR, `${file}.lua`), 'utf8');
-
-export function composedTaskSource(file: TaskWriteScript): string {
-  return ['local function commit(KEYS, ARGV)', scriptSource('commit-6'), 'end', source('task-lib'), source(file)].join('\n');
-}
-
-// The same `bb_<name>` naming as defineScripts, so runScript finds these commands too.
-function commandName(file: string): string {
-  return `bb_${file.replace(/-\d+$/, '').replace(/-/g, '_')}`;
-}
-
-export function defineTaskScripts(redis: RedisClient): void {
-  defineScripts(redis, PLAIN_SCRIPTS);
-  for (const file of TASK_WRITE_SCRIPTS) {
-    const numberOfKeys = Number(/-(\d+)$/.exec(file)?.[1]);
-    redis.defineCommand(commandName(file), { numberOfKeys, lua: composedTaskSource(file) });
+declare module '../board/scripts.js' {
+  interface ScriptRegistry {
+    'task-sync-10': 10;
+    'task-activate-11': 11;
+    'task-touch-11': 11;
+    'task-read-5': 5;
+    'task-cancel-9': 9;
   }
 }
 
-export type ScriptReply = Array<string | number | null>;
+const TASK_SCRIPTS_DIR = scriptsFolder(import.meta.url);
+const source = (file: string) => scriptSource(file, TASK_SCRIPTS_DIR);
+
+function composedTaskSource(file: TaskWriteScript): string {
+  return ['local function commit(KEYS, ARGV)', scriptSource('commit-6'), 'end', source('task-lib'), source(file)].join('\n');
+}
+
+export function defineTaskScripts(redis: RedisClient): void {
+  defineScripts(redis, PLAIN_SCRIPTS, TASK_SCRIPTS_DIR);
+  for (const file of TASK_WRITE_SCRIPTS) defineScript(redis, file, composedTaskSource(file));
+}
+
+export type { ScriptReply };
 
 /** What mirror() in task-lib.lua replies (committed, already so, no such job, no board meta, backlog), and task-sync's not-added. */
 export const MirrorStatus = { committed: 1, unchanged: 0, noJob: -1, noMeta: -4, backlog: -5, notAdded: -9 } as const;
@@ -77,6 +76,6 @@ export async function runTaskScript(
     ...args,
   ];
   const reply = await runScript(store.redis, file, allKeys, allArgs);
-  if (Number(reply[mirrorAt]) === MirrorStatus.committed) store.onCommitted?.(target.board, Number(reply[mirrorAt + 1]));
+  if (Number(reply[mirrorAt]) === MirrorStatus.committed) store.noteCommitted(target.board, Number(reply[mirrorAt + 1]));
   return reply;
 }

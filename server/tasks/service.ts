@@ -1,15 +1,16 @@
 import { UnrecoverableError, type Job } from 'bullmq';
 import { Cluster, type Redis } from 'ioredis';
+import { encodeTaskCancelPush, encodeTaskPush, preEncoded } from '../../shared/protocol/envelope.js';
 import type { Services } from '../services.js';
-import type { Session } from '../gateway/session.js';
+import type { Caller } from '../extension.js';
 import { CANCEL_CHANNEL, jobKeys } from './keys.js';
 import { TaskMirror } from './mirror.js';
 import { defineTaskScripts } from './scripts.js';
 import { QueuePump, type PumpHost } from './pump.js';
 import { TaskQueues } from './queues.js';
-import { RemoteWorker, WorkerRegistry, type HeldTask } from './remote-workers.js';
+import { type RemoteWorker, WorkerRegistry, type HeldTask } from './remote-workers.js';
 import { LEASE_MARGIN_MS, lostHold } from './lease.js';
-import { AgentShares } from '../security/shares.js';
+import { AgentShares } from '../board/agent-shares.js';
 
 /** A connection like the node's, but one that queues commands across reconnects instead of failing them. */
 function waitingConnection(redis: Services['redis']): Redis {
@@ -130,7 +131,7 @@ export class TaskService implements PumpHost {
     this.detachWorker(worker);
   }
 
-  async sessionClosed(session: Session): Promise<void> {
+  async sessionClosed(session: Caller): Promise<void> {
     const workers = this.registry.removeSession(session);
     await Promise.all(
       workers.map(async (worker) => {
@@ -143,7 +144,7 @@ export class TaskService implements PumpHost {
   }
 
   /** A request came from this connection: its workers that let a lease lapse may take tasks again. */
-  sawLife(session: Session): void {
+  sawLife(session: Caller): void {
     for (const worker of this.registry.of(session)) {
       if (!worker.suspect) continue;
       worker.suspect = false;
@@ -202,9 +203,15 @@ export class TaskService implements PumpHost {
     const checkpoint = String(reply[3] ?? '') || 'null';
     const progress = Number(reply[4]) || 0;
     target.session.send(
-      `{"push":"task","worker":${JSON.stringify(target.id)},"task":{"taskId":${JSON.stringify(taskId)},` +
-        `"queue":${JSON.stringify(queue)},"data":${dataText},"attempt":${Number(reply[1])},` +
-        `"checkpoint":${checkpoint},"progress":${progress},"token":${JSON.stringify(token)}}}`,
+      encodeTaskPush(target.id, {
+        taskId,
+        queue,
+        data: preEncoded(dataText),
+        attempt: Number(reply[1]),
+        checkpoint: preEncoded(checkpoint),
+        progress,
+        token,
+      }),
     );
   }
 
@@ -268,7 +275,7 @@ export class TaskService implements PumpHost {
     const held = this.registry.byTokenOf(token);
     if (!held) return;
     this.dropHeld(held);
-    held.worker.session.send(`{"push":"task.cancel","taskId":${JSON.stringify(held.taskId)}}`);
+    held.worker.session.send(encodeTaskCancelPush(held.taskId));
   }
 
   async announceCancel(token: string): Promise<void> {

@@ -3,6 +3,8 @@ import type { ErrorBody } from './errors.js';
 import type { keyRecord, boardEvent } from './messages/records.js';
 import type { deleteResult, boardsResult, putResult, subscribeResult, txnResult } from './messages/results-kv.js';
 import type { eventsPush, progressPush, snapshotPush, taskCancelPush, taskPush } from './messages/pushes.js';
+import type { migrationPassReport, taskInfo } from './messages/results-other.js';
+import type { OpResult } from './messages/index.js';
 
 /**
  * TypeScript types of what crosses the wire, derived from the zod schemas in
@@ -50,6 +52,22 @@ export interface HistoryResult {
 }
 export type BoardsResult = z.infer<typeof boardsResult>;
 export type SubscribeResult = Omit<z.infer<typeof subscribeResult>, 'snapshot'> & { snapshot?: KeyRecord[] };
+
+/** What `task.get` answers; `R` and `C` type the result and the checkpoint. */
+export type TaskInfo<R = unknown, C = unknown> = Omit<z.infer<typeof taskInfo>, 'result' | 'checkpoint'> & { result?: R; checkpoint: C | null };
+export type TaskState = TaskInfo['state'];
+export type EnqueueResult = OpResult<'task.enqueue'>;
+/** A lock taken: `token` fences writes (the revision at which it was taken); `expiresAt` is server time. */
+export type LockGrant = OpResult<'lock.acquire'>;
+export type LockExtendResult = OpResult<'lock.extend'>;
+export type LockReleaseResult = OpResult<'lock.release'>;
+export type PresenceResult = OpResult<'presence.set'>;
+export type PresenceClearResult = OpResult<'presence.clear'>;
+export type SchemaSetResult = OpResult<'schema.set'>;
+/** One registered schema version, as `schema.get` answers it and as it is stored under `$schemas/`. */
+export type SchemaDefinition = OpResult<'schema.get'>;
+export type SchemaListResult = OpResult<'schema.list'>;
+export type MigrationPassReport = z.infer<typeof migrationPassReport>;
 
 export interface ReplyOk<R = unknown> {
   id: number;

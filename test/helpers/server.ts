@@ -3,7 +3,6 @@ import { pino } from 'pino';
 import { startApp, type App, type AppOptions } from '../../server/app.js';
 import { BlackboardClient, BlackboardError, type ClientOptions } from '../../client/sdk/index.js';
 import { WebSocket, type ClientOptions as SocketOptions } from 'ws';
-import type { SocketFactory } from '../../client/sdk/connection.js';
 import { FrameCheck } from './frame-check.js';
 
 /** The `ws` WebSocket, with every frame it sends and receives checked against the protocol schema. */
@@ -72,7 +71,7 @@ export async function startTestServer(options: AppOptions = {}): Promise<TestSer
     async client(clientOptions = {}) {
       const client = new BlackboardClient({
         url: wsUrl,
-        WebSocket: CheckedWebSocket as unknown as SocketFactory,
+        WebSocket: CheckedWebSocket,
         reconnect: { baseMs: 20, capMs: 500 },
         requestTimeoutMs: 30_000,
         ...clientOptions,

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { BlackboardClient, BlackboardError, ErrorCode, type SocketFactory } from '../../client/sdk/index.js';
+import { BlackboardClient, BlackboardError, ErrorCode } from '../../client/sdk/index.js';
 import { freePort, spawnServer, type ServerProcess } from '../helpers/process-server.js';
 import { CheckedWebSocket, randomBoard, waitFor } from '../helpers/server.js';
 
@@ -53,7 +53,7 @@ async function subscribers(url: string, board: string, count: number): Promise<{
 }
 
 function client(url: string): BlackboardClient {
-  return new BlackboardClient({ url, WebSocket: CheckedWebSocket as unknown as SocketFactory, requestTimeoutMs: 60_000, retryRateLimited: false });
+  return new BlackboardClient({ url, WebSocket: CheckedWebSocket, requestTimeoutMs: 60_000, retryRateLimited: false });
 }
 
 describe('write admission', () => {

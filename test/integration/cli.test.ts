@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { jwtVerify } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BlackboardError, ErrorCode, type BlackboardClient, type BoardEvent } from '../../client/sdk/index.js';
+import { type BlackboardError, ErrorCode, type BlackboardClient, type BoardEvent } from '../../client/sdk/index.js';
+import type { Session } from '../../server/gateway/session.js';
 import { ExitCode } from '../../client/cli/exit-codes.js';
 import { freePort } from '../helpers/process-server.js';
 import { randomBoard, startTestServer, waitFor, type TestServer } from '../helpers/server.js';
@@ -145,7 +146,7 @@ describe('blackboard CLI', { timeout: 180_000 }, () => {
     // Cut the watcher's connection on the server side; what is written meanwhile still arrives.
     const session = [...server.services.sessions].find((s) => s.agentId === agent);
     expect(session).toBeDefined();
-    session!.ws.terminate();
+    (session as Session).ws.terminate();
     await client.put(board, 'k/2', { a: 2 });
     await client.delete(board, 'k/1');
     await watch.line('stdout', (l) => l.includes('"delete"'));
@@ -267,7 +268,7 @@ describe('blackboard CLI', { timeout: 180_000 }, () => {
     // The command's own status comes back; the lock, extended past its 1 s TTL meanwhile, is released.
     expect(await holder.exited).toBe(3);
     rmSync(release);
-    const after = await client.request<{ token: number }>('lock.acquire', { board, name: 'job', ttlMs: 1_000 });
+    const after = await client.request('lock.acquire', { board, name: 'job', ttlMs: 1_000 });
     expect(after.token).toBeGreaterThan(token);
 
     // A fenced write made by the command under the lock.

@@ -11,7 +11,6 @@ import { randomBoard, startTestServer, type TestServer } from '../helpers/server
  * the server stays up, and a board that no frame names is left exactly as it was.
  */
 
-type Reply = Record<string, unknown>;
 type Kind = 'valid' | 'invalid' | 'invalid-no-id' | 'mutated';
 type Mutation =
   | { cut: number; at: number }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { BlackboardClient, type SocketFactory } from '../../client/sdk/index.js';
+import { BlackboardClient } from '../../client/sdk/index.js';
 import { CheckedWebSocket, randomBoard, waitFor } from '../helpers/server.js';
 import { freePort, spawnServer, type ServerProcess } from '../helpers/process-server.js';
 import { startRedisProcess } from '../helpers/redis-process.js';
@@ -14,7 +14,6 @@ describe('history across crashes', () => {
     let server: ServerProcess = await spawnServer(port, env);
     const board = randomBoard('hc');
     const acked: Array<{ id: string; rev: number }> = [];
-    let failed = 0;
     let inflight = 0;
     const inflightAtKill: number[] = [];
     let stop = false;
@@ -23,7 +22,7 @@ describe('history across crashes', () => {
       () =>
         new BlackboardClient({
           url: `ws://127.0.0.1:${port}/v1/ws`,
-          WebSocket: CheckedWebSocket as unknown as SocketFactory,
+          WebSocket: CheckedWebSocket,
           reconnect: { baseMs: 20, capMs: 200 },
           requestTimeoutMs: 10_000,
         }),
@@ -37,7 +36,6 @@ describe('history across crashes', () => {
           const { rev } = await client.put(board, `k${w}/${i % 20}`, { id }, { durability: 'durable' });
           acked.push({ id, rev });
         } catch {
-          failed++;
           await new Promise((r) => setTimeout(r, 20));
         } finally {
           inflight--;

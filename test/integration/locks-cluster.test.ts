@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BlackboardError, ErrorCode } from '../../client/sdk/index.js';
+import { type BlackboardError, ErrorCode } from '../../client/sdk/index.js';
 import { startRedisCluster, type RedisCluster } from '../helpers/redis-cluster.js';
 import { randomBoard, startTestServer, waitFor, type TestServer } from '../helpers/server.js';
 

@@ -1,7 +1,7 @@
 import { ResourceUpdatedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import { WebSocket } from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BlackboardClient, type SocketFactory } from '../../client/sdk/index.js';
+import { BlackboardClient } from '../../client/sdk/index.js';
 import { freePort, spawnServer, type ServerProcess } from '../helpers/process-server.js';
 import { mcpClient, type TestMcpClient, type Transport } from '../helpers/mcp.js';
 import { randomBoard, waitFor } from '../helpers/server.js';
@@ -16,7 +16,7 @@ beforeAll(async () => {
   const port = await freePort();
   server = await spawnServer(port);
   target = { baseUrl: `http://127.0.0.1:${port}`, wsUrl: `ws://127.0.0.1:${port}` };
-  ws = new BlackboardClient({ url: target.wsUrl, WebSocket: WebSocket as unknown as SocketFactory, agent: 'ws-writer' });
+  ws = new BlackboardClient({ url: target.wsUrl, WebSocket: WebSocket, agent: 'ws-writer' });
   await ws.connect();
 });
 afterAll(async () => {

@@ -1,6 +1,6 @@
 import { WebSocket } from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BlackboardClient, type SocketFactory } from '../../client/sdk/index.js';
+import { BlackboardClient } from '../../client/sdk/index.js';
 import { freePort, spawnServer, type ServerProcess } from '../helpers/process-server.js';
 import { sseEvents } from '../helpers/mcp.js';
 import { randomBoard, waitFor } from '../helpers/server.js';
@@ -22,7 +22,7 @@ beforeAll(async () => {
   }
   ws = new BlackboardClient({
     url: nodes[0]!.url.replace('http', 'ws').replace('/mcp', ''),
-    WebSocket: WebSocket as unknown as SocketFactory,
+    WebSocket: WebSocket,
   });
   await ws.connect();
 });

@@ -2,7 +2,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { WebSocket } from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BlackboardClient, type SocketFactory } from '../../client/sdk/index.js';
+import { BlackboardClient } from '../../client/sdk/index.js';
 import { freePort, spawnServer, type ServerProcess } from '../helpers/process-server.js';
 import { call, mcpClient, ok, type TestMcpClient } from '../helpers/mcp.js';
 import { randomBoard, waitFor } from '../helpers/server.js';
@@ -27,7 +27,7 @@ async function node(): Promise<{ server: ServerProcess; port: number }> {
 
 beforeAll(async () => {
   port = (await node()).port;
-  ws = new BlackboardClient({ url: `ws://127.0.0.1:${port}`, WebSocket: WebSocket as unknown as SocketFactory, agent: 'producer' });
+  ws = new BlackboardClient({ url: `ws://127.0.0.1:${port}`, WebSocket: WebSocket, agent: 'producer' });
   await ws.connect();
 });
 afterAll(async () => {

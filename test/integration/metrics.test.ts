@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BlackboardError, ErrorCode } from '../../client/sdk/index.js';
+import { type BlackboardError, ErrorCode } from '../../client/sdk/index.js';
 import { RawSocket } from '../helpers/raw-socket.js';
 import { randomBoard, startTestServer, waitFor, type TestServer } from '../helpers/server.js';
 

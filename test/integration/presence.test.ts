@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BlackboardError, ErrorCode } from '../../client/sdk/index.js';
+import { type BlackboardError, ErrorCode } from '../../client/sdk/index.js';
+import type { OpArgs } from '../../shared/protocol/messages/index.js';
 import { randomBoard, startTestServer, waitFor, type TestServer } from '../helpers/server.js';
 
 let server: TestServer;
@@ -85,7 +86,7 @@ describe('presence', () => {
     const c = await server.client({ agent: 'big' });
     const tooLarge = await c.presence(board, { blob: 'x'.repeat(2_000) }).catch((e: BlackboardError) => e);
     expect((tooLarge as BlackboardError).code).toBe(ErrorCode.TOO_LARGE);
-    const bad = await c.request('presence.set', { board, meta: 1, extra: true }).catch((e: BlackboardError) => e);
+    const bad = await c.request('presence.set', { board, meta: 1, extra: true } as OpArgs<'presence.set'>).catch((e: BlackboardError) => e);
     expect((bad as BlackboardError).code).toBe(ErrorCode.BAD_REQUEST);
     expect(await presenceOf(board, 'big')).toBeUndefined();
     c.close();

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { BlackboardClient, type SocketFactory } from '../../client/sdk/index.js';
+import { BlackboardClient } from '../../client/sdk/index.js';
 import { freePort, spawnServer, type ServerProcess } from '../helpers/process-server.js';
 import { CheckedWebSocket, randomBoard, waitFor } from '../helpers/server.js';
 
@@ -12,7 +12,7 @@ afterEach(() => {
 function client(port: number): BlackboardClient {
   return new BlackboardClient({
     url: `ws://127.0.0.1:${port}`,
-    WebSocket: CheckedWebSocket as unknown as SocketFactory,
+    WebSocket: CheckedWebSocket,
     reconnect: { baseMs: 50, capMs: 300 },
     requestTimeoutMs: 30_000,
   });

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { BlackboardClient, type SocketFactory, type Watch } from '../../client/sdk/index.js';
+import { BlackboardClient, type Watch } from '../../client/sdk/index.js';
 import { freePort, spawnServer, type ServerProcess } from '../helpers/process-server.js';
 import { CheckedWebSocket, randomBoard, waitFor } from '../helpers/server.js';
 
@@ -14,7 +14,7 @@ afterEach(() => {
 function client(urls: string[]): BlackboardClient {
   const c = new BlackboardClient({
     url: urls,
-    WebSocket: CheckedWebSocket as unknown as SocketFactory,
+    WebSocket: CheckedWebSocket,
     reconnect: { baseMs: 20, capMs: 300 },
     requestTimeoutMs: 30_000,
   });

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BoardEvent } from '../../client/sdk/index.js';
+import type { Session } from '../../server/gateway/session.js';
 import { RawSocket } from '../helpers/raw-socket.js';
 import { randomBoard, startTestServer, waitFor, type TestServer } from '../helpers/server.js';
 
@@ -22,7 +23,7 @@ describe('slow consumers', () => {
 
     let maxBuffered = 0;
     const sampler = setInterval(() => {
-      for (const s of server.services.sessions) maxBuffered = Math.max(maxBuffered, s.ws.bufferedAmount);
+      for (const s of server.services.sessions) maxBuffered = Math.max(maxBuffered, (s as Session).ws.bufferedAmount);
     }, 5);
     const writer = await server.client();
     const payload = 'x'.repeat(8_000);

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BoardEvent } from '../../client/sdk/index.js';
 import { compilePatterns } from '../../shared/protocol/globs.js';
+import type { Session } from '../../server/gateway/session.js';
 import { RawSocket } from '../helpers/raw-socket.js';
 import { randomBoard, waitFor, type TestServer } from '../helpers/server.js';
 import { coreBackends } from '../helpers/backends.js';
@@ -135,7 +136,7 @@ describe.each(coreBackends())('$name', (backend) => {
         await new Promise((r) => setTimeout(r, 150));
         // Server-side terminate: no close handshake; the client must notice and resume.
         for (const session of server.services.sessions) {
-          if ([...session.subscriptions.values()].some((s) => s.board === board)) session.ws.terminate();
+          if ([...session.subscriptions.values()].some((s) => s.board === board)) (session as Session).ws.terminate();
         }
       }
       const written = await run;

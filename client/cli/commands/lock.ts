@@ -5,11 +5,6 @@ import { intFlag, noMorePositionals, positional } from '../args.js';
 import type { Command } from '../command.js';
 import { ExitCode, UsageError } from '../exit-codes.js';
 
-interface Acquired {
-  token: number;
-  expiresAt: number;
-}
-
 /** Exit status of a child ended by a signal, as shells report it. */
 const SIGNAL_BASE = 128;
 
@@ -34,7 +29,7 @@ export const lockCommand: Command = {
     const ttlMs = intFlag(line, 'ttl-ms', 100, 3_600_000) ?? 30_000;
     const waitMs = intFlag(line, 'wait-ms', 0, 600_000) ?? 0;
     const client = await ctx.connect();
-    const lock = await client.request<Acquired>('lock.acquire', { board, name, ttlMs, ...(waitMs > 0 ? { waitMs } : {}) });
+    const lock = await client.request('lock.acquire', { board, name, ttlMs, ...(waitMs > 0 ? { waitMs } : {}) });
     ctx.out.status({ status: 'locked', board, name, token: lock.token, expiresAt: lock.expiresAt }, `locked ${name} (token ${lock.token})`);
 
     const child = spawn(program, programArgs, {
@@ -57,7 +52,7 @@ export const lockCommand: Command = {
     let expiresAt = lock.expiresAt;
     const extend = async () => {
       try {
-        const extended = await client.request<{ expiresAt: number }>('lock.extend', { board, name, token: lock.token, ttlMs });
+        const extended = await client.request('lock.extend', { board, name, token: lock.token, ttlMs });
         expiresAt = extended.expiresAt;
       } catch (err) {
         if (err instanceof BlackboardError && err.code === ErrorCode.FENCED) loseLock(err);

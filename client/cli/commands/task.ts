@@ -4,22 +4,14 @@ import { ExitCode, UsageError } from '../exit-codes.js';
 import { compact } from '../output.js';
 import type { CliContext } from '../context.js';
 import type { CommandLine } from '../args.js';
-
-interface TaskState {
-  state: string;
-  attempt: number;
-  progress: number;
-  checkpoint: unknown;
-  result?: unknown;
-  error?: unknown;
-}
+import type { OpArgs } from '../../../shared/protocol/messages/index.js';
 
 async function enqueue(ctx: CliContext, line: CommandLine): Promise<number> {
   const board = positional(line, 1, 'board');
   const queue = positional(line, 2, 'queue');
   const data = parseJsonArg(positional(line, 3, 'json-data'), 'the task data');
   noMorePositionals(line, 4);
-  const args: Record<string, unknown> = { board, queue, data };
+  const args: OpArgs<'task.enqueue'> = { board, queue, data };
   const taskId = stringFlag(line, 'task-id');
   if (taskId !== undefined) args.taskId = taskId;
   for (const [flag, field, max] of [
@@ -32,7 +24,7 @@ async function enqueue(ctx: CliContext, line: CommandLine): Promise<number> {
     if (value !== undefined) args[field] = value;
   }
   const client = await ctx.connect();
-  const result = await client.request<{ taskId: string; created: boolean }>('task.enqueue', args);
+  const result = await client.request('task.enqueue', args);
   ctx.out.result(result, () => `${result.taskId}${result.created ? '' : ' (already enqueued: kept the first data)'}`);
   return ExitCode.OK;
 }
@@ -42,7 +34,7 @@ async function get(ctx: CliContext, line: CommandLine): Promise<number> {
   const taskId = positional(line, 2, 'task-id');
   noMorePositionals(line, 3);
   const client = await ctx.connect();
-  const task = await client.request<TaskState>('task.get', { board, taskId });
+  const task = await client.request('task.get', { board, taskId });
   ctx.out.result(task, () => [
     `${taskId}: ${task.state}, attempt ${task.attempt}, progress ${task.progress}`,
     ...(task.checkpoint !== undefined && task.checkpoint !== null ? [`checkpoint: ${compact(task.checkpoint, 400)}`] : []),
@@ -57,7 +49,7 @@ async function cancel(ctx: CliContext, line: CommandLine): Promise<number> {
   const taskId = positional(line, 2, 'task-id');
   noMorePositionals(line, 3);
   const client = await ctx.connect();
-  const result = await client.request<{ state: string }>('task.cancel', { board, taskId });
+  const result = await client.request('task.cancel', { board, taskId });
   ctx.out.result(result, () => `${taskId}: ${result.state}`);
   return ExitCode.OK;
 }

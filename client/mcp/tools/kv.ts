@@ -2,14 +2,6 @@ import { z } from 'zod';
 import { keyPath, revision } from '../../../shared/protocol/messages/common.js';
 import type {
   BoardEvent,
-  BoardsResult,
-  GetResult,
-  HistoryResult,
-  ListResult,
-  PatchResult,
-  PutResult,
-  DeleteResult,
-  TxnResult,
 } from '../../../shared/protocol/types.js';
 import {
   anyJson,
@@ -52,7 +44,7 @@ export function kvTools(board: BoardArg): ToolDefinition[] {
       input: { board, key: keyArg, at_rev: revision.optional().describe('Read the state as of this board revision.') },
       output: { ...recordOutput, rev: z.number().int().describe('The board revision this read reflects.') },
       async run(args, ctx) {
-        const r = await ctx.api.request<GetResult>('get', {
+        const r = await ctx.api.request('get', {
           board: ctx.board(args.board),
           key: args.key,
           ...(args.at_rev === undefined ? {} : { atRev: args.at_rev }),
@@ -76,7 +68,7 @@ export function kvTools(board: BoardArg): ToolDefinition[] {
       },
       output: { items: z.array(z.strictObject(recordOutput)), rev: z.number().int(), more: z.boolean() },
       async run(args, ctx) {
-        const r = await ctx.api.request<ListResult>('list', {
+        const r = await ctx.api.request('list', {
           board: ctx.board(args.board),
           prefix: args.prefix ?? '',
           limit: args.limit ?? 100,
@@ -106,7 +98,7 @@ export function kvTools(board: BoardArg): ToolDefinition[] {
         rev: z.number().int().describe('The board revision of this write.'),
       },
       async run(args, ctx) {
-        const r = await ctx.api.request<PutResult>('put', {
+        const r = await ctx.api.request('put', {
           board: ctx.board(args.board),
           key: args.key,
           value: args.value,
@@ -125,7 +117,7 @@ export function kvTools(board: BoardArg): ToolDefinition[] {
       input: { board, key: keyArg, patch: patchArg, if_version: ifVersionArg, fence: fenceArg, durable: durableArg },
       output: { version: z.number().int(), rev: z.number().int(), value: z.unknown().describe('The value after the patch.') },
       async run(args, ctx) {
-        const r = await ctx.api.request<PatchResult>('patch', {
+        const r = await ctx.api.request('patch', {
           board: ctx.board(args.board),
           key: args.key,
           patch: args.patch,
@@ -143,7 +135,7 @@ export function kvTools(board: BoardArg): ToolDefinition[] {
       input: { board, key: keyArg, if_version: ifVersionArg, fence: fenceArg, durable: durableArg },
       output: { rev: z.number().int() },
       async run(args, ctx) {
-        const r = await ctx.api.request<DeleteResult>('delete', { board: ctx.board(args.board), key: args.key, ...writeOptions(args) });
+        const r = await ctx.api.request('delete', { board: ctx.board(args.board), key: args.key, ...writeOptions(args) });
         return { rev: r.rev };
       },
     }),
@@ -184,11 +176,11 @@ export function kvTools(board: BoardArg): ToolDefinition[] {
       async run(args, ctx) {
         const ops = args.ops.map((o) => {
           const version = o.if_version === undefined ? {} : { ifVersion: o.if_version };
-          if (o.op === 'put') return { op: 'put', key: o.key, value: o.value, ...version };
-          if (o.op === 'patch') return { op: 'patch', key: o.key, patch: o.patch, ...version };
-          return { op: 'delete', key: o.key, ...version };
+          if (o.op === 'put') return { op: 'put' as const, key: o.key, value: o.value, ...version };
+          if (o.op === 'patch') return { op: 'patch' as const, key: o.key, patch: o.patch, ...version };
+          return { op: 'delete' as const, key: o.key, ...version };
         });
-        const r = await ctx.api.request<TxnResult>('txn', {
+        const r = await ctx.api.request('txn', {
           board: ctx.board(args.board),
           compare: args.compare ?? [],
           ops,
@@ -219,7 +211,7 @@ export function kvTools(board: BoardArg): ToolDefinition[] {
       },
       output: { events: z.array(eventOutput), more: z.boolean() },
       async run(args, ctx) {
-        const r = await ctx.api.request<HistoryResult>('history', {
+        const r = await ctx.api.request('history', {
           board: ctx.board(args.board),
           limit: args.limit ?? 100,
           ...(args.key === undefined ? {} : { key: args.key }),
@@ -238,7 +230,7 @@ export function kvTools(board: BoardArg): ToolDefinition[] {
       input: { prefix: z.string().max(64).optional().describe('Only boards whose name starts with this.') },
       output: { boards: z.array(z.strictObject({ board: z.string(), rev: z.number().int(), epoch: z.string() })), more: z.boolean() },
       async run(args, ctx) {
-        const r = await ctx.api.request<BoardsResult & { more?: boolean }>(
+        const r = await ctx.api.request(
           'boards',
           args.prefix === undefined ? {} : { prefix: args.prefix },
         );

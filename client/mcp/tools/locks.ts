@@ -26,7 +26,7 @@ export function lockTools(board: BoardArg): ToolDefinition[] {
         expires_at: z.number().describe('Epoch ms at which the lock lapses.'),
       },
       async run(args, ctx) {
-        const r = await ctx.api.request<{ token: number; expiresAt: number }>('lock.acquire', {
+        const r = await ctx.api.request('lock.acquire', {
           board: ctx.board(args.board),
           name: args.name,
           ttlMs: args.ttl_ms,

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { revision } from '../../../shared/protocol/messages/common.js';
-import { SEARCH_MAX_LIMIT, SEARCH_MAX_QUERY, type OpResult } from '../../../shared/protocol/messages/index.js';
+import { SEARCH_MAX_LIMIT, SEARCH_MAX_QUERY, } from '../../../shared/protocol/messages/index.js';
 import { globPattern } from '../../../shared/protocol/messages/subscriptions.js';
 import type { BoardArg } from '../args.js';
 import { tool, type ToolDefinition } from '../tool.js';
@@ -43,7 +43,7 @@ export function searchTools(board: BoardArg): ToolDefinition[] {
         fuzzy: z.boolean().optional().describe('True when nothing matched exactly and close words were used.'),
       },
       async run(args, ctx) {
-        const r = await ctx.api.request<OpResult<'search'>>('search', {
+        const r = await ctx.api.request('search', {
           board: ctx.board(args.board),
           query: args.query,
           limit: args.limit ?? 10,

@@ -2,7 +2,6 @@ import { z } from 'zod';
 import { queueName, taskId } from '../../../shared/protocol/messages/tasks.js';
 import { anyJson, type BoardArg } from '../args.js';
 import { tool, type ToolDefinition } from '../tool.js';
-import type { TaskInfo } from '../../sdk/worker.js';
 
 const taskIdArg = taskId.describe('Task id.');
 const tokenArg = z.string().min(1).max(256).describe('The token task_claim gave you for this task.');
@@ -32,7 +31,7 @@ export function taskTools(board: BoardArg): ToolDefinition[] {
       },
       output: { task_id: z.string(), created: z.boolean() },
       async run(args, ctx) {
-        const r = await ctx.api.request<{ taskId: string; created: boolean }>('task.enqueue', {
+        const r = await ctx.api.request('task.enqueue', {
           board: ctx.board(args.board),
           queue: args.queue,
           data: args.data,
@@ -64,7 +63,7 @@ export function taskTools(board: BoardArg): ToolDefinition[] {
         error: z.string().optional(),
       },
       async run(args, ctx) {
-        const t = await ctx.api.request<TaskInfo>('task.get', { board: ctx.board(args.board), taskId: args.task_id });
+        const t = await ctx.api.request('task.get', { board: ctx.board(args.board), taskId: args.task_id });
         return {
           task_id: t.taskId,
           queue: t.queue,
@@ -88,7 +87,7 @@ export function taskTools(board: BoardArg): ToolDefinition[] {
       input: { board, task_id: taskIdArg },
       output: { state: stateOutput },
       async run(args, ctx) {
-        const r = await ctx.api.request<{ state: z.infer<typeof stateOutput> }>('task.cancel', {
+        const r = await ctx.api.request('task.cancel', {
           board: ctx.board(args.board),
           taskId: args.task_id,
         });
@@ -167,7 +166,7 @@ export function taskTools(board: BoardArg): ToolDefinition[] {
       },
       output: { seq: z.number().int().describe('Sequence number of this checkpoint.') },
       async run(args, ctx) {
-        const r = await ctx.api.request<{ seq: number }>('task.checkpoint', {
+        const r = await ctx.api.request('task.checkpoint', {
           board: ctx.board(args.board),
           taskId: args.task_id,
           token: args.token,
@@ -217,7 +216,7 @@ export function taskTools(board: BoardArg): ToolDefinition[] {
       output: { will_retry: z.boolean() },
       async run(args, ctx) {
         try {
-          const r = await ctx.api.request<{ willRetry: boolean }>('task.fail', {
+          const r = await ctx.api.request('task.fail', {
             board: ctx.board(args.board),
             taskId: args.task_id,
             token: args.token,

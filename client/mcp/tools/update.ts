@@ -1,7 +1,6 @@
 import { z } from 'zod';
 import { revision } from '../../../shared/protocol/messages/common.js';
 import { BlackboardError, ErrorCode } from '../../../shared/protocol/errors.js';
-import type { GetResult, PutResult } from '../../../shared/protocol/types.js';
 import { anyJson, fenceArg, keyArg, type BoardArg } from '../args.js';
 import { tool, type ToolDefinition } from '../tool.js';
 
@@ -66,7 +65,7 @@ export function updateTool(board: BoardArg): ToolDefinition {
       const target = ctx.board(args.board);
       if (args.value === undefined) {
         try {
-          const got = await ctx.api.request<GetResult>('get', { board: target, key: args.key });
+          const got = await ctx.api.request('get', { board: target, key: args.key });
           return { committed: false, key: args.key, version: got.version, value: got.value, rev: got.rev };
         } catch (err) {
           if (err instanceof BlackboardError && err.code === ErrorCode.NOT_FOUND) return { committed: false, key: args.key, version: 0 };
@@ -81,7 +80,7 @@ export function updateTool(board: BoardArg): ToolDefinition {
         );
       }
       try {
-        const put = await ctx.api.request<PutResult>('put', {
+        const put = await ctx.api.request('put', {
           board: target,
           key: args.key,
           value: args.value,

@@ -1,5 +1,4 @@
-import type { Handler } from '../../gateway/dispatch.js';
-import { mayReadBoard } from '../../security/authorize.js';
+import type { Handler } from '../../extension.js';
 import { BOARDS_INDEX, boardKeys } from '../keys.js';
 
 const DEFAULT_LIMIT = 1_000;
@@ -30,7 +29,10 @@ export const boards: Handler<'boards'> = async (frame, ctx) => {
   let bytes = 0;
   for (;;) {
     const names = await redis.zrangebylex(BOARDS_INDEX, low, high, 'LIMIT', 0, SCAN_BATCH);
-    const readable = names.filter((board) => mayReadBoard(ctx.session.auth.scopes, board));
+    const readable = names.filter((board) => {
+      const access = ctx.readAccess(board);
+      return access === null || access.prefixes.length > 0;
+    });
     // One command per board: boards live in different cluster slots, so no pipeline.
     const states = await Promise.all(readable.map((board) => redis.hmget(boardKeys(board).meta, 'rev', 'epoch')));
     for (const [i, board] of readable.entries()) {

@@ -1,6 +1,5 @@
 import { BlackboardError, ErrorCode, badRequest } from '../../../shared/protocol/errors.js';
-import type { BoardEvent } from '../../../shared/protocol/types.js';
-import type { HandlerTable } from '../../gateway/dispatch.js';
+import type { HandlerTable } from '../../extension.js';
 import { toKeyRecord } from '../records.js';
 import { readStream } from '../feed.js';
 import { boards } from './boards.js';
@@ -25,7 +24,7 @@ export const readHandlers: HandlerTable = {
     }
     let read = await store.read(frame.board, frame.key);
     // No meta: the board was never written (a read creates nothing), or Redis lost it and it is rebuilt first.
-    if (read.epoch === '' && (await store.materializer.restore(frame.board))) read = await store.read(frame.board, frame.key);
+    if (read.epoch === '' && (await store.restore(frame.board))) read = await store.read(frame.board, frame.key);
     const { rev, record } = read;
     if (!record) throw new BlackboardError(ErrorCode.NOT_FOUND, `key ${frame.key} does not exist`, { key: frame.key });
     const result = { ...toKeyRecord(frame.key, record), rev };
@@ -44,7 +43,7 @@ export const readHandlers: HandlerTable = {
     }
     const maxBytes = ctx.services.config.MAX_REPLY_BYTES;
     let listed = await store.list(frame.board, frame.prefix, frame.after, limit, maxBytes);
-    if (listed.epoch === '' && (await store.materializer.restore(frame.board))) {
+    if (listed.epoch === '' && (await store.restore(frame.board))) {
       listed = await store.list(frame.board, frame.prefix, frame.after, limit, maxBytes);
     }
     const { rev, more, items } = listed;
@@ -76,4 +75,3 @@ export const readHandlers: HandlerTable = {
   boards,
 };
 
-export type { BoardEvent };

@@ -1,9 +1,8 @@
 import { BlackboardError, ErrorCode } from '../../../shared/protocol/errors.js';
-import { encodeJson, type RawJson } from '../../../shared/protocol/json.js';
+import { encodeSnapshotPush } from '../../../shared/protocol/envelope.js';
+import type { RawJson } from '../../../shared/protocol/json.js';
 import type { KeyRecord } from '../../../shared/protocol/types.js';
-import type { HandlerTable, OpContext } from '../../gateway/dispatch.js';
-import { readableKeys, scopesOf } from '../../security/authorize.js';
-import { prefixesFor } from '../../security/scopes.js';
+import type { HandlerTable, OpContext } from '../../extension.js';
 import { Subscription } from '../subscription.js';
 import { readSnapshot } from '../snapshot.js';
 import { snapshotRanges } from '../snapshot-ranges.js';
@@ -15,7 +14,7 @@ async function replayThenLive(sub: Subscription, fromRev: number, ctx: OpContext
   // Hand over a slice at a time, waiting for the socket, so a replay never overfills it.
   const slice = config.MAX_OUTBOUND_BYTES / 4;
   let next = fromRev;
-  for (let round = 0; !sub.closed; round++) {
+  while (!sub.closed) {
     next = await replayer.replay(sub.board, Math.max(next, sub.nextRev), async (revisions) => {
       let queued = 0;
       for (const revision of revisions) {
@@ -69,7 +68,7 @@ export const subscriptionHandlers: HandlerTable = {
     const { board } = frame;
     let state = await services.store.boardState(board);
     // Subscribing creates nothing: a board never written is at revision 0 of the epoch its first write will have.
-    if (!state && (await services.store.materializer.restore(board))) state = await services.store.boardState(board);
+    if (!state && (await services.store.restore(board))) state = await services.store.boardState(board);
     state ??= { rev: 0, epoch: await services.store.genesisEpoch(board), epochRev: 0 };
     if (frame.epoch !== undefined && frame.epoch !== state.epoch) {
       throw new BlackboardError(ErrorCode.EPOCH_CHANGED, `board ${board} is at epoch ${state.epoch}`, {
@@ -83,14 +82,14 @@ export const subscriptionHandlers: HandlerTable = {
       });
     }
 
-    const scopes = session.auth.scopes;
+    const access = ctx.readAccess(board);
     const sub = new Subscription(
       session.newSubscriptionId(),
       board,
       frame.patterns,
       frame.mode ?? 'value',
       session,
-      readableKeys(scopes, board) ?? undefined,
+      access ?? undefined,
     );
     // Attach before reading: every revision after the read reaches the subscription.
     await services.hub.attach(sub);
@@ -100,7 +99,7 @@ export const subscriptionHandlers: HandlerTable = {
       let parts: KeyRecord<RawJson>[][] | undefined;
       if (frame.snapshot === true) {
         // Only what the reader may read is read, a page at a time.
-        const readable = scopes === null ? null : prefixesFor(scopesOf(scopes), 'read', board);
+        const readable = access === null ? null : [...access.prefixes];
         const ranges = snapshotRanges(frame.patterns, readable);
         const snapshot = await readSnapshot(services.store, services.redis, board, ranges, sub.matcher, services.config.MAX_REPLY_BYTES);
         rev = snapshot.rev;
@@ -129,7 +128,7 @@ export const subscriptionHandlers: HandlerTable = {
           // The rest of the snapshot, each part once the socket has room for it, all before any event.
           for (const [i, part] of rest.entries()) {
             const more = i < rest.length - 1;
-            const push = `{"push":"snapshot","sub":${JSON.stringify(sub.id)},"items":${encodeJson(part)},"more":${more}}`;
+            const push = encodeSnapshotPush(sub.id, part, more);
             if (!(await session.sendWhenRoom(push)) || sub.closed) return;
             sub.lastSentAt = Date.now();
           }

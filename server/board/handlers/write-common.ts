@@ -1,9 +1,11 @@
+import { createHash } from 'node:crypto';
 import { BlackboardError, ErrorCode } from '../../../shared/protocol/errors.js';
 import { RawJson, stringifyJson } from '../../../shared/protocol/json.js';
-import type { OpContext } from '../../gateway/dispatch.js';
-import { CompareFailed, type CommitOutcome, type CommitRequest, type WriteOp } from '../store.js';
+import { preEncoded, type PreEncoded } from '../../../shared/protocol/envelope.js';
+import type { OpResult } from '../../../shared/protocol/messages/index.js';
+import type { OpContext } from '../../extension.js';
+import { CompareFailed, reqIdConflict, reqIdKey, type CommitOutcome, type CommitRequest, type WriteOp } from '../store.js';
 import type { StoredRecord } from '../records.js';
-import type { WriteIdentity } from './idempotency.js';
 
 export function forbidServerKey(key: string): void {
   if (key.startsWith('$')) {
@@ -53,7 +55,7 @@ const EVENT_OVERHEAD_BYTES = 128;
  * A revision must fit a subscriber's outbound bound, or one that fell behind could never
  * catch up: its events together (values and patches) are held to MAX_REVISION_BYTES.
  */
-export function checkRevisionSize(ops: readonly WriteOp[], ctx: OpContext): void {
+function checkRevisionSize(ops: readonly WriteOp[], ctx: OpContext): void {
   const limit = ctx.services.config.MAX_REVISION_BYTES;
   const actor = ctx.session.actorJson.length;
   let units = 0;
@@ -73,17 +75,16 @@ export function checkRevisionSize(ops: readonly WriteOp[], ctx: OpContext): void
 /** Refusals the commit script gives after it looked the reqId up. */
 const JUDGED: ReadonlySet<string> = new Set([ErrorCode.CONFLICT, ErrorCode.FENCED, ErrorCode.NOT_FOUND]);
 
-export interface CommitResult {
-  outcome: CommitOutcome;
-}
+/** The result of a committed write of `shape`, as the commit script encoded it. */
+export type WriteResult<S extends CommitRequest['shape']> = PreEncoded<OpResult<S>>;
 
 /** Commits, waits for Postgres when the write asked for `durable`, and returns the result as raw JSON. */
-export async function commitWrite(
+export async function commitWrite<S extends CommitRequest['shape']>(
   ctx: OpContext,
-  request: Omit<CommitRequest, 'actorJson' | 'reqId' | 'fingerprint'>,
+  request: Omit<CommitRequest, 'actorJson' | 'reqId' | 'fingerprint' | 'shape'> & { shape: S },
   identity: WriteIdentity | undefined,
   durability: 'memory' | 'durable' | undefined,
-): Promise<RawJson> {
+): Promise<WriteResult<S>> {
   const durable = durability === 'durable';
   if (durable && !ctx.services.history) {
     throw new BlackboardError(ErrorCode.UNAVAILABLE, 'durable writes need history (Postgres) on this server');
@@ -103,7 +104,74 @@ export async function commitWrite(
     throw err;
   }
   if (durable) await ctx.services.history!.awaitPersisted(request.board, outcome.rev);
-  return new RawJson(outcome.resultText);
+  return preEncoded<OpResult<S>>(outcome.resultText);
 }
 
 export { CompareFailed };
+
+// --- idempotency ---
+
+/**
+ * reqId belongs to the agent that sent it and to that request (PROTOCOL.md, settled rules):
+ * its record is named by agent and reqId, and holds a fingerprint of the request, so the
+ * same reqId with another request is a CONFLICT rather than a silent no-op.
+ */
+
+interface WriteIdentity {
+  /** As the client sent it. */
+  reqId: string;
+  /** The record's name on the board, scoped to the agent. */
+  key: string;
+  fingerprint: string;
+  /** The commit script looked the reqId up and found none (its refusals need no second look). */
+  judged?: boolean;
+}
+
+/** Digest of a write request: op, board, keys and every argument but `id` and `reqId`, in any field order. */
+function requestFingerprint(frame: Readonly<Record<string, unknown>>, lossless: boolean): string {
+  let text = '';
+  for (const name of Object.keys(frame).sort()) {
+    if (name === 'id' || name === 'reqId' || frame[name] === undefined) continue;
+    text += `${name}=${stringifyJson(frame[name], lossless)}\n`;
+  }
+  return createHash('sha256').update(text).digest('base64url');
+}
+
+export function writeIdentity(frame: Readonly<Record<string, unknown>> & { reqId?: string | undefined }, ctx: OpContext): WriteIdentity | undefined {
+  if (frame.reqId === undefined) return undefined;
+  return { reqId: frame.reqId, key: reqIdKey(ctx.session.agentId, frame.reqId), fingerprint: requestFingerprint(frame, ctx.lossless) };
+}
+
+/** Refusals that a check made before the commit can give, and that a committed first try makes moot. */
+const RECALLABLE: ReadonlySet<string> = new Set([
+  ErrorCode.CONFLICT,
+  ErrorCode.NOT_FOUND,
+  ErrorCode.BAD_REQUEST,
+  ErrorCode.INVALID,
+  ErrorCode.TOO_LARGE,
+]);
+
+/**
+ * Runs a write; if it is refused, asks whether the same request already committed under
+ * its reqId (the reply to that was lost) and answers with the first result instead. A
+ * retry must never see its own committed write as a conflict, a missing key or a bad path.
+ */
+export async function firstResultOr<R>(
+  ctx: OpContext,
+  board: string,
+  identity: WriteIdentity | undefined,
+  durability: 'memory' | 'durable' | undefined,
+  write: () => Promise<PreEncoded<R>>,
+): Promise<PreEncoded<R>> {
+  try {
+    return await write();
+  } catch (err) {
+    if (identity === undefined || !(err instanceof BlackboardError) || !RECALLABLE.has(err.code)) throw err;
+    if (err.details?.reason === 'reqId' || identity.judged) throw err;
+    const first = await ctx.services.store.recall(board, identity.key, identity.fingerprint);
+    if (first === null) throw err;
+    if (!first.matches) throw reqIdConflict(identity.reqId);
+    if (durability === 'durable') await ctx.services.history?.awaitPersisted(board, first.rev);
+    return preEncoded<R>(first.resultText);
+  }
+}

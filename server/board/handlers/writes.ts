@@ -1,13 +1,12 @@
 import { BlackboardError, ErrorCode, badRequest } from '../../../shared/protocol/errors.js';
 import { stringifyJson } from '../../../shared/protocol/json.js';
 import type { JsonPatch, TxnOperation } from '../../../shared/protocol/messages/kv.js';
-import type { HandlerTable, OpContext } from '../../gateway/dispatch.js';
+import type { HandlerTable, OpContext } from '../../extension.js';
 import { applyJsonPatch, patchBudgetFor, type PatchBudget } from '../patch.js';
 import { KeyQueue } from '../key-queue.js';
 import type { StoredRecord } from '../records.js';
 import type { Compare, WriteOp } from '../store.js';
-import { firstResultOr, writeIdentity } from './idempotency.js';
-import { CompareFailed, commitWrite, currentConflict, forbidServerKey, valueText, checkValueSize, withCurrentState } from './write-common.js';
+import { CompareFailed, commitWrite, firstResultOr, writeIdentity, type WriteResult, currentConflict, forbidServerKey, valueText, checkValueSize, withCurrentState } from './write-common.js';
 
 /** The patched value as JSON text; a failing `test` op is CONFLICT with the state it was tested against. */
 function patchedText(ctx: OpContext, key: string, record: StoredRecord, patch: JsonPatch, budget: PatchBudget = patchBudgetFor(ctx)): string {
@@ -28,8 +27,8 @@ async function patchWithRetry(
   key: string,
   patch: JsonPatch,
   ifVersion: number | undefined,
-  commit: (op: WriteOp, compare: Compare) => Promise<unknown>,
-): Promise<unknown> {
+  commit: (op: WriteOp, compare: Compare) => Promise<WriteResult<'patch'>>,
+): Promise<WriteResult<'patch'>> {
   const { store, config } = ctx.services;
   const patchText = stringifyJson(patch, ctx.lossless);
   let record = (await store.read(board, key)).record;
@@ -134,7 +133,7 @@ export const writeHandlers: HandlerTable = {
 
 type TxnFrame = Parameters<NonNullable<HandlerTable['txn']>>[0];
 
-async function runTxn(frame: TxnFrame, ctx: OpContext, identity: ReturnType<typeof writeIdentity>): Promise<unknown> {
+async function runTxn(frame: TxnFrame, ctx: OpContext, identity: ReturnType<typeof writeIdentity>): Promise<WriteResult<'txn'>> {
   // Every compare counts, in request order: `compare` first, then each op's ifVersion.
   const userCompares: Compare[] = [...frame.compare];
   for (const op of frame.ops) if (op.ifVersion !== undefined) userCompares.push({ key: op.key, version: op.ifVersion });

@@ -7,7 +7,7 @@
  */
 import { createInterface } from 'node:readline';
 import { WebSocket } from 'ws';
-import { BlackboardClient, type SocketFactory } from '../../../sdk/index.js';
+import { BlackboardClient } from '../../../sdk/index.js';
 
 const [url, board, key, clientsText, countText] = process.argv.slice(2);
 if (!url || !board || !key || !clientsText || !countText) {
@@ -18,7 +18,7 @@ const say = (line: Record<string, unknown>) => process.stdout.write(`${JSON.stri
 
 const clients = Array.from(
   { length: Number(clientsText) },
-  (_, i) => new BlackboardClient({ url, agent: `ts-${i}`, WebSocket: WebSocket as unknown as SocketFactory, requestTimeoutMs: 60_000 }),
+  (_, i) => new BlackboardClient({ url, agent: `ts-${i}`, WebSocket, requestTimeoutMs: 60_000 }),
 );
 await Promise.all(clients.map((c) => c.connect()));
 say({ event: 'ready' });
