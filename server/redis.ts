@@ -20,7 +20,7 @@ function redact(url: string): string {
  * queue), so a request gets UNAVAILABLE instead of waiting without bound.
  */
 /** Where the primary is found: the Sentinels that watch it, and its name there. */
-export interface SentinelTarget {
+interface SentinelTarget {
   sentinels: string;
   name: string;
 }

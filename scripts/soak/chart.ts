@@ -48,7 +48,8 @@ export function soakChart(samples: Sample[], title: string): string {
     out.push(`<text x="${x(m * 60)}" y="${M.top + plotH + 18}" text-anchor="middle">${m}</text>`);
   }
   // Thirds: the flatness check compares the first and the last.
-  for (const f of [1 / 3, 2 / 3]) out.push(`<line x1="${x(tMax * f)}" x2="${x(tMax * f)}" y1="${M.top}" y2="${M.top + plotH}" stroke="#999" stroke-dasharray="3 3"/>`);
+  for (const f of [1 / 3, 2 / 3])
+    out.push(`<line x1="${x(tMax * f)}" x2="${x(tMax * f)}" y1="${M.top}" y2="${M.top + plotH}" stroke="#999" stroke-dasharray="3 3"/>`);
   out.push(`<rect x="${M.left}" y="${M.top}" width="${plotW}" height="${plotH}" fill="none" stroke="#333"/>`);
   out.push(`<text x="${M.left + plotW / 2}" y="${H - 16}" text-anchor="middle">minutes</text>`);
   out.push(`<text transform="translate(18 ${M.top + plotH / 2}) rotate(-90)" text-anchor="middle">MiB</text>`);

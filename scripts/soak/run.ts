@@ -70,7 +70,8 @@ async function main(): Promise<void> {
       await sleep(Math.min(SAMPLE_MS - ((Date.now() - t0) % SAMPLE_MS), endAt - Date.now()));
       const s = await takeSample(Math.round((Date.now() - t0) / 1_000), httpUrl, admin, db);
       samples.push(s);
-      if (samples.length % 6 === 0) say(`t=${s.t}s rss ${s.rssMiB.toFixed(1)} heap ${s.heapMiB.toFixed(1)} redis ${s.redisMiB.toFixed(1)} MiB, rows ${s.pgRows}, lag ${s.lagRevisions}`);
+      if (samples.length % 6 === 0)
+        say(`t=${s.t}s rss ${s.rssMiB.toFixed(1)} heap ${s.heapMiB.toFixed(1)} redis ${s.redisMiB.toFixed(1)} MiB, rows ${s.pgRows}, lag ${s.lagRevisions}`);
     }
     running = false;
     say('load stopped; end checks');

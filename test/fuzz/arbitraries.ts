@@ -27,13 +27,13 @@ const smallJson = fc.jsonValue({ maxDepth: 3, depthSize: 'small' }).filter((v) =
 /** Any JSON, and some that is odd: huge and tiny numbers, unicode, empty containers. */
 export const valueArb: fc.Arbitrary<unknown> = fc.oneof(
   { weight: 6, arbitrary: smallJson },
-  { weight: 1, arbitrary: fc.constantFrom<unknown>([], {}, '', null, 0, -0, 1e308, -1e-308, 2 ** 53 + 1, '\u0000', '\ud83d\ude00', 'line\nbreak', { 'a/b': { '': [] } }) },
+  {
+    weight: 1,
+    arbitrary: fc.constantFrom<unknown>([], {}, '', null, 0, -0, 1e308, -1e-308, 2 ** 53 + 1, '\u0000', '\ud83d\ude00', 'line\nbreak', { 'a/b': { '': [] } }),
+  },
 );
 
-const globArb = fc.oneof(
-  keyArb,
-  fc.constantFrom('**', '*', 'a/*', 'a/**', '*/b', '**/c', '$**', '$locks/*', '$tasks/**', 'a/*/*/*', '*a*', 'a*b*c', 'é/**'),
-);
+const globArb = fc.oneof(keyArb, fc.constantFrom('**', '*', 'a/*', 'a/**', '*/b', '**/c', '$**', '$locks/*', '$tasks/**', 'a/*/*/*', '*a*', 'a*b*c', 'é/**'));
 
 const patchOp = fc.oneof(
   fc.record({ op: fc.constantFrom('add', 'replace'), path: fc.constantFrom('/a', '/b', '/a/0', '/-', '/x~1y', '/~0'), value: smallJson }),

@@ -17,7 +17,16 @@ export type FrameMutation =
   | { kind: 'bytes'; at: number; insert: string; cut: number };
 
 const wrongType = fc.constantFrom<unknown>('1', 1, -1, 1.5, true, null, [], {}, [1], { a: 1 }, '', 'null');
-const hugeNumber = fc.constantFrom('1e400', '-1e400', '123456789012345678901234567890', '0.' + '0'.repeat(400) + '1', '-0', '9007199254740993', '1E+2', '1' + '0'.repeat(5_000));
+const hugeNumber = fc.constantFrom(
+  '1e400',
+  '-1e400',
+  '123456789012345678901234567890',
+  '0.' + '0'.repeat(400) + '1',
+  '-0',
+  '9007199254740993',
+  '1E+2',
+  '1' + '0'.repeat(5_000),
+);
 const unicodeText = fc.constantFrom('\ud800', '\udfff', 'a\u0000b', '\u202e', '\uffff', '\u{10ffff}', 'e\u0301', '\u0007', '💥'.repeat(100), 'Ⓐ'.repeat(600));
 const badPatch = fc.constantFrom<unknown>(
   [],
@@ -51,7 +60,11 @@ const oddGlob = fc.constantFrom<unknown>(
 
 export const mutationArb: fc.Arbitrary<FrameMutation> = fc.oneof(
   fc.record({ kind: fc.constant('retype' as const), field: fc.nat(), to: wrongType }),
-  fc.record({ kind: fc.constant('extra' as const), name: fc.constantFrom('ifversion', 'extra', '__proto__', 'constructor', 'Board', 'op2', ''), value: wrongType }),
+  fc.record({
+    kind: fc.constant('extra' as const),
+    name: fc.constantFrom('ifversion', 'extra', '__proto__', 'constructor', 'Board', 'op2', ''),
+    value: wrongType,
+  }),
   fc.record({ kind: fc.constant('drop' as const), field: fc.nat() }),
   fc.record({ kind: fc.constant('hugeNumber' as const), field: fc.nat(), text: hugeNumber }),
   fc.record({ kind: fc.constant('deep' as const), depth: fc.integer({ min: 10, max: 3_000 }), field: fc.nat() }),

@@ -116,7 +116,10 @@ export async function runFuzz(options: { frames: number; baseSeed?: number; log?
     if (report.problems.length < 20) report.problems.push(`seed ${seed}: ${text}`);
     if (!report.failingSeeds.includes(seed)) report.failingSeeds.push(seed);
   };
-  const generated = fc.tuple(anyFrameArb(domain), fc.oneof({ weight: 3, arbitrary: fc.constant<FrameMutation[]>([]) }, { weight: 2, arbitrary: fc.array(mutationArb, { minLength: 1, maxLength: 3 }) }));
+  const generated = fc.tuple(
+    anyFrameArb(domain),
+    fc.oneof({ weight: 3, arbitrary: fc.constant<FrameMutation[]>([]) }, { weight: 2, arbitrary: fc.array(mutationArb, { minLength: 1, maxLength: 3 }) }),
+  );
   let nextId = 1;
   let unknownWrites = 0;
   const consumed = sockets.map(() => 0);
@@ -181,7 +184,8 @@ export async function runFuzz(options: { frames: number; baseSeed?: number; log?
     const problemsBefore = report.problems.length;
     await Promise.all(sockets.map((_, si) => drive(si, items.slice(si * per, (si + 1) * per), seed)));
     report.chunks++;
-    if (report.chunks % 10 === 0) log(`${report.frames} frames, ${report.accepted} accepted, ${Math.round(report.frames / ((performance.now() - started) / 1_000))}/s`);
+    if (report.chunks % 10 === 0)
+      log(`${report.frames} frames, ${report.accepted} accepted, ${Math.round(report.frames / ((performance.now() - started) / 1_000))}/s`);
     if (report.problems.length > problemsBefore) log(`seed ${seed} failed: ${report.problems.slice(problemsBefore).join('; ')}`);
   }
   report.framesPerSecond = Math.round(report.frames / ((performance.now() - started) / 1_000));
@@ -201,7 +205,8 @@ export async function runFuzz(options: { frames: number; baseSeed?: number; log?
           break;
         }
         const result = reply.result as { items: Array<{ key: string; value: unknown; version: number }>; more: boolean };
-        for (const item of result.items) if (!item.key.startsWith('$')) actual.set(item.key, { value: BoardModel.canonical(item.value), version: item.version });
+        for (const item of result.items)
+          if (!item.key.startsWith('$')) actual.set(item.key, { value: BoardModel.canonical(item.value), version: item.version });
         if (!result.more || result.items.length === 0) break;
         after = result.items.at(-1)!.key;
       }

@@ -10,7 +10,8 @@ import { freePort, spawnServer, type ServerProcess } from '../helpers/process-se
 import { startRedisProcess, type RedisProcess } from '../helpers/redis-process.js';
 import { CheckedWebSocket, randomBoard, waitFor } from '../helpers/server.js';
 
-const SPLIT_LINE = /^blackboard: Redis belongs to cluster [0-9a-f-]{36} but database "bbsplit_[0-9a-f]+" holds the history of cluster [0-9a-f-]{36}: every node on one Redis must use the same DATABASE_URL/;
+const SPLIT_LINE =
+  /^blackboard: Redis belongs to cluster [0-9a-f-]{36} but database "bbsplit_[0-9a-f]+" holds the history of cluster [0-9a-f-]{36}: every node on one Redis must use the same DATABASE_URL/;
 
 let redis: RedisProcess;
 let first: TestDatabase;
@@ -92,10 +93,14 @@ describe('one cluster, one history', () => {
 
       // The first database has every revision, 1 up to the last acknowledged one, once.
       expect(last.rev).toBe(written + 1);
-      await waitFor(async () => {
-        const rows = await first.query<{ persisted_rev: string }>('SELECT persisted_rev FROM boards WHERE name = $1', [board]);
-        return Number(rows[0]?.persisted_rev ?? 0) === last.rev;
-      }, 30_000, 'the first database to hold the last revision');
+      await waitFor(
+        async () => {
+          const rows = await first.query<{ persisted_rev: string }>('SELECT persisted_rev FROM boards WHERE name = $1', [board]);
+          return Number(rows[0]?.persisted_rev ?? 0) === last.rev;
+        },
+        30_000,
+        'the first database to hold the last revision',
+      );
       const [summary] = await first.query<{ n: string; revs: string; lo: string; hi: string }>(
         'SELECT count(*) n, count(DISTINCT rev) revs, min(rev) lo, max(rev) hi FROM events WHERE board = $1',
         [board],

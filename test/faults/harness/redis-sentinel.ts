@@ -162,7 +162,8 @@ export class SentinelRedis {
   ): Promise<{ from: number; to: number; failoverMs: number; killedOffset: number; promotedOffset: number; runIds: [string, string] }> {
     const from = this.primaryPort;
     const current = await this.sentinelPrimary();
-    if (current !== from) throw new Error(`the Sentinel failed over by itself (primary :${current}, expected :${from}): the machine is too loaded for its down-after`);
+    if (current !== from)
+      throw new Error(`the Sentinel failed over by itself (primary :${current}, expected :${from}): the machine is too loaded for its down-after`);
     const server = this.servers.get(from)!;
     const replica = [...this.servers.keys()].find((port) => port !== from);
     const frozen = replicaStallMs > 0 && replica !== undefined ? this.servers.get(replica)!.child : null;
