@@ -42,6 +42,9 @@ from .types import (
     Fence,
     GetResult,
     HistoryPage,
+    SearchHighlight,
+    SearchItem,
+    SearchPage,
     KeyRecord,
     ListPage,
     LockGrant,
@@ -66,7 +69,7 @@ __all__ = [
     "RateLimitedError", "UnavailableError", "RequestTimeoutError", "InternalError",
     "ERROR_CLASSES", "ERROR_CODES", "error_from_wire",
     "HeldLock", "Fence", "TxnPut", "TxnPatch", "TxnDelete",
-    "BoardInfo", "BoardsPage", "DeleteResult", "EnqueueResult", "Event", "GetResult", "HistoryPage", "KeyRecord", "ListPage",
+    "BoardInfo", "BoardsPage", "DeleteResult", "EnqueueResult", "Event", "GetResult", "HistoryPage", "SearchHighlight", "SearchItem", "SearchPage", "KeyRecord", "ListPage",
     "LockGrant", "PatchResult", "PresenceResult", "PutResult", "SubscribeResult", "Task", "TaskInfo", "TxnResult",
     "UpdateResult", "ReplicaEntry", "Watch", "WatchChange", "PermanentTaskError", "TaskContext", "Worker",
 ]

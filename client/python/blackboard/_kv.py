@@ -23,6 +23,8 @@ from .types import (
     ListPage,
     PatchResult,
     PutResult,
+    SearchItem,
+    SearchPage,
     TxnResult,
     UpdateResult,
 )
@@ -153,6 +155,55 @@ class KvOps(Requester):
         """One page of events, oldest first (``from_rev`` and ``to_rev`` inclusive)."""
         args = compact(board=board, key=key, fromRev=from_rev, toRev=to_rev, limit=limit)
         return HistoryPage.from_wire(await self.request("history", args))
+
+    async def search_page(
+        self,
+        board: str,
+        query: str,
+        *,
+        patterns: Sequence[str] | None = None,
+        at_rev: int | None = None,
+        history: bool | None = None,
+        from_rev: int | None = None,
+        to_rev: int | None = None,
+        limit: int | None = None,
+        after: str | None = None,
+        min_rev: int | None = None,
+    ) -> SearchPage:
+        """One page of a full-text search of the board (web search syntax: words, ``"a phrase"``,
+        ``-excluded``, ``or``), best first; misspelt words fall back to close ones (``fuzzy``).
+        ``min_rev`` waits (bounded) until the index holds that revision."""
+        args = compact(
+            board=board, query=query, patterns=list(patterns) if patterns is not None else None, atRev=at_rev,
+            history=history, fromRev=from_rev, toRev=to_rev, limit=limit, after=after, minRev=min_rev,
+        )
+        return SearchPage.from_wire(await self.request("search", args))
+
+    async def search(
+        self,
+        board: str,
+        query: str,
+        *,
+        patterns: Sequence[str] | None = None,
+        at_rev: int | None = None,
+        history: bool | None = None,
+        from_rev: int | None = None,
+        to_rev: int | None = None,
+        min_rev: int | None = None,
+        page_size: int | None = None,
+    ) -> AsyncIterator[SearchItem]:
+        """Every match, best first, page after page (following ``more`` with ``next``)."""
+        after: str | None = None
+        while True:
+            page = await self.search_page(
+                board, query, patterns=patterns, at_rev=at_rev, history=history, from_rev=from_rev, to_rev=to_rev,
+                limit=page_size, after=after, min_rev=min_rev,
+            )
+            for item in page.items:
+                yield item
+            if not page.more or page.next is None:
+                return
+            after, min_rev = page.next, None
 
     async def history(
         self,

@@ -27,6 +27,8 @@ from .txn import TxnOp
 from .types import (
     BoardInfo,
     BoardsPage,
+    SearchItem,
+    SearchPage,
     DeleteResult,
     EnqueueResult,
     Event,
@@ -211,6 +213,20 @@ class Client:
 
     def history(self, board: str, *, key: str | None = None, from_rev: int | None = None, to_rev: int | None = None) -> Iterator[Event]:
         return self._runner.iterate(self.aio.history(board, key=key, from_rev=from_rev, to_rev=to_rev))
+
+    def search_page(self, board: str, query: str, *, patterns: Sequence[str] | None = None, at_rev: int | None = None,
+                    history: bool | None = None, from_rev: int | None = None, to_rev: int | None = None,
+                    limit: int | None = None, after: str | None = None, min_rev: int | None = None) -> SearchPage:
+        return self._runner.call(self.aio.search_page(board, query, patterns=patterns, at_rev=at_rev, history=history,
+                                                      from_rev=from_rev, to_rev=to_rev, limit=limit, after=after,
+                                                      min_rev=min_rev))
+
+    def search(self, board: str, query: str, *, patterns: Sequence[str] | None = None, at_rev: int | None = None,
+               history: bool | None = None, from_rev: int | None = None, to_rev: int | None = None,
+               min_rev: int | None = None, page_size: int | None = None) -> Iterator[SearchItem]:
+        return self._runner.iterate(self.aio.search(board, query, patterns=patterns, at_rev=at_rev, history=history,
+                                                    from_rev=from_rev, to_rev=to_rev, min_rev=min_rev,
+                                                    page_size=page_size))
 
     def boards_page(self, prefix: str | None = None, *, after: str | None = None, limit: int | None = None) -> BoardsPage:
         return self._runner.call(self.aio.boards_page(prefix, after=after, limit=limit))

@@ -145,6 +145,61 @@ class HistoryPage:
 
 
 @dataclass(frozen=True, slots=True)
+class SearchHighlight:
+    #: JSON Pointer of the string in the value (``""`` for a value that is a string).
+    path: str
+    #: An excerpt of that string.
+    text: str
+    #: ``(start, end)`` offsets of the matching words in ``text`` (UTF-16 code units, as on the wire).
+    marks: list[tuple[int, int]]
+
+    @staticmethod
+    def from_wire(m: Mapping[str, Any]) -> SearchHighlight:
+        marks = [(int(a), int(b)) for a, b in m.get("marks", [])]
+        return SearchHighlight(str(m.get("path", "")), str(m.get("text", "")), marks)
+
+
+@dataclass(frozen=True, slots=True)
+class SearchItem:
+    key: str
+    #: The revision of the matching value (with ``history``, the event's revision).
+    rev: int
+    version: int
+    #: Higher ranks first.
+    score: float
+    highlights: list[SearchHighlight]
+
+    @staticmethod
+    def from_wire(m: Mapping[str, Any]) -> SearchItem:
+        score = m.get("score", 0)
+        return SearchItem(
+            str(m["key"]), _int(m, "rev"), _int(m, "version"), float(score) if isinstance(score, (int, float)) else 0.0,
+            [SearchHighlight.from_wire(h) for h in m.get("highlights", [])],
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class SearchPage:
+    #: Best first.
+    items: list[SearchItem]
+    #: The revision the index holds (with ``at_rev``: that revision).
+    rev: int
+    #: More matches follow: ask again with ``after`` = ``next``.
+    more: bool
+    next: str | None = None
+    #: Nothing matched exactly: these items match words close to the query's.
+    fuzzy: bool = False
+
+    @staticmethod
+    def from_wire(m: Mapping[str, Any]) -> SearchPage:
+        nxt = m.get("next")
+        return SearchPage(
+            [SearchItem.from_wire(i) for i in m.get("items", [])], _int(m, "rev"), bool(m.get("more")),
+            nxt if isinstance(nxt, str) else None, m.get("fuzzy") is True,
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class BoardInfo:
     board: str
     rev: int

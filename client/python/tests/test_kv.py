@@ -175,3 +175,40 @@ def test_presence_and_typed_board_schemas_through_every_op(client: ClientFactory
             assert (await bb.get(board, "prefs/ada", schema_version=2)).value == {"colour": "dark"}
 
     run(scenario())
+
+
+def test_search_finds_what_was_just_written_ranks_pages_and_reads_history(client: ClientFactory, board: str, frames: FrameLog) -> None:
+    # One request below is sent wrong on purpose: the schema and the server must both refuse it.
+    frames.expect_bad_requests = True
+
+    async def scenario() -> None:
+        async with client() as bb:
+            for i in range(6):
+                await bb.put(board, f"notes/{i}", {"text": f"routine status line number {i}"})
+            planted = await bb.put(board, "notes/deploy", {"title": "plan", "text": "the quartz harbor deploy starts at dawn"})
+            # min_rev: the index holds the write before the search answers.
+            page = await bb.search_page(board, '"quartz harbor"', min_rev=planted.rev)
+            assert [i.key for i in page.items] == ["notes/deploy"]
+            assert page.rev >= planted.rev and not page.more and not page.fuzzy
+            highlight = page.items[0].highlights[0]
+            assert highlight.path == "/text"
+            start, end = highlight.marks[0]
+            assert highlight.text[start:end].lower() in ("quartz", "harbor")
+            # A misspelling falls back to close words.
+            fuzzy = await bb.search_page(board, "deplyo")
+            assert fuzzy.fuzzy and [i.key for i in fuzzy.items] == ["notes/deploy"]
+            # The iterator follows `next` across pages of 2.
+            keys = [item.key async for item in bb.search(board, "routine", page_size=2)]
+            assert sorted(keys) == [f"notes/{i}" for i in range(6)]
+            assert [i.key async for i in bb.search(board, "routine -number")] == []
+            # Overwritten: gone from the current values, found in history with its revision.
+            await bb.put(board, "notes/deploy", {"text": "cancelled"})
+            assert (await bb.search_page(board, "quartz", min_rev=planted.rev + 1)).items == []
+            old = await bb.search_page(board, "quartz", history=True)
+            assert [(i.key, i.rev) for i in old.items] == [("notes/deploy", planted.rev)]
+            with pytest.raises(blackboard.BadRequestError):
+                await bb.search_page(board, "x", limit=1_000)
+
+    run(scenario())
+    sent = frames.sent_frames("search")
+    assert any(f.get("minRev") for f in sent) and all("min_rev" not in f and "page_size" not in f for f in sent)
