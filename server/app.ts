@@ -4,7 +4,7 @@ import type { Server } from 'node:http';
 import type { Logger } from 'pino';
 import { loadConfig, type Config } from './config.js';
 import { createLogger } from './logger.js';
-import { connectRedis, connectionFailed } from './redis.js';
+import { connectRedis, connectionFailed, sentinelOf } from './redis.js';
 import { BoardStore } from './board/store.js';
 import { SubscriptionHub } from './board/hub.js';
 import { StreamReplayer } from './board/replay.js';
@@ -42,8 +42,8 @@ export async function startApp(options: AppOptions = {}): Promise<App> {
   const nodeId = config.NODE_ID ?? `${hostname()}-${process.pid}`;
   // Before any connection is made: a JWT set-up that cannot work stops the node here.
   const authenticator = options.authenticator ?? chooseAuthenticator(config);
-  const redis = await connectRedis(config.REDIS_URL, log, 'commands', false, config.REDIS_CLUSTER_NODES);
-  const subscriber = await connectRedis(config.REDIS_URL, log, 'subscriber', true, config.REDIS_CLUSTER_NODES);
+  const redis = await connectRedis(config.REDIS_URL, log, 'commands', false, config.REDIS_CLUSTER_NODES, sentinelOf(config));
+  const subscriber = await connectRedis(config.REDIS_URL, log, 'subscriber', true, config.REDIS_CLUSTER_NODES, sentinelOf(config));
   const extensions = (options.extensions ?? defaultExtensions)(config);
 
   const store = new BoardStore(redis, {

@@ -21,6 +21,13 @@ export const configSchema = z.object({
     .string()
     .optional()
     .describe('Comma-separated host:port seeds of a Redis Cluster; when set, REDIS_URL is not used.'),
+  REDIS_SENTINELS: z
+    .string()
+    .optional()
+    .describe(
+      'Comma-separated host:port of Redis Sentinels; when set (with REDIS_SENTINEL_NAME), the node asks them for the current primary and follows a failover. REDIS_URL then gives only the password and db number.',
+    ),
+  REDIS_SENTINEL_NAME: z.string().optional().describe('The primary\'s name as the Sentinels know it (`sentinel monitor <name> …`).'),
   DATABASE_URL: z
     .string()
     .default('postgres://root@127.0.0.1:5432/blackboard')
@@ -231,6 +238,12 @@ function settle(parsed: z.infer<typeof configSchema>): Config {
     throw new ConfigError(
       `MAX_REPLY_BYTES: with MAX_REVISION_BYTES (${revision}) it must fit MAX_OUTBOUND_BYTES (${outbound})`,
     );
+  }
+  if ((parsed.REDIS_SENTINELS === undefined) !== (parsed.REDIS_SENTINEL_NAME === undefined)) {
+    throw new ConfigError('REDIS_SENTINELS and REDIS_SENTINEL_NAME go together');
+  }
+  if (parsed.REDIS_SENTINELS !== undefined && parsed.REDIS_CLUSTER_NODES !== undefined) {
+    throw new ConfigError('REDIS_SENTINELS: not with REDIS_CLUSTER_NODES (a Redis Cluster fails over by itself)');
   }
   return Object.freeze({ ...parsed, MAX_REVISION_BYTES: revision, MAX_REPLY_BYTES: reply });
 }

@@ -5,9 +5,10 @@ import { ConfigError, loadConfig, type Config } from './config.js';
 import { createLogger } from './logger.js';
 import { installProcessGuard } from './process-guard.js';
 import { DependencyUnavailable } from './redis.js';
+import { ClusterSplit } from './history/cluster-identity.js';
 
 function fail(err: unknown): never {
-  if (err instanceof DependencyUnavailable || err instanceof ConfigError) {
+  if (err instanceof DependencyUnavailable || err instanceof ClusterSplit || err instanceof ConfigError) {
     process.stderr.write(`blackboard: ${err.message}\n`);
     process.exit(1);
   }

@@ -19,6 +19,32 @@ function redact(url: string): string {
  * Connects to Redis. Commands fail fast while the connection is down (no offline
  * queue), so a request gets UNAVAILABLE instead of waiting without bound.
  */
+/** Where the primary is found: the Sentinels that watch it, and its name there. */
+interface SentinelTarget {
+  sentinels: string;
+  name: string;
+}
+
+/** The Sentinel settings of a config, if it has them. */
+export function sentinelOf(config: { REDIS_SENTINELS?: string | undefined; REDIS_SENTINEL_NAME?: string | undefined }): SentinelTarget | undefined {
+  return config.REDIS_SENTINELS && config.REDIS_SENTINEL_NAME ? { sentinels: config.REDIS_SENTINELS, name: config.REDIS_SENTINEL_NAME } : undefined;
+}
+
+/** Password, user and db number of a redis:// URL, for a connection whose address comes from elsewhere. */
+function credentialsOf(url: string): { username?: string; password?: string; db?: number } {
+  try {
+    const u = new URL(url);
+    const db = Number(u.pathname.replace(/^\//, '') || 0);
+    return {
+      ...(u.username ? { username: decodeURIComponent(u.username) } : {}),
+      ...(u.password ? { password: decodeURIComponent(u.password) } : {}),
+      ...(Number.isInteger(db) && db > 0 ? { db } : {}),
+    };
+  } catch {
+    return {};
+  }
+}
+
 export async function connectRedis(
   url: string,
   log: Logger,
@@ -26,26 +52,43 @@ export async function connectRedis(
   offlineQueue = false,
   /** `host:port,host:port`: use Redis Cluster, discovering the cluster from these nodes. */
   clusterNodes?: string,
+  /** Ask these Sentinels for the primary, and again after a failover. */
+  sentinel?: SentinelTarget,
 ): Promise<RedisClient> {
   const retry = (times: number) => Math.min(50 * 2 ** Math.min(times, 6), 2_000);
+  const common = {
+    lazyConnect: true,
+    // Commands issued in one tick go out in one write: many requests, few syscalls.
+    enableAutoPipelining: !offlineQueue,
+    enableOfflineQueue: offlineQueue,
+    maxRetriesPerRequest: offlineQueue ? null : 1,
+    connectTimeout: 3_000,
+    retryStrategy: retry,
+  };
   const redis: RedisClient = clusterNodes
     ? new Cluster(parseNodes(clusterNodes), {
         lazyConnect: true,
-        // Commands issued in one tick go out in one write: many requests, few syscalls.
         enableAutoPipelining: !offlineQueue,
         enableOfflineQueue: offlineQueue,
         clusterRetryStrategy: retry,
         redisOptions: { connectTimeout: 3_000, maxRetriesPerRequest: offlineQueue ? null : 1 },
       })
-    : new Redis(url, {
-        lazyConnect: true,
-        enableAutoPipelining: !offlineQueue,
-        enableOfflineQueue: offlineQueue,
-        maxRetriesPerRequest: offlineQueue ? null : 1,
-        connectTimeout: 3_000,
-        retryStrategy: retry,
-      });
+    : sentinel
+      ? new Redis({
+          ...common,
+          ...credentialsOf(url),
+          sentinels: parseNodes(sentinel.sentinels),
+          name: sentinel.name,
+          role: 'master',
+          sentinelRetryStrategy: retry,
+          // Subscribes to the Sentinels' +switch-master: the connection moves at once, not at its next error.
+          failoverDetector: true,
+          // A primary demoted under the connection answers READONLY: ask the Sentinels again.
+          reconnectOnError: (err: Error) => err.message.startsWith('READONLY'),
+        })
+      : new Redis(url, common);
   if (clusterNodes) url = `cluster ${clusterNodes}`;
+  if (sentinel) url = `sentinels ${sentinel.sentinels} (primary "${sentinel.name}")`;
   let warned = false;
   let connected = false;
   let lastError = '';

@@ -80,3 +80,9 @@ export const SCHEMA_PASSES = `${KEY_ROOT}:schema-passes`;
 
 /** Pub/sub channel: names of boards whose schemas changed, so every node drops its cached copy. */
 export const SCHEMA_CHANNEL = `${KEY_ROOT}:schema-changes`;
+
+/**
+ * string: the id of the deployment this Redis serves, also recorded in its Postgres
+ * history database; nodes whose database holds another id refuse to start.
+ */
+export const CLUSTER_KEY = `${KEY_ROOT}:cluster`;

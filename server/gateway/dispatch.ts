@@ -14,10 +14,20 @@ function zodMessage(error: z.ZodError): string {
     .join('; ');
 }
 
+/**
+ * Redis error codes (the first word of a reply error) that mean "not now" rather than a
+ * bug: a replica not yet promoted or a demoted primary (READONLY), a primary without
+ * enough replicas (`min-replicas-to-write`: NOREPLICAS), a dataset loading, a failover.
+ */
+const REDIS_NOT_SERVING: ReadonlySet<string> = new Set(['READONLY', 'NOREPLICAS', 'LOADING', 'MASTERDOWN', 'TRYAGAIN', 'CLUSTERDOWN', 'BUSY']);
+
 /** Turns anything thrown by a handler into a wire error. */
 export function toWireError(err: unknown, services: Pick<Services, 'redisReady' | 'redisConnectionFailed' | 'log'>): BlackboardError {
   if (err instanceof BlackboardError) return err;
   if (!services.redisReady()) return new BlackboardError(ErrorCode.UNAVAILABLE, 'Redis is unavailable; retry later');
+  if (err instanceof Error && err.name === 'ReplyError' && REDIS_NOT_SERVING.has(err.message.split(' ', 1)[0] ?? '')) {
+    return new BlackboardError(ErrorCode.UNAVAILABLE, 'Redis cannot take this request now (failover, loading, too few replicas); retry later');
+  }
   if (services.redisConnectionFailed(err)) {
     return new BlackboardError(ErrorCode.UNAVAILABLE, 'the connection to Redis dropped during the request; a write may have been applied: retry with the same reqId');
   }

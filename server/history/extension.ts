@@ -3,11 +3,13 @@ import type { Config } from '../config.js';
 import type { Extension } from '../extension.js';
 import type { HistoryService, Services } from '../services.js';
 import { defineHistoryScripts } from './scripts.js';
-import { createDb, createPool, ensureDatabase, migrateDb } from './db.js';
+import { ClusterSplit, claimClusterIdentity } from './cluster-identity.js';
+import { createDb, createPool, databaseName, ensureDatabase, migrateDb } from './db.js';
 import { PgHealth } from './pg-health.js';
 import { Persister } from './persister.js';
 import { Rebuilder } from './rebuild.js';
 import { Recovery } from './recovery.js';
+import { RedisSwitchCheck } from './redis-switch.js';
 import { HistoryReplayer } from './replayer.js';
 import { HistoryRepo } from './repo.js';
 import { SeenRevisions } from './seen.js';
@@ -32,10 +34,13 @@ export function historyExtension(config: Config): Extension {
   let pool: pg.Pool | null = null;
   let health: PgHealth | null = null;
   let stopped = false;
+  let switchCheck: RedisSwitchCheck | null = null;
   const stoppers: Array<() => Promise<void> | void> = [];
 
   return {
     name: 'history',
+    // After a reconnect, nothing is served until the node knows Redis did not lose revisions.
+    hooks: { admit: () => switchCheck?.admit() },
 
     async init(services: Services) {
       if (!config.HISTORY_ENABLED) return;
@@ -65,8 +70,25 @@ export function historyExtension(config: Config): Extension {
       );
       waiters = new PersistWaiters(redis, log, WATERMARK_POLL_MS, (board) => persister.nudge(board));
       const rebuilder = new Rebuilder(redis, db, repo, snapshotter, seen, log, config.SNAPSHOT_EVERY);
-      const recovery = new Recovery(redis, store, repo, rebuilder, pgHealth, log, config.HISTORY_CHECK_MS);
+      const database = databaseName(config.DATABASE_URL);
+      // Redis that lost its data lost the cluster id too: it is claimed again before the
+      // instance marker says the data is whole, and a node that finds another cluster's id
+      // there stops persisting.
+      const reclaim = async () => {
+        try {
+          await claimClusterIdentity(redis, pool!, database);
+        } catch (err) {
+          if (err instanceof ClusterSplit) {
+            log.error({ redisCluster: err.redisId, databaseCluster: err.databaseId }, err.message);
+            await persister.stop();
+          }
+          throw err;
+        }
+      };
+      const recovery = new Recovery(redis, store, repo, rebuilder, pgHealth, log, config.HISTORY_CHECK_MS, reclaim);
 
+      switchCheck = new RedisSwitchCheck(redis, store, db, pgHealth, seen, rebuilder, log);
+      await switchCheck.start();
       store.addMaterializer(recovery);
       services.replayer = new HistoryReplayer(redis, repo, pgHealth);
       services.history = new PostgresHistory(services, repo, pgHealth, waiters, persister);
@@ -74,20 +96,25 @@ export function historyExtension(config: Config): Extension {
       redis.on('ready', onRedisReady);
       stoppers.push(
         () => void redis.off('ready', onRedisReady),
+        () => switchCheck?.stop(),
         () => persister.stop(),
         () => recovery.stop(),
         () => waiters?.stop(),
         () => pgHealth.stop(),
       );
 
-      // The database and its migrations come first; without Postgres the node still
-      // serves (writes buffer in the streams) and keeps trying in the background.
+      // The database and its migrations come first, then the check that this database is
+      // the one the other nodes of this Redis use, all before any stream entry is read.
+      // Without Postgres the node still serves (writes buffer in the streams) and keeps
+      // trying in the background.
       const prepare = async (): Promise<boolean> => {
         try {
           await ensureDatabase(config.DATABASE_URL, 3_000);
           await migrateDb(pool!, db, log);
+          await claimClusterIdentity(redis, pool!, database);
           return true;
         } catch (err) {
+          if (err instanceof ClusterSplit) throw err;
           log.warn({ err: (err as Error).message }, 'postgres not ready for history; retrying');
           return false;
         }
@@ -101,11 +128,18 @@ export function historyExtension(config: Config): Extension {
       if (await prepare()) begin();
       else {
         const retry = setInterval(() => {
-          void prepare().then((ok) => {
-            if (!ok || stopped) return;
-            clearInterval(retry);
-            begin();
-          });
+          void prepare().then(
+            (ok) => {
+              if (!ok || stopped) return;
+              clearInterval(retry);
+              begin();
+            },
+            (err: unknown) => {
+              // Found only once Postgres answered: the node keeps serving Redis but never persists.
+              clearInterval(retry);
+              log.error({ redisCluster: (err as ClusterSplit).redisId, databaseCluster: (err as ClusterSplit).databaseId }, (err as Error).message);
+            },
+          );
         }, PREPARE_RETRY_MS);
         retry.unref();
         stoppers.push(() => clearInterval(retry));

@@ -32,6 +32,8 @@ export class Recovery implements BoardMaterializer {
     private readonly health: PgHealth,
     private readonly log: Logger,
     private readonly checkMs: number,
+    /** Runs before any board is rebuilt (the cluster id is claimed again; it throws when Redis is another cluster's). */
+    private readonly beforeRecovery: () => Promise<void> = async () => undefined,
   ) {}
 
   start(): void {
@@ -62,6 +64,7 @@ export class Recovery implements BoardMaterializer {
   recoverAll(): Promise<void> {
     this.recovering ??= (async () => {
       this.log.warn('Redis has no instance marker: checking every board against Postgres');
+      await this.beforeRecovery();
       let rebuilt = 0;
       for (let after = ''; ; ) {
         const names = await this.repo.boardNames(after, PAGE);

@@ -34,6 +34,11 @@ export class SeenRevisions {
     return this.seen.get(board);
   }
 
+  /** Every board this node knows a revision of. */
+  boards(): IterableIterator<string> {
+    return this.seen.keys();
+  }
+
   /** After a rebuild: what Redis holds now is what Postgres held. */
   reset(board: string, rev: number, epoch: string): void {
     this.seen.set(board, { rev, epoch });

@@ -6,7 +6,7 @@ import { McpHttpSession, type SessionCredential, type SessionSettings } from './
 import { mcpMetrics, type McpMetrics } from './metrics.js';
 import { mcpRequestGuard, type McpRequestGuard } from './request-guard.js';
 import { McpSessionStore, MOVED_CHANNEL, type InitParams } from './session-store.js';
-import { connectRedis } from '../redis.js';
+import { connectRedis, sentinelOf } from '../redis.js';
 import type { RedisClient } from '../board/scripts.js';
 import { readBody } from './web-adapter.js';
 import { BOARD_PATTERN } from '../../shared/protocol/messages/common.js';
@@ -69,7 +69,7 @@ export class McpEndpoint {
   /** Listens for sessions other nodes take over, to drop this node's copies of them. */
   async start(): Promise<void> {
     const { config, log, nodeId } = this.services;
-    const subscriber = await connectRedis(config.REDIS_URL, log, 'mcp-moves', true, config.REDIS_CLUSTER_NODES);
+    const subscriber = await connectRedis(config.REDIS_URL, log, 'mcp-moves', true, config.REDIS_CLUSTER_NODES, sentinelOf(config));
     this.subscriber = subscriber;
     subscriber.on('message', (_channel: string, message: string) => {
       const [node, sessionId] = message.split(' ');

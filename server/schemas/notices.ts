@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import { SCHEMA_CHANNEL } from '../board/keys.js';
 import type { RedisClient } from '../board/scripts.js';
-import { connectRedis } from '../redis.js';
+import { connectRedis, sentinelOf } from '../redis.js';
 
 /**
  * Change notices between nodes: a node that registers a schema publishes the board's
@@ -19,7 +19,7 @@ export class SchemaNotices {
   ) {}
 
   async start(config: Config): Promise<void> {
-    const subscriber = await connectRedis(config.REDIS_URL, this.log, 'schema-notices', true, config.REDIS_CLUSTER_NODES);
+    const subscriber = await connectRedis(config.REDIS_URL, this.log, 'schema-notices', true, config.REDIS_CLUSTER_NODES, sentinelOf(config));
     this.subscriber = subscriber;
     subscriber.on('message', (channel: string, board: string) => {
       if (channel === SCHEMA_CHANNEL) this.onChange(board);

@@ -2,6 +2,7 @@ import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dashboardUrl, ensureDashboardBuilt, keyValue, launchBrowser, PAGE_TEST_ENV, type TestBrowser } from '../helpers/browser.js';
 import { testDatabase, type TestDatabase } from '../helpers/pg-database.js';
+import { startRedisProcess } from '../helpers/redis-process.js';
 import { randomBoard, startTestServer, type TestServer } from '../helpers/server.js';
 
 let browser: TestBrowser;
@@ -80,8 +81,10 @@ describe('time travel', () => {
 
   it('the slider shows the board as of an earlier revision, read with atRev from Postgres history', async () => {
     const db: TestDatabase = testDatabase('bbdash');
+    // A Redis of its own: a Redis keeps the history of one database (its cluster id).
+    await using redis = await startRedisProcess();
     try {
-      await using server = await startTestServer({ env: { ...PAGE_TEST_ENV, HISTORY_ENABLED: 'true', DATABASE_URL: db.url } });
+      await using server = await startTestServer({ env: { ...PAGE_TEST_ENV, HISTORY_ENABLED: 'true', DATABASE_URL: db.url, REDIS_URL: redis.url } });
       await run(server, 'from history');
     } finally {
       await db.drop();

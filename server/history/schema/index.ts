@@ -1,4 +1,5 @@
 export { boards, type BoardRow } from './boards.js';
+export { cluster } from './cluster.js';
 export { events, type EventRow } from './events.js';
 export { persistRanges } from './persist-ranges.js';
 export { snapshots } from './snapshots.js';

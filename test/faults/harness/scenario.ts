@@ -9,6 +9,7 @@ import { scenarioDatabase, type TestDatabase } from './postgres.js';
 import { faultProfile, type FaultProfile } from './profile.js';
 import { History, RegisterClient, type Durability } from './recorder.js';
 import { startPrivateRedis, type PrivateRedis } from './redis-node.js';
+import { SentinelRedis } from './redis-sentinel.js';
 import { appendResult, type FaultResultRow } from './results.js';
 import { ServerNode } from './server-node.js';
 import { startFaultProxy, type FaultProxy } from './tcp-proxy.js';
@@ -33,6 +34,8 @@ export interface ScenarioOptions {
   postgresProxy?: boolean;
   /** Put a fault proxy between the register clients and the first node. */
   clientProxy?: boolean;
+  /** Nodes find Redis through a Sentinel watching a primary and a replica (`scenario.sentinel`). */
+  sentinel?: boolean;
 }
 
 const PG_PORT = Number(new URL(process.env.DATABASE_URL ?? 'postgres://127.0.0.1:5432').port || 5432);
@@ -55,6 +58,8 @@ export class FaultScenario {
   faults = 0;
   private finished = false;
   registerClients: RegisterClient[] = [];
+  /** With `sentinel: true`: the primary, its replica and the Sentinel the nodes follow. */
+  sentinel?: SentinelRedis;
   workload!: Workload;
   monitor!: EpochMonitor;
   private readonly sdks: BlackboardClient[] = [];
@@ -77,6 +82,8 @@ export class FaultScenario {
       cleanups.push(() => redis.stop());
       const db = scenarioDatabase();
       cleanups.push(() => db.drop());
+      const sentinel = options.sentinel ? await SentinelRedis.start() : undefined;
+      if (sentinel) cleanups.push(() => sentinel.stop());
       const proxies: FaultScenario['proxies'] = {};
       if (options.redisProxy) proxies.redis = await startFaultProxy(redis.port);
       if (options.postgresProxy) proxies.postgres = await startFaultProxy(PG_PORT);
@@ -86,6 +93,7 @@ export class FaultScenario {
         DATABASE_URL: proxies.postgres ? databaseUrl(db.name, proxies.postgres.port) : db.url,
         HISTORY_CHECK_MS: '200',
         PERSIST_CLAIM_MS: '1000',
+        ...sentinel?.env,
         ...options.serverEnv,
       };
       const nodes: ServerNode[] = [];
@@ -98,6 +106,7 @@ export class FaultScenario {
         cleanups.push(() => proxy.shutdown());
       }
       const scenario = new FaultScenario(options, redis, db, nodes, proxies);
+      if (sentinel) scenario.sentinel = sentinel;
       scenario.cleanups.push(...cleanups);
       await scenario.prepareClients();
       return scenario;
