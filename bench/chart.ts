@@ -22,10 +22,7 @@ function msLabel(ms: number): string {
   return ms >= 1_000 ? `${Number((ms / 1_000).toPrecision(3))} s` : `${fmt(ms)} ms`;
 }
 
-export function latencyChart(
-  points: SweepPoint[],
-  options: { subscribers: number; capacity: number; goalMs: number; goal: SweepPoint | null },
-): string {
+export function latencyChart(points: SweepPoint[], options: { subscribers: number; capacity: number; goalMs: number; goal: SweepPoint | null }): string {
   const pts = [...points].sort((a, b) => a.offered - b.offered);
   const goal = options.goal;
   const xs = [...pts, ...(goal ? [goal] : [])].map((p) => p.offered);
@@ -82,7 +79,10 @@ export function latencyChart(
   if (goal) {
     const gx = x(goal.offered);
     for (const s of SERIES) {
-      if (goal[s.key] > 0) out.push(`<rect x="${(gx - 4).toFixed(1)}" y="${(y(goal[s.key]) - 4).toFixed(1)}" width="8" height="8" fill="#fff" stroke="${s.color}" stroke-width="2"/>`);
+      if (goal[s.key] > 0)
+        out.push(
+          `<rect x="${(gx - 4).toFixed(1)}" y="${(y(goal[s.key]) - 4).toFixed(1)}" width="8" height="8" fill="#fff" stroke="${s.color}" stroke-width="2"/>`,
+        );
     }
     const refused = goal.issued === 0 ? 0 : goal.refused / goal.issued;
     const label = `2× saturation (${goal.offered}/s): ack p99 ${msLabel(goal.ackP99)}, ${Math.round(refused * 100)}% refused`;

@@ -77,7 +77,14 @@ function figuresFor(label: string, unit: string, measured: LoopResult, raw: Loop
   const bp99 = percentile(raw.latencies, 99);
   const baselineName = 'the same loop on the raw commit script';
   const figures: Figure[] = [
-    { name: `${label} (${WRITERS} writers, one key)`, value: round(rate, 0), unit, baseline: round(baseRate, 0), baselineName, ratio: round(rate / baseRate, 3) },
+    {
+      name: `${label} (${WRITERS} writers, one key)`,
+      value: round(rate, 0),
+      unit,
+      baseline: round(baseRate, 0),
+      baselineName,
+      ratio: round(rate / baseRate, 3),
+    },
     { name: `${label} p99 latency`, value: round(p99, 3), unit: 'ms', baseline: round(bp99, 3), baselineName, ratio: round(bp99 / p99, 3) },
     {
       name: `${label}: retries per committed write`,
@@ -147,7 +154,13 @@ export async function benchAppends(ctx: BenchContext): Promise<Figure[]> {
       return 0;
     });
     const list = (await clients[0]!.value<{ items: unknown[] }>(board, 'list')) ?? { items: [] };
-    const figures = figuresFor('patch appends to one list', 'appends/s', { ...measured, final: list.items.length }, { ...raw, final: rawList.items.length }, total);
+    const figures = figuresFor(
+      'patch appends to one list',
+      'appends/s',
+      { ...measured, final: list.items.length },
+      { ...raw, final: rawList.items.length },
+      total,
+    );
     // The server retries inside; the client sees none, so that row says nothing about the server side.
     return figures.filter((f) => !f.name.includes('retries'));
   } finally {

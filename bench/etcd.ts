@@ -29,7 +29,15 @@ function versus(label: string, ours: Run, theirs: Run, baselineName: string, goa
   const p99 = percentile(ours.latencies, 99);
   const theirP99 = percentile(theirs.latencies, 99);
   return [
-    { name: `${label} throughput`, value: round(rate, 0), unit: 'ops/s', baseline: round(theirRate, 0), baselineName, ratio: round(rate / theirRate, 3), ...(goal ? { goal } : {}) },
+    {
+      name: `${label} throughput`,
+      value: round(rate, 0),
+      unit: 'ops/s',
+      baseline: round(theirRate, 0),
+      baselineName,
+      ratio: round(rate / theirRate, 3),
+      ...(goal ? { goal } : {}),
+    },
     { name: `${label} p99 latency`, value: round(p99, 2), unit: 'ms', baseline: round(theirP99, 2), baselineName, ratio: round(theirP99 / p99, 3) },
   ];
 }
@@ -59,7 +67,11 @@ async function withoutFsync(ctx: BenchContext, client: BlackboardClient, etcd: E
       total,
       IN_FLIGHT,
       (i) => admitted(() => client.put(board, `k/${i % 100}`, sampleValue)),
-      (i) => theirs.put(`k/${i % 100}`).value(value).exec(),
+      (i) =>
+        theirs
+          .put(`k/${i % 100}`)
+          .value(value)
+          .exec(),
     );
     figures.push(...versus(`put, ${IN_FLIGHT} in flight`, puts.measured, puts.baseline, baselineName, '≥ 3× etcd'));
 
@@ -96,7 +108,15 @@ async function withoutFsync(ctx: BenchContext, client: BlackboardClient, etcd: E
         await lock.release();
       },
     );
-    figures.push(...versus(`lock acquire+release, ${IN_FLIGHT} in flight (a free lock each)`, locks.measured, locks.baseline, `${baselineName}, its Lock (lease + txn)`, '≥ 3× etcd'));
+    figures.push(
+      ...versus(
+        `lock acquire+release, ${IN_FLIGHT} in flight (a free lock each)`,
+        locks.measured,
+        locks.baseline,
+        `${baselineName}, its Lock (lease + txn)`,
+        '≥ 3× etcd',
+      ),
+    );
   } finally {
     theirs.close();
   }
@@ -107,8 +127,24 @@ async function withoutFsync(ctx: BenchContext, client: BlackboardClient, etcd: E
   const ourFanout = await measureFanout([ctx.url], watchers, writes);
   const watchBaseline = `${baselineName}, ${watchers} watches over ${WATCH_CONNECTIONS} connections`;
   figures.push(
-    { name: `events to ${watchers} subscribers / watchers (${writes} writes, 16 in flight)`, value: round(ourFanout.rate, 0), unit: 'events/s', baseline: round(theirFanout.rate, 0), baselineName: watchBaseline, ratio: round(ourFanout.rate / theirFanout.rate, 3), goal: '≥ 2× etcd' },
-    { name: '… event p99 latency (write sent → event received)', value: round(ourFanout.eventP99, 1), unit: 'ms', baseline: round(theirFanout.eventP99, 1), baselineName: watchBaseline, ratio: round(theirFanout.eventP99 / ourFanout.eventP99, 3), goal: '≤ 100 ms' },
+    {
+      name: `events to ${watchers} subscribers / watchers (${writes} writes, 16 in flight)`,
+      value: round(ourFanout.rate, 0),
+      unit: 'events/s',
+      baseline: round(theirFanout.rate, 0),
+      baselineName: watchBaseline,
+      ratio: round(ourFanout.rate / theirFanout.rate, 3),
+      goal: '≥ 2× etcd',
+    },
+    {
+      name: '… event p99 latency (write sent → event received)',
+      value: round(ourFanout.eventP99, 1),
+      unit: 'ms',
+      baseline: round(theirFanout.eventP99, 1),
+      baselineName: watchBaseline,
+      ratio: round(theirFanout.eventP99 / ourFanout.eventP99, 3),
+      goal: '≤ 100 ms',
+    },
   );
   return figures;
 }
@@ -122,7 +158,11 @@ async function withFsync(ctx: BenchContext, client: BlackboardClient, etcd: Etcd
       ctx.plan.count(5_000),
       IN_FLIGHT,
       (i) => admitted(() => client.put(board, `k/${i % 100}`, sampleValue, { durability: 'durable' })),
-      (i) => theirs.put(`k/${i % 100}`).value(value).exec(),
+      (i) =>
+        theirs
+          .put(`k/${i % 100}`)
+          .value(value)
+          .exec(),
     );
     return versus(`durable put, ${IN_FLIGHT} in flight (acknowledged once in Postgres)`, puts.measured, puts.baseline, baselineName, '≥ 1× etcd');
   } finally {

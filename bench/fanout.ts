@@ -122,7 +122,16 @@ export async function benchFanout(options: { url: string; subscribers: number; w
       ratio: round(rate / baseline, 3),
       ...(options.goal ? { goal: options.goal } : {}),
     },
-    ...(subscribers >= 100 ? [{ name: `${name}: event p99 latency (write sent → event received)`, value: round(eventP99, 1), unit: 'ms', ...(subscribers === 1_000 && inFlight > 1 ? { goal: '≤ 100 ms' } : {}) }] : []),
+    ...(subscribers >= 100
+      ? [
+          {
+            name: `${name}: event p99 latency (write sent → event received)`,
+            value: round(eventP99, 1),
+            unit: 'ms',
+            ...(subscribers === 1_000 && inFlight > 1 ? { goal: '≤ 100 ms' } : {}),
+          },
+        ]
+      : []),
   ];
 }
 
@@ -173,13 +182,28 @@ export async function benchFanoutToOne(options: { url: string; writes: number; i
   const baseline = writes / spent.put.seconds;
   const baselineName = `put at ${inFlight} in flight, no subscriber, same run`;
   const figures: Figure[] = [
-    { name: `fan-out to 1 subscriber (${writes} writes, ${inFlight} in flight)`, value: round(rate, 0), unit: 'events/s', baseline: round(baseline, 0), baselineName, ratio: round(rate / baseline, 3), ...(options.goal ? { goal: options.goal } : {}) },
+    {
+      name: `fan-out to 1 subscriber (${writes} writes, ${inFlight} in flight)`,
+      value: round(rate, 0),
+      unit: 'events/s',
+      baseline: round(baseline, 0),
+      baselineName,
+      ratio: round(rate / baseline, 3),
+      ...(options.goal ? { goal: options.goal } : {}),
+    },
   ];
   if (serverPid !== undefined) {
     // The server's own CPU per write: what the subscriber costs it, whatever else the machine runs.
     const perWrite = (spent.fan.cpuMs * 1_000) / writes;
     const basePerWrite = (spent.put.cpuMs * 1_000) / writes;
-    figures.push({ name: '… server CPU per write', value: round(perWrite, 1), unit: 'µs', baseline: round(basePerWrite, 1), baselineName, ratio: round(basePerWrite / perWrite, 3) });
+    figures.push({
+      name: '… server CPU per write',
+      value: round(perWrite, 1),
+      unit: 'µs',
+      baseline: round(basePerWrite, 1),
+      baselineName,
+      ratio: round(basePerWrite / perWrite, 3),
+    });
   }
   return figures;
 }
@@ -199,4 +223,3 @@ export async function benchFanoutNodes(options: { one: string; two: [string, str
     },
   ];
 }
-

@@ -42,7 +42,13 @@ async function fill(store: BoardStore, revisions: number, boards: number): Promi
   const names = Array.from({ length: boards }, () => randomBoard('bh'));
   for (const board of names) await store.createBoard(board);
   await runConcurrent(revisions, 64, (i) =>
-    store.commit({ board: names[i % boards]!, actorJson: '"bench"', shape: 'put', compares: [], ops: [{ kind: 'put', key: `k${i % 1000}`, valueText: sampleValueText }] }),
+    store.commit({
+      board: names[i % boards]!,
+      actorJson: '"bench"',
+      shape: 'put',
+      compares: [],
+      ops: [{ kind: 'put', key: `k${i % 1000}`, valueText: sampleValueText }],
+    }),
   );
   return new Map(names.map((b, i) => [b, Math.floor(revisions / boards) + (i < revisions % boards ? 1 : 0)]));
 }
@@ -112,7 +118,9 @@ export async function persisterThroughput(redisUrl: string, dbUrl: string, revis
     // This process and its Postgres connections (not autovacuum, which comes later for both tables):
     // the CPU each path costs, whatever else the machine runs.
     const backends = async () =>
-      (await pool.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND backend_type = \'client backend\'')).rows.map((r) => Number(r.pid));
+      (await pool.query<{ pid: number }>("SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND backend_type = 'client backend'")).rows.map(
+        (r) => Number(r.pid),
+      );
     const persisted = await cpuSpent(backends, () => persistAll(redis, db, health, counts));
     const statements = await rowsAsStatements(redis, counts.keys());
     const copied = await cpuSpent(backends, () => rawCopy(client, statements));
@@ -272,4 +280,3 @@ if (import.meta.url === `file://${process.argv[1]}`) {
       process.exit(1);
     });
 }
-

@@ -109,8 +109,7 @@ async function runLimitSet(ctx: BenchContext, limits: (typeof LIMIT_SETS)[number
     metricsToken,
     token,
     board: (tag) => benchBoard(`hostile-${tag}`),
-    open: async (agent, scope) =>
-      RawSocket.open(`ws://127.0.0.1:${port}/v1/ws`, { headers: { authorization: `Bearer ${await token(agent, scope)}` } }),
+    open: async (agent, scope) => RawSocket.open(`ws://127.0.0.1:${port}/v1/ws`, { headers: { authorization: `Bearer ${await token(agent, scope)}` } }),
   };
   const seconds = ctx.plan.quick ? 1.5 : 5;
   try {

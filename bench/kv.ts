@@ -35,7 +35,15 @@ export async function benchPut(ctx: BenchContext): Promise<Figure[]> {
     await store.createBoard(warmBoard);
     const warmups = plan.count(5_000);
     await runConcurrent(warmups, 64, (i) =>
-      store.commit({ board: warmBoard, actorJson: '"bench"', reqId: `${warmBoard}-${i}`, fingerprint: FINGERPRINT, shape: 'put', compares: [], ops: [{ kind: 'put', key: `k/${i % 100}`, valueText }] }),
+      store.commit({
+        board: warmBoard,
+        actorJson: '"bench"',
+        reqId: `${warmBoard}-${i}`,
+        fingerprint: FINGERPRINT,
+        shape: 'put',
+        compares: [],
+        ops: [{ kind: 'put', key: `k/${i % 100}`, valueText }],
+      }),
     );
     await runConcurrent(warmups, 64, (i) => admitted(() => client.put(warmBoard, `w/${i % 100}`, sampleValue)));
     // The subscriber counts its events without parsing them (as in the fan-out section), so
@@ -84,10 +92,14 @@ export async function benchPut(ctx: BenchContext): Promise<Figure[]> {
       const expected = share * rounds;
       const deadline = Date.now() + 30_000;
       while (received - receivedBefore < expected && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-      figures.push(
-        ...throughputFigures(`put, ${inFlight} in flight, 1 subscriber`, combine(runs.sub), raw, 'raw commit script (EVALSHA via ioredis)', goal),
-        { name: 'events received by that subscriber', value: received - receivedBefore, unit: 'events', baseline: expected, baselineName: 'writes acknowledged', ratio: round((received - receivedBefore) / expected, 3) },
-      );
+      figures.push(...throughputFigures(`put, ${inFlight} in flight, 1 subscriber`, combine(runs.sub), raw, 'raw commit script (EVALSHA via ioredis)', goal), {
+        name: 'events received by that subscriber',
+        value: received - receivedBefore,
+        unit: 'events',
+        baseline: expected,
+        baselineName: 'writes acknowledged',
+        ratio: round((received - receivedBefore) / expected, 3),
+      });
     }
   } finally {
     client.close();

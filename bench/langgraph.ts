@@ -42,7 +42,14 @@ async function chain(saver: BaseCheckpointSaver, thread: string, count: number, 
   for (let i = start; i < start + count; i++) {
     const values = stateAt(i);
     const versions = { messages: i + 1, step: i + 1, note: Math.floor(i / 3) + 1 };
-    const checkpoint: Checkpoint = { v: 4, id: uuid6(-1), ts: new Date().toISOString(), channel_values: values, channel_versions: versions, versions_seen: { agent: { step: i } } };
+    const checkpoint: Checkpoint = {
+      v: 4,
+      id: uuid6(-1),
+      ts: new Date().toISOString(),
+      channel_values: values,
+      channel_versions: versions,
+      versions_seen: { agent: { step: i } },
+    };
     const newVersions = i % 3 === 0 ? versions : { messages: versions.messages, step: versions.step };
     const t0 = performance.now();
     config = (await saver.put(config, checkpoint, { source: 'loop', step: i, parents: {} }, newVersions)) as typeof config;
@@ -90,11 +97,19 @@ export async function benchLangGraph(ctx: BenchContext): Promise<Figure[]> {
   const perRound = ctx.plan.count(150);
   try {
     // Warm-up: the JIT, both connections, the server's scripts, Postgres's plans.
-    for (const [name, saver] of [['durable', durable], ['memory', memory], ['postgres', postgres]] as const) {
+    for (const [name, saver] of [
+      ['durable', durable],
+      ['memory', memory],
+      ['postgres', postgres],
+    ] as const) {
       await chain(saver, `warm-${name}`, 50, 0, { put: [], get: [], run: [] });
     }
     for (let r = 0; r < ROUNDS; r++) {
-      for (const [name, saver] of [['durable', durable], ['memory', memory], ['postgres', postgres]] as const) {
+      for (const [name, saver] of [
+        ['durable', durable],
+        ['memory', memory],
+        ['postgres', postgres],
+      ] as const) {
         await chain(saver, `chain-${name}`, perRound, r * perRound, timings[name]);
         await graphRun(saver, `graph-${name}-${r}`, timings[name]);
       }
@@ -110,7 +125,21 @@ export async function benchLangGraph(ctx: BenchContext): Promise<Figure[]> {
     ...latencyFigures('getTuple (latest)', timings.durable.get, timings.postgres.get, '≤ PostgresSaver', pgName),
     ...latencyFigures('put, durable', timings.durable.put, timings.postgres.put, '≤ 1.5× PostgresSaver', pgName),
     ...latencyFigures('put, memory', timings.memory.put, timings.postgres.put, undefined, pgName),
-    { name: '100-superstep graph run, durable', value: runs(timings.durable), unit: 'ms', baseline: runs(timings.postgres), baselineName: pgName, ratio: round(runs(timings.postgres) / runs(timings.durable), 2) },
-    { name: '100-superstep graph run, memory', value: runs(timings.memory), unit: 'ms', baseline: runs(timings.postgres), baselineName: pgName, ratio: round(runs(timings.postgres) / runs(timings.memory), 2) },
+    {
+      name: '100-superstep graph run, durable',
+      value: runs(timings.durable),
+      unit: 'ms',
+      baseline: runs(timings.postgres),
+      baselineName: pgName,
+      ratio: round(runs(timings.postgres) / runs(timings.durable), 2),
+    },
+    {
+      name: '100-superstep graph run, memory',
+      value: runs(timings.memory),
+      unit: 'ms',
+      baseline: runs(timings.postgres),
+      baselineName: pgName,
+      ratio: round(runs(timings.postgres) / runs(timings.memory), 2),
+    },
   ];
 }

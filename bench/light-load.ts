@@ -51,7 +51,13 @@ async function turn(side: Side, rate: number, seconds: number, subscribers: numb
   const { latencies = [] } = await side.swarm.report();
   if (!record) return;
   for (const l of latencies) side.latencies.push(l);
-  if (process.env.BENCH_DEBUG) process.stderr.write(`turn: ${latencies.length} latencies, p50 ${percentile([...latencies].sort((x, y) => x - y), 50)}\n`);
+  if (process.env.BENCH_DEBUG)
+    process.stderr.write(
+      `turn: ${latencies.length} latencies, p50 ${percentile(
+        [...latencies].sort((x, y) => x - y),
+        50,
+      )}\n`,
+    );
   side.expected += (side.committed() - before) * subscribers;
 }
 
@@ -119,7 +125,11 @@ export async function benchLightLoad(ctx: BenchContext, options: { subscribers: 
     }
     const missing = ours.expected - a.length + (theirs.expected - b.length);
     if (missing !== 0 || refused > 0) {
-      figures.push({ name: `events not received (of ${ours.expected + theirs.expected}, both sides); writes refused: ${refused}`, value: missing, unit: 'events' });
+      figures.push({
+        name: `events not received (of ${ours.expected + theirs.expected}, both sides); writes refused: ${refused}`,
+        value: missing,
+        unit: 'events',
+      });
     }
     return figures;
   } finally {

@@ -180,7 +180,11 @@ export function sweepFigures(sweep: Awaited<ReturnType<typeof runSweep>>, subscr
     figures.push(
       { name: `ack p99 at twice that (${goal.offered} writes/s offered)`, value: round(goal.ackP99, 1), unit: 'ms', goal: '< 100 ms' },
       { name: 'share refused with RATE_LIMITED at twice that', value: round(goal.refused / Math.max(1, goal.issued), 3), unit: '', goal: 'the excess (≈ 0.5)' },
-      { name: '… of which by write admission (the rest: in-flight bound per connection)', value: round(goal.refusedByAdmission / Math.max(1, goal.issued), 3), unit: '' },
+      {
+        name: '… of which by write admission (the rest: in-flight bound per connection)',
+        value: round(goal.refusedByAdmission / Math.max(1, goal.issued), 3),
+        unit: '',
+      },
       { name: 'event delivery p99 at twice that', value: round(goal.eventP99, 1), unit: 'ms' },
     );
   }

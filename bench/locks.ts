@@ -87,9 +87,7 @@ export async function benchLocks(options: LockBenchOptions): Promise<Figure[]> {
           await lock.release();
         },
       );
-      figures.push(
-        ...throughputFigures(`lock acquire+release, ${inFlight} in flight`, measured, raw, 'raw Redlock acquire+release (ioredis, same Redis)'),
-      );
+      figures.push(...throughputFigures(`lock acquire+release, ${inFlight} in flight`, measured, raw, 'raw Redlock acquire+release (ioredis, same Redis)'));
       // The floor: a cycle is two revisions, as are two puts in a row through the server.
       const { measured: cycles, baseline: puts } = await sideBySide(
         total,
@@ -103,7 +101,15 @@ export async function benchLocks(options: LockBenchOptions): Promise<Figure[]> {
           await admitted(() => client.put(board, `two/${i % 100}`, 2));
         },
       );
-      figures.push(...throughputFigures(`lock cycle against two puts, ${inFlight} in flight`, cycles, puts, 'two puts in a row through the same server', inFlight === 64 ? '≥ 0.8' : undefined));
+      figures.push(
+        ...throughputFigures(
+          `lock cycle against two puts, ${inFlight} in flight`,
+          cycles,
+          puts,
+          'two puts in a row through the same server',
+          inFlight === 64 ? '≥ 0.8' : undefined,
+        ),
+      );
     }
 
     // What a cycle costs Redis at 64 in flight: commands sent (however pipelined) per cycle.
@@ -131,10 +137,26 @@ export async function benchLocks(options: LockBenchOptions): Promise<Figure[]> {
     );
     const perCycle = (n: number) => round(n / counted, 2);
     figures.push(
-      { name: 'Redis commands per lock cycle, 64 in flight (the server, all its work)', value: perCycle(ours.calls), unit: 'commands', baseline: perCycle(theirs.calls), baselineName: 'raw Redlock acquire+release', ratio: round(theirs.calls / ours.calls, 3) },
-      { name: 'Redis commands per lock cycle, 64 in flight, against two puts', value: perCycle(ours.calls), unit: 'commands', baseline: perCycle(twoPuts.calls), baselineName: 'two puts through the same server', ratio: round(twoPuts.calls / ours.calls, 3) },
+      {
+        name: 'Redis commands per lock cycle, 64 in flight (the server, all its work)',
+        value: perCycle(ours.calls),
+        unit: 'commands',
+        baseline: perCycle(theirs.calls),
+        baselineName: 'raw Redlock acquire+release',
+        ratio: round(theirs.calls / ours.calls, 3),
+      },
+      {
+        name: 'Redis commands per lock cycle, 64 in flight, against two puts',
+        value: perCycle(ours.calls),
+        unit: 'commands',
+        baseline: perCycle(twoPuts.calls),
+        baselineName: 'two puts through the same server',
+        ratio: round(twoPuts.calls / ours.calls, 3),
+      },
     );
-    process.stderr.write(`bench: lock cycle Redis commands: ${JSON.stringify(ours.byName.map(([n, c]) => [n, perCycle(c)]))}; two puts: ${JSON.stringify(twoPuts.byName.map(([n, c]) => [n, perCycle(c)]))}\n`);
+    process.stderr.write(
+      `bench: lock cycle Redis commands: ${JSON.stringify(ours.byName.map(([n, c]) => [n, perCycle(c)]))}; two puts: ${JSON.stringify(twoPuts.byName.map(([n, c]) => [n, perCycle(c)]))}\n`,
+    );
 
     const board = `bench-fence-${tag()}`;
     const { token } = await client.acquireLock(board, 'writer', { ttlMs: 600_000 });

@@ -26,7 +26,10 @@ function machineTicks(): { busy: number; total: number } {
 function ownTicks(): number {
   const stat = readFileSync('/proc/self/stat', 'utf8');
   // Fields after the command name (which may hold spaces) start at "state" (field 3).
-  const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ').map(Number);
+  const rest = stat
+    .slice(stat.lastIndexOf(')') + 2)
+    .split(' ')
+    .map(Number);
   // utime, stime, cutime, cstime are fields 14..17, i.e. rest[11..14].
   return (rest[11] ?? 0) + (rest[12] ?? 0) + (rest[13] ?? 0) + (rest[14] ?? 0);
 }
@@ -52,7 +55,10 @@ export function otherShare(start: CpuMark, end: CpuMark): number | null {
 export function processCpuMs(pid: number): number {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ').map(Number);
+    const rest = stat
+      .slice(stat.lastIndexOf(')') + 2)
+      .split(' ')
+      .map(Number);
     return ((rest[11] ?? 0) + (rest[12] ?? 0)) * 10;
   } catch {
     return 0;

@@ -46,8 +46,11 @@ export async function benchIdleMemory(ctx: BenchContext): Promise<Figure[]> {
   let perConnection: number;
   try {
     const url = wsUrl(`http://127.0.0.1:${port}`);
-    perConnection = await growth(server.child.pid!, (k) => Array.from({ length: k }, () => url), n, (sockets) =>
-      subscribeAll(sockets, (i) => boards[i % boards.length]!),
+    perConnection = await growth(
+      server.child.pid!,
+      (k) => Array.from({ length: k }, () => url),
+      n,
+      (sockets) => subscribeAll(sockets, (i) => boards[i % boards.length]!),
     );
   } finally {
     server.child.kill('SIGTERM');

@@ -165,9 +165,10 @@ export async function benchPython(ctx: BenchContext): Promise<Section> {
     sdk.close();
     writer.close();
   }
-  const refusedNote = python.refused > 0
-    ? ` The Python client's puts were refused ${python.refused} times with RATE_LIMITED by write admission and sent again after \`retryAfterMs\` (never sooner); its figures include those waits.`
-    : '';
+  const refusedNote =
+    python.refused > 0
+      ? ` The Python client's puts were refused ${python.refused} times with RATE_LIMITED by write admission and sent again after \`retryAfterMs\` (never sooner); its figures include those waits.`
+      : '';
   return {
     title: 'Python client',
     note: `The Python client (client/python: asyncio and websockets, on ${PYTHON}) in a process of its own, beside the TypeScript SDK in the benchmark process, against the same server in the same run. put: the two take turns, a quarter of the operations each per round. Events: one client subscribed to \`**\` of a board while another writes \`txn\`s of ${KEYS_PER_TXN} keys; the rate is events over the time from the first write to the last event received (the TypeScript subscriber shares its process with the writer). Replay: the same events again with \`fromRev: 1\`, over the time from the subscribe to the last event, which measures how fast each client takes events in. Goal: Python ≥ 0.5 of the TypeScript SDK's put rate at 64 in flight.${refusedNote}`,

@@ -84,7 +84,15 @@ async function main(): Promise<void> {
     const port = await freePort();
     server = await spawnServer(port, serverEnv);
     raw = await rawStore(redisUrl);
-    const ctx: BenchContext = { url: `http://127.0.0.1:${port}`, redisUrl, plan, redis: raw.redis, store: raw.store, serverEnv, ...(server.child.pid ? { serverPid: server.child.pid } : {}) };
+    const ctx: BenchContext = {
+      url: `http://127.0.0.1:${port}`,
+      redisUrl,
+      plan,
+      redis: raw.redis,
+      store: raw.store,
+      serverEnv,
+      ...(server.child.pid ? { serverPid: server.child.pid } : {}),
+    };
     sections = await runSections(ctx, admin);
   } finally {
     // The server goes first: its persister and sweepers would write to the boards again.

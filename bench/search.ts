@@ -75,7 +75,14 @@ async function seed(client: BlackboardClient, board: string, keys: number): Prom
 }
 
 /** Writes offered at `rate`/s for `seconds`; each timed from its ack until the watermark holds it. */
-async function indexLag(client: BlackboardClient, db: pg.Client, board: string, keys: number, rate: number, seconds: number): Promise<{ lags: number[]; offered: number }> {
+async function indexLag(
+  client: BlackboardClient,
+  db: pg.Client,
+  board: string,
+  keys: number,
+  rate: number,
+  seconds: number,
+): Promise<{ lags: number[]; offered: number }> {
   const acked: Array<{ rev: number; at: number }> = [];
   const lags: number[] = [];
   let polling = true;
@@ -146,7 +153,15 @@ export async function benchSearch(ctx: BenchContext): Promise<Figure[]> {
 
     const scanP50 = percentile(scan, 50);
     const latency = (name: string, sorted: number[], goal: string): Figure[] => [
-      { name: `${name} p50`, value: round(percentile(sorted, 50)), unit: 'ms', baseline: round(scanP50), baselineName: 'ILIKE scan p50', ratio: round(scanP50 / percentile(sorted, 50), 1), goal: '≥ 50× faster than the scan' },
+      {
+        name: `${name} p50`,
+        value: round(percentile(sorted, 50)),
+        unit: 'ms',
+        baseline: round(scanP50),
+        baselineName: 'ILIKE scan p50',
+        ratio: round(scanP50 / percentile(sorted, 50), 1),
+        goal: '≥ 50× faster than the scan',
+      },
       { name: `${name} p99`, value: round(percentile(sorted, 99)), unit: 'ms', goal },
     ];
     return [

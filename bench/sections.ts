@@ -38,7 +38,7 @@ export function sectionSpecs(): SectionSpec[] {
     },
     {
       title: 'Fan-out',
-      note: 'Events delivered per second to subscribers of one board (all `**`), written at 16 in flight (so events batch into frames), and once one write at a time (one event per frame); the subscribers live in the benchmark process, 20 of them timing each event from the write\'s send. Goals: ≥ 600k events/s to 1000 subscribers (2× etcd on this machine) with event p99 ≤ 100 ms; one write at a time, ≥ 80% of the bare broadcast.',
+      note: "Events delivered per second to subscribers of one board (all `**`), written at 16 in flight (so events batch into frames), and once one write at a time (one event per frame); the subscribers live in the benchmark process, 20 of them timing each event from the write's send. Goals: ≥ 600k events/s to 1000 subscribers (2× etcd on this machine) with event p99 ≤ 100 ms; one write at a time, ≥ 80% of the bare broadcast.",
       run: async (ctx) => {
         const writes: Record<number, number> = { 100: 2_000, 1_000: 2_000, 5_000: 200 };
         const figures: Figure[] = [];
@@ -53,12 +53,13 @@ export function sectionSpecs(): SectionSpec[] {
     },
     {
       title: 'One subscriber: what it costs the writes',
-      note: 'Writes at 16 in flight through one connection to a board with one subscriber (raw WebSocket in the benchmark process), until the subscriber has every event, against the same writes to a board nobody subscribes to; the two take turns in four rounds. The server\'s CPU time per write (from /proc) holds when other work on the machine makes the rates swing. Goal: ≥ 0.9.',
-      run: async (ctx) => benchFanoutToOne({ url: ctx.url, writes: ctx.plan.count(8_000), goal: '≥ 0.9', ...(ctx.serverPid ? { serverPid: ctx.serverPid } : {}) }),
+      note: "Writes at 16 in flight through one connection to a board with one subscriber (raw WebSocket in the benchmark process), until the subscriber has every event, against the same writes to a board nobody subscribes to; the two take turns in four rounds. The server's CPU time per write (from /proc) holds when other work on the machine makes the rates swing. Goal: ≥ 0.9.",
+      run: async (ctx) =>
+        benchFanoutToOne({ url: ctx.url, writes: ctx.plan.count(8_000), goal: '≥ 0.9', ...(ctx.serverPid ? { serverPid: ctx.serverPid } : {}) }),
     },
     {
       title: 'Light load: event latency',
-      note: 'Writes offered at 50/s (a timer, whatever the replies do) to a board with 1000 subscribers; every subscriber, in a child process, times every event from the write\'s send (process.hrtime: a clock all processes on the machine share), so the first and the last subscriber of each round count alike. Baseline: a bare ws server broadcasting one frame per write, as it arrives, at the same rate to 1000 sockets; the two take turns. Goal: event p99 ≤ 1.5× the bare broadcast\'s and ≤ 20 ms.',
+      note: "Writes offered at 50/s (a timer, whatever the replies do) to a board with 1000 subscribers; every subscriber, in a child process, times every event from the write's send (process.hrtime: a clock all processes on the machine share), so the first and the last subscriber of each round count alike. Baseline: a bare ws server broadcasting one frame per write, as it arrives, at the same rate to 1000 sockets; the two take turns. Goal: event p99 ≤ 1.5× the bare broadcast's and ≤ 20 ms.",
       run: async (ctx) => benchLightLoad(ctx, { subscribers: ctx.plan.quick ? 200 : 1_000, rate: 50, seconds: ctx.plan.quick ? 2 : 6 }),
     },
     {
@@ -116,7 +117,7 @@ export function sectionSpecs(): SectionSpec[] {
     { title: 'Hostile neighbour', external: true, run: async (ctx) => (await import('./hostile.js')).benchHostile(ctx) },
     {
       title: 'MCP tool calls and resource notifications',
-      note: 'One MCP client per transport calls `board_get` one call at a time: over Streamable HTTP (`/mcp` on the server\'s port; each session reaches the board through a WebSocket connection of its own to the node) and over stdio (`blackboard mcp`, a process of its own with one WebSocket connection to the server), taking turns in four rounds with a `get` through the SDK over the WebSocket. The MCP `ping` is the HTTP transport alone. Notifications: 100 HTTP sessions subscribed to one key (90 in a child process, 10 timed in the benchmark process), writes over the WebSocket one at a time, the next once the last one\'s notifications have come, each timed from its send to a session\'s `notifications/resources/updated`. Goals: a tool call ≤ 2× the WebSocket round trip; notification p99 ≤ 50 ms.',
+      note: "One MCP client per transport calls `board_get` one call at a time: over Streamable HTTP (`/mcp` on the server's port; each session reaches the board through a WebSocket connection of its own to the node) and over stdio (`blackboard mcp`, a process of its own with one WebSocket connection to the server), taking turns in four rounds with a `get` through the SDK over the WebSocket. The MCP `ping` is the HTTP transport alone. Notifications: 100 HTTP sessions subscribed to one key (90 in a child process, 10 timed in the benchmark process), writes over the WebSocket one at a time, the next once the last one's notifications have come, each timed from its send to a session's `notifications/resources/updated`. Goals: a tool call ≤ 2× the WebSocket round trip; notification p99 ≤ 50 ms.",
       run: benchMcp,
     },
     { title: 'Python client', run: benchPython },
@@ -128,12 +129,12 @@ export function sectionSpecs(): SectionSpec[] {
     },
     {
       title: 'Search',
-      note: 'A board of 100,000 keys of ~1 KB generated prose (seeded through `txn`s of 500 puts), every tenth holding one of 1,000 made-up words followed by `harbour`. After `ANALYZE` of the index tables (which autovacuum does shortly after such a load), 200 queries of each kind, one at a time through the SDK (WebSocket round trip included): a made-up word, the phrase `"<word> harbour"`, and the word with two letters swapped (nothing matches as written, so the fuzzy fallback runs). Baseline: the same words looked for with `ILIKE \'%word%\'` over the same values (the board\'s rows of the events table) straight in Postgres, 10 queries. Index lag: puts offered at 1,000/s for 10 s, open loop, each timed from its ack until the board\'s watermark (the index is written in the same transaction) holds it. Searches refused with TIMEOUT (past `SEARCH_TIMEOUT_MS`, 2 s) are counted, not timed. Goals: exact and phrase p99 ≤ 20 ms, fuzzy p99 ≤ 50 ms, lag p99 ≤ 1 s, ≥ 50× faster than the scan. `BENCH_ONLY=search` runs this section alone.',
+      note: "A board of 100,000 keys of ~1 KB generated prose (seeded through `txn`s of 500 puts), every tenth holding one of 1,000 made-up words followed by `harbour`. After `ANALYZE` of the index tables (which autovacuum does shortly after such a load), 200 queries of each kind, one at a time through the SDK (WebSocket round trip included): a made-up word, the phrase `\"<word> harbour\"`, and the word with two letters swapped (nothing matches as written, so the fuzzy fallback runs). Baseline: the same words looked for with `ILIKE '%word%'` over the same values (the board's rows of the events table) straight in Postgres, 10 queries. Index lag: puts offered at 1,000/s for 10 s, open loop, each timed from its ack until the board's watermark (the index is written in the same transaction) holds it. Searches refused with TIMEOUT (past `SEARCH_TIMEOUT_MS`, 2 s) are counted, not timed. Goals: exact and phrase p99 ≤ 20 ms, fuzzy p99 ≤ 50 ms, lag p99 ≤ 1 s, ≥ 50× faster than the scan. `BENCH_ONLY=search` runs this section alone.",
       run: async (ctx) => (await import('./search.js')).benchSearch(ctx),
     },
     {
       title: 'LangGraph checkpointer beside PostgresSaver',
-      note: 'BlackboardSaver (blackboard/langgraph) through the server, and @langchain/langgraph-checkpoint-postgres on the same Postgres (the server\'s database, a schema of its own), one request at a time, taking turns in four rounds. `put` extends a chain of checkpoints of a small agent state (three channels, two changing per step); `getTuple` reads the latest; the graph run is a real StateGraph of 100 supersteps with two parallel nodes. Goals: `getTuple` ≤ PostgresSaver, durable `put` ≤ 1.5× PostgresSaver. `BENCH_ONLY=langgraph` runs this section alone.',
+      note: "BlackboardSaver (blackboard/langgraph) through the server, and @langchain/langgraph-checkpoint-postgres on the same Postgres (the server's database, a schema of its own), one request at a time, taking turns in four rounds. `put` extends a chain of checkpoints of a small agent state (three channels, two changing per step); `getTuple` reads the latest; the graph run is a real StateGraph of 100 supersteps with two parallel nodes. Goals: `getTuple` ≤ PostgresSaver, durable `put` ≤ 1.5× PostgresSaver. `BENCH_ONLY=langgraph` runs this section alone.",
       run: async (ctx) => (await import('./langgraph.js')).benchLangGraph(ctx),
     },
     {

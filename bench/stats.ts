@@ -23,11 +23,7 @@ export function round(value: number, digits = 2): number {
 }
 
 /** Runs `total` async operations with `inFlight` at a time; returns per-operation latencies (ms) and the wall time. */
-export async function runConcurrent(
-  total: number,
-  inFlight: number,
-  op: (i: number) => Promise<unknown>,
-): Promise<{ latencies: number[]; seconds: number }> {
+export async function runConcurrent(total: number, inFlight: number, op: (i: number) => Promise<unknown>): Promise<{ latencies: number[]; seconds: number }> {
   const latencies: number[] = new Array(total);
   let next = 0;
   const started = performance.now();
@@ -59,7 +55,15 @@ export function throughputFigures(
   const bp50 = percentile(baseline.latencies, 50);
   const bp99 = percentile(baseline.latencies, 99);
   return [
-    { name: `${label} throughput`, value: round(rate, 0), unit: 'ops/s', baseline: round(baseRate, 0), baselineName, ratio: round(rate / baseRate, 3), ...(goal ? { goal } : {}) },
+    {
+      name: `${label} throughput`,
+      value: round(rate, 0),
+      unit: 'ops/s',
+      baseline: round(baseRate, 0),
+      baselineName,
+      ratio: round(rate / baseRate, 3),
+      ...(goal ? { goal } : {}),
+    },
     { name: `${label} p50 latency`, value: round(p50, 3), unit: 'ms', baseline: round(bp50, 3), baselineName, ratio: round(bp50 / p50, 3) },
     { name: `${label} p99 latency`, value: round(p99, 3), unit: 'ms', baseline: round(bp99, 3), baselineName, ratio: round(bp99 / p99, 3) },
   ];

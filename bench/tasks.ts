@@ -126,7 +126,9 @@ export async function benchTasks(options: TaskBenchOptions): Promise<Figure[]> {
       baselineName: 'raw BullMQ Worker, same work',
       ratio: round(rawCalls.calls / oursCalls.calls, 3),
     });
-    process.stderr.write(`bench: task Redis commands (${checkpoints} checkpoints): ours ${JSON.stringify(oursCalls.byName.slice(0, 12).map(([n, c]) => [n, per(c)]))}; raw ${JSON.stringify(rawCalls.byName.slice(0, 12).map(([n, c]) => [n, per(c)]))}\n`);
+    process.stderr.write(
+      `bench: task Redis commands (${checkpoints} checkpoints): ours ${JSON.stringify(oursCalls.byName.slice(0, 12).map(([n, c]) => [n, per(c)]))}; raw ${JSON.stringify(rawCalls.byName.slice(0, 12).map(([n, c]) => [n, per(c)]))}\n`,
+    );
   }
   return figures;
 }

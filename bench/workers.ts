@@ -36,8 +36,22 @@ export async function benchWorkers(ctx: BenchContext): Promise<Figure[]> {
     const putTwo = await putRate(two, puts);
     const baselineName = 'the same server with WORKERS=1';
     return [
-      { name: `fan-out to ${subscribers} subscribers (${writes} writes, 16 in flight), WORKERS=2`, value: round(fanTwo, 0), unit: 'events/s', baseline: round(fanOne, 0), baselineName, ratio: round(fanTwo / fanOne, 3) },
-      { name: 'put, 4 connections × 16 in flight, WORKERS=2', value: round(putTwo, 0), unit: 'ops/s', baseline: round(putOne, 0), baselineName, ratio: round(putTwo / putOne, 3) },
+      {
+        name: `fan-out to ${subscribers} subscribers (${writes} writes, 16 in flight), WORKERS=2`,
+        value: round(fanTwo, 0),
+        unit: 'events/s',
+        baseline: round(fanOne, 0),
+        baselineName,
+        ratio: round(fanTwo / fanOne, 3),
+      },
+      {
+        name: 'put, 4 connections × 16 in flight, WORKERS=2',
+        value: round(putTwo, 0),
+        unit: 'ops/s',
+        baseline: round(putOne, 0),
+        baselineName,
+        ratio: round(putTwo / putOne, 3),
+      },
     ];
   } finally {
     pair.child.kill('SIGTERM');

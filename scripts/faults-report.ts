@@ -60,10 +60,7 @@ function latest(rows: FaultResultRow[]): FaultResultRow[] {
   }
   const rank = (s: string) => (ORDER.includes(s) ? ORDER.indexOf(s) : ORDER.length);
   return [...newest.values()].sort(
-    (a, b) =>
-      (a.profile === b.profile ? 0 : a.profile === 'full' ? -1 : 1) ||
-      rank(a.scenario) - rank(b.scenario) ||
-      a.scenario.localeCompare(b.scenario),
+    (a, b) => (a.profile === b.profile ? 0 : a.profile === 'full' ? -1 : 1) || rank(a.scenario) - rank(b.scenario) || a.scenario.localeCompare(b.scenario),
   );
 }
 
@@ -107,7 +104,7 @@ function section(rows: FaultResultRow[]): string {
     'operation with its call and return times. Operations that time out or lose their connection are',
     'recorded with an unknown outcome. The history is checked by the linearizability checker',
     '(`test/faults/checker/`), split at each new epoch the server announces; every acknowledged write is',
-    'looked up in the board\'s change log (`history`): `durable` writes must all be there, `memory` writes',
+    "looked up in the board's change log (`history`): `durable` writes must all be there, `memory` writes",
     'may be missing only after a new epoch announced their loss. "Linearizable: unproven" means the',
     'checker ran out of time without finding a violation, which is not counted as a pass.',
     '',

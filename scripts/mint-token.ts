@@ -7,7 +7,8 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { mintToken } from '../server/security/mint.js';
 
-const USAGE = 'usage: mint-token --sub <agent> --scope "<scopes>" [--ttl <seconds>] [--secret <s> | --key <pem> --alg <alg> [--kid <id>]] [--iss <i>] [--aud <a>]';
+const USAGE =
+  'usage: mint-token --sub <agent> --scope "<scopes>" [--ttl <seconds>] [--secret <s> | --key <pem> --alg <alg> [--kid <id>]] [--iss <i>] [--aud <a>]';
 
 async function main(): Promise<void> {
   const { values } = parseArgs({

@@ -168,7 +168,8 @@ if (process.argv.includes('--write-allow')) {
   process.exit(0);
 }
 // A line that no longer applies is only pointed out: removing or using an export must not break the lint.
-if (stale.length > 0) process.stderr.write(`Lines of scripts/unused-exports.allow that no longer apply (remove them):\n${stale.map((u) => `  ${u}`).join('\n')}\n`);
+if (stale.length > 0)
+  process.stderr.write(`Lines of scripts/unused-exports.allow that no longer apply (remove them):\n${stale.map((u) => `  ${u}`).join('\n')}\n`);
 if (unused.length > 0) {
   process.stderr.write(`Exports nothing else imports (drop the export, or the code):\n${unused.map((u) => `  ${u}`).join('\n')}\n`);
   process.exit(1);

@@ -116,16 +116,17 @@ export async function startApp(options: AppOptions = {}): Promise<App> {
       return states;
     },
   };
-  const server = createHttpServer(services, readiness, extensions.flatMap((e) => e.routes ?? []));
+  const server = createHttpServer(
+    services,
+    readiness,
+    extensions.flatMap((e) => e.routes ?? []),
+  );
   // A client must finish its request head in time: an idle or trickling TCP connection
   // is closed rather than held open (Node checks at the interval below, 30 s by default).
   server.headersTimeout = config.HANDSHAKE_TIMEOUT_MS;
   server.requestTimeout = config.HANDSHAKE_TIMEOUT_MS;
   // Read at listen(); @types/node only types it as a createServer option.
-  (server as Server & { connectionsCheckingInterval: number }).connectionsCheckingInterval = Math.min(
-    1_000,
-    config.HANDSHAKE_TIMEOUT_MS,
-  );
+  (server as Server & { connectionsCheckingInterval: number }).connectionsCheckingInterval = Math.min(1_000, config.HANDSHAKE_TIMEOUT_MS);
   gateway.attach(server);
   hub.start();
 

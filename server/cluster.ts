@@ -68,10 +68,7 @@ export function runPrimary(workers: number, log: Logger): void {
     const healthy = started !== undefined && Date.now() - started >= HEALTHY_RUN_MS;
     failuresInARow = healthy ? 0 : failuresInARow + 1;
     const delay = failuresInARow === 0 ? 0 : Math.min(MAX_RESTART_DELAY_MS, FIRST_RESTART_DELAY_MS * 2 ** (failuresInARow - 1));
-    log.warn(
-      { pid: worker.process.pid, code, signal, startedBefore: started !== undefined, restartInMs: delay },
-      'a worker died; starting a replacement',
-    );
+    log.warn({ pid: worker.process.pid, code, signal, startedBefore: started !== undefined, restartInMs: delay }, 'a worker died; starting a replacement');
     setTimeout(() => {
       if (!stopping) fork();
     }, delay);

@@ -5,8 +5,7 @@ import { z } from 'zod';
  * `docs/configuration.md` documents each entry of `configSchema`; a test keeps the two in step.
  */
 
-const int = (min: number, max: number, fallback: number) =>
-  z.coerce.number().int().min(min).max(max).default(fallback);
+const int = (min: number, max: number, fallback: number) => z.coerce.number().int().min(min).max(max).default(fallback);
 const bool = (fallback: boolean) =>
   z
     .enum(['true', 'false', '1', '0', 'yes', 'no'])
@@ -17,39 +16,24 @@ export const configSchema = z.object({
   PORT: int(0, 65_535, 8080).describe('TCP port for HTTP and WebSocket (0 picks a free one).'),
   HOST: z.string().default('0.0.0.0').describe('Interface to listen on.'),
   REDIS_URL: z.string().url().default('redis://127.0.0.1:6379').describe('Redis holding the hot board state.'),
-  REDIS_CLUSTER_NODES: z
-    .string()
-    .optional()
-    .describe('Comma-separated host:port seeds of a Redis Cluster; when set, REDIS_URL is not used.'),
+  REDIS_CLUSTER_NODES: z.string().optional().describe('Comma-separated host:port seeds of a Redis Cluster; when set, REDIS_URL is not used.'),
   REDIS_SENTINELS: z
     .string()
     .optional()
     .describe(
       'Comma-separated host:port of Redis Sentinels; when set (with REDIS_SENTINEL_NAME), the node asks them for the current primary and follows a failover. REDIS_URL then gives only the password and db number.',
     ),
-  REDIS_SENTINEL_NAME: z.string().optional().describe('The primary\'s name as the Sentinels know it (`sentinel monitor <name> …`).'),
+  REDIS_SENTINEL_NAME: z.string().optional().describe("The primary's name as the Sentinels know it (`sentinel monitor <name> …`)."),
   DATABASE_URL: z
     .string()
     .default('postgres://root@127.0.0.1:5432/blackboard')
     .describe('Postgres holding history; the database is created with its migrations on start.'),
-  LOG_LEVEL: z
-    .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
-    .default('info')
-    .describe('pino log level.'),
-  WORKERS: int(1, 64, 1).describe(
-    'Node processes sharing the port (node:cluster); each is a full node. Set it to the number of cores to use them all.',
-  ),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('pino log level.'),
+  WORKERS: int(1, 64, 1).describe('Node processes sharing the port (node:cluster); each is a full node. Set it to the number of cores to use them all.'),
   NODE_ID: z.string().max(64).optional().describe('Name of this server node (default: host name and pid).'),
   AUTH_MODE: z.enum(['none', 'jwt']).default('none').describe('`none` (development) or `jwt`.'),
-  JWT_SECRET: z
-    .string()
-    .min(32)
-    .optional()
-    .describe('AUTH_MODE=jwt: HS256 secret (at least 32 characters). Exactly one of the three JWT key settings.'),
-  JWT_PUBLIC_KEY_FILE: z
-    .string()
-    .optional()
-    .describe('AUTH_MODE=jwt: PEM file with the public key (or certificate) that verifies RS/PS/ES/EdDSA tokens.'),
+  JWT_SECRET: z.string().min(32).optional().describe('AUTH_MODE=jwt: HS256 secret (at least 32 characters). Exactly one of the three JWT key settings.'),
+  JWT_PUBLIC_KEY_FILE: z.string().optional().describe('AUTH_MODE=jwt: PEM file with the public key (or certificate) that verifies RS/PS/ES/EdDSA tokens.'),
   JWT_JWKS_FILE: z.string().optional().describe('AUTH_MODE=jwt: JSON file holding a JWK set; tokens pick their key by `kid`.'),
   JWT_ISSUER: z.string().optional().describe('AUTH_MODE=jwt: when set, tokens must carry this `iss`.'),
   JWT_AUDIENCE: z.string().optional().describe('AUTH_MODE=jwt: when set, tokens must carry this `aud`.'),
@@ -72,7 +56,9 @@ export const configSchema = z.object({
   RATE_LIMIT_AGENT_RPS: int(0, 10_000_000, 10_000).describe(
     'Requests per second one agent may send to this node across all its connections (token bucket refill); past it → RATE_LIMITED (reason `agentRate`). 0: no limit.',
   ),
-  RATE_LIMIT_AGENT_BURST: int(1, 100_000_000, 20_000).describe('Requests one agent may send at once above its steady rate, across its connections (bucket size).'),
+  RATE_LIMIT_AGENT_BURST: int(1, 100_000_000, 20_000).describe(
+    'Requests one agent may send at once above its steady rate, across its connections (bucket size).',
+  ),
   RATE_LIMIT_AGENT_BYTES: int(0, 1024 * 1024 * 1024, 4 * 1024 * 1024).describe(
     'Inbound frame bytes per second one agent may send to this node across its connections, counted from the frame’s length before it is parsed; a frame with long runs of digits (parsed digit-exact, several times slower) counts 8×. Past it → RATE_LIMITED (reason `agentBytes`). 0: no limit.',
   ),
@@ -97,9 +83,7 @@ export const configSchema = z.object({
   HANDSHAKE_TIMEOUT_MS: int(100, 60_000, 10_000).describe(
     'Time a client has to send its request head (a TCP connection idle that long is closed), and then for authentication to finish.',
   ),
-  MAX_FRAME_BYTES: int(1_024, 64 * 1024 * 1024, 1024 * 1024).describe(
-    'Largest inbound WebSocket frame; larger ones close the socket with 1009.',
-  ),
+  MAX_FRAME_BYTES: int(1_024, 64 * 1024 * 1024, 1024 * 1024).describe('Largest inbound WebSocket frame; larger ones close the socket with 1009.'),
   MAX_VALUE_BYTES: int(16, 64 * 1024 * 1024, 256 * 1024).describe('Largest stored value (JSON bytes) → TOO_LARGE.'),
   MAX_JSON_DEPTH: int(2, 1_000, 64).describe('Deepest JSON nesting accepted in a frame → BAD_REQUEST.'),
   MAX_OUTBOUND_BYTES: int(64 * 1024, 1024 * 1024 * 1024, 8 * 1024 * 1024).describe(
@@ -127,23 +111,17 @@ export const configSchema = z.object({
     'Event frames per second this node aims to send at most under load: when events queue up behind a flush round still under way, the next round to many subscribers is spaced so that, and the events waiting meanwhile share a frame (more events per frame, same delivery rate); a round with nothing queued behind it goes at once; 0 never spaces them.',
   ),
   MAX_SUBSCRIPTIONS_PER_CONNECTION: int(1, 100_000, 1_000).describe('Subscriptions one connection may hold.'),
-  MAX_INFLIGHT_PER_CONNECTION: int(1, 100_000, 1_024).describe(
-    'Requests one connection may have in progress; more → RATE_LIMITED.',
-  ),
+  MAX_INFLIGHT_PER_CONNECTION: int(1, 100_000, 1_024).describe('Requests one connection may have in progress; more → RATE_LIMITED.'),
   MAX_INFLIGHT_PER_AGENT: int(1, 10_000_000, 512).describe(
     'Requests one agent may have in progress on this node across its connections (they wait in the node’s Redis pipeline ahead of other agents’); more → RATE_LIMITED (reason `inflight`).',
   ),
-  HEARTBEAT_MS: int(100, 600_000, 10_000).describe(
-    'Ping interval; a connection that misses one ping is dropped at the next.',
-  ),
+  HEARTBEAT_MS: int(100, 600_000, 10_000).describe('Ping interval; a connection that misses one ping is dropped at the next.'),
   PROGRESS_MS: int(100, 600_000, 5_000).describe('Idle time after which a subscription gets a progress push.'),
-  STREAM_RETENTION: int(100, 10_000_000, 100_000).describe(
-    'Revisions kept in each board’s Redis stream for `fromRev` replay (older ones come from Postgres).',
-  ),
+  STREAM_RETENTION: int(100, 10_000_000, 100_000).describe('Revisions kept in each board’s Redis stream for `fromRev` replay (older ones come from Postgres).'),
   REQUEST_TIMEOUT_MS: int(100, 600_000, 10_000).describe('Longest a request may take on the server → TIMEOUT.'),
   SHUTDOWN_GRACE_MS: int(0, 600_000, 10_000).describe('How long shutdown waits for in-flight requests.'),
   ADMISSION_LAG_MS: int(0, 60_000, 30).describe(
-    'Delay (ms) past which writes are refused with RATE_LIMITED instead of queued: the event loop\'s lag, or the age of the oldest commit still waiting for Redis; 0 turns this check off.',
+    "Delay (ms) past which writes are refused with RATE_LIMITED instead of queued: the event loop's lag, or the age of the oldest commit still waiting for Redis; 0 turns this check off.",
   ),
   ADMISSION_MAX_COMMITS: int(0, 1_000_000, 128).describe(
     'Commits this node may have waiting for Redis at once; past it writes are refused with RATE_LIMITED (a burst admitted at once would wait behind itself); 0 for no bound.',
@@ -175,9 +153,7 @@ export const configSchema = z.object({
     'Interval of the check for Redis having lost its data (the instance marker); a lost board is rebuilt from Postgres.',
   ),
   PG_POOL_MAX: int(1, 1_000, 8).describe('Postgres connections per node.'),
-  SEARCH_WAIT_MS: int(0, 60_000, 5_000).describe(
-    'Longest a `search` with `minRev` waits for the index to hold that revision → TIMEOUT with `details.minRev`.',
-  ),
+  SEARCH_WAIT_MS: int(0, 60_000, 5_000).describe('Longest a `search` with `minRev` waits for the index to hold that revision → TIMEOUT with `details.minRev`.'),
   SEARCH_TIMEOUT_MS: int(50, 60_000, 2_000).describe(
     'Postgres `statement_timeout` of each search query; a search that needs longer gets TIMEOUT (narrow it with `patterns`).',
   ),
@@ -196,9 +172,7 @@ export const configSchema = z.object({
   METRICS_MAX_BOARDS: int(0, 1_000_000, 1_000).describe(
     'Boards the background count of `/metrics` visits per refresh (the first ones of the boards index); 0 turns the per-board figures off.',
   ),
-  MAX_TASK_LOSSES: int(0, 1_000, 5).describe(
-    'Times a task may be lost (its worker disconnected or stopped heartbeating) before it fails with error "lost".',
-  ),
+  MAX_TASK_LOSSES: int(0, 1_000, 5).describe('Times a task may be lost (its worker disconnected or stopped heartbeating) before it fails with error "lost".'),
   TASK_STALL_CHECK_MS: int(100, 600_000, 5_000).describe(
     'Interval of the check, run by every node with workers on a queue, that takes back tasks whose node died.',
   ),
@@ -235,9 +209,7 @@ function settle(parsed: z.infer<typeof configSchema>): Config {
     throw new ConfigError(`MAX_REVISION_BYTES: must be below MAX_OUTBOUND_BYTES (${outbound})`);
   }
   if (reply + revision > outbound) {
-    throw new ConfigError(
-      `MAX_REPLY_BYTES: with MAX_REVISION_BYTES (${revision}) it must fit MAX_OUTBOUND_BYTES (${outbound})`,
-    );
+    throw new ConfigError(`MAX_REPLY_BYTES: with MAX_REVISION_BYTES (${revision}) it must fit MAX_OUTBOUND_BYTES (${outbound})`);
   }
   if ((parsed.REDIS_SENTINELS === undefined) !== (parsed.REDIS_SENTINEL_NAME === undefined)) {
     throw new ConfigError('REDIS_SENTINELS and REDIS_SENTINEL_NAME go together');

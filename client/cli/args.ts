@@ -56,9 +56,7 @@ export function parseCommandLine(args: readonly string[], commandOptions: Option
   }
   const terminator = parsed.tokens.find((t) => t.kind === 'option-terminator');
   const rest = terminator ? args.slice(terminator.index + 1) : [];
-  const positionals = parsed.tokens.flatMap((t) =>
-    t.kind === 'positional' && (!terminator || t.index < terminator.index) ? [t.value] : [],
-  );
+  const positionals = parsed.tokens.flatMap((t) => (t.kind === 'positional' && (!terminator || t.index < terminator.index) ? [t.value] : []));
   return { positionals, values: parsed.values as Record<string, Value>, rest };
 }
 
@@ -107,8 +105,6 @@ export function parseJsonArg(text: string, what: string): unknown {
   try {
     return JSON.parse(text) as unknown;
   } catch {
-    throw new UsageError(
-      `${what} must be JSON: quote a string as '"${text}"', or pass --string to store the text as it is`,
-    );
+    throw new UsageError(`${what} must be JSON: quote a string as '"${text}"', or pass --string to store the text as it is`);
   }
 }

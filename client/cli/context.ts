@@ -28,8 +28,7 @@ export function readGlobalFlags(line: CommandLine, env: NodeJS.ProcessEnv = proc
 }
 
 function refusalError(refusal: Refusal): BlackboardError {
-  const code =
-    refusal.status === 401 ? ErrorCode.UNAUTHORIZED : refusal.status === 403 ? ErrorCode.FORBIDDEN : ErrorCode.UNAVAILABLE;
+  const code = refusal.status === 401 ? ErrorCode.UNAUTHORIZED : refusal.status === 403 ? ErrorCode.FORBIDDEN : ErrorCode.UNAVAILABLE;
   return new BlackboardError(code, `the server refused the connection (HTTP ${refusal.status}): ${refusal.message}`, {
     status: refusal.status,
   });

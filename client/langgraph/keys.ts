@@ -141,7 +141,11 @@ export class ThreadKeys {
   readonly base: string;
   readonly head: string;
 
-  constructor(root: string, readonly threadId: string, readonly checkpointNs: string) {
+  constructor(
+    root: string,
+    readonly threadId: string,
+    readonly checkpointNs: string,
+  ) {
     this.base = `${root}/${encodeSegment(threadId)}/${encodeSegment(checkpointNs)}`;
     this.head = checkKey(`${this.base}/checkpoints`);
   }

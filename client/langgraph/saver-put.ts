@@ -47,7 +47,13 @@ async function viewFor(ctx: SaverContext, keys: ThreadKeys, parentId: string | u
   const head = item ? asHeadRecord(item.value, item.key) : undefined;
   const view = viewOfHead(item?.version ?? 0, head);
   if (head && parentId !== undefined && parentId !== head.checkpoint.id) {
-    throw new ThreadAdvancedError({ threadId: keys.threadId, checkpointNs: keys.checkpointNs, expectedVersion: 0, currentVersion: view.version, currentCheckpointId: head.checkpoint.id });
+    throw new ThreadAdvancedError({
+      threadId: keys.threadId,
+      checkpointNs: keys.checkpointNs,
+      expectedVersion: 0,
+      currentVersion: view.version,
+      currentCheckpointId: head.checkpoint.id,
+    });
   }
   ctx.views.set(keys.head, view);
   return view;
@@ -124,22 +130,22 @@ export async function putCheckpoint(
   }
   head.values = inline;
   if (room < 0) {
-    throw new LangGraphBoardError(LangGraphErrorCode.VALUE_TOO_LARGE, `checkpoint ${checkpoint.id}: metadata and versions alone pass ${ctx.limits.maxValueBytes} bytes`, {
-      threadId,
-      checkpointNs,
-    });
+    throw new LangGraphBoardError(
+      LangGraphErrorCode.VALUE_TOO_LARGE,
+      `checkpoint ${checkpoint.id}: metadata and versions alone pass ${ctx.limits.maxValueBytes} bytes`,
+      {
+        threadId,
+        checkpointNs,
+      },
+    );
   }
 
   const fenced = [{ key: keys.head, version: view.version }];
-  const mainOps: SizedOp[] = [
-    putOp(keys.head, head, ctx.limits.maxValueBytes - room),
-    putOp(recordKey, record, Buffer.byteLength(JSON.stringify(record))),
-  ];
+  const mainOps: SizedOp[] = [putOp(keys.head, head, ctx.limits.maxValueBytes - room), putOp(recordKey, record, Buffer.byteLength(JSON.stringify(record)))];
   const cleanup = retention?.deletes ?? [];
   // Channel values go in the same txn when they fit; otherwise first, in batches (fenced the same way).
   const together = totalBytes(mainOps) + totalBytes(blobOps) <= TXN_MAX_BYTES && mainOps.length + blobOps.length + cleanup.length <= TXN_MAX_OPS;
-  const txn = async (ops: SizedOp[]) =>
-    commitTxn(ctx.client, ctx.board, { compare: fenced, ops: ops.map((o) => o.op), durability: options.durability });
+  const txn = async (ops: SizedOp[]) => commitTxn(ctx.client, ctx.board, { compare: fenced, ops: ops.map((o) => o.op), durability: options.durability });
   let result;
   let tidyLater = !together;
   try {
@@ -158,7 +164,12 @@ export async function putCheckpoint(
       if (failed) throw new ThreadAdvancedError({ threadId, checkpointNs, expectedVersion: view.version, currentVersion: failed.actual });
     }
     if (err instanceof BlackboardError && err.code === ErrorCode.TOO_LARGE) {
-      throw new LangGraphBoardError(LangGraphErrorCode.VALUE_TOO_LARGE, `checkpoint ${checkpoint.id} is too large for the board: ${err.message}`, err.details ?? {}, { cause: err });
+      throw new LangGraphBoardError(
+        LangGraphErrorCode.VALUE_TOO_LARGE,
+        `checkpoint ${checkpoint.id} is too large for the board: ${err.message}`,
+        err.details ?? {},
+        { cause: err },
+      );
     }
     throw err;
   }
@@ -170,6 +181,12 @@ export async function putCheckpoint(
     blobs: retention?.blobs ?? {},
   });
   // Retention deletes that did not go with the put: the head already forgot them, so this is only tidying.
-  if (tidyLater && cleanup.length > 0) await deleteKeys(ctx.client, ctx.board, cleanup.map((o) => o.op.key), options.durability);
+  if (tidyLater && cleanup.length > 0)
+    await deleteKeys(
+      ctx.client,
+      ctx.board,
+      cleanup.map((o) => o.op.key),
+      options.durability,
+    );
   return { configurable: { thread_id: threadId, checkpoint_ns: checkpointNs, checkpoint_id: checkpoint.id } };
 }

@@ -57,7 +57,8 @@ export async function putPendingWrites(
       await commitTxn(ctx.client, ctx.board, { compare: [], ops: batch.map((o) => o.op), durability });
       pending = pending.filter((w) => !inBatch.has(w.key));
     } catch (err) {
-      const failed = err instanceof BlackboardError && err.code === ErrorCode.CONFLICT ? (err.details?.failed as Array<{ key: string }> | undefined) : undefined;
+      const failed =
+        err instanceof BlackboardError && err.code === ErrorCode.CONFLICT ? (err.details?.failed as Array<{ key: string }> | undefined) : undefined;
       if (!failed || failed.length === 0) throw err;
       const present = new Set(failed.map((f) => f.key));
       pending = pending.filter((w) => !present.has(w.key));

@@ -30,7 +30,12 @@ export async function* scan(
 }
 
 /** All keys under `prefix` (bounded by what the caller's prefix holds). */
-export async function collect(client: BlackboardClient, board: string, prefix: string, options: { after?: string; pageSize?: number } = {}): Promise<KeyRecord[]> {
+export async function collect(
+  client: BlackboardClient,
+  board: string,
+  prefix: string,
+  options: { after?: string; pageSize?: number } = {},
+): Promise<KeyRecord[]> {
   const out: KeyRecord[] = [];
   for await (const item of scan(client, board, prefix, options)) out.push(item);
   return out;

@@ -3,7 +3,9 @@ import { LangGraphBoardError, LangGraphErrorCode } from './errors.js';
 const OPERATORS = new Set(['$eq', '$ne', '$gt', '$gte', '$lt', '$lte', '$in', '$nin']);
 
 function isOperatorObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value) && Object.keys(value).length > 0 && Object.keys(value).every((k) => k.startsWith('$'));
+  return (
+    typeof value === 'object' && value !== null && !Array.isArray(value) && Object.keys(value).length > 0 && Object.keys(value).every((k) => k.startsWith('$'))
+  );
 }
 
 function same(a: unknown, b: unknown): boolean {
@@ -56,7 +58,10 @@ export function checkFilter(filter: Record<string, unknown> | undefined): void {
     if (!isOperatorObject(condition)) continue;
     for (const op of Object.keys(condition)) {
       if (!OPERATORS.has(op)) {
-        throw new LangGraphBoardError(LangGraphErrorCode.INVALID_CONFIG, `unknown filter operator ${op} on ${name} (known: ${[...OPERATORS].join(', ')})`, { field: name, op });
+        throw new LangGraphBoardError(LangGraphErrorCode.INVALID_CONFIG, `unknown filter operator ${op} on ${name} (known: ${[...OPERATORS].join(', ')})`, {
+          field: name,
+          op,
+        });
       }
     }
   }

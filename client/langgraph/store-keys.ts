@@ -12,7 +12,12 @@ export class StoreKeys {
 
   /** Every key of the namespace and the namespaces below it. */
   prefix(namespace: readonly string[]): string {
-    return checkKey(`${this.root}/${namespace.map(escapeText).map((l) => `${l}/`).join('')}`);
+    return checkKey(
+      `${this.root}/${namespace
+        .map(escapeText)
+        .map((l) => `${l}/`)
+        .join('')}`,
+    );
   }
 
   item(namespace: readonly string[], key: string): string {

@@ -15,7 +15,10 @@ export interface QueryMatcher {
  */
 export const wordMatcher: QueryMatcher = {
   score(query, item) {
-    const words = query.toLowerCase().split(/\s+/).filter((w) => w !== '');
+    const words = query
+      .toLowerCase()
+      .split(/\s+/)
+      .filter((w) => w !== '');
     if (words.length === 0) return 1;
     const text = JSON.stringify(item.value).toLowerCase();
     const found = words.filter((w) => text.includes(w)).length;

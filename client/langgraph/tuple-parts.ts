@@ -53,7 +53,10 @@ export interface ValueSource {
 }
 
 /** Channel values of several checkpoints at once: every channel key read once, parts after. */
-export async function channelValuesMany(ctx: SaverContext, requests: Array<{ keys: ThreadKeys; source: ValueSource }>): Promise<Array<Record<string, unknown>>> {
+export async function channelValuesMany(
+  ctx: SaverContext,
+  requests: Array<{ keys: ThreadKeys; source: ValueSource }>,
+): Promise<Array<Record<string, unknown>>> {
   const wanted = requests.map(({ keys, source }) => {
     const channels = source.inline ? Object.keys(source.refs ?? {}) : Object.keys(source.versions);
     return channels.flatMap((channel) => {
@@ -61,7 +64,11 @@ export async function channelValuesMany(ctx: SaverContext, requests: Array<{ key
       return version === undefined ? [] : [{ channel, key: keys.blob(channel, version) }];
     });
   });
-  const blobs = await getMany(ctx.client, ctx.board, wanted.flat().map((w) => w.key));
+  const blobs = await getMany(
+    ctx.client,
+    ctx.board,
+    wanted.flat().map((w) => w.key),
+  );
   const partKeys: string[] = [];
   for (const [key, record] of blobs) {
     if (!record) continue;

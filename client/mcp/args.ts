@@ -21,9 +21,7 @@ export const keyArg = keyPath.describe('Key: a `/`-separated path such as `plan`
 export const anyJson = jsonValue.describe('Any JSON value.');
 export const ifVersionArg = revision
   .optional()
-  .describe(
-    'Commit only if the key is at this version (0: only if it does not exist); else CONFLICT with the current value in details.current.',
-  );
+  .describe('Commit only if the key is at this version (0: only if it does not exist); else CONFLICT with the current value in details.current.');
 export const fenceArg = fenceSchema
   .optional()
   .describe('A lock you hold ({lock, token} from lock_acquire): the write commits only while you still hold it, else FENCED.');
@@ -31,11 +29,7 @@ export const durableArg = z.boolean().optional().describe('true: answer only onc
 export const patchArg = jsonPatch.describe('RFC 6902 JSON Patch, e.g. [{"op":"add","path":"/items/-","value":"x"}].');
 
 /** Write options as the protocol names them. */
-export function writeOptions(args: {
-  if_version?: number | undefined;
-  fence?: { lock: string; token: number } | undefined;
-  durable?: boolean | undefined;
-}) {
+export function writeOptions(args: { if_version?: number | undefined; fence?: { lock: string; token: number } | undefined; durable?: boolean | undefined }) {
   return {
     ...(args.if_version === undefined ? {} : { ifVersion: args.if_version }),
     ...(args.fence === undefined ? {} : { fence: args.fence }),

@@ -66,12 +66,7 @@ function rpcError(err: unknown): Error {
   if (err instanceof McpError || err instanceof RpcFailure) return err;
   const known = err instanceof BlackboardError;
   const code = known ? err.code : ErrorCode.INTERNAL;
-  const rpc =
-    code === ErrorCode.BAD_REQUEST
-      ? RpcError.InvalidParams
-      : code === ErrorCode.INTERNAL
-        ? RpcError.InternalError
-        : RpcError.InvalidRequest;
+  const rpc = code === ErrorCode.BAD_REQUEST ? RpcError.InvalidParams : code === ErrorCode.INTERNAL ? RpcError.InternalError : RpcError.InvalidRequest;
   return new RpcFailure(rpc, known ? `${code}: ${err.message}` : 'internal error', {
     code,
     details: (known ? err.details : undefined) ?? {},
@@ -96,8 +91,7 @@ export function createBridge(options: BridgeOptions): Bridge {
   );
   const board = (given: string | undefined): string => {
     const chosen = given ?? options.defaultBoard;
-    if (chosen === undefined)
-      throw new BlackboardError(ErrorCode.BAD_REQUEST, 'board is required (this session has no default board)', { field: 'board' });
+    if (chosen === undefined) throw new BlackboardError(ErrorCode.BAD_REQUEST, 'board is required (this session has no default board)', { field: 'board' });
     return chosen;
   };
 
@@ -157,14 +151,11 @@ export function createBridge(options: BridgeOptions): Bridge {
 
   server.setRequestHandler(ListPromptsRequestSchema, () => ({ prompts: [coordinatePrompt] }));
   server.setRequestHandler(GetPromptRequestSchema, (request) => {
-    if (request.params.name !== coordinatePrompt.name)
-      throw new RpcFailure(RpcError.InvalidParams, `Unknown prompt: ${request.params.name.slice(0, 100)}`);
+    if (request.params.name !== coordinatePrompt.name) throw new RpcFailure(RpcError.InvalidParams, `Unknown prompt: ${request.params.name.slice(0, 100)}`);
     const args = request.params.arguments ?? {};
     return {
       description: coordinatePrompt.description,
-      messages: [
-        { role: 'user' as const, content: { type: 'text' as const, text: coordinateText(args.board ?? options.defaultBoard, args.goal) } },
-      ],
+      messages: [{ role: 'user' as const, content: { type: 'text' as const, text: coordinateText(args.board ?? options.defaultBoard, args.goal) } }],
     };
   });
 

@@ -34,10 +34,7 @@ export interface ResourceContents {
 }
 
 export async function listResources(api: BoardApi, defaultBoard: string | undefined) {
-  const boards =
-    defaultBoard !== undefined
-      ? [defaultBoard]
-      : (await api.request('boards', {})).boards.slice(0, LISTED_BOARDS).map((b) => b.board);
+  const boards = defaultBoard !== undefined ? [defaultBoard] : (await api.request('boards', {})).boards.slice(0, LISTED_BOARDS).map((b) => b.board);
   return boards.map((board) => ({
     uri: resourceUri(board),
     name: board,

@@ -51,11 +51,9 @@ export class TaskClaims {
   /** Waits up to waitMs for one task of the queue; null when none came. */
   async claim(board: string, queue: string, waitMs: number, leaseMs: number, signal: AbortSignal): Promise<ClaimedTask | null> {
     if (this.held.size >= MAX_HELD_TASKS) {
-      throw new BlackboardError(
-        ErrorCode.TOO_LARGE,
-        `this session holds ${this.held.size} tasks: complete or fail some before claiming more`,
-        { limit: MAX_HELD_TASKS },
-      );
+      throw new BlackboardError(ErrorCode.TOO_LARGE, `this session holds ${this.held.size} tasks: complete or fail some before claiming more`, {
+        limit: MAX_HELD_TASKS,
+      });
     }
     const api = await this.provider();
     this.attach(api);
@@ -99,8 +97,7 @@ export class TaskClaims {
       () => {
         api.request('task.heartbeat', ids).catch((err: unknown) => {
           // FENCED or NOT_FOUND: no longer ours; anything else is retried at the next beat.
-          if (err instanceof BlackboardError && (err.code === ErrorCode.FENCED || err.code === ErrorCode.NOT_FOUND))
-            this.drop(task.taskId, task.token);
+          if (err instanceof BlackboardError && (err.code === ErrorCode.FENCED || err.code === ErrorCode.NOT_FOUND)) this.drop(task.taskId, task.token);
         });
       },
       Math.max(leaseMs / 3, 100),

@@ -67,9 +67,7 @@ export const toolErrorShape = z.strictObject({
       message: z.string(),
       details: z.record(z.string(), z.unknown()),
     })
-    .describe(
-      'Why the call failed. `code` is one of the Blackboard error codes; `details` as the protocol gives them (e.g. CONFLICT carries `current`).',
-    ),
+    .describe('Why the call failed. `code` is one of the Blackboard error codes; `details` as the protocol gives them (e.g. CONFLICT carries `current`).'),
 });
 
 export interface CallResult {

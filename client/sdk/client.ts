@@ -241,12 +241,7 @@ export class BlackboardClient implements ClientCore {
   }
 
   /** Keeps a local replica of the matching keys current, resuming after reconnects without gap or duplicate. */
-  watch<V = unknown>(
-    board: string,
-    patterns: string[],
-    onChange?: (change: WatchChange<V>) => void,
-    options: WatchOptions = {},
-  ): Watch<V> {
+  watch<V = unknown>(board: string, patterns: string[], onChange?: (change: WatchChange<V>) => void, options: WatchOptions = {}): Watch<V> {
     const watch = new Watch<V>(this, board, patterns, onChange, options);
     void this.connect();
     watch.start();

@@ -33,19 +33,12 @@ export interface LockContext {
   fence: Fence;
 }
 
-
 export function acquireLock(client: LockRequester, board: string, name: string, options: LockOptions): Promise<LockGrant> {
   const { ttlMs, waitMs } = options;
   return client.request('lock.acquire', waitMs === undefined ? { board, name, ttlMs } : { board, name, ttlMs, waitMs });
 }
 
-export function extendLock(
-  client: LockRequester,
-  board: string,
-  name: string,
-  token: number,
-  ttlMs: number,
-): Promise<LockExtendResult> {
+export function extendLock(client: LockRequester, board: string, name: string, token: number, ttlMs: number): Promise<LockExtendResult> {
   return client.request('lock.extend', { board, name, token, ttlMs });
 }
 

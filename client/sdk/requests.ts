@@ -79,9 +79,12 @@ export class RequestManager {
     const entry = this.pending.get(id);
     if (!entry || !entry.resendable || !this.retryRateLimited || error?.code !== ErrorCode.RATE_LIMITED) return false;
     const wait = Number(error.details?.retryAfterMs ?? 100);
-    setTimeout(() => {
-      if (this.pending.get(id) === entry) entry.sent = this.transmit(entry.frame);
-    }, Math.min(5_000, Math.max(10, wait)) * (0.5 + Math.random()));
+    setTimeout(
+      () => {
+        if (this.pending.get(id) === entry) entry.sent = this.transmit(entry.frame);
+      },
+      Math.min(5_000, Math.max(10, wait)) * (0.5 + Math.random()),
+    );
     return true;
   }
 

@@ -88,10 +88,7 @@ export class Watch<V = unknown> {
   }
 
   private async snapshot(): Promise<void> {
-    const result = await this.client.subscribe(
-      { board: this.board, patterns: this.patterns, snapshot: true },
-      this.handlers(),
-    );
+    const result = await this.client.subscribe({ board: this.board, patterns: this.patterns, snapshot: true }, this.handlers());
     this.replica.clear();
     this.hold((result.snapshot ?? []) as KeyRecord<V>[]);
     this.rev = result.rev;

@@ -115,9 +115,7 @@ export class BoardFeed {
 
 /** Revisions `fromRev` onwards from the board's stream, oldest first. */
 export async function readStream(redis: RedisClient, board: string, fromRev: number, count: number): Promise<Revision[]> {
-  const entries = (await redis.xrange(boardKeys(board).log, `${Math.max(1, fromRev)}-0`, '+', 'COUNT', count)) as Array<
-    [string, string[]]
-  >;
+  const entries = (await redis.xrange(boardKeys(board).log, `${Math.max(1, fromRev)}-0`, '+', 'COUNT', count)) as Array<[string, string[]]>;
   return entries.map(([, fields]) => parseRevision(fields[1] ?? ''));
 }
 

@@ -60,12 +60,7 @@ export function defineScript(redis: RedisClient, file: ScriptName, lua: string):
 export type ScriptReply = Array<string | number | null>;
 
 /** Calls a script registered by defineScripts, with exactly the keys its name says. */
-export async function runScript(
-  redis: RedisClient,
-  file: ScriptName,
-  keys: readonly string[],
-  args: ReadonlyArray<string | number>,
-): Promise<ScriptReply> {
+export async function runScript(redis: RedisClient, file: ScriptName, keys: readonly string[], args: ReadonlyArray<string | number>): Promise<ScriptReply> {
   if (keys.length !== keyCount(file)) throw new Error(`script ${file} takes ${keyCount(file)} keys, not ${keys.length}`);
   const fn = (redis as unknown as Record<string, (...a: Array<string | number>) => Promise<ScriptReply>>)[commandName(file)];
   if (!fn) throw new Error(`script ${file} is not defined on this client`);

@@ -137,11 +137,7 @@ export class BoardStore implements BoardMaterializer {
   async createBoard(board: string, startRev = 0, epoch?: string): Promise<{ created: boolean; epoch: string }> {
     epoch ??= await this.genesisEpoch(board);
     const keys = boardKeys(board);
-    const reply = await runScript(this.redis, 'create-board-1', [keys.meta], [
-      epoch,
-      startRev,
-      this.options.keepsHistory ? '1' : '0',
-    ]);
+    const reply = await runScript(this.redis, 'create-board-1', [keys.meta], [epoch, startRev, this.options.keepsHistory ? '1' : '0']);
     if (reply[0] === 1) await this.redis.zadd(BOARDS_INDEX, 'NX', 0, board);
     return { created: reply[0] === 1, epoch: String(reply[1]) };
   }

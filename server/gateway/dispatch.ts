@@ -29,7 +29,10 @@ export function toWireError(err: unknown, services: Pick<Services, 'redisReady' 
     return new BlackboardError(ErrorCode.UNAVAILABLE, 'Redis cannot take this request now (failover, loading, too few replicas); retry later');
   }
   if (services.redisConnectionFailed(err)) {
-    return new BlackboardError(ErrorCode.UNAVAILABLE, 'the connection to Redis dropped during the request; a write may have been applied: retry with the same reqId');
+    return new BlackboardError(
+      ErrorCode.UNAVAILABLE,
+      'the connection to Redis dropped during the request; a write may have been applied: retry with the same reqId',
+    );
   }
   services.log.error({ err }, 'request failed');
   return new BlackboardError(ErrorCode.INTERNAL, 'internal error');

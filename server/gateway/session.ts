@@ -9,7 +9,6 @@ import type { Subscription } from '../board/subscription.js';
 import type { Caller } from '../extension.js';
 import type { DeliveryStats } from '../services.js';
 
-
 /** Events of one subscription waiting for the next flush: whole revisions `first`..`last`, in order. */
 interface PendingEvents {
   first: number;

@@ -101,8 +101,14 @@ async function commitRound(
   known: ReadonlySet<string>,
   mode: RowMode,
 ): Promise<{ reports: CommitReport[]; inserted: number }> {
-  await ensureBoards(client, batches.filter((b) => b.head !== null && !known.has(b.board)));
-  const rows = await lockBoards(client, batches.map((b) => b.board));
+  await ensureBoards(
+    client,
+    batches.filter((b) => b.head !== null && !known.has(b.board)),
+  );
+  const rows = await lockBoards(
+    client,
+    batches.map((b) => b.board),
+  );
   const { reports, accepted } = acceptEntries(batches, rows);
   const waiting = await takeWaitingRanges(client, [...accepted.keys()]);
   const inserted = accepted.size > 0 ? await writeEvents(client, newRows(accepted, waiting), mode) : 0;
@@ -128,7 +134,7 @@ function* indexChanges(accepted: Map<string, Revision[]>): Generator<IndexChange
   for (const [board, revisions] of accepted) {
     for (const revision of revisions) {
       for (const r of revisionRecords(revision)) {
-        yield { board, key: r.key, rev: r.rev, version: r.version, value: r.type === 1 ? r.value ?? 'null' : null };
+        yield { board, key: r.key, rev: r.rev, version: r.version, value: r.type === 1 ? (r.value ?? 'null') : null };
       }
     }
   }

@@ -63,9 +63,7 @@ export class Rebuilder {
     const keys = boardKeys(board);
     const lock = rebuildLockKey(board);
     const token = randomUUID();
-    const claimed = Number(
-      (await runScript(this.redis, 'rebuild-begin-5', [keys.meta, lock, keys.kv, keys.idx, keys.log], [token, LOCK_MS]))[0],
-    );
+    const claimed = Number((await runScript(this.redis, 'rebuild-begin-5', [keys.meta, lock, keys.kv, keys.idx, keys.log], [token, LOCK_MS]))[0]);
     if (claimed === 0) return null;
     if (claimed === -1) {
       await this.awaitMeta(board);
@@ -81,12 +79,7 @@ export class Rebuilder {
       // A new epoch dropped the events past the watermark: the search index may hold some of them.
       if (decision.newEpoch) await rebuildBoardIndex(this.db.$client, board);
       const count = await this.load(board, token, decision.rev);
-      const done = await runScript(this.redis, 'rebuild-finish-2', [keys.meta, lock], [
-        token,
-        decision.rev,
-        decision.epoch,
-        decision.epochRev,
-      ]);
+      const done = await runScript(this.redis, 'rebuild-finish-2', [keys.meta, lock], [token, decision.rev, decision.epoch, decision.epochRev]);
       if (Number(done[0]) !== 1) throw new Error(`rebuild of ${board} could not finish (${String(done[0])})`);
       await this.redis.zadd(BOARDS_INDEX, 'NX', 0, board);
       this.seen.reset(board, decision.rev, decision.epoch);

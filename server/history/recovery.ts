@@ -128,9 +128,6 @@ export class Recovery implements BoardMaterializer {
       await this.store.createBoard(board);
       return;
     }
-    throw new BlackboardError(
-      ErrorCode.UNAVAILABLE,
-      `board ${board} may need rebuilding from Postgres, which is unreachable; retry later`,
-    );
+    throw new BlackboardError(ErrorCode.UNAVAILABLE, `board ${board} may need rebuilding from Postgres, which is unreachable; retry later`);
   }
 }

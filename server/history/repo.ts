@@ -70,9 +70,7 @@ export class HistoryRepo {
   }
 
   async boardNames(after: string, limit: number): Promise<string[]> {
-    const { rows } = await this.db.execute(
-      sql`SELECT name FROM boards WHERE name > ${after} ORDER BY name LIMIT ${limit}`,
-    );
+    const { rows } = await this.db.execute(sql`SELECT name FROM boards WHERE name > ${after} ORDER BY name LIMIT ${limit}`);
     return rows.map((r) => String(r.name));
   }
 

@@ -161,11 +161,9 @@ export class PostgresHistory implements HistoryService {
     // Redis is down, or has no such board (new, or being rebuilt): Postgres alone answers.
     const info = await this.pg(() => this.repo.board(board));
     if (info && atRev > info.persistedRev) {
-      throw new BlackboardError(
-        ErrorCode.UNAVAILABLE,
-        `Redis cannot answer and Postgres holds revisions up to ${info.persistedRev}`,
-        { persistedRev: info.persistedRev },
-      );
+      throw new BlackboardError(ErrorCode.UNAVAILABLE, `Redis cannot answer and Postgres holds revisions up to ${info.persistedRev}`, {
+        persistedRev: info.persistedRev,
+      });
     }
     return degraded;
   }

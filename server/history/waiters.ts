@@ -59,9 +59,7 @@ export class PersistWaiters {
         reject,
         timer: setTimeout(() => {
           this.remove(board, waiter);
-          reject(
-            new BlackboardError(ErrorCode.TIMEOUT, `revision ${rev} is committed but not yet in Postgres`, { rev }),
-          );
+          reject(new BlackboardError(ErrorCode.TIMEOUT, `revision ${rev} is committed but not yet in Postgres`, { rev }));
         }, timeoutMs),
       };
       let set = this.waiting.get(board);

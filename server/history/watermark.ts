@@ -19,10 +19,7 @@ export function toRuns(revs: readonly number[]): RevRange[] {
  * Moves a contiguous watermark over committed runs: it advances through every run that
  * touches it, and the runs still beyond a gap are returned to wait for it.
  */
-export function advanceWatermark(
-  watermark: number,
-  ranges: readonly RevRange[],
-): { watermark: number; waiting: RevRange[] } {
+export function advanceWatermark(watermark: number, ranges: readonly RevRange[]): { watermark: number; waiting: RevRange[] } {
   const sorted = [...ranges].sort((a, b) => a.from - b.from);
   const merged: RevRange[] = [];
   for (const r of sorted) {

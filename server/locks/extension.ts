@@ -84,10 +84,7 @@ export function locksExtension(options: LocksExtensionOptions = {}): Extension {
       await Promise.all([parts.sweeper.stop(), parts.presence.stop()]);
       // Connections closed by the shutdown are still releasing what they held.
       let timer: NodeJS.Timeout | undefined;
-      await Promise.race([
-        Promise.allSettled([...cleanups]),
-        new Promise((r) => (timer = setTimeout(r, CLEANUP_GRACE_MS))),
-      ]);
+      await Promise.race([Promise.allSettled([...cleanups]), new Promise((r) => (timer = setTimeout(r, CLEANUP_GRACE_MS)))]);
       clearTimeout(timer);
     },
   };

@@ -11,8 +11,7 @@ export interface LockParts {
 
 const holderOf = (session: Caller): Holder => ({ agentId: session.agentId, actorJson: session.actorJson });
 
-const notHeld = (name: string, token: number) =>
-  new BlackboardError(ErrorCode.FENCED, `this connection does not hold lock ${name} with token ${token}`);
+const notHeld = (name: string, token: number) => new BlackboardError(ErrorCode.FENCED, `this connection does not hold lock ${name} with token ${token}`);
 
 /** `lock.acquire`, `lock.extend`, `lock.release`. */
 export function lockHandlers(parts: () => LockParts): HandlerTable {

@@ -53,14 +53,7 @@ export class LockManager {
    * Takes the lock, waiting up to waitMs for it: attempts a jittered poll interval apart,
    * or sooner when this node releases it. A waiter whose connection went (`abandoned`) stops.
    */
-  async acquire(
-    board: string,
-    name: string,
-    holder: Holder,
-    ttlMs: number,
-    waitMs: number,
-    abandoned: () => boolean = () => false,
-  ): Promise<HeldLock> {
+  async acquire(board: string, name: string, holder: Holder, ttlMs: number, waitMs: number, abandoned: () => boolean = () => false): Promise<HeldLock> {
     const resource = boardKeys(board).lockResource(name);
     const deadline = Date.now() + waitMs;
     for (;;) {
@@ -78,13 +71,7 @@ export class LockManager {
     const value = randomBytes(16).toString('hex');
     let reply;
     try {
-      reply = await runBoardScript(this.services, 'lock-acquire-9', board, [resource], [
-        name,
-        holder.agentId,
-        holder.actorJson,
-        value,
-        ttlMs,
-      ]);
+      reply = await runBoardScript(this.services, 'lock-acquire-9', board, [resource], [name, holder.agentId, holder.actorJson, value, ttlMs]);
     } catch (err) {
       // The script may have run before the connection failed: the resource must not stay taken.
       await this.letGo(resource, value);
@@ -109,14 +96,13 @@ export class LockManager {
   extend(held: HeldLock, holder: Holder, ttlMs: number): Promise<number> {
     return serialize(held, async () => {
       const resource = boardKeys(held.board).lockResource(held.name);
-      const reply = await runBoardScript(this.services, 'lock-extend-9', held.board, [resource], [
-        held.name,
-        holder.agentId,
-        holder.actorJson,
-        held.value,
-        held.token,
-        ttlMs,
-      ]);
+      const reply = await runBoardScript(
+        this.services,
+        'lock-extend-9',
+        held.board,
+        [resource],
+        [held.name, holder.agentId, holder.actorJson, held.value, held.token, ttlMs],
+      );
       if (reply[0] === 1) {
         held.expiresAt = Number(reply[1]);
         return held.expiresAt;
@@ -138,12 +124,7 @@ export class LockManager {
   release(held: HeldLock, actorJson: string): Promise<void> {
     return serialize(held, async () => {
       const resource = boardKeys(held.board).lockResource(held.name);
-      const reply = await runBoardScript(this.services, 'lock-release-9', held.board, [resource], [
-        held.name,
-        actorJson,
-        held.token,
-        held.value,
-      ]);
+      const reply = await runBoardScript(this.services, 'lock-release-9', held.board, [resource], [held.name, actorJson, held.token, held.value]);
       this.waiters.wakeOne(resource);
       if (reply[0] === 1) return;
       if (reply[0] === -2) throw fenced(`lock ${held.name} was no longer held with token ${held.token}`);

@@ -5,7 +5,15 @@ import type { Services } from '../services.js';
 
 /** The lock and sweep scripts live beside this file, the presence ones beside the presence registry. */
 const LOCK_SCRIPTS_DIR = scriptsFolder(import.meta.url);
-const LOCK_SCRIPTS: ReadonlySet<string> = new Set(['lock-lib', 'lock-acquire-9', 'lock-extend-9', 'lock-release-9', 'lock-let-go-1', 'sweep-expired-8', 'sweep-reschedule-1']);
+const LOCK_SCRIPTS: ReadonlySet<string> = new Set([
+  'lock-lib',
+  'lock-acquire-9',
+  'lock-extend-9',
+  'lock-release-9',
+  'lock-let-go-1',
+  'sweep-expired-8',
+  'sweep-reschedule-1',
+]);
 
 function source(file: string): string {
   if (LOCK_SCRIPTS.has(file)) return scriptSource(file, LOCK_SCRIPTS_DIR);
@@ -18,14 +26,7 @@ function source(file: string): string {
  * these server-written keys take the same write path as a client's put: same record
  * format, revision, stream entry and publish, and any change to that path applies here too.
  */
-export const BOARD_WRITE_SCRIPTS = [
-  'lock-acquire-9',
-  'lock-extend-9',
-  'lock-release-9',
-  'presence-set-8',
-  'presence-clear-8',
-  'sweep-expired-8',
-] as const;
+export const BOARD_WRITE_SCRIPTS = ['lock-acquire-9', 'lock-extend-9', 'lock-release-9', 'presence-set-8', 'presence-clear-8', 'sweep-expired-8'] as const;
 export type BoardWriteScript = (typeof BOARD_WRITE_SCRIPTS)[number];
 
 declare module '../board/scripts.js' {
@@ -43,13 +44,7 @@ declare module '../board/scripts.js' {
 export const EXPIRY_ACTOR_JSON = JSON.stringify('$server');
 
 export function composedSource(file: BoardWriteScript): string {
-  return [
-    'local function commit(KEYS, ARGV)',
-    scriptSource('commit-6'),
-    'end',
-    source('lock-lib'),
-    source(file),
-  ].join('\n');
+  return ['local function commit(KEYS, ARGV)', scriptSource('commit-6'), 'end', source('lock-lib'), source(file)].join('\n');
 }
 
 export function defineLockScripts(redis: RedisClient): void {

@@ -98,8 +98,7 @@ export class McpEndpoint {
 
   async handle(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
     const method = req.method ?? '';
-    if (method !== 'POST' && method !== 'GET' && method !== 'DELETE')
-      return rpcError(res, 405, -32000, 'Method not allowed.', { allow: 'GET, POST, DELETE' });
+    if (method !== 'POST' && method !== 'GET' && method !== 'DELETE') return rpcError(res, 405, -32000, 'Method not allowed.', { allow: 'GET, POST, DELETE' });
     const refusal = this.guard.refusal(req);
     if (refusal) return rpcError(res, 403, -32000, refusal);
     if (this.stopping) return rpcError(res, 503, -32000, 'server is shutting down; continue the session on another node');
@@ -117,8 +116,7 @@ export class McpEndpoint {
         named: !open || url.searchParams.has('agent'),
       };
     } catch (err) {
-      if (err instanceof UpgradeRefusal)
-        return rpcError(res, err.status, -32001, err.message, err.status === 401 ? { 'www-authenticate': 'Bearer' } : {});
+      if (err instanceof UpgradeRefusal) return rpcError(res, err.status, -32001, err.message, err.status === 401 ? { 'www-authenticate': 'Bearer' } : {});
       this.services.log.error({ err }, 'MCP authentication failed');
       return rpcError(res, 401, -32001, 'authentication failed', { 'www-authenticate': 'Bearer' });
     }
@@ -126,8 +124,7 @@ export class McpEndpoint {
     const sessionId = req.headers['mcp-session-id'];
     if (typeof sessionId !== 'string') return this.open(req, res, url, credential);
     let session = this.sessions.get(sessionId);
-    if (session && credential.named && session.credential.agentId !== credential.agentId)
-      return rpcError(res, 404, -32001, 'Session not found');
+    if (session && credential.named && session.credential.agentId !== credential.agentId) return rpcError(res, 404, -32001, 'Session not found');
     if (session) this.keepAlive(session);
     else if (this.sessions.size >= this.services.config.MCP_MAX_SESSIONS) return this.full(res);
     else session = (await this.resume(sessionId, req, credential)) ?? undefined;
@@ -228,8 +225,7 @@ export class McpEndpoint {
 
   private async ended(session: McpHttpSession, forget: boolean): Promise<void> {
     if (this.sessions.get(session.id) === session) this.sessions.delete(session.id);
-    if (forget)
-      await this.store.delete(session.id).catch((err: unknown) => this.services.log.warn({ err }, 'forgetting an MCP session failed'));
+    if (forget) await this.store.delete(session.id).catch((err: unknown) => this.services.log.warn({ err }, 'forgetting an MCP session failed'));
   }
 
   /** Ends sessions idle too long here, and keeps those with an open stream alive in Redis. */

@@ -82,10 +82,7 @@ export class RedisEventStore implements EventStore {
     return parseEventId(eventId)?.streamId;
   }
 
-  async replayEventsAfter(
-    lastEventId: string,
-    { send }: { send: (eventId: string, message: JSONRPCMessage) => Promise<void> },
-  ): Promise<string> {
+  async replayEventsAfter(lastEventId: string, { send }: { send: (eventId: string, message: JSONRPCMessage) => Promise<void> }): Promise<string> {
     const parts = parseEventId(lastEventId);
     if (!parts) throw new Error('malformed Last-Event-ID');
     const { streamId } = parts;

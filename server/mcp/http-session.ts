@@ -76,9 +76,7 @@ export class McpHttpSession {
       visible: visibleActions(credential.scopes),
       onToolCall: (tool, result, seconds) => settings.metrics?.toolCall(tool, result, seconds),
       onFeedChanged: (state) =>
-        void settings.store
-          .saveFeed(this.id, state.uris, state.cursors)
-          .catch((err: unknown) => settings.log.warn({ err }, 'saving MCP subscriptions failed')),
+        void settings.store.saveFeed(this.id, state.uris, state.cursors).catch((err: unknown) => settings.log.warn({ err }, 'saving MCP subscriptions failed')),
     });
     this.transport = new WebStandardStreamableHTTPServerTransport({
       sessionIdGenerator: () => this.id,
@@ -132,15 +130,13 @@ export class McpHttpSession {
       if (req.method === 'POST' && parsedBody === undefined) {
         const text = await readBody(req, this.settings.maxBodyBytes);
         if (text === null) {
-          res
-            .writeHead(413, { 'content-type': 'application/json' })
-            .end(
-              JSON.stringify({
-                jsonrpc: '2.0',
-                error: { code: -32000, message: `request body larger than ${this.settings.maxBodyBytes} bytes` },
-                id: null,
-              }),
-            );
+          res.writeHead(413, { 'content-type': 'application/json' }).end(
+            JSON.stringify({
+              jsonrpc: '2.0',
+              error: { code: -32000, message: `request body larger than ${this.settings.maxBodyBytes} bytes` },
+              id: null,
+            }),
+          );
           return;
         }
         body = text;

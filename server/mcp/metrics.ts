@@ -13,21 +13,9 @@ export interface McpMetrics {
 export function mcpMetrics(services: Services, liveSessions: () => number): McpMetrics {
   const metrics = metricsFor(services);
   metrics.gauge('blackboard_mcp_sessions', 'MCP sessions (Streamable HTTP) served by this node.', liveSessions);
-  const opened = metrics.counter(
-    'blackboard_mcp_sessions_opened_total',
-    'MCP sessions opened here: new ones, and ones resumed from another node.',
-    ['how'],
-  );
-  const calls = metrics.counter('blackboard_mcp_tool_calls_total', 'MCP tool calls, by tool and result (ok or the error code).', [
-    'tool',
-    'result',
-  ]);
-  const duration = metrics.histogram(
-    'blackboard_mcp_tool_call_duration_seconds',
-    'Time an MCP tool call took on this node, by tool.',
-    ['tool'],
-    TOOL_BUCKETS,
-  );
+  const opened = metrics.counter('blackboard_mcp_sessions_opened_total', 'MCP sessions opened here: new ones, and ones resumed from another node.', ['how']);
+  const calls = metrics.counter('blackboard_mcp_tool_calls_total', 'MCP tool calls, by tool and result (ok or the error code).', ['tool', 'result']);
+  const duration = metrics.histogram('blackboard_mcp_tool_call_duration_seconds', 'Time an MCP tool call took on this node, by tool.', ['tool'], TOOL_BUCKETS);
   return {
     sessionOpened: (how) => opened.inc({ how }),
     toolCall(tool, result, seconds) {

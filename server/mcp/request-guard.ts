@@ -35,11 +35,7 @@ export function hostName(host: string): string | null {
   }
 }
 
-export function mcpRequestGuard(settings: {
-  allowedHosts: string | undefined;
-  allowedOrigins: string | undefined;
-  authMode: 'none' | 'jwt';
-}): McpRequestGuard {
+export function mcpRequestGuard(settings: { allowedHosts: string | undefined; allowedOrigins: string | undefined; authMode: 'none' | 'jwt' }): McpRequestGuard {
   const listed = (settings.allowedHosts ?? '')
     .split(',')
     .map((h) => h.trim().toLowerCase())

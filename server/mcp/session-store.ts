@@ -79,8 +79,7 @@ export class McpSessionStore {
 
   /** Takes the session over for this node; null when it is gone or not this agent's (null agent: any). */
   async takeOver(sessionId: string, agent: string | null): Promise<StoredSession | null> {
-    const reply = (await this.run(SCRIPTS.takeOver, mcpSessionKeys(sessionId).session, this.nodeId, this.limits.idleMs, agent ?? '')) as
-      string[] | null;
+    const reply = (await this.run(SCRIPTS.takeOver, mcpSessionKeys(sessionId).session, this.nodeId, this.limits.idleMs, agent ?? '')) as string[] | null;
     if (!reply) return null;
     const fields = new Map<string, string>();
     for (let i = 0; i + 1 < reply.length; i += 2) fields.set(reply[i]!, reply[i + 1]!);
@@ -112,19 +111,11 @@ export class McpSessionStore {
   /** Stores an event of a request's stream under the id given (the stream has one writer). */
   async appendEvent(sessionId: string, streamId: string, entryId: string, message: string): Promise<void> {
     const key = mcpSessionKeys(sessionId).events(streamId);
-    await Promise.all([
-      this.redis.xadd(key, 'MAXLEN', '~', this.limits.maxEvents, entryId, 'm', message),
-      this.redis.pexpire(key, this.limits.eventsTtlMs),
-    ]);
+    await Promise.all([this.redis.xadd(key, 'MAXLEN', '~', this.limits.maxEvents, entryId, 'm', message), this.redis.pexpire(key, this.limits.eventsTtlMs)]);
   }
 
   /** Stores an event of the notification stream; null when this node no longer serves the session. */
-  async storeEvent(
-    sessionId: string,
-    streamId: string,
-    message: string,
-    cursor: { board: string; rev: number } | null,
-  ): Promise<string | null> {
+  async storeEvent(sessionId: string, streamId: string, message: string, cursor: { board: string; rev: number } | null): Promise<string | null> {
     const keys = mcpSessionKeys(sessionId);
     const reply = await this.run(
       SCRIPTS.storeEvent,

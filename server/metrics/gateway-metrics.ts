@@ -13,16 +13,8 @@ export interface GatewayMetrics {
 
 /** Connections, subscriptions, ops by type and result, latency, fan-out and slow consumers. */
 export function gatewayMetrics(metrics: NodeMetrics, services: Services): GatewayMetrics {
-  const ops = metrics.counter('blackboard_ops_total', 'Requests handled, by op and result (ok or error code).', [
-    'op',
-    'result',
-  ]);
-  const latency = metrics.histogram(
-    'blackboard_op_duration_seconds',
-    'Time from a valid request frame to its reply, by op.',
-    ['op'],
-    LATENCY_BUCKETS,
-  );
+  const ops = metrics.counter('blackboard_ops_total', 'Requests handled, by op and result (ok or error code).', ['op', 'result']);
+  const latency = metrics.histogram('blackboard_op_duration_seconds', 'Time from a valid request frame to its reply, by op.', ['op'], LATENCY_BUCKETS);
   const opChildren = new Map<string, { inc(): void }>();
   const latencyChildren = new Map<string, { observe(value: number): void }>();
   metrics.gauge('blackboard_connections', 'Open WebSocket connections on this node.', () => services.sessions.size);

@@ -25,11 +25,9 @@ export class NodeMetrics {
       'Scrapes in which reading a gauge failed (the gauge is left out of that scrape).',
       ['metric'],
     );
-    this.dependencyErrors = this.counter(
-      'blackboard_dependency_errors_total',
-      'Errors talking to a dependency (connection errors, failed queries).',
-      ['dependency'],
-    );
+    this.dependencyErrors = this.counter('blackboard_dependency_errors_total', 'Errors talking to a dependency (connection errors, failed queries).', [
+      'dependency',
+    ]);
   }
 
   /** Counts one error of a dependency ("redis", "postgres"). */
@@ -89,12 +87,7 @@ export class NodeMetrics {
     return counter;
   }
 
-  histogram<L extends string = string>(
-    name: string,
-    help: string,
-    labelNames: readonly L[],
-    buckets: number[],
-  ): Histogram<L> {
+  histogram<L extends string = string>(name: string, help: string, labelNames: readonly L[], buckets: number[]): Histogram<L> {
     const existing = this.registry.getSingleMetric(name);
     if (existing instanceof Histogram) return existing as Histogram<L>;
     return new Histogram<L>({ name, help, labelNames, buckets, registers: [this.registry] });

@@ -11,9 +11,7 @@ async function persisterStats(services: Services): Promise<GaugeSample | undefin
   const source = services.history as StatsSource | undefined;
   if (typeof source?.stats !== 'function') return undefined;
   const stats = await source.stats();
-  return Object.entries(stats).flatMap(([stat, value]) =>
-    typeof value === 'number' && Number.isFinite(value) ? [{ labels: { stat }, value }] : [],
-  );
+  return Object.entries(stats).flatMap(([stat, value]) => (typeof value === 'number' && Number.isFinite(value) ? [{ labels: { stat }, value }] : []));
 }
 
 /**

@@ -76,13 +76,7 @@ export class PresenceRegistry {
     const entries = this.bySession.get(session);
     const since = entries?.get(board)?.since ?? Date.now();
     const value = `{"agent":${session.actorJson},"meta":${metaText},"since":${since},"node":${this.nodeJson}}`;
-    const reply = await runBoardScript(this.services, 'presence-set-8', board, [], [
-      session.agentId,
-      session.actorJson,
-      value,
-      this.ttlMs,
-      session.id,
-    ]);
+    const reply = await runBoardScript(this.services, 'presence-set-8', board, [], [session.agentId, session.actorJson, value, this.ttlMs, session.id]);
     if (reply[0] !== 1) throw new BlackboardError(ErrorCode.UNAVAILABLE, 'board state is being rebuilt; retry');
     const expiresAt = Number(reply[2]);
     await this.sweeper.register(board, expiresAt);
@@ -152,11 +146,12 @@ export class PresenceRegistry {
       await Promise.all(
         work.slice(i, i + REFRESH_CONCURRENCY).map(async ([session, entries, board]) => {
           const keys = boardKeys(board);
-          const at = (await runScript(this.services.redis, 'presence-refresh-2', [keys.deadlines, keys.presenceOwners], [
-            session.agentId,
-            session.id,
-            this.ttlMs,
-          ])) as unknown;
+          const at = (await runScript(
+            this.services.redis,
+            'presence-refresh-2',
+            [keys.deadlines, keys.presenceOwners],
+            [session.agentId, session.id, this.ttlMs],
+          )) as unknown;
           if (at === 0 && entries.delete(board)) this.agents.give(session.agentId);
         }),
       );

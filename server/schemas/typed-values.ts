@@ -133,4 +133,3 @@ export class TypedValues implements SchemaService {
     return text;
   }
 }
-

@@ -62,12 +62,7 @@ export function parseForValidation(text: string): unknown {
   return JSON.parse(text) as unknown;
 }
 
-export function invalidValue(
-  key: string,
-  pattern: string,
-  schemaVersion: number,
-  errors: readonly ErrorObject[] | null | undefined,
-): BlackboardError {
+export function invalidValue(key: string, pattern: string, schemaVersion: number, errors: readonly ErrorObject[] | null | undefined): BlackboardError {
   const list = valueErrors(errors);
   const first = list[0];
   const where = first ? ` at ${first.instancePath || '/'}: ${first.message}` : '';

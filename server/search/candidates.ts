@@ -61,8 +61,7 @@ const RANK = (tsv: string) => `ts_rank_cd(${tsv}, q.q, 1)::float8`;
 
 /** A key's words plus its value's strings and member names, for events (the index holds this ready). */
 const EVENT_TSV =
-  `setweight(to_tsvector(q.cfg, regexp_replace(e.key, '[^[:alnum:]]+', ' ', 'g')), 'A') || ` +
-  `jsonb_to_tsvector(q.cfg, e.value::jsonb, '["string", "key"]')`;
+  `setweight(to_tsvector(q.cfg, regexp_replace(e.key, '[^[:alnum:]]+', ' ', 'g')), 'A') || ` + `jsonb_to_tsvector(q.cfg, e.value::jsonb, '["string", "key"]')`;
 
 /** Values jsonb cannot take (an escaped NUL) or too large to search are skipped. */
 const SEARCHABLE_VALUE = `e.value IS NOT NULL AND length(e.value) <= ${MAX_HISTORY_VALUE_CHARS} AND strpos(e.value, '\\u0000') = 0`;

@@ -58,12 +58,7 @@ export function searchHandler(searcher: () => Searcher | null): Handler<'search'
 }
 
 /** Waits, at most SEARCH_WAIT_MS, until the board's watermark (and so its index) reaches `rev`. */
-async function waitForIndex(
-  services: Parameters<Handler<'search'>>[1]['services'],
-  board: string,
-  rev: number,
-  field: 'minRev' | 'atRev',
-): Promise<void> {
+async function waitForIndex(services: Parameters<Handler<'search'>>[1]['services'], board: string, rev: number, field: 'minRev' | 'atRev'): Promise<void> {
   const state = await services.store.boardState(board);
   if (!state || rev > state.rev) {
     throw badRequest(`${field} ${rev} is in the future (board is at ${state?.rev ?? 0})`, { [field]: rev, rev: state?.rev ?? 0 });

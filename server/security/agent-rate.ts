@@ -44,10 +44,7 @@ export class AgentRates {
       entry = {
         requests: RATE_LIMIT_AGENT_RPS > 0 ? new TokenBucket(RATE_LIMIT_AGENT_RPS, RATE_LIMIT_AGENT_BURST, now) : null,
         // Never smaller than the largest frame, which would otherwise never pass.
-        bytes:
-          RATE_LIMIT_AGENT_BYTES > 0
-            ? new TokenBucket(RATE_LIMIT_AGENT_BYTES, Math.max(RATE_LIMIT_AGENT_BYTES_BURST, MAX_FRAME_BYTES), now)
-            : null,
+        bytes: RATE_LIMIT_AGENT_BYTES > 0 ? new TokenBucket(RATE_LIMIT_AGENT_BYTES, Math.max(RATE_LIMIT_AGENT_BYTES_BURST, MAX_FRAME_BYTES), now) : null,
         connections: 0,
         forget: null,
         barredUntil: 0,

@@ -1,16 +1,7 @@
 import type { ReadAccess } from '../extension.js';
 import { BlackboardError, ErrorCode } from '../../shared/protocol/errors.js';
 import type { OpName, RequestFrame } from '../../shared/protocol/messages/index.js';
-import {
-  allowsBoard,
-  allowsKey,
-  allowsSome,
-  parseScopeClaim,
-  patternMayMatchUnder,
-  prefixesFor,
-  type Scope,
-  type ScopeAction,
-} from './scopes.js';
+import { allowsBoard, allowsKey, allowsSome, parseScopeClaim, patternMayMatchUnder, prefixesFor, type Scope, type ScopeAction } from './scopes.js';
 
 /**
  * What each op needs, read from the fields its schema gives it. The table is typed by
@@ -31,9 +22,7 @@ type Rule<Op extends OpName> = (frame: RequestFrame<Op>) => Need[];
 const read = (board: string, key: string): Need => ({ kind: 'key', actions: ['read'], board, key });
 const write = (board: string, key: string): Need => ({ kind: 'key', actions: ['write'], board, key });
 const task = (frame: { board: string }): Need[] => [{ kind: 'board', action: 'task', board: frame.board }];
-const lock = (frame: { board: string; name: string }): Need[] => [
-  { kind: 'key', actions: ['lock'], board: frame.board, key: frame.name },
-];
+const lock = (frame: { board: string; name: string }): Need[] => [{ kind: 'key', actions: ['lock'], board: frame.board, key: frame.name }];
 /** Ops that name no board act only on what the connection itself holds (its subscriptions, its workers). */
 const own = (): Need[] => [];
 

@@ -150,7 +150,12 @@ export class SecurityGuard implements ConnectionGuard {
     // A plain body, not a BlackboardError: this path runs per refused frame of a flood, and capturing a stack is its costliest part.
     session.replyError(frameId(frame.toString('utf8')), {
       code: ErrorCode.RATE_LIMITED,
-      message: reason === 'rate' ? 'too many requests on this connection' : reason === 'agentRate' ? 'too many requests from this agent' : 'too many bytes from this agent',
+      message:
+        reason === 'rate'
+          ? 'too many requests on this connection'
+          : reason === 'agentRate'
+            ? 'too many requests from this agent'
+            : 'too many bytes from this agent',
       details: { retryAfterMs: waitMs, reason, limit: this.limitOf(reason) },
     });
     return null;

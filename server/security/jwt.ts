@@ -111,8 +111,7 @@ export class JwtAuthenticator implements Authenticator {
         ...(this.settings.audience !== undefined ? { audience: this.settings.audience } : {}),
       };
       // Overloads differ by key kind; each branch is the same call.
-      ({ payload } =
-        typeof this.key === 'function' ? await jwtVerify(token, this.key, options) : await jwtVerify(token, this.key, options));
+      ({ payload } = typeof this.key === 'function' ? await jwtVerify(token, this.key, options) : await jwtVerify(token, this.key, options));
     } catch (err) {
       if (err instanceof errors.JWTExpired) throw new UpgradeRefusal(401, 'token expired');
       if (err instanceof errors.JWTClaimValidationFailed) throw new UpgradeRefusal(401, `token refused: ${err.message}`);

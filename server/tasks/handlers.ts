@@ -23,18 +23,20 @@ export function taskHandlers(tasks: () => TaskService): HandlerTable {
       const service = tasks();
       const dataText = jsonText(frame.data, ctx);
       // Whether the add made the task and its first mirror are one script.
-      const mirrorIfAdded = (taskId: string, nonce: string) =>
-        service.mirror.syncIfAdded(frame.board, frame.queue, taskId, nonce, ctx.session.actorJson);
-      const outcome = await service.queues.enqueue({
-        board: frame.board,
-        queue: frame.queue,
-        taskId: frame.taskId,
-        dataText,
-        attempts: frame.attempts,
-        backoffMs: frame.backoffMs,
-        delayMs: frame.delayMs,
-        priority: frame.priority,
-      }, mirrorIfAdded);
+      const mirrorIfAdded = (taskId: string, nonce: string) => service.mirror.syncIfAdded(frame.board, frame.queue, taskId, nonce, ctx.session.actorJson);
+      const outcome = await service.queues.enqueue(
+        {
+          board: frame.board,
+          queue: frame.queue,
+          taskId: frame.taskId,
+          dataText,
+          attempts: frame.attempts,
+          backoffMs: frame.backoffMs,
+          delayMs: frame.delayMs,
+          priority: frame.priority,
+        },
+        mirrorIfAdded,
+      );
       return outcome;
     },
 
@@ -50,13 +52,7 @@ export function taskHandlers(tasks: () => TaskService): HandlerTable {
       }
       // Taken now, before the reply: concurrent task.work of one agent cannot all pass the check.
       service.workerShares.take(ctx.session.agentId);
-      const worker = new RemoteWorker(
-        ctx.session,
-        frame.board,
-        frame.queue,
-        frame.concurrency ?? 1,
-        frame.leaseMs ?? DEFAULT_LEASE_MS,
-      );
+      const worker = new RemoteWorker(ctx.session, frame.board, frame.queue, frame.concurrency ?? 1, frame.leaseMs ?? DEFAULT_LEASE_MS);
       // Tasks are pushed only once the reply naming the worker is out.
       ctx.afterReply(() => service.startWorker(worker));
       return { worker: worker.id };
@@ -80,14 +76,7 @@ export function taskHandlers(tasks: () => TaskService): HandlerTable {
     },
 
     async 'task.fail'(frame, ctx) {
-      const willRetry = await ops().fail(
-        frame.board,
-        frame.taskId,
-        frame.token,
-        frame.error,
-        frame.retryable ?? true,
-        ctx.session.actorJson,
-      );
+      const willRetry = await ops().fail(frame.board, frame.taskId, frame.token, frame.error, frame.retryable ?? true, ctx.session.actorJson);
       return { willRetry };
     },
 

@@ -41,14 +41,7 @@ export class TaskOps {
   }
 
   /** Heartbeat (checkpointText null) or checkpoint: renews the lease; returns the checkpoint sequence. */
-  async touch(
-    board: string,
-    taskId: string,
-    token: string,
-    progress: number | undefined,
-    checkpointText: string | null,
-    actorJson: string,
-  ): Promise<number> {
+  async touch(board: string, taskId: string, token: string, progress: number | undefined, checkpointText: string | null, actorJson: string): Promise<number> {
     const held = this.heldBy(board, taskId, token);
     const queue = held?.queue ?? (await this.queueOf(board, taskId));
     // The lease, the checkpoint and its mirror are one script.

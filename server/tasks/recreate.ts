@@ -30,10 +30,7 @@ interface Status {
  * failures and losses (a delivery that was under way counts as lost). Returns how many
  * it re-created; tasks whose job still exists are left alone, so it is safe to repeat.
  */
-export async function recreateTasksFromBoard(
-  board: string,
-  services: Pick<Services, 'redis' | 'store' | 'log'>,
-): Promise<number> {
+export async function recreateTasksFromBoard(board: string, services: Pick<Services, 'redis' | 'store' | 'log'>): Promise<number> {
   const tasks = new Map<string, Mirrored>();
   let after: string | undefined;
   for (;;) {

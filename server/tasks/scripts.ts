@@ -66,15 +66,7 @@ export async function runTaskScript(
   const b = boardKeys(target.board);
   const j = jobKeys(target.board, target.queue, target.taskId);
   const allKeys = [b.meta, b.kv, b.idx, b.log, b.req(''), b.locks, j.job, j.lock, j.failed, j.delayed, ...keys];
-  const allArgs = [
-    store.options.retention,
-    b.channel,
-    store.options.maxUnpersisted ?? 0,
-    target.actorJson,
-    target.queue,
-    target.taskId,
-    ...args,
-  ];
+  const allArgs = [store.options.retention, b.channel, store.options.maxUnpersisted ?? 0, target.actorJson, target.queue, target.taskId, ...args];
   const reply = await runScript(store.redis, file, allKeys, allArgs);
   if (Number(reply[mirrorAt]) === MirrorStatus.committed) store.noteCommitted(target.board, Number(reply[mirrorAt + 1]));
   return reply;

@@ -20,9 +20,7 @@ export type PreEncoded<T> = RawJson & { readonly __encodes?: T };
  * `T` as the server may hand it to the encoder: any part of it may already be JSON text.
  * Field names and scalar types are still those of `T`.
  */
-type Wire<T> =
-  | PreEncoded<T>
-  | (T extends readonly (infer E)[] ? Wire<E>[] : T extends object ? { [K in keyof T]: Wire<T[K]> } : T);
+type Wire<T> = PreEncoded<T> | (T extends readonly (infer E)[] ? Wire<E>[] : T extends object ? { [K in keyof T]: Wire<T[K]> } : T);
 
 /** What a handler of `op` answers: the op's result, possibly with parts already encoded. */
 export type WireResult<Op extends OpName> = Wire<OpResult<Op>>;

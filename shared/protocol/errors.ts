@@ -66,5 +66,4 @@ export class BlackboardError extends Error {
   }
 }
 
-export const badRequest = (message: string, details?: Record<string, unknown>) =>
-  new BlackboardError(ErrorCode.BAD_REQUEST, message, details);
+export const badRequest = (message: string, details?: Record<string, unknown>) => new BlackboardError(ErrorCode.BAD_REQUEST, message, details);

@@ -29,7 +29,13 @@ describe('dashboard page', () => {
     expect(js.headers.get('cache-control')).toContain('immutable');
     const css = await fetch(`${fixture.server.url}/${style}`);
     expect(css.headers.get('content-type')).toBe('text/css; charset=utf-8');
-    for (const path of ['/../package.json', '/assets/../../package.json', '/%2e%2e/package.json', '/assets/%2e%2e%2f%2e%2e%2fpackage.json', '/..%5cpackage.json']) {
+    for (const path of [
+      '/../package.json',
+      '/assets/../../package.json',
+      '/%2e%2e/package.json',
+      '/assets/%2e%2e%2f%2e%2e%2fpackage.json',
+      '/..%5cpackage.json',
+    ]) {
       const res = await fetch(`${fixture.server.url}${path}`);
       expect(res.status, path).toBe(404);
       expect(await res.text()).not.toContain('"name": "blackboard"');

@@ -40,9 +40,9 @@ describe('dashboard search', () => {
     await page.locator('#search-input').fill('rocket tuesday');
     await page.locator('#search-input').press('Enter');
     const items = page.locator('#search li[data-key]');
-    await expect.poll(() => items.evaluateAll((li) => li.map((i) => `${(i as HTMLElement).dataset.key}@${(i as HTMLElement).dataset.rev}`))).toEqual([
-      'notes/plan@3',
-    ]);
+    await expect
+      .poll(() => items.evaluateAll((li) => li.map((i) => `${(i as HTMLElement).dataset.key}@${(i as HTMLElement).dataset.rev}`)))
+      .toEqual(['notes/plan@3']);
     expect(await page.locator('#search li[data-key] mark').allTextContents()).toEqual(['rocket', 'Tuesday']);
     expect(await page.locator('#search .search-path').first().textContent()).toBe('/body');
 

@@ -53,9 +53,7 @@ async function checkTimeTravel(page: Page): Promise<void> {
   expect(await keyValue(page, 'a')).toBe('3');
   await page.locator('#keys .vrow[data-key="a"]').click();
   const entries = page.locator('#detail li[data-rev]');
-  await expect
-    .poll(() => entries.evaluateAll((items) => items.map((i) => (i as HTMLElement).dataset.rev)))
-    .toEqual(['5', '3', '1']);
+  await expect.poll(() => entries.evaluateAll((items) => items.map((i) => (i as HTMLElement).dataset.rev))).toEqual(['5', '3', '1']);
   await page.locator('#detail li[data-rev="3"]').click();
   await expect.poll(() => page.locator('#time-label').textContent()).toBe('rev 3 of 6');
   await expect.poll(() => keyValue(page, 'a')).toBe('2');

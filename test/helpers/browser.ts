@@ -19,7 +19,12 @@ const SOURCES = ['client/dashboard', 'client/sdk', 'client/langgraph', 'shared/p
  * load shedding: these tests measure the page, and on a busy shared machine shedding
  * would refuse the writes that set the scene (or hold the load test below its rate).
  */
-export const PAGE_TEST_ENV: Readonly<Record<string, string>> = { HISTORY_ENABLED: 'false', ADMISSION_LAG_MS: '0', ADMISSION_BACKLOG_MS: '0', ADMISSION_MAX_COMMITS: '0' };
+export const PAGE_TEST_ENV: Readonly<Record<string, string>> = {
+  HISTORY_ENABLED: 'false',
+  ADMISSION_LAG_MS: '0',
+  ADMISSION_BACKLOG_MS: '0',
+  ADMISSION_MAX_COMMITS: '0',
+};
 
 export const CHROMIUM_PATH = '/usr/bin/chromium';
 export const CHROMIUM_ARGS = [
@@ -133,10 +138,7 @@ export function dashboardUrl(serverUrl: string, board: string, extra: Record<str
 
 /** The text of a key's value in the key tree, or null while the key is not shown. */
 export function keyValue(page: Page, key: string): Promise<string | null> {
-  return page.evaluate(
-    (k) => document.querySelector(`#keys .vrow[data-key="${CSS.escape(k)}"] .value`)?.textContent ?? null,
-    key,
-  );
+  return page.evaluate((k) => document.querySelector(`#keys .vrow[data-key="${CSS.escape(k)}"] .value`)?.textContent ?? null, key);
 }
 
 /**

@@ -24,21 +24,14 @@ export interface TestMcpClient {
 }
 
 /** Over HTTP to `baseUrl` (http://host:port), or over stdio to the server at `wsUrl`. */
-export async function mcpClient(
-  transport: Transport,
-  target: { baseUrl: string; wsUrl: string },
-  options: McpClientOptions = {},
-): Promise<TestMcpClient> {
+export async function mcpClient(transport: Transport, target: { baseUrl: string; wsUrl: string }, options: McpClientOptions = {}): Promise<TestMcpClient> {
   const client = new Client({ name: 'blackboard-test', version: '1.0.0' });
   let stderr = '';
   if (transport === 'http') {
     const url = new URL('/mcp', target.baseUrl);
     if (options.board) url.searchParams.set('board', options.board);
     if (options.agent) url.searchParams.set('agent', options.agent);
-    const http = new StreamableHTTPClientTransport(
-      url,
-      options.token ? { requestInit: { headers: { authorization: `Bearer ${options.token}` } } } : {},
-    );
+    const http = new StreamableHTTPClientTransport(url, options.token ? { requestInit: { headers: { authorization: `Bearer ${options.token}` } } } : {});
     await client.connect(http);
     return {
       client,

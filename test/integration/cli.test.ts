@@ -193,11 +193,7 @@ describe('blackboard CLI', { timeout: 180_000 }, () => {
   it('ls lists keys under a prefix and boards lists the board', async () => {
     const board = randomBoard();
     for (const key of ['a/1', 'a/2', 'b/1']) await client.put(board, key, { key });
-    const [ls, lsJson, boards] = await Promise.all([
-      run('ls', board, 'a/'),
-      run('ls', board, '--json', '--limit', '2'),
-      run('boards', board, '--json'),
-    ]);
+    const [ls, lsJson, boards] = await Promise.all([run('ls', board, 'a/'), run('ls', board, '--json', '--limit', '2'), run('boards', board, '--json')]);
     expect(ls.code).toBe(ExitCode.OK);
     expect(ls.stdout[0]).toMatch(/^KEY +VERSION +MODREV +VALUE$/);
     expect(ls.stdout.slice(1).map((l) => l.split(/\s+/)[0])).toEqual(['a/1', 'a/2']);
@@ -273,7 +269,12 @@ describe('blackboard CLI', { timeout: 180_000 }, () => {
 
     // A fenced write made by the command under the lock.
     const fenced = await run(
-      'lock', board, 'job2', '--', 'sh', '-c',
+      'lock',
+      board,
+      'job2',
+      '--',
+      'sh',
+      '-c',
       `"${process.execPath}" ${CLI.join(' ')} put ${board} fenced 1 --fence-lock job2 --fence-token "$BLACKBOARD_LOCK_TOKEN"`,
     );
     expect(fenced.code).toBe(ExitCode.OK);

@@ -45,7 +45,13 @@ describe('shared event frames', () => {
       const a = `a/${i % 7}`;
       const b = `b/${i % 5}`;
       if (i % 3 === 0) {
-        const { rev } = await writer.txn(board, { compare: [], ops: [{ op: 'put', key: a, value: { i } }, { op: 'put', key: b, value: { i } }] });
+        const { rev } = await writer.txn(board, {
+          compare: [],
+          ops: [
+            { op: 'put', key: a, value: { i } },
+            { op: 'put', key: b, value: { i } },
+          ],
+        });
         written.push({ rev, keys: [a, b] });
       } else {
         const key = i % 3 === 1 ? a : b;
@@ -80,7 +86,14 @@ describe('shared event frames', () => {
     for (const sub of subs) {
       const from = sub.from ?? 1;
       const match = compilePatterns(sub.patterns);
-      const expected = written.filter((w) => w.rev >= from).flatMap((w) => w.keys.filter(match).sort().map((key) => `${w.rev}:${key}`));
+      const expected = written
+        .filter((w) => w.rev >= from)
+        .flatMap((w) =>
+          w.keys
+            .filter(match)
+            .sort()
+            .map((key) => `${w.rev}:${key}`),
+        );
       await sub.socket.until(() => (received(sub).length >= expected.length ? true : undefined));
       // A frame pushed for one subscription never carries another's events, and the order is the commit order.
       const got = received(sub).map((e) => `${e.rev}:${e.key}`);

@@ -12,11 +12,7 @@ import { randomBoard, startTestServer, type TestServer } from '../helpers/server
  */
 
 type Kind = 'valid' | 'invalid' | 'invalid-no-id' | 'mutated';
-type Mutation =
-  | { cut: number; at: number }
-  | { insert: string; at: number }
-  | { replace: string; at: number }
-  | { truncate: number };
+type Mutation = { cut: number; at: number } | { insert: string; at: number } | { replace: string; at: number } | { truncate: number };
 /** Plain data, so that a failing case prints readably. */
 type Case =
   | { kind: 'valid' | 'invalid'; frame: Record<string, unknown> }
@@ -44,9 +40,7 @@ afterAll(async () => {
 const segment = fc.stringMatching(/^[a-z0-9_.-]{1,8}$/);
 const key = fc.array(segment, { minLength: 1, maxLength: 3 }).map((parts) => `k/${parts.join('/')}`);
 /** Any JSON of bounded size and depth: the frame adds one level, the value starts at two. */
-const value = fc
-  .jsonValue({ maxDepth: 4 })
-  .filter((v) => JSON.stringify(v).length < MAX_VALUE_BYTES / 2);
+const value = fc.jsonValue({ maxDepth: 4 }).filter((v) => JSON.stringify(v).length < MAX_VALUE_BYTES / 2);
 
 const validObject: fc.Arbitrary<Record<string, unknown>> = fc.oneof(
   fc.record({ op: fc.constant('put'), board: fc.constant(board), key, value }),
@@ -56,9 +50,7 @@ const validObject: fc.Arbitrary<Record<string, unknown>> = fc.oneof(
     op: fc.constant('txn'),
     board: fc.constant(board),
     compare: fc.constant([]),
-    ops: fc.uniqueArray(key, { minLength: 1, maxLength: 4 }).chain((keys) =>
-      fc.tuple(...keys.map((k) => value.map((v) => ({ op: 'put', key: k, value: v })))),
-    ),
+    ops: fc.uniqueArray(key, { minLength: 1, maxLength: 4 }).chain((keys) => fc.tuple(...keys.map((k) => value.map((v) => ({ op: 'put', key: k, value: v }))))),
   }),
   fc.record({
     op: fc.constant('patch'),
@@ -66,7 +58,10 @@ const validObject: fc.Arbitrary<Record<string, unknown>> = fc.oneof(
     key: fc.constant('seed/obj'),
     // A few fields, each small: the object stays under MAX_VALUE_BYTES however many patches land.
     patch: fc
-      .tuple(fc.constantFrom('a', 'b', 'c'), value.filter((v) => JSON.stringify(v).length < 1_000))
+      .tuple(
+        fc.constantFrom('a', 'b', 'c'),
+        value.filter((v) => JSON.stringify(v).length < 1_000),
+      )
       .map(([field, v]) => [{ op: 'add', path: `/${field}`, value: v }]),
   }),
   fc.record({ op: fc.constant('boards'), prefix: fc.constant(board) }),
@@ -90,8 +85,16 @@ const REQUIRED: Record<string, string[]> = {
 };
 
 const invalidWithId: fc.Arbitrary<Record<string, unknown>> = fc.oneof(
-  fc.string({ maxLength: 12 }).filter((op) => !OPS.includes(op)).map((op) => ({ op, board })),
-  validObject.chain((o) => fc.stringMatching(/^[a-zA-Z]{1,10}$/).filter((f) => !KNOWN_FIELDS.has(f)).map((f) => ({ ...o, [f]: 1 }))),
+  fc
+    .string({ maxLength: 12 })
+    .filter((op) => !OPS.includes(op))
+    .map((op) => ({ op, board })),
+  validObject.chain((o) =>
+    fc
+      .stringMatching(/^[a-zA-Z]{1,10}$/)
+      .filter((f) => !KNOWN_FIELDS.has(f))
+      .map((f) => ({ ...o, [f]: 1 })),
+  ),
   validObject
     .filter((o) => (REQUIRED[String(o.op)] ?? []).length > 0)
     .chain((o) =>
@@ -113,7 +116,15 @@ const invalidWithId: fc.Arbitrary<Record<string, unknown>> = fc.oneof(
     key,
     value: fc.integer({ min: MAX_JSON_DEPTH, max: 2_000 }).map((d) => JSON.parse('['.repeat(d) + ']'.repeat(d)) as unknown),
   }),
-  fc.record({ op: fc.constant('txn'), board: fc.constant(board), compare: fc.constant([]), ops: key.map((k) => [{ op: 'put', key: k, value: 1 }, { op: 'delete', key: k }]) }),
+  fc.record({
+    op: fc.constant('txn'),
+    board: fc.constant(board),
+    compare: fc.constant([]),
+    ops: key.map((k) => [
+      { op: 'put', key: k, value: 1 },
+      { op: 'delete', key: k },
+    ]),
+  }),
   fc.record({ op: fc.constant('patch'), board: fc.constant(board), key: fc.constant('seed/obj'), patch: fc.constant([{ op: 'explode', path: '/x' }]) }),
   fc.record({ op: fc.constant('subscribe'), board: fc.constant(board), patterns: fc.constantFrom([], ['a//b'], [''], 'x') }),
   fc.record({ op: fc.constant('unsubscribe'), sub: fc.stringMatching(/^nope[0-9]{1,4}$/) }),
@@ -123,7 +134,10 @@ const badId = fc.constantFrom<unknown>('1', 1.5, null, true, [], {}, 2 ** 60, -(
 const invalidNoId: fc.Arbitrary<string> = fc.oneof(
   fc.string({ maxLength: 40 }).map((s) => `x${s}`),
   fc.string({ maxLength: 40 }).map((s) => `{${s}`),
-  fc.jsonValue({ maxDepth: 2 }).filter((v) => v === null || typeof v !== 'object' || Array.isArray(v)).map((v) => JSON.stringify(v)),
+  fc
+    .jsonValue({ maxDepth: 2 })
+    .filter((v) => v === null || typeof v !== 'object' || Array.isArray(v))
+    .map((v) => JSON.stringify(v)),
   validObject.map((o) => JSON.stringify(o)),
   fc.tuple(validObject, badId).map(([o, id]) => JSON.stringify({ ...o, id })),
   fc.constant('{"id":1e400,"op":"get"}'),
@@ -160,7 +174,10 @@ const cases: fc.Arbitrary<Case[]> = fc.array(
       weight: 3,
       // Not patches: a mutated patch path could turn the patched object into something later valid patches cannot patch.
       arbitrary: fc
-        .tuple(validObject.filter((o) => o.op !== 'patch'), fc.array(mutation, { minLength: 1, maxLength: 3 }))
+        .tuple(
+          validObject.filter((o) => o.op !== 'patch'),
+          fc.array(mutation, { minLength: 1, maxLength: 3 }),
+        )
         .map(([frame, mutations]): Case => ({ kind: 'mutated', frame, mutations })),
     },
   ),

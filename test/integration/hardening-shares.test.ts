@@ -177,9 +177,7 @@ describe('with small per-agent limits', () => {
     const sockets = [await as('busy', scope), await as('busy', scope), await as('busy', scope)];
     const quiet = await as('quiet', scope);
     // 3 × 40 requests at once: more than the agent's burst of 60, well within each connection's.
-    const replies = await Promise.all(
-      sockets.flatMap((s) => Array.from({ length: 40 }, (_, i) => s.call('get', { board, key: `k${i}` }))),
-    );
+    const replies = await Promise.all(sockets.flatMap((s) => Array.from({ length: 40 }, (_, i) => s.call('get', { board, key: `k${i}` }))));
     const limited = replies.filter((r) => errorCode(r) === 'RATE_LIMITED');
     expect(limited.length).toBeGreaterThanOrEqual(40);
     expect(details(limited[0]!).reason).toBe('agentRate');

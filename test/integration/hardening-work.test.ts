@@ -93,10 +93,7 @@ describe('work per request is bounded', () => {
     // that cost a backtracking matcher most, 64 patterns (the most one subscription takes).
     const starChain = (letter: string) => `x/${`*${letter}`.repeat(MAX_PATTERN_STARS - 1)}*b`;
     const deepTail = (n: number) => `x/**/${'a/'.repeat(n)}b`.slice(0, 512);
-    const patterns = [
-      ...'acdefghijklmnopqrstuvwxyzACDEFG'.split('').map(starChain),
-      ...Array.from({ length: 32 }, (_, i) => deepTail(200 + i)),
-    ].slice(0, 64);
+    const patterns = [...'acdefghijklmnopqrstuvwxyzACDEFG'.split('').map(starChain), ...Array.from({ length: 32 }, (_, i) => deepTail(200 + i))].slice(0, 64);
     const sub = await attacker.call('subscribe', { board, patterns });
     expect(sub.ok).toBe(true);
     const tooMany = await attacker.call('subscribe', { board, patterns: [`x/${'*a'.repeat(MAX_PATTERN_STARS + 1)}`] });

@@ -45,8 +45,7 @@ describe('history commit', () => {
     await database.drop();
   });
 
-  const rowsOf = (board: string) =>
-    database.query<{ rev: string; value: string }>('SELECT rev, value FROM events WHERE board = $1 ORDER BY rev', [board]);
+  const rowsOf = (board: string) => database.query<{ rev: string; value: string }>('SELECT rev, value FROM events WHERE board = $1 ORDER BY rev', [board]);
   const watermarkOf = async (board: string) =>
     Number((await database.query<{ persisted_rev: string }>('SELECT persisted_rev FROM boards WHERE name = $1', [board]))[0]?.persisted_rev);
 

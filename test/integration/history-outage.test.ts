@@ -27,8 +27,7 @@ describe('outages', () => {
     const client = await server.client();
     for (let i = 0; i < 100; i++) await client.put(name, `k${i % 10}`, i);
     await client.put(name, 'sync', 0, { durability: 'durable' });
-    const persisted = async () =>
-      Number((await db.query<{ p: string }>('SELECT persisted_rev p FROM boards WHERE name = $1', [name]))[0]?.p ?? 0);
+    const persisted = async () => Number((await db.query<{ p: string }>('SELECT persisted_rev p FROM boards WHERE name = $1', [name]))[0]?.p ?? 0);
     expect(await persisted()).toBe(101);
 
     await proxy.close();

@@ -62,10 +62,9 @@ describe('history persister', () => {
       expect(Number(summary!.lo)).toBe(1);
       expect(Number(summary!.hi)).toBe(revs[i]);
       // Every (rev, key) once; txns add one row per extra key.
-      const txns = await db.query<{ n: string }>(
-        "SELECT count(*) n FROM (SELECT rev FROM events WHERE board = $1 GROUP BY rev HAVING count(*) = 2) t",
-        [board],
-      );
+      const txns = await db.query<{ n: string }>('SELECT count(*) n FROM (SELECT rev FROM events WHERE board = $1 GROUP BY rev HAVING count(*) = 2) t', [
+        board,
+      ]);
       expect(Number(summary!.n)).toBe(revs[i]! + Number(txns[0]!.n));
       // What Postgres says is the latest of each key is what Redis holds.
       const listed = await clients[1]!.list(board, '', { limit: 10_000 });
@@ -120,7 +119,16 @@ describe('history persister', () => {
         if (choice < 5) rev = (await client.put(board, key, { step, big: 12345678901234567890n.toString(), list: [] })).rev;
         else if (choice < 7) rev = (await client.patch(board, key, [{ op: 'add', path: '/p', value: step }])).rev;
         else if (choice < 9) rev = (await client.delete(board, key)).rev;
-        else rev = (await client.txn(board, { compare: [], ops: [{ op: 'put', key, value: step }, { op: 'put', key: `${key}/t`, value: null }] })).rev;
+        else
+          rev = (
+            await client.txn(board, {
+              compare: [],
+              ops: [
+                { op: 'put', key, value: step },
+                { op: 'put', key: `${key}/t`, value: null },
+              ],
+            })
+          ).rev;
       } catch (err) {
         if (err instanceof BlackboardError && err.code === ErrorCode.NOT_FOUND) continue;
         throw err;

@@ -108,10 +108,14 @@ describe('recovery after Redis loses its data', () => {
       expect(refused).toMatchObject({ code: ErrorCode.UNAVAILABLE });
 
       await proxy.open();
-      await waitFor(async () => {
-        const epoch = await direct.hget(boardKeys(name).meta, 'epoch');
-        return epoch !== null && epoch !== oldEpoch;
-      }, 20_000, 'rebuild with a new epoch');
+      await waitFor(
+        async () => {
+          const epoch = await direct.hget(boardKeys(name).meta, 'epoch');
+          return epoch !== null && epoch !== oldEpoch;
+        },
+        20_000,
+        'rebuild with a new epoch',
+      );
       const meta = await direct.hgetall(boardKeys(name).meta);
       expect(Number(meta.rev)).toBe(50);
       expect(Number(meta.epochRev)).toBe(50);
@@ -121,9 +125,7 @@ describe('recovery after Redis loses its data', () => {
         .subscribe({ board: name, patterns: ['**'], fromRev: 81, epoch: oldEpoch }, { events: () => undefined })
         .catch((e: unknown) => e);
       expect(stale).toMatchObject({ code: ErrorCode.EPOCH_CHANGED });
-      const stale2 = await writer
-        .subscribe({ board: name, patterns: ['**'], fromRev: 40 }, { events: () => undefined })
-        .catch((e: unknown) => e);
+      const stale2 = await writer.subscribe({ board: name, patterns: ['**'], fromRev: 40 }, { events: () => undefined }).catch((e: unknown) => e);
       expect(stale2).toMatchObject({ code: ErrorCode.EPOCH_CHANGED });
       for (let i = 0; i < 50; i++) expect((await writer.get(name, `d${i}`)).value).toEqual({ i });
       await writer.put(name, 'new', 'epoch', { durability: 'durable' });

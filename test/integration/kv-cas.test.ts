@@ -86,9 +86,7 @@ describe.each(coreBackends())('$name', (backend) => {
       expect(await codeOf(client.patch(board, 'doc', [{ op: 'test', path: '/a', value: 2 }]))).toBe(ErrorCode.CONFLICT);
       const result = await client.patch(board, 'doc', [{ op: 'replace', path: '/a', value: 5 }], { ifVersion: 1 });
       expect(result).toEqual({ version: 2, rev: 2, value: { a: 5 } });
-      expect(await codeOf(client.patch(board, 'doc', [{ op: 'replace', path: '/a', value: 6 }], { ifVersion: 1 }))).toBe(
-        ErrorCode.CONFLICT,
-      );
+      expect(await codeOf(client.patch(board, 'doc', [{ op: 'replace', path: '/a', value: 6 }], { ifVersion: 1 }))).toBe(ErrorCode.CONFLICT);
       expect((await client.get(board, 'doc')).value).toEqual({ a: 5 });
       client.close();
     });
@@ -135,12 +133,18 @@ describe.each(coreBackends())('$name', (backend) => {
         [3, 'c'],
         [3, 'b'],
       ]);
-      expect(await codeOf(client.txn(board, { compare: [], ops: [{ op: 'put', key: 'x', value: 1 }, { op: 'delete', key: 'x' }] }))).toBe(
-        ErrorCode.BAD_REQUEST,
-      );
-      expect(await codeOf(client.txn(board, { compare: [], ops: [{ op: 'put', key: '$locks/x', value: 1 }] }))).toBe(
-        ErrorCode.FORBIDDEN,
-      );
+      expect(
+        await codeOf(
+          client.txn(board, {
+            compare: [],
+            ops: [
+              { op: 'put', key: 'x', value: 1 },
+              { op: 'delete', key: 'x' },
+            ],
+          }),
+        ),
+      ).toBe(ErrorCode.BAD_REQUEST);
+      expect(await codeOf(client.txn(board, { compare: [], ops: [{ op: 'put', key: '$locks/x', value: 1 }] }))).toBe(ErrorCode.FORBIDDEN);
       client.close();
     });
   });
@@ -166,5 +170,4 @@ describe.each(coreBackends())('$name', (backend) => {
       client.close();
     });
   });
-
 });

@@ -23,11 +23,7 @@ describe('expiry of locks', () => {
       expect(Number(await redis.zscore(DEADLINE_BOARDS, board))).toBeLessThanOrEqual(grants[i]!.expiresAt);
     }
     // The holder stays connected and silent: only the sweep can remove its locks.
-    await waitFor(
-      async () => (await Promise.all(boards.map((b) => holder.value(b, '$locks/x')))).every((v) => v === undefined),
-      10_000,
-      'the sweep',
-    );
+    await waitFor(async () => (await Promise.all(boards.map((b) => holder.value(b, '$locks/x')))).every((v) => v === undefined), 10_000, 'the sweep');
     for (const [i, board] of boards.entries()) {
       const { events } = await holder.history(board, { key: '$locks/x' }).catch(() => ({ events: [] }));
       if (events.length > 0) expect(events.at(-1)).toMatchObject({ type: 'delete', actor: '$server' });

@@ -78,7 +78,14 @@ describe('locks with fencing tokens', () => {
     expect(await codeOf(stale.delete(board, 'other', { fence: fence1 }))).toBe(ErrorCode.FENCED);
     expect(
       await codeOf(
-        stale.txn(board, { compare: [], ops: [{ op: 'put', key: 'doc', value: 'txn' }, { op: 'delete', key: 'other' }], fence: fence1 }),
+        stale.txn(board, {
+          compare: [],
+          ops: [
+            { op: 'put', key: 'doc', value: 'txn' },
+            { op: 'delete', key: 'other' },
+          ],
+          fence: fence1,
+        }),
       ),
     ).toBe(ErrorCode.FENCED);
     expect(await codeOf(stale.put(board, 'new-key', 1, { fence: fence1 }))).toBe(ErrorCode.FENCED);
@@ -262,7 +269,15 @@ async function expectForbidden(client: BlackboardClient, board: string, holder: 
   expect(await codeOf(client.patch(board, '$locks/y', [{ op: 'replace', path: '/holder', value: 'me' }]))).toBe(ErrorCode.FORBIDDEN);
   expect(await codeOf(client.delete(board, '$locks/y'))).toBe(ErrorCode.FORBIDDEN);
   expect(
-    await codeOf(client.txn(board, { compare: [], ops: [{ op: 'put', key: 'ok', value: 1 }, { op: 'delete', key: '$locks/y' }] })),
+    await codeOf(
+      client.txn(board, {
+        compare: [],
+        ops: [
+          { op: 'put', key: 'ok', value: 1 },
+          { op: 'delete', key: '$locks/y' },
+        ],
+      }),
+    ),
   ).toBe(ErrorCode.FORBIDDEN);
   const after = await client.get(board, '$locks/y');
   expect(after.rev).toBe(rev);

@@ -8,10 +8,7 @@ let server: TestServer;
 let disabled: TestServer;
 
 beforeAll(async () => {
-  [server, disabled] = await Promise.all([
-    startTestServer({ env: { MAX_FRAME_BYTES: '4096' } }),
-    startTestServer({ env: { MCP_ENABLED: 'false' } }),
-  ]);
+  [server, disabled] = await Promise.all([startTestServer({ env: { MAX_FRAME_BYTES: '4096' } }), startTestServer({ env: { MCP_ENABLED: 'false' } })]);
 });
 afterAll(async () => {
   await Promise.all([server?.stop(), disabled?.stop()]);
@@ -97,8 +94,6 @@ describe('the /mcp endpoint', () => {
     });
     expect(same.status).toBe(200);
     await same.text();
-    expect((await fetch(`${server.url}/mcp?agent=bad agent!`, { method: 'POST', headers: JSON_HEADERS, body: initialize })).status).toBe(
-      400,
-    );
+    expect((await fetch(`${server.url}/mcp?agent=bad agent!`, { method: 'POST', headers: JSON_HEADERS, body: initialize })).status).toBe(400);
   });
 });

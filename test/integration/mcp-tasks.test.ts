@@ -56,9 +56,7 @@ async function handOver(first: TestMcpClient, board: string, firstTask: Claimed,
   expect(again.token).not.toBe(firstTask.token);
   const late = await call(first, 'task_complete', { board, task_id: 'job', token: firstTask.token, result: 'from the first worker' });
   expect(late.code).toBe('FENCED');
-  expect((await call(first, 'task_checkpoint', { board, task_id: 'job', token: firstTask.token, checkpoint: { step: 9 } })).code).toBe(
-    'FENCED',
-  );
+  expect((await call(first, 'task_checkpoint', { board, task_id: 'job', token: firstTask.token, checkpoint: { step: 9 } })).code).toBe('FENCED');
   await ok(second, 'task_complete', { board, task_id: 'job', token: again.token, result: 'from the second worker' });
   const info = await ws.task(board, 'job');
   expect([info.state, info.attempt, info.result]).toEqual(['completed', 2, 'from the second worker']);
@@ -78,11 +76,7 @@ describe('an MCP task worker that loses its connection', () => {
       // The network between the worker and the server fails; the worker's connection comes back.
       await proxy.close();
       await proxy.open();
-      await waitFor(
-        async () => (await call(first, 'task_get', { board, task_id: 'job' })).code === undefined,
-        20_000,
-        'the first worker to reconnect',
-      );
+      await waitFor(async () => (await call(first, 'task_get', { board, task_id: 'job' })).code === undefined, 20_000, 'the first worker to reconnect');
       await handOver(first, board, task, second);
     } finally {
       await first.close();

@@ -136,7 +136,14 @@ describe.each<Transport>(['http', 'stdio'])('MCP over %s', (transport) => {
     const found = await checked('board_search', { query: 'relaese friday', min_rev: note.rev });
     expect(found).toMatchObject({ fuzzy: true, more: false, items: [{ key: 'notes/release', version: 1 }] });
     expect((found.items as Array<{ highlights: unknown }>)[0]!.highlights).toEqual([
-      { path: '/text', text: 'Ship the release on Friday', marks: [[9, 16], [20, 26]] },
+      {
+        path: '/text',
+        text: 'Ship the release on Friday',
+        marks: [
+          [9, 16],
+          [20, 26],
+        ],
+      },
     ]);
 
     const lock = await checked('lock_acquire', { name: 'l', ttl_ms: 10_000 });

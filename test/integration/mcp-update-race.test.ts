@@ -36,12 +36,7 @@ function barrier(parties: number): () => Promise<void> {
 }
 
 /** What a model does with board_update: read, add one, write with the version read; on a conflict, redo from what it returned. */
-async function increments(
-  c: TestMcpClient,
-  board: string,
-  times: number,
-  firstWrite: () => Promise<void>,
-): Promise<{ conflicts: number; commits: number }> {
+async function increments(c: TestMcpClient, board: string, times: number, firstWrite: () => Promise<void>): Promise<{ conflicts: number; commits: number }> {
   let state = (await ok(c, 'board_update', { board, key: 'counter' })) as unknown as State;
   await firstWrite();
   let conflicts = 0;
@@ -77,9 +72,7 @@ describe('board_update from two MCP clients on one key', () => {
       // The conflicts were counted where an operator would look.
       const metrics = await (await fetch(`${target.baseUrl}/metrics`)).text();
       const count = (result: string) =>
-        Number(
-          new RegExp(`^blackboard_mcp_tool_calls_total\\{tool="board_update",result="${result}"\\} (\\d+)$`, 'm').exec(metrics)?.[1] ?? -1,
-        );
+        Number(new RegExp(`^blackboard_mcp_tool_calls_total\\{tool="board_update",result="${result}"\\} (\\d+)$`, 'm').exec(metrics)?.[1] ?? -1);
       // The node serves the HTTP client's MCP calls (one read, 100 commits, its conflicts); the
       // stdio process runs its tools itself and reaches the node as protocol ops.
       expect(count('ok')).toBe(101 + a.conflicts);

@@ -32,8 +32,7 @@ afterAll(async () => {
   await redis?.stop();
 });
 
-const scrape = (token: string | null = METRICS_TOKEN) =>
-  fetch(`${base}/metrics`, token === null ? {} : { headers: { authorization: `Bearer ${token}` } });
+const scrape = (token: string | null = METRICS_TOKEN) => fetch(`${base}/metrics`, token === null ? {} : { headers: { authorization: `Bearer ${token}` } });
 
 async function gauge(name: string, labels = ''): Promise<number | undefined> {
   const text = await (await scrape()).text();

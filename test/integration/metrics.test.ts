@@ -52,9 +52,7 @@ async function scrape(server: TestServer) {
 
 /** The value of one sample (0 when absent, as a counter not yet touched). */
 function valueOf(samples: Sample[], name: string, labels: Record<string, string> = {}): number {
-  const found = samples.find(
-    (s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v),
-  );
+  const found = samples.find((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v));
   return found?.value ?? 0;
 }
 
@@ -110,8 +108,7 @@ describe('GET /metrics', () => {
     await waitFor(() => seen.length === 5, 10_000, 'the watcher to see 5 events');
 
     const after = (await scrape(server)).samples;
-    const delta = (name: string, labels: Record<string, string> = {}) =>
-      valueOf(after, name, labels) - valueOf(before, name, labels);
+    const delta = (name: string, labels: Record<string, string> = {}) => valueOf(after, name, labels) - valueOf(before, name, labels);
     expect(delta('blackboard_ops_total', { op: 'put', result: 'ok' })).toBe(5);
     expect(delta('blackboard_ops_total', { op: 'put', result: 'CONFLICT' })).toBe(1);
     expect(delta('blackboard_ops_total', { op: 'get', result: 'NOT_FOUND' })).toBe(1);

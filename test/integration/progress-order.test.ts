@@ -28,7 +28,9 @@ describe('progress pushes', () => {
       await writer.put(board, `k/${i}`, i);
       await new Promise((r) => setTimeout(r, 120 + (i % 4) * 40));
     }
-    await socket.until(() => (socket.pushes().some((p) => p.push === 'events' && (p.events as Array<{ key: string }>).some((e) => e.key === 'k/14')) ? true : undefined));
+    await socket.until(() =>
+      socket.pushes().some((p) => p.push === 'events' && (p.events as Array<{ key: string }>).some((e) => e.key === 'k/14')) ? true : undefined,
+    );
     let claimed = 0;
     let events = 0;
     for (const push of socket.pushes()) {

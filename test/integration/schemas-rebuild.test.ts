@@ -21,10 +21,14 @@ describe('typed boards after Redis loses its data', () => {
       for (let i = 0; i < 5; i++) await admin.put(board, `docs/${i}`, { title: `t${i}` });
       const tagged = { ...doc, required: ['title', 'tags'], properties: { ...doc.properties, tags: { type: 'array' } } };
       await admin.setSchema(board, 'docs/*', tagged, 2, { migration: [{ op: 'default', path: '/tags', value: [] }] });
-      await waitFor(async () => {
-        const { migration } = await admin.listSchemas(board);
-        return !migration.pending && !migration.running;
-      }, 20_000, 'migration pass');
+      await waitFor(
+        async () => {
+          const { migration } = await admin.listSchemas(board);
+          return !migration.pending && !migration.running;
+        },
+        20_000,
+        'migration pass',
+      );
       const { rev } = await admin.put(board, 'docs/9', { title: 'last', tags: ['x'] }, { durability: 'durable' });
 
       await direct.flushall();

@@ -134,7 +134,10 @@ describe('typed boards: writes are validated against the governing schema', () =
       }),
     );
     expect(err.code).toBe(ErrorCode.INVALID);
-    expect(err.details).toMatchObject({ key: 'users/a/prefs', errors: [{ instancePath: '/user/prefs/lang', message: 'must NOT have fewer than 2 characters' }] });
+    expect(err.details).toMatchObject({
+      key: 'users/a/prefs',
+      errors: [{ instancePath: '/user/prefs/lang', message: 'must NOT have fewer than 2 characters' }],
+    });
     expect(await c.value(board, 'users/b/prefs')).toBeUndefined();
     expect(await revOf(c, board)).toBe(rev);
 
@@ -173,9 +176,7 @@ describe('typed boards: writes are validated against the governing schema', () =
     expect(await code(admin.setSchema(board, 'a/*', { type: 'objekt' }, 1))).toBe(ErrorCode.BAD_REQUEST);
     expect(await code(admin.setSchema(board, 'a/*', { type: 'object', requried: ['x'] }, 1))).toBe(ErrorCode.BAD_REQUEST);
     expect(await code(admin.setSchema(board, '$locks/*', { type: 'object' }, 1))).toBe(ErrorCode.BAD_REQUEST);
-    expect(await code(admin.setSchema(board, 'a/*', { type: 'object' }, 1, { migration: [{ op: 'delete', path: '/x' }] }))).toBe(
-      ErrorCode.BAD_REQUEST,
-    );
+    expect(await code(admin.setSchema(board, 'a/*', { type: 'object' }, 1, { migration: [{ op: 'delete', path: '/x' }] }))).toBe(ErrorCode.BAD_REQUEST);
     const first = await admin.setSchema(board, 'a/*', { type: 'object' }, 1);
     // The same registration again is answered as the first; a different one at that version conflicts.
     expect(await admin.setSchema(board, 'a/*', { type: 'object' }, 1)).toEqual({ ...first, created: false });

@@ -99,9 +99,7 @@ describe('acceptance 1: 10,000 keys of prose', () => {
     const phrase = await admin.search(board, '"quartz harbour"', { minRev: seededRev });
     expect(keys(phrase)).toEqual([PLANTED]);
     expect(phrase.fuzzy).toBeUndefined();
-    expect(phrase.items[0]!.highlights).toContainEqual(
-      expect.objectContaining({ path: '/body', text: expect.stringContaining('quartz harbour protocol') }),
-    );
+    expect(phrase.items[0]!.highlights).toContainEqual(expect.objectContaining({ path: '/body', text: expect.stringContaining('quartz harbour protocol') }));
     const words = await admin.search(board, 'quartz harbour');
     expect(keys(words)[0]).toBe(PLANTED);
     expect(new Set(keys(words))).toEqual(new Set([PLANTED, ...QUARTZ_AND_HARBOUR]));
@@ -129,9 +127,7 @@ describe('acceptance 1: 10,000 keys of prose', () => {
   });
 
   it('patterns narrow the keys searched', async () => {
-    expect(new Set(keys(await admin.search(board, 'quartz', { patterns: ['docs/g0/*'] })))).toEqual(
-      new Set(['docs/g0/k101', 'docs/g0/k102', 'docs/g0/k103']),
-    );
+    expect(new Set(keys(await admin.search(board, 'quartz', { patterns: ['docs/g0/*'] })))).toEqual(new Set(['docs/g0/k101', 'docs/g0/k102', 'docs/g0/k103']));
     expect(new Set(keys(await admin.search(board, 'quartz', { patterns: ['docs/g5/**', 'docs/g7/k6307'] })))).toEqual(
       new Set(['docs/g5/k4505', 'docs/g7/k6307']),
     );
@@ -213,7 +209,10 @@ describe('acceptance 4: a token reading only x/', () => {
     expect(keys(everyone).every((k) => k.startsWith('y/'))).toBe(true);
     for (const options of [{}, { history: true }, { atRev: seededRev }, { patterns: ['y/**'] }, { patterns: ['**'] }] as SearchOptions[]) {
       const seen = (await allPages(reader, 'saffron', { ...options, limit: 50 })).flatMap(keys);
-      expect(seen.every((k) => k.startsWith('x/')), JSON.stringify(options)).toBe(true);
+      expect(
+        seen.every((k) => k.startsWith('x/')),
+        JSON.stringify(options),
+      ).toBe(true);
     }
     // A word that only y/ keys hold reads exactly as a word nobody wrote, misspelt or not.
     const strip = (r: SearchResult) => ({ ...r, rev: 0 });

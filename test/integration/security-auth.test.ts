@@ -32,8 +32,7 @@ function upgrade(url: string, headers: Record<string, string> = {}): Promise<num
 }
 
 /** A token with exactly these claims, signed with the server's secret. */
-const signed = (claims: JWTPayload) =>
-  new SignJWT(claims).setProtectedHeader({ alg: 'HS256' }).sign(new TextEncoder().encode(SECRET));
+const signed = (claims: JWTPayload) => new SignJWT(claims).setProtectedHeader({ alg: 'HS256' }).sign(new TextEncoder().encode(SECRET));
 
 const hs = (sub: string, scope: string, ttlSeconds = 600, extra: { now?: number; issuer?: string; audience?: string } = {}) =>
   mintToken({ sub, scope, ttlSeconds, secret: SECRET, ...extra });

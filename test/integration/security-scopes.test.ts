@@ -35,7 +35,12 @@ describe('a token scoped to board a, prefix plan/, read-only', () => {
     const a = randomBoard('sa');
     const b = randomBoard('sb');
     const admin = await as('admin', `admin:${a} admin:${b}`);
-    for (const [board, key] of [[a, 'plan/1'], [a, 'plan/2'], [a, 'notes/1'], [b, 'plan/1']] as const) {
+    for (const [board, key] of [
+      [a, 'plan/1'],
+      [a, 'plan/2'],
+      [a, 'notes/1'],
+      [b, 'plan/1'],
+    ] as const) {
       expect((await admin.call('put', { board, key, value: { key } })).ok).toBe(true);
     }
     const locked = await admin.call('lock.acquire', { board: a, name: 'plan/l', ttlMs: 60_000 });
@@ -62,9 +67,7 @@ describe('a token scoped to board a, prefix plan/, read-only', () => {
       ['subscribe', { board: a, patterns: ['$locks/*'] }],
       ['subscribe', { board: a, patterns: ['$locks/**', '$presence/*'] }],
       ['subscribe', { board: a, patterns: ['plan'] }],
-      ...[['**'], ['plan/**'], ['*'], ['plan/1'], ['$presence/*']].map(
-        (patterns): [string, Record<string, unknown>] => ['subscribe', { board: b, patterns }],
-      ),
+      ...[['**'], ['plan/**'], ['*'], ['plan/1'], ['$presence/*']].map((patterns): [string, Record<string, unknown>] => ['subscribe', { board: b, patterns }]),
       ['get', { board: b, key: 'plan/1' }],
       ['list', { board: b, prefix: 'plan/' }],
       ['history', { board: b, key: 'plan/1' }],

@@ -38,7 +38,7 @@ describe('settled lock rules', () => {
     const board = randomBoard('ls');
     const a = await open('holder');
     const acquired = result<{ token: number; expiresAt: number }>(await a.call('lock.acquire', { board, name: 'x', ttlMs: 5_000 }));
-    const shown = async () => (result<{ value: { expiresAt: number; token: number; holder: string } }>(await a.call('get', { board, key: '$locks/x' }))).value;
+    const shown = async () => result<{ value: { expiresAt: number; token: number; holder: string } }>(await a.call('get', { board, key: '$locks/x' })).value;
     expect(await shown()).toEqual({ holder: 'holder', token: acquired.token, expiresAt: acquired.expiresAt });
     for (const ttlMs of [20_000, 3_000, 60_000]) {
       const extended = result<{ expiresAt: number }>(await a.call('lock.extend', { board, name: 'x', token: acquired.token, ttlMs }));
@@ -93,7 +93,7 @@ describe('settled lock rules', () => {
     expect(errorCode(await second.call('lock.extend', { board, name: 'mine', token, ttlMs: 30_000 }))).toBe('FENCED');
     expect(errorCode(await second.call('lock.release', { board, name: 'mine', token }))).toBe('FENCED');
     // The lock is untouched: still shown, still its connection's to extend and release.
-    expect((result<{ value: { token: number } }>(await second.call('get', { board, key: '$locks/mine' }))).value.token).toBe(token);
+    expect(result<{ value: { token: number } }>(await second.call('get', { board, key: '$locks/mine' })).value.token).toBe(token);
     expect((await first.call('lock.extend', { board, name: 'mine', token, ttlMs: 30_000 })).ok).toBe(true);
     expect((await first.call('lock.release', { board, name: 'mine', token })).ok).toBe(true);
     first.close();

@@ -93,7 +93,10 @@ describe('settled task rules', () => {
     for (const progress of [-1, 100.5, 101, '50', null]) {
       expect(errorCode(await s.call('task.heartbeat', { board, taskId, token, progress })), String(progress)).toBe('BAD_REQUEST');
     }
-    const seen = async () => [result<{ progress: number }>(await s.call('task.get', { board, taskId })).progress, (await mirror(s, board, 'q', taskId)).progress];
+    const seen = async () => [
+      result<{ progress: number }>(await s.call('task.get', { board, taskId })).progress,
+      (await mirror(s, board, 'q', taskId)).progress,
+    ];
     result(await s.call('task.heartbeat', { board, taskId, token, progress: 12.5 }));
     expect(await seen()).toEqual([12.5, 12.5]);
     result(await s.call('task.checkpoint', { board, taskId, token, checkpoint: { at: 1 }, progress: 100 }));
@@ -164,7 +167,9 @@ describe('settled task rules', () => {
       expectMirrorShape(active);
       expect(active).toMatchObject({ state: 'active', attempt: task.attempt });
       expect(typeof active.worker).toBe('string');
-      const checkpointed = result<{ seq: number }>(await s.call('task.checkpoint', { board, taskId: task.taskId, token: task.token, checkpoint: i, progress: 50 }));
+      const checkpointed = result<{ seq: number }>(
+        await s.call('task.checkpoint', { board, taskId: task.taskId, token: task.token, checkpoint: i, progress: 50 }),
+      );
       expect(await mirror(reader, board, 'q', task.taskId)).toMatchObject({ seq: checkpointed.seq, progress: 50 });
       if (i % 2 === 0) {
         result(await s.call('task.complete', { board, taskId: task.taskId, token: task.token, result: { i } }));

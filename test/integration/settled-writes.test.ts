@@ -53,7 +53,14 @@ describe('settled rules: compares', () => {
       ops: [{ op: 'put', key: 'y', value: 1 }],
     });
     expect(errorOf(twice)!.details.failed).toEqual([{ key: 'b', expected: 2, actual: 1 }]);
-    const other = await raw.call('txn', { board, compare: [], ops: [{ op: 'put', key: 'b', value: 2, ifVersion: 1 }, { op: 'put', key: 'z', value: 1 }] });
+    const other = await raw.call('txn', {
+      board,
+      compare: [],
+      ops: [
+        { op: 'put', key: 'b', value: 2, ifVersion: 1 },
+        { op: 'put', key: 'z', value: 1 },
+      ],
+    });
     expect(codeOf(other)).toBe('ok');
     expect((await raw.call('list', { board, prefix: '' })).result).toMatchObject({ rev: 4 });
     raw.close();
@@ -102,7 +109,14 @@ describe('settled rules: compares', () => {
     const raw = await as('cmp');
     await raw.call('put', { board, key: 'doc', value: { a: 1, list: [] } });
     await raw.call('patch', { board, key: 'doc', patch: [{ op: 'add', path: '/list/-', value: 'x' }] });
-    const alone = await raw.call('patch', { board, key: 'doc', patch: [{ op: 'test', path: '/a', value: 2 }, { op: 'replace', path: '/a', value: 3 }] });
+    const alone = await raw.call('patch', {
+      board,
+      key: 'doc',
+      patch: [
+        { op: 'test', path: '/a', value: 2 },
+        { op: 'replace', path: '/a', value: 3 },
+      ],
+    });
     expect(codeOf(alone)).toBe('CONFLICT');
     expect(errorOf(alone)!.details).toMatchObject({ reason: 'test', key: 'doc', current: { version: 2, modRev: 2, value: { a: 1, list: ['x'] } } });
     const inTxn = await raw.call('txn', {

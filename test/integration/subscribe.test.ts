@@ -6,7 +6,6 @@ import { RawSocket } from '../helpers/raw-socket.js';
 import { randomBoard, waitFor, type TestServer } from '../helpers/server.js';
 import { coreBackends } from '../helpers/backends.js';
 
-
 const KEYS = ['plan/a', 'plan/b/c', 'plan/x/y/z', 'planx/a', 'other/plan/a', 'plan', 'notes/1'];
 
 /** Runs `total` puts over `concurrency` lanes; returns the revision of each key's writes. */
@@ -42,12 +41,15 @@ describe.each(coreBackends())('$name', (backend) => {
       const reader = await server.client();
       const seen: BoardEvent[] = [];
       const frames: number[][] = [];
-      await reader.subscribe({ board, patterns: ['plan/**'] }, {
-        events: (events) => {
-          seen.push(...events);
-          frames.push(events.map((e) => e.rev));
+      await reader.subscribe(
+        { board, patterns: ['plan/**'] },
+        {
+          events: (events) => {
+            seen.push(...events);
+            frames.push(events.map((e) => e.rev));
+          },
         },
-      });
+      );
       const written = await writeRun(writer, board, 5000);
       const match = compilePatterns(['plan/**']);
       const expected = written.filter((w) => match(w.key));
@@ -77,7 +79,10 @@ describe.each(coreBackends())('$name', (backend) => {
       const replaySub = (replay.result as { sub: string }).sub;
       await client.put(board, 'a/3', 4);
       const events = await raw.until(() => {
-        const got = raw.pushes(replaySub).filter((p) => p.push === 'events').flatMap((p) => p.events as BoardEvent[]);
+        const got = raw
+          .pushes(replaySub)
+          .filter((p) => p.push === 'events')
+          .flatMap((p) => p.events as BoardEvent[]);
         return got.length >= 3 ? got : undefined;
       });
       expect(events.map((e) => e.rev)).toEqual([2, 3, 4]);
@@ -99,7 +104,10 @@ describe.each(coreBackends())('$name', (backend) => {
       }
       // Larger than MAX_REPLY_BYTES: the result holds the first part, pushes bring the rest.
       const parts: Array<{ items: number; more: boolean }> = [];
-      const snap = await client.subscribe({ board, patterns: ['k/**'], snapshot: true }, { snapshot: (items, more) => parts.push({ items: items.length, more }) });
+      const snap = await client.subscribe(
+        { board, patterns: ['k/**'], snapshot: true },
+        { snapshot: (items, more) => parts.push({ items: items.length, more }) },
+      );
       expect(snap.more).toBe(true);
       await waitFor(() => parts.at(-1)?.more === false, 10_000, 'the last part of the snapshot');
       expect((snap.snapshot?.length ?? 0) + parts.reduce((n, p) => n + p.items, 0)).toBe(12_000);
@@ -150,5 +158,4 @@ describe.each(coreBackends())('$name', (backend) => {
       watch.close();
     });
   });
-
 });

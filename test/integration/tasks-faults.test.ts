@@ -127,15 +127,12 @@ describe('tasks survive their workers', () => {
     const N = 200;
     const SUBTASKS = 8;
     for (let i = 0; i < N; i += 50) {
-      await Promise.all(
-        Array.from({ length: 50 }, (_, j) => enqueueWhenAdmitted(client, board, `t${i + j}`, { n: SUBTASKS })),
-      );
+      await Promise.all(Array.from({ length: 50 }, (_, j) => enqueueWhenAdmitted(client, board, `t${i + j}`, { n: SUBTASKS })));
     }
     const args = ['--concurrency', '4', '--step-ms', '40', '--lease', '5000'];
     const steady = [agent(board, ...args), agent(board, ...args)];
     let victim = agent(board, ...args);
-    const completed = () =>
-      events.filter((e) => e.key.split('/').length === 3 && (e.value as Status | undefined)?.state === 'completed').length;
+    const completed = () => events.filter((e) => e.key.split('/').length === 3 && (e.value as Status | undefined)?.state === 'completed').length;
     for (const threshold of [25, 75, 125]) {
       await waitFor(() => completed() >= threshold, 60_000, `${threshold} completions`);
       await victim.until('start');

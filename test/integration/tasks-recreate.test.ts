@@ -63,10 +63,15 @@ it('unfinished tasks are re-created from $tasks with their checkpoint and counts
   expect((stale.error as Frame).code).toBe('FENCED');
 
   const seen = new Map<string, { attempt: number; checkpoint: unknown; data: unknown }>();
-  const worker = await client.work(board, 'q', (data, ctx) => {
-    seen.set(ctx.taskId, { attempt: ctx.attempt, checkpoint: ctx.checkpoint, data });
-    return 'again';
-  }, { concurrency: 3 });
+  const worker = await client.work(
+    board,
+    'q',
+    (data, ctx) => {
+      seen.set(ctx.taskId, { attempt: ctx.attempt, checkpoint: ctx.checkpoint, data });
+      return 'again';
+    },
+    { concurrency: 3 },
+  );
   await waitFor(() => seen.size === 3, 10_000, 'three deliveries');
   expect(seen.get('held')).toEqual({ attempt: 2, checkpoint: { at: 'h2' }, data: { name: 'held', list: [] } });
   expect(seen.get('resting')).toMatchObject({ attempt: 2, checkpoint: { at: 'r1' } });

@@ -121,15 +121,7 @@ describe('tasks through the SDK', () => {
           const v = e.value as { state: string; attempt: number; seq: number; failures: number };
           return `${v.state}:${v.attempt}:${v.seq}:${v.failures}`;
         });
-    expect(status('m')).toEqual([
-      'waiting:0:0:0',
-      'active:1:0:0',
-      'active:1:1:0',
-      'delayed:1:1:1',
-      'active:2:1:1',
-      'active:2:2:1',
-      'completed:2:2:1',
-    ]);
+    expect(status('m')).toEqual(['waiting:0:0:0', 'active:1:0:0', 'active:1:1:0', 'delayed:1:1:1', 'active:2:1:1', 'active:2:2:1', 'completed:2:2:1']);
     expect(status('gone')).toEqual(['delayed:0:0:0', 'cancelled:0:0:0']);
     const revs = events.map((e) => e.rev);
     expect([...revs].sort((a, b) => a - b)).toEqual(revs);
@@ -141,7 +133,11 @@ describe('tasks through the SDK', () => {
   it('bad input is refused and changes nothing', async () => {
     const board = randomBoard();
     const client = await server.client();
-    const code = (p: Promise<unknown>) => p.then(() => 'ok', (e: unknown) => (e instanceof BlackboardError ? e.code : String(e)));
+    const code = (p: Promise<unknown>) =>
+      p.then(
+        () => 'ok',
+        (e: unknown) => (e instanceof BlackboardError ? e.code : String(e)),
+      );
     expect(await code(client.enqueue(board, 'q', 1, { taskId: '12345' }))).toBe(ErrorCode.BAD_REQUEST);
     expect(await code(client.enqueue(board, 'bad queue', 1))).toBe(ErrorCode.BAD_REQUEST);
     expect(await code(client.enqueue(board, 'q', 'x'.repeat(300_000)))).toBe(ErrorCode.TOO_LARGE);

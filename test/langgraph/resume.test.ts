@@ -33,7 +33,9 @@ async function uninterrupted(rounds: number): Promise<RelayValues> {
 }
 
 function finishedNodes(execLog: string): string[] {
-  return readFileSync(execLog, 'utf8').split('\n').filter((l) => l.startsWith('end '));
+  return readFileSync(execLog, 'utf8')
+    .split('\n')
+    .filter((l) => l.startsWith('end '));
 }
 
 function hasPendingWrite(tuple: CheckpointTuple | undefined, entry: string): boolean {

@@ -125,11 +125,15 @@ describe('BlackboardSaver', () => {
     for await (const t of saver.list({ configurable: {} })) listed.push(t);
     expect(new Set(listed.map((t) => `${String(t.config.configurable?.thread_id)}|${String(t.config.configurable?.checkpoint_ns)}`)).size).toBe(14);
 
-    await expect(saver.put({ configurable: { thread_id: 'x'.repeat(600) } }, emptyCheckpoint(), meta, {})).rejects.toMatchObject({ code: LangGraphErrorCode.INVALID_KEY });
+    await expect(saver.put({ configurable: { thread_id: 'x'.repeat(600) } }, emptyCheckpoint(), meta, {})).rejects.toMatchObject({
+      code: LangGraphErrorCode.INVALID_KEY,
+    });
     await expect(saver.put({ configurable: { thread_id: 'ok' } }, { ...emptyCheckpoint(), id: 'not-a-uuid' }, meta, {})).rejects.toMatchObject({
       code: LangGraphErrorCode.INVALID_CHECKPOINT_ID,
     });
-    await expect(saver.put({ configurable: { thread_id: 'lone\ud800' } }, emptyCheckpoint(), meta, {})).rejects.toMatchObject({ code: LangGraphErrorCode.INVALID_KEY });
+    await expect(saver.put({ configurable: { thread_id: 'lone\ud800' } }, emptyCheckpoint(), meta, {})).rejects.toMatchObject({
+      code: LangGraphErrorCode.INVALID_KEY,
+    });
     expect(await saver.getTuple({ configurable: { thread_id: 'ok' } })).toBeUndefined();
   });
 

@@ -50,7 +50,8 @@ describe('BlackboardStore', () => {
     await store.batch(items);
     const keysOf = (found: Array<{ key: string }>) => found.map((i) => i.key).sort();
     const expected = (pred: (item: (typeof items)[number]) => boolean) => keysOf(items.filter(pred));
-    const search = async (prefix: string[], filter?: Record<string, unknown>) => keysOf(await store.search(prefix, { limit: 2_000, ...(filter ? { filter } : {}) }));
+    const search = async (prefix: string[], filter?: Record<string, unknown>) =>
+      keysOf(await store.search(prefix, { limit: 2_000, ...(filter ? { filter } : {}) }));
 
     expect(await search(['org'])).toEqual(expected(() => true));
     expect(await search(['org', 'red'])).toEqual(expected((i) => i.value.team === 'red'));
@@ -60,7 +61,9 @@ describe('BlackboardStore', () => {
     expect(await search(['org'], { n: { $gte: 990 } })).toEqual(expected((i) => i.value.n >= 990));
     expect(await search(['org'], { n: { $lt: 10 } })).toEqual(expected((i) => i.value.n < 10));
     expect(await search(['org'], { n: { $lte: 10 } })).toEqual(expected((i) => i.value.n <= 10));
-    expect(await search(['org'], { n: { $gte: 100, $lt: 200 }, team: 'blue' })).toEqual(expected((i) => i.value.n >= 100 && i.value.n < 200 && i.value.team === 'blue'));
+    expect(await search(['org'], { n: { $gte: 100, $lt: 200 }, team: 'blue' })).toEqual(
+      expected((i) => i.value.n >= 100 && i.value.n < 200 && i.value.team === 'blue'),
+    );
     expect(await search(['org'], { tag: { $ne: 'plain' } })).toEqual(expected((i) => i.value.tag !== 'plain'));
     expect(await search(['org'], { tag: { $eq: 'round' }, team: { $ne: 'red' } })).toEqual(expected((i) => i.value.tag === 'round' && i.value.team !== 'red'));
     expect(await search(['org'], { at: { $lte: '2026-01-02' } })).toEqual(expected((i) => i.value.at <= '2026-01-02'));
@@ -72,11 +75,25 @@ describe('BlackboardStore', () => {
 
     const distinct = (list: string[][]) => [...new Set(list.map((ns) => ns.join('/')))].sort();
     expect(distinct(await store.listNamespaces({ limit: 100 }))).toEqual(distinct(items.map((i) => i.namespace)));
-    expect(distinct(await store.listNamespaces({ prefix: ['org', 'red'], limit: 100 }))).toEqual(distinct(items.filter((i) => i.value.team === 'red').map((i) => i.namespace)));
-    expect(distinct(await store.listNamespaces({ suffix: ['squad3'], limit: 100 }))).toEqual(distinct(items.filter((i) => i.namespace[2] === 'squad3').map((i) => i.namespace)));
-    expect(distinct(await store.listNamespaces({ prefix: ['org', '*', 'squad1'], limit: 100 }))).toEqual(distinct(items.filter((i) => i.namespace[2] === 'squad1').map((i) => i.namespace)));
-    expect(await store.listNamespaces({ maxDepth: 2, limit: 100 })).toEqual([['org', 'blue'], ['org', 'gold'], ['org', 'green'], ['org', 'red']]);
-    expect(await store.listNamespaces({ maxDepth: 2, limit: 2, offset: 1 })).toEqual([['org', 'gold'], ['org', 'green']]);
+    expect(distinct(await store.listNamespaces({ prefix: ['org', 'red'], limit: 100 }))).toEqual(
+      distinct(items.filter((i) => i.value.team === 'red').map((i) => i.namespace)),
+    );
+    expect(distinct(await store.listNamespaces({ suffix: ['squad3'], limit: 100 }))).toEqual(
+      distinct(items.filter((i) => i.namespace[2] === 'squad3').map((i) => i.namespace)),
+    );
+    expect(distinct(await store.listNamespaces({ prefix: ['org', '*', 'squad1'], limit: 100 }))).toEqual(
+      distinct(items.filter((i) => i.namespace[2] === 'squad1').map((i) => i.namespace)),
+    );
+    expect(await store.listNamespaces({ maxDepth: 2, limit: 100 })).toEqual([
+      ['org', 'blue'],
+      ['org', 'gold'],
+      ['org', 'green'],
+      ['org', 'red'],
+    ]);
+    expect(await store.listNamespaces({ maxDepth: 2, limit: 2, offset: 1 })).toEqual([
+      ['org', 'gold'],
+      ['org', 'green'],
+    ]);
 
     const green = await store.search(['org', 'green'], { limit: 2_000 });
     await store.batch(green.map((item) => ({ namespace: item.namespace, key: item.key, value: null })));

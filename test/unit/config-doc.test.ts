@@ -20,7 +20,11 @@ describe('docs/configuration.md', () => {
     expect(() => renderConfigDoc(z.object({ UNEXPLAINED: z.string().default('x') }))).toThrow(/UNEXPLAINED/);
     const doc = renderConfigDoc(
       z.object({
-        FLAG: z.enum(['true', 'false', '1', '0', 'yes', 'no']).default('false').transform((v) => v === 'true').describe('A switch.'),
+        FLAG: z
+          .enum(['true', 'false', '1', '0', 'yes', 'no'])
+          .default('false')
+          .transform((v) => v === 'true')
+          .describe('A switch.'),
         SECRET: z.string().min(16).describe('Needed | always.'),
         WAIT_MS: z.coerce.number().int().min(0).max(60_000).default(120_000).describe('A wait.'),
       }),

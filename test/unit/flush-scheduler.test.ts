@@ -36,7 +36,14 @@ const nextTurn = () => new Promise((r) => setImmediate(r));
 function sessions(scheduler: FlushScheduler, count: number, onSend?: (i: number) => void, costMs = 0) {
   return Array.from({ length: count }, (_, i) => {
     const sent: Sent[] = [];
-    const session = new Session(`c${i}`, 'agent', recordingSocket(sent, () => onSend?.(i), costMs), log, scheduler, { maxOutboundBytes: 1 << 20 });
+    const session = new Session(
+      `c${i}`,
+      'agent',
+      recordingSocket(sent, () => onSend?.(i), costMs),
+      log,
+      scheduler,
+      { maxOutboundBytes: 1 << 20 },
+    );
     const sub = new Subscription('s1', 'b', ['**'], 'value', session);
     sub.live = true;
     return { session, sub, sent };

@@ -22,12 +22,7 @@ function referenceMatcher(pattern: string): (key: string) => boolean {
 
 /** Segments of a small alphabet, so that patterns and keys often meet. */
 const keySegment = fc.stringMatching(/^[ab$.]{1,4}$/);
-const patternSegment = fc.oneof(
-  keySegment,
-  fc.constant('*'),
-  fc.constant('**'),
-  fc.stringMatching(/^[ab*]{1,5}$/),
-);
+const patternSegment = fc.oneof(keySegment, fc.constant('*'), fc.constant('**'), fc.stringMatching(/^[ab*]{1,5}$/));
 const key = fc.array(keySegment, { minLength: 1, maxLength: 8 }).map((s) => s.join('/'));
 const pattern = fc.array(patternSegment, { minLength: 1, maxLength: 6 }).map((s) => s.join('/'));
 
@@ -46,17 +41,15 @@ describe('glob matcher', () => {
   it('agrees with the reference on keys built to match the pattern', () => {
     // A key made from the pattern by filling each star: matching cases, not only misses.
     const filled = pattern.chain((p) =>
-      fc
-        .array(fc.stringMatching(/^[ab]{0,3}$/), { minLength: 40, maxLength: 40 })
-        .map((fills) => {
-          let i = 0;
-          const k = p
-            .split('/')
-            .map((segment) => (segment === '**' ? `a/${fills[i++] || 'b'}` : segment.replace(/\*/g, () => fills[i++] ?? '')))
-            .map((segment) => (segment === '' ? 'a' : segment))
-            .join('/');
-          return [p, k] as const;
-        }),
+      fc.array(fc.stringMatching(/^[ab]{0,3}$/), { minLength: 40, maxLength: 40 }).map((fills) => {
+        let i = 0;
+        const k = p
+          .split('/')
+          .map((segment) => (segment === '**' ? `a/${fills[i++] || 'b'}` : segment.replace(/\*/g, () => fills[i++] ?? '')))
+          .map((segment) => (segment === '' ? 'a' : segment))
+          .join('/');
+        return [p, k] as const;
+      }),
     );
     fc.assert(
       fc.property(filled, ([p, k]) => {

@@ -19,7 +19,12 @@ const byteOrder = (a: string, b: string) => Buffer.compare(Buffer.from(a), Buffe
 const sign = (n: number) => Math.sign(n);
 
 /** Well-formed strings (no lone surrogates), weighted towards the characters the escape handles. */
-const text = fc.string({ unit: fc.oneof(fc.constantFrom('!', '.', '/', '~', '\u007f', ' ', '\u0000', '\u001f', '"', '-', '0', 'A', 'é', '😀', '\uffff'), fc.string({ unit: 'grapheme', maxLength: 1 })) });
+const text = fc.string({
+  unit: fc.oneof(
+    fc.constantFrom('!', '.', '/', '~', '\u007f', ' ', '\u0000', '\u001f', '"', '-', '0', 'A', 'é', '😀', '\uffff'),
+    fc.string({ unit: 'grapheme', maxLength: 1 }),
+  ),
+});
 
 describe('LangGraph key encoding', () => {
   it('escaping is reversible and yields valid key segments', () => {

@@ -139,21 +139,12 @@ describe('checkHistory rejects non-linearizable histories', () => {
   });
 
   it('rejects a CAS that succeeded twice on one version', () => {
-    const history = [
-      write(0, 0, 1, 'start', 1),
-      cas(1, 2, 5, 1, 'x', { ok: true, version: 2 }),
-      cas(2, 3, 6, 1, 'y', { ok: true, version: 2 }),
-    ];
+    const history = [write(0, 0, 1, 'start', 1), cas(1, 2, 5, 1, 'x', { ok: true, version: 2 }), cas(2, 3, 6, 1, 'y', { ok: true, version: 2 })];
     expect(checkHistory(history).ok).toBe(false);
   });
 
   it('rejects a CAS race that nobody wins', () => {
-    const history = [
-      write(0, 0, 1, 'start', 1),
-      cas(1, 2, 5, 1, 'x', { ok: false }),
-      cas(2, 3, 6, 1, 'y', { ok: false }),
-      read(0, 7, 8, 1, 'start'),
-    ];
+    const history = [write(0, 0, 1, 'start', 1), cas(1, 2, 5, 1, 'x', { ok: false }), cas(2, 3, 6, 1, 'y', { ok: false }), read(0, 7, 8, 1, 'start')];
     expect(checkHistory(history).ok).toBe(false);
   });
 
@@ -180,8 +171,7 @@ describe('checkHistory rejects non-linearizable histories', () => {
 });
 
 describe('checkKeyedHistory', () => {
-  const onKey = (key: string, operations: RegisterOperation[]): RegisterOperation[] =>
-    operations.map((operation) => ({ ...operation, key }));
+  const onKey = (key: string, operations: RegisterOperation[]): RegisterOperation[] => operations.map((operation) => ({ ...operation, key }));
 
   it('checks each key as its own register', () => {
     const history = [...onKey('a', [write(1, 0, 10, 'x', 1)]), ...onKey('b', [write(2, 1, 2, 'x', 1), read(2, 3, 4, 1, 'x')])];
@@ -260,9 +250,7 @@ function pickReadToMakeStale(ops: readonly RegisterOperation[]): { index: number
     .filter((operation) => operation.ret !== undefined && createdVersion(operation) > 0)
     .map((operation) => ({ ret: operation.ret ?? Infinity, version: createdVersion(operation) }));
   const midpoint = [...ops].sort((a, b) => a.call - b.call)[Math.floor(ops.length / 2)]?.call ?? 0;
-  const index = ops.findIndex(
-    (operation) => operation.op === 'read' && operation.output !== undefined && operation.call > midpoint,
-  );
+  const index = ops.findIndex((operation) => operation.op === 'read' && operation.output !== undefined && operation.call > midpoint);
   const candidate = ops[index];
   if (candidate === undefined) throw new Error('the simulation produced no read to mutate');
   const newest = Math.max(...completedWrites.filter((w) => w.ret < candidate.call).map((w) => w.version));

@@ -53,16 +53,7 @@ describe('which tools a credential sees', () => {
     expect(names(['read:b'])).toEqual(['board_get', 'board_history', 'board_list', 'board_search', 'boards']);
     expect(names(['read:b/plan/', 'openid'])).toEqual(['board_get', 'board_history', 'board_list', 'board_search', 'boards']);
     expect(names(['lock:b'])).toEqual(['boards', 'lock_acquire', 'lock_release']);
-    expect(names(['task:b'])).toEqual([
-      'boards',
-      'task_cancel',
-      'task_checkpoint',
-      'task_claim',
-      'task_complete',
-      'task_enqueue',
-      'task_fail',
-      'task_get',
-    ]);
+    expect(names(['task:b'])).toEqual(['boards', 'task_cancel', 'task_checkpoint', 'task_claim', 'task_complete', 'task_enqueue', 'task_fail', 'task_get']);
     expect(names(['write:b'])).toEqual(['board_delete', 'board_patch', 'board_put', 'board_txn', 'board_update', 'boards']);
     expect(names(['admin:b'])).toHaveLength(19);
     expect(names(null)).toHaveLength(19);
@@ -90,14 +81,12 @@ describe('SSE event ids', () => {
   it('carry their stream and Redis entry, and nothing else parses', () => {
     expect(parseEventId('_GET_stream|1712345678-3')).toEqual({ streamId: '_GET_stream', entryId: '1712345678-3' });
     expect(parseEventId('0f1e-uuid|1-0')).toEqual({ streamId: '0f1e-uuid', entryId: '1-0' });
-    for (const bad of ['', '|1-0', '_GET_stream', '_GET_stream|', '_GET_stream|abc', `${'s'.repeat(200)}|1-0`])
-      expect(parseEventId(bad), bad).toBeNull();
+    for (const bad of ['', '|1-0', '_GET_stream', '_GET_stream|', '_GET_stream|abc', `${'s'.repeat(200)}|1-0`]) expect(parseEventId(bad), bad).toBeNull();
   });
 });
 
 describe('the /mcp request guard (DNS rebinding)', () => {
-  const request = (headers: Record<string, string>, localAddress = '127.0.0.1') =>
-    ({ headers, socket: { localAddress } }) as unknown as IncomingMessage;
+  const request = (headers: Record<string, string>, localAddress = '127.0.0.1') => ({ headers, socket: { localAddress } }) as unknown as IncomingMessage;
 
   it('without authentication, over loopback, answers only loopback host names', () => {
     const guard = mcpRequestGuard({ allowedHosts: undefined, allowedOrigins: undefined, authMode: 'none' });

@@ -57,15 +57,17 @@ const doc = fc.dictionary(name, json, { maxKeys: 3 });
 
 /** Cases where the reference does something RFC 6902 forbids: not compared. */
 function referenceOutOfSpec(patch: JsonPatch): boolean {
-  return patch.some(
-    (op) =>
-      ((op.op === 'move' || op.op === 'copy') && op.path.startsWith(`${op.from}/`)) ||
-      (op.op !== 'add' && /\/-(\/|$)/.test(op.path)) ||
-      ((op.op === 'move' || op.op === 'copy') && /\/-(\/|$)/.test(op.from)) ||
-      /\/-\//.test(op.path),
-  ) ||
+  return (
+    patch.some(
+      (op) =>
+        ((op.op === 'move' || op.op === 'copy') && op.path.startsWith(`${op.from}/`)) ||
+        (op.op !== 'add' && /\/-(\/|$)/.test(op.path)) ||
+        ((op.op === 'move' || op.op === 'copy') && /\/-(\/|$)/.test(op.from)) ||
+        /\/-\//.test(op.path),
+    ) ||
     // Once the root is replaced by a scalar, the reference ignores operations on its members.
-    patch.slice(0, -1).some((op) => op.path === '');
+    patch.slice(0, -1).some((op) => op.path === '')
+  );
 }
 
 describe('bounded JSON Patch', () => {
@@ -92,22 +94,34 @@ describe('bounded JSON Patch', () => {
       { minLength: 1, maxLength: 8 },
     );
     fc.assert(
-      fc.property(doc, fc.array(fc.oneof(operation, operation, copies.map((c) => c[0]!)), { maxLength: 10 }), fc.integer({ min: 20, max: 400 }), (d, patch, limit) => {
-        fc.pre(!referenceOutOfSpec(patch));
-        const start = JSON.stringify(d).length;
-        fc.pre(start <= limit);
-        const budget = new PatchBudget(limit);
-        const mine = ours(d, patch, limit, budget);
-        const ref = reference(d, patch);
-        if (mine.ok) {
-          expect(mine.text.length).toBeLessThanOrEqual(limit);
-          if (ref.outcome.ok) expect(JSON.parse(mine.text)).toEqual(JSON.parse(ref.outcome.text));
-        } else if (mine.code === 'TOO_LARGE' && mine.reason === 'size') {
-          // Some operation of the patch made (or would have made) the value too large.
-          expect(ref.largest).toBeGreaterThan(limit);
-        }
-        expect(budget.used).toBeLessThanOrEqual(budget.maxWork + 2_048);
-      }),
+      fc.property(
+        doc,
+        fc.array(
+          fc.oneof(
+            operation,
+            operation,
+            copies.map((c) => c[0]!),
+          ),
+          { maxLength: 10 },
+        ),
+        fc.integer({ min: 20, max: 400 }),
+        (d, patch, limit) => {
+          fc.pre(!referenceOutOfSpec(patch));
+          const start = JSON.stringify(d).length;
+          fc.pre(start <= limit);
+          const budget = new PatchBudget(limit);
+          const mine = ours(d, patch, limit, budget);
+          const ref = reference(d, patch);
+          if (mine.ok) {
+            expect(mine.text.length).toBeLessThanOrEqual(limit);
+            if (ref.outcome.ok) expect(JSON.parse(mine.text)).toEqual(JSON.parse(ref.outcome.text));
+          } else if (mine.code === 'TOO_LARGE' && mine.reason === 'size') {
+            // Some operation of the patch made (or would have made) the value too large.
+            expect(ref.largest).toBeGreaterThan(limit);
+          }
+          expect(budget.used).toBeLessThanOrEqual(budget.maxWork + 2_048);
+        },
+      ),
       { numRuns: 3_000 },
     );
   });

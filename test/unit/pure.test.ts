@@ -68,14 +68,16 @@ describe('key queue', () => {
     const order: string[] = [];
     let running = 0;
     let maxRunning = 0;
-    const task = (name: string, fail = false) => async () => {
-      running++;
-      maxRunning = Math.max(maxRunning, running);
-      await new Promise((r) => setTimeout(r, 5));
-      order.push(name);
-      running--;
-      if (fail) throw new Error(name);
-    };
+    const task =
+      (name: string, fail = false) =>
+      async () => {
+        running++;
+        maxRunning = Math.max(maxRunning, running);
+        await new Promise((r) => setTimeout(r, 5));
+        order.push(name);
+        running--;
+        if (fail) throw new Error(name);
+      };
     const results = await Promise.allSettled([q.run('k', task('a')), q.run('k', task('b', true)), q.run('k', task('c'))]);
     expect(order).toEqual(['a', 'b', 'c']);
     expect(maxRunning).toBe(1);

@@ -29,7 +29,17 @@ describe('parsing scopes', () => {
     expect(parseScope('openid')).toBeNull();
     expect(parseScope('profile:email')).toBeNull();
     expect(parseScope(':x')).toBeNull();
-    for (const bad of ['read:', 'read:Board', 'read:a b', 'read:-x'.replace('-x', '_x'), 'read:a/plan/*', 'task:a/q', 'admin:a/x', `read:a/${'k'.repeat(600)}`, 'read:a/x\u0001']) {
+    for (const bad of [
+      'read:',
+      'read:Board',
+      'read:a b',
+      'read:-x'.replace('-x', '_x'),
+      'read:a/plan/*',
+      'task:a/q',
+      'admin:a/x',
+      `read:a/${'k'.repeat(600)}`,
+      'read:a/x\u0001',
+    ]) {
       expect(() => parseScope(bad), bad).toThrow(ScopeError);
     }
   });

@@ -56,10 +56,7 @@ export const mcpCommand: Command = {
             new Promise<never>((_, reject) => {
               refused = reject;
               timer = setTimeout(
-                () =>
-                  reject(
-                    refusal ?? new BlackboardError(ErrorCode.UNAVAILABLE, `could not connect to ${flags.url} within ${flags.timeoutMs} ms`),
-                  ),
+                () => reject(refusal ?? new BlackboardError(ErrorCode.UNAVAILABLE, `could not connect to ${flags.url} within ${flags.timeoutMs} ms`)),
                 flags.timeoutMs,
               );
             }),

@@ -64,7 +64,10 @@ export const watchCommand: Command = {
             if (count !== undefined && ++printed >= count) finish(null);
           } else if (change.type === 'reset' && (resets++ > 0 || fromRev !== undefined)) {
             // Only a reset after the start means events could not be replayed.
-            ctx.out.result({ type: 'reset', rev: change.rev, epoch: change.epoch }, () => `-- history could not be replayed; current state is at rev ${change.rev} --`);
+            ctx.out.result(
+              { type: 'reset', rev: change.rev, epoch: change.epoch },
+              () => `-- history could not be replayed; current state is at rev ${change.rev} --`,
+            );
           }
         },
         fromRev === undefined ? {} : { fromRev },

@@ -66,10 +66,7 @@ export class Dashboard {
   private readonly recentLoaded = new WeakSet<BoardModel>();
   private readonly placeholder = note('Choose a board on the left, or type its name and press Enter.');
 
-  constructor(
-    root: HTMLElement,
-    options: DashboardOptions,
-  ) {
+  constructor(root: HTMLElement, options: DashboardOptions) {
     const params = options.pageUrl.searchParams;
     const token = params.get('token');
     const agent = params.get('agent');

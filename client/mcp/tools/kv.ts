@@ -1,8 +1,6 @@
 import { z } from 'zod';
 import { keyPath, revision } from '../../../shared/protocol/messages/common.js';
-import type {
-  BoardEvent,
-} from '../../../shared/protocol/types.js';
+import type { BoardEvent } from '../../../shared/protocol/types.js';
 import {
   anyJson,
   durableArg,
@@ -169,9 +167,7 @@ export function kvTools(board: BoardArg): ToolDefinition[] {
       },
       output: {
         rev: z.number().int(),
-        results: z
-          .array(z.strictObject({ version: z.number().int().optional(), value: z.unknown().optional() }))
-          .describe('One per op, in order.'),
+        results: z.array(z.strictObject({ version: z.number().int().optional(), value: z.unknown().optional() })).describe('One per op, in order.'),
       },
       async run(args, ctx) {
         const ops = args.ops.map((o) => {
@@ -230,10 +226,7 @@ export function kvTools(board: BoardArg): ToolDefinition[] {
       input: { prefix: z.string().max(64).optional().describe('Only boards whose name starts with this.') },
       output: { boards: z.array(z.strictObject({ board: z.string(), rev: z.number().int(), epoch: z.string() })), more: z.boolean() },
       async run(args, ctx) {
-        const r = await ctx.api.request(
-          'boards',
-          args.prefix === undefined ? {} : { prefix: args.prefix },
-        );
+        const r = await ctx.api.request('boards', args.prefix === undefined ? {} : { prefix: args.prefix });
         return { boards: r.boards.map((b) => ({ board: b.board, rev: b.rev, epoch: b.epoch })), more: r.more === true };
       },
     }),

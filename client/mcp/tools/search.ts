@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { revision } from '../../../shared/protocol/messages/common.js';
-import { SEARCH_MAX_LIMIT, SEARCH_MAX_QUERY, } from '../../../shared/protocol/messages/index.js';
+import { SEARCH_MAX_LIMIT, SEARCH_MAX_QUERY } from '../../../shared/protocol/messages/index.js';
 import { globPattern } from '../../../shared/protocol/messages/subscriptions.js';
 import type { BoardArg } from '../args.js';
 import { tool, type ToolDefinition } from '../tool.js';
@@ -18,7 +18,12 @@ export function searchTools(board: BoardArg): ToolDefinition[] {
       input: {
         board,
         query: z.string().min(1).max(SEARCH_MAX_QUERY).describe('What to find, e.g. `deploy "rollback plan" -draft`.'),
-        patterns: z.array(globPattern).min(1).max(64).optional().describe('Only keys matching one of these (exact keys or globs: * one segment, ** any depth).'),
+        patterns: z
+          .array(globPattern)
+          .min(1)
+          .max(64)
+          .optional()
+          .describe('Only keys matching one of these (exact keys or globs: * one segment, ** any depth).'),
         history: z.boolean().optional().describe('Search every value each key has had, not only the current ones.'),
         from_rev: revision.optional().describe('With history: from this revision (inclusive).'),
         to_rev: revision.optional().describe('With history: up to this revision (inclusive).'),

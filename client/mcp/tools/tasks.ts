@@ -10,8 +10,7 @@ const stateOutput = z.enum(['waiting', 'delayed', 'active', 'completed', 'failed
 
 /** Handing out work, and working it: claim, checkpoint, complete or fail, all fenced by the claim's token. */
 export function taskTools(board: BoardArg): ToolDefinition[] {
-  const finish = (taskIdValue: string, token: string, ctx: { claims: { drop(id: string, token?: string): void } }) =>
-    ctx.claims.drop(taskIdValue, token);
+  const finish = (taskIdValue: string, token: string, ctx: { claims: { drop(id: string, token?: string): void } }) => ctx.claims.drop(taskIdValue, token);
   return [
     tool({
       name: 'task_enqueue',
@@ -80,8 +79,7 @@ export function taskTools(board: BoardArg): ToolDefinition[] {
     tool({
       name: 'task_cancel',
       title: 'Cancel a task',
-      description:
-        'Cancels a task: a waiting one is never handed out; an agent working on it is told to stop, and its token stops working.',
+      description: 'Cancels a task: a waiting one is never handed out; an agent working on it is told to stop, and its token stops working.',
       action: 'task',
       annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true },
       input: { board, task_id: taskIdArg },

@@ -47,18 +47,10 @@ export function updateTool(board: BoardArg): ToolDefinition {
       fence: fenceArg,
     },
     output: {
-      committed: z
-        .boolean()
-        .describe('true: your value was written. false: nothing was written (a read, or someone changed the key first).'),
+      committed: z.boolean().describe('true: your value was written. false: nothing was written (a read, or someone changed the key first).'),
       key: z.string(),
-      version: z
-        .number()
-        .int()
-        .describe('After a commit, the new version; otherwise the current version (0: absent). Pass it with your next value.'),
-      value: z
-        .unknown()
-        .optional()
-        .describe('After a commit, the value written; otherwise the current value (absent when the key does not exist).'),
+      version: z.number().int().describe('After a commit, the new version; otherwise the current version (0: absent). Pass it with your next value.'),
+      value: z.unknown().optional().describe('After a commit, the value written; otherwise the current value (absent when the key does not exist).'),
       rev: z.number().int().optional().describe('Board revision of the commit, or of the read.'),
     },
     async run(args, ctx) {

@@ -74,4 +74,3 @@ export const readHandlers: HandlerTable = {
 
   boards,
 };
-

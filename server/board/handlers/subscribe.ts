@@ -83,14 +83,7 @@ export const subscriptionHandlers: HandlerTable = {
     }
 
     const access = ctx.readAccess(board);
-    const sub = new Subscription(
-      session.newSubscriptionId(),
-      board,
-      frame.patterns,
-      frame.mode ?? 'value',
-      session,
-      access ?? undefined,
-    );
+    const sub = new Subscription(session.newSubscriptionId(), board, frame.patterns, frame.mode ?? 'value', session, access ?? undefined);
     // Attach before reading: every revision after the read reaches the subscription.
     await services.hub.attach(sub);
     try {

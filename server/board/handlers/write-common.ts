@@ -143,13 +143,7 @@ export function writeIdentity(frame: Readonly<Record<string, unknown>> & { reqId
 }
 
 /** Refusals that a check made before the commit can give, and that a committed first try makes moot. */
-const RECALLABLE: ReadonlySet<string> = new Set([
-  ErrorCode.CONFLICT,
-  ErrorCode.NOT_FOUND,
-  ErrorCode.BAD_REQUEST,
-  ErrorCode.INVALID,
-  ErrorCode.TOO_LARGE,
-]);
+const RECALLABLE: ReadonlySet<string> = new Set([ErrorCode.CONFLICT, ErrorCode.NOT_FOUND, ErrorCode.BAD_REQUEST, ErrorCode.INVALID, ErrorCode.TOO_LARGE]);
 
 /**
  * Runs a write; if it is refused, asks whether the same request already committed under

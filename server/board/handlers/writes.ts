@@ -6,7 +6,18 @@ import { applyJsonPatch, patchBudgetFor, type PatchBudget } from '../patch.js';
 import { KeyQueue } from '../key-queue.js';
 import type { StoredRecord } from '../records.js';
 import type { Compare, WriteOp } from '../store.js';
-import { CompareFailed, commitWrite, firstResultOr, writeIdentity, type WriteResult, currentConflict, forbidServerKey, valueText, checkValueSize, withCurrentState } from './write-common.js';
+import {
+  CompareFailed,
+  commitWrite,
+  firstResultOr,
+  writeIdentity,
+  type WriteResult,
+  currentConflict,
+  forbidServerKey,
+  valueText,
+  checkValueSize,
+  withCurrentState,
+} from './write-common.js';
 
 /** The patched value as JSON text; a failing `test` op is CONFLICT with the state it was tested against. */
 function patchedText(ctx: OpContext, key: string, record: StoredRecord, patch: JsonPatch, budget: PatchBudget = patchBudgetFor(ctx)): string {
@@ -107,12 +118,7 @@ export const writeHandlers: HandlerTable = {
       if (ifVersion === 0) throw currentConflict(key, (await ctx.services.store.read(board, key)).record, 0);
       const compares = ifVersion === undefined ? [] : [{ key, version: ifVersion }];
       try {
-        return await commitWrite(
-          ctx,
-          { board, fence: frame.fence, shape: 'delete', compares, ops: [{ kind: 'delete', key }] },
-          identity,
-          frame.durability,
-        );
+        return await commitWrite(ctx, { board, fence: frame.fence, shape: 'delete', compares, ops: [{ kind: 'delete', key }] }, identity, frame.durability);
       } catch (err) {
         throw singleConflict(err, key, ifVersion);
       }

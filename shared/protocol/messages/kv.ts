@@ -1,15 +1,5 @@
 import { z } from 'zod';
-import {
-  boardName,
-  durability,
-  fence,
-  jsonValue,
-  keyPath,
-  positiveInt,
-  reqId,
-  request,
-  revision,
-} from './common.js';
+import { boardName, durability, fence, jsonValue, keyPath, positiveInt, reqId, request, revision } from './common.js';
 
 export const jsonPatchOperation = z.discriminatedUnion('op', [
   z.strictObject({ op: z.literal('add'), path: z.string(), value: jsonValue }),

@@ -44,7 +44,9 @@ export const taskResults = {
 
 export const presenceResults = {
   'presence.set': z.object({ rev: positiveInt, since: timestamp, expiresAt: timestamp }),
-  'presence.clear': z.object({ cleared: z.boolean(), rev: positiveInt.optional() }).describe('`rev` is the revision that removed the entry; `cleared: false` when there was none.'),
+  'presence.clear': z
+    .object({ cleared: z.boolean(), rev: positiveInt.optional() })
+    .describe('`rev` is the revision that removed the entry; `cleared: false` when there was none.'),
 } as const;
 
 /** The last background migration pass over a board (see docs/schemas.md). */
@@ -58,7 +60,9 @@ export const migrationPassReport = z.object({
 });
 
 export const schemaResults = {
-  'schema.set': z.object({ pattern: z.string(), schemaVersion: positiveInt, rev: revision, created: z.boolean() }).describe('`created: false` when the same version was registered before with the same content.'),
+  'schema.set': z
+    .object({ pattern: z.string(), schemaVersion: positiveInt, rev: revision, created: z.boolean() })
+    .describe('`created: false` when the same version was registered before with the same content.'),
   'schema.get': z.object({
     pattern: z.string(),
     schemaVersion: positiveInt,

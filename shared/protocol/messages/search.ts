@@ -34,9 +34,7 @@ export const searchRequests = { search: searchRequest } as const;
 export const searchHighlight = z.object({
   path: z.string().describe('JSON Pointer of the string in the value (`""` for a value that is a string).'),
   text: z.string().describe('An excerpt of that string.'),
-  marks: z
-    .array(z.array(z.number().int().min(0)).length(2))
-    .describe('[start, end) offsets (UTF-16 code units) of the matching words in `text`.'),
+  marks: z.array(z.array(z.number().int().min(0)).length(2)).describe('[start, end) offsets (UTF-16 code units) of the matching words in `text`.'),
 });
 
 export const searchItem = z.object({

@@ -37,12 +37,7 @@
 // the version-based pruning: histories with frequent deletes of one key under
 // high concurrency and many timeouts can exhaust the time budget.
 
-import {
-  compileRegisterHistory,
-  hasKnownOutcome,
-  type RegisterOperation,
-  type RegisterState,
-} from './register-model.js';
+import { compileRegisterHistory, hasKnownOutcome, type RegisterOperation, type RegisterState } from './register-model.js';
 import { searchForLinearization, type SearchOutcome } from './search.js';
 
 export type {
@@ -106,10 +101,7 @@ export interface KeyedLinearizabilityResult extends LinearizabilityResult {
  * Splits the history by `key` and checks each key independently, sharing one
  * time budget. Stops at the first key that is not linearizable.
  */
-export function checkKeyedHistory(
-  ops: readonly RegisterOperation[],
-  options: CheckOptions = {},
-): KeyedLinearizabilityResult {
+export function checkKeyedHistory(ops: readonly RegisterOperation[], options: CheckOptions = {}): KeyedLinearizabilityResult {
   const deadline = deadlineAfter(options);
   const byKey = new Map<string | undefined, RegisterOperation[]>();
   for (const operation of ops) {
@@ -157,12 +149,7 @@ function checkPrefix(ops: readonly RegisterOperation[], cutTime: number, deadlin
  * usually the first return at the frontier, so that is tried first, then a
  * binary search covers the rest.
  */
-function explainViolation(
-  ops: readonly RegisterOperation[],
-  key: string | undefined,
-  frontier: number,
-  deadline: number,
-): LinearizabilityFailure {
+function explainViolation(ops: readonly RegisterOperation[], key: string | undefined, frontier: number, deadline: number): LinearizabilityFailure {
   const unwritten = compileRegisterHistory(ops).readOfUnwrittenValue;
   if (unwritten !== undefined) {
     const value = JSON.stringify(unwritten.output?.value);
@@ -202,10 +189,7 @@ function describe(operation: RegisterOperation): string {
     case 'write':
       return `write(${JSON.stringify(operation.input.value)}) ${by} ${when} → ${JSON.stringify(operation.output)}`;
     case 'cas':
-      return (
-        `cas(ifVersion ${operation.input.ifVersion}, ${JSON.stringify(operation.input.value)}) ` +
-        `${by} ${when} → ${JSON.stringify(operation.output)}`
-      );
+      return `cas(ifVersion ${operation.input.ifVersion}, ${JSON.stringify(operation.input.value)}) ` + `${by} ${when} → ${JSON.stringify(operation.output)}`;
     case 'delete':
       return `delete ${by} ${when} → ${JSON.stringify(operation.output)}`;
   }

@@ -42,9 +42,7 @@ export type WriteOperation = OperationTiming & {
 };
 
 /** `currentVersion` is optional because not every client reports it on a conflict. */
-export type CasOutput =
-  | { readonly ok: true; readonly version: number }
-  | { readonly ok: false; readonly currentVersion?: number };
+export type CasOutput = { readonly ok: true; readonly version: number } | { readonly ok: false; readonly currentVersion?: number };
 
 export type CasOperation = OperationTiming & {
   readonly op: 'cas';
@@ -147,9 +145,7 @@ function withSymmetryClasses(operations: CompiledOperation[], unobservedValueId:
   for (const operation of operations) if (operation.kind === 'read') observedValues.add(operation.valueId);
   const classIds = new Map<string, number>();
   const classSizes: number[] = [];
-  const byCallTime = operations
-    .map((operation, index) => ({ operation, index }))
-    .sort((a, b) => a.operation.call - b.operation.call || a.index - b.index);
+  const byCallTime = operations.map((operation, index) => ({ operation, index })).sort((a, b) => a.operation.call - b.operation.call || a.index - b.index);
   const result = [...operations];
   for (const { operation, index } of byCallTime) {
     if (operation.known || operation.kind === 'read') continue;
@@ -170,11 +166,7 @@ function withSymmetryClasses(operations: CompiledOperation[], unobservedValueId:
   return result;
 }
 
-function compileOperation(
-  record: RegisterOperation,
-  known: boolean,
-  intern: (value: string) => number,
-): CompiledOperation {
+function compileOperation(record: RegisterOperation, known: boolean, intern: (value: string) => number): CompiledOperation {
   const timing = { call: record.call, ret: known ? (record.ret ?? Infinity) : Infinity, known, source: record };
   const unobserved = {
     valueId: ABSENT_VALUE_ID,

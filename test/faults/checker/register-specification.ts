@@ -8,10 +8,7 @@ import type { UnknownWriteGate } from './version-claims.js';
 /** The value id of "no value": the key is absent. */
 export const ABSENT_VALUE_ID = 0;
 
-export function versionedRegisterSpecification(
-  valueSpace: number,
-  mayCreate: UnknownWriteGate,
-): SearchModel<CompiledOperation> {
+export function versionedRegisterSpecification(valueSpace: number, mayCreate: UnknownWriteGate): SearchModel<CompiledOperation> {
   const pack = (version: number, valueId: number): number => version * valueSpace + valueId;
   const versionOf = (state: number): number => Math.floor(state / valueSpace);
 

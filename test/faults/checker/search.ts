@@ -72,8 +72,7 @@ export function searchForLinearization<Operation extends SearchableOperation>(
   const events = new PendingEvents(operations);
   const explored = new ExploredConfigurations(operations.map((operation) => operation.known));
   const linearizedInClass = new Int32Array(operations.reduce((most, operation) => Math.max(most, operation.symmetryClass + 1), 0));
-  const inTurn = (operation: Operation): boolean =>
-    operation.symmetryClass < 0 || linearizedInClass[operation.symmetryClass] === operation.rankInClass;
+  const inTurn = (operation: Operation): boolean => operation.symmetryClass < 0 || linearizedInClass[operation.symmetryClass] === operation.rankInClass;
 
   // The explicit recursion stack: which operation was linearized, the state
   // before it, whether it was forced (no alternatives worth trying), the window
@@ -133,8 +132,7 @@ export function searchForLinearization<Operation extends SearchableOperation>(
     return false;
   };
   /** An unknown block right before `operation` that it would erase anyway: the order without the block is explored too. */
-  const erasesUnknownBlock = (operation: Operation, nextState: number): boolean =>
-    topIsUnknown() && model.step(operation, blockStart()) === nextState;
+  const erasesUnknownBlock = (operation: Operation, nextState: number): boolean => topIsUnknown() && model.step(operation, blockStart()) === nextState;
   const servesSomeKnownOperation = (nextState: number): boolean => {
     const canServe = model.blockCanServe?.bind(model);
     if (canServe === undefined) return true;

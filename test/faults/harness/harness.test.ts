@@ -102,13 +102,7 @@ describe('verdict', () => {
     epochs.dataLosses.push(3.5);
     epochs.changes.push({ from: 'e1', to: 'e2', detectedAt: 4, via: 'boards' });
     // Before the loss: linearizable. A write still running at the loss becomes unknown.
-    const ops = [
-      write('a', 0, 1, 'a-1', 1),
-      read('b', 2, 3, 'a-1', 1),
-      write('a', 3, 6, 'a-2', 2),
-      read('b', 5, 6, null, 0, 1),
-      write('b', 7, 8, 'b-1', 1, 1),
-    ];
+    const ops = [write('a', 0, 1, 'a-1', 1), read('b', 2, 3, 'a-1', 1), write('a', 3, 6, 'a-2', 2), read('b', 5, 6, null, 0, 1), write('b', 7, 8, 'b-1', 1, 1)];
     expect(checkRecorded(ops, epochs, 5_000)).toMatchObject({ linearizable: 'yes', generations: 2 });
     // Without the announced epoch the same history is a violation.
     const uncut = ops.map((o) => ({ ...o, generation: 0 }));

@@ -125,8 +125,7 @@ export class FaultScenario {
 
   private async prepareClients(): Promise<void> {
     const { profile, options } = this;
-    const durabilityOf = (i: number): Durability =>
-      options.durability === 'mixed' ? (i % 2 === 0 ? 'durable' : 'memory') : options.durability;
+    const durabilityOf = (i: number): Durability => (options.durability === 'mixed' ? (i % 2 === 0 ? 'durable' : 'memory') : options.durability);
     for (let i = 0; i < profile.clients; i++) {
       const sdk = await this.client(this.registerUrls(i), { requestTimeoutMs: options.requestTimeoutMs ?? 8_000, agent: `c${i}` });
       this.registerClients.push(new RegisterClient(`c${i}`, sdk, this.history));

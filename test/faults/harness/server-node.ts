@@ -82,7 +82,11 @@ export class ServerNode {
         .split('\n')
         .map((l) => l.trim())
         .filter((l) => l !== '' && !l.startsWith('{') && !l.startsWith('at ') && !l.startsWith('^'));
-      const last = printed.filter((l) => /Error|throw|Emitted/.test(l)).slice(0, 3).join(' | ') || printed.slice(-3).join(' | ');
+      const last =
+        printed
+          .filter((l) => /Error|throw|Emitted/.test(l))
+          .slice(0, 3)
+          .join(' | ') || printed.slice(-3).join(' | ');
       throw new Error(`server node :${this.port} pid ${crash.pid} crashed (${String(crash.how)}): ${last}`);
     }
   }

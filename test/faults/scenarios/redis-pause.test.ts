@@ -23,9 +23,7 @@ describe('Redis paused for 5 s (CLIENT PAUSE ALL)', () => {
         // The pause held a command from another connection for most of its length, and Redis did not restart.
         expect(heldMs).toBeGreaterThan(PAUSE_MS * 0.8);
         expect(after.runId).toBe(before.runId);
-        scenario.fault(
-          `CLIENT PAUSE ${PAUSE_MS} ALL: a probe command was held ${Math.round(heldMs)} ms (run_id ${after.runId.slice(0, 8)} unchanged)`,
-        );
+        scenario.fault(`CLIENT PAUSE ${PAUSE_MS} ALL: a probe command was held ${Math.round(heldMs)} ms (run_id ${after.runId.slice(0, 8)} unchanged)`);
       }
       await workload.finishAfterFaults(profile.operations, 300_000);
       // The server felt it: requests in flight during the pause waited for Redis.

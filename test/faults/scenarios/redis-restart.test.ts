@@ -21,7 +21,7 @@ describe('Redis restarted without its data', () => {
     const full = profile.name === 'full';
     await scenario.run(async () => {
       const observer = await scenario.client(nodes[0]!.wsUrl, { agent: 'observer' });
-      const rebuilt = async () => ((await observer.boards(board).catch(() => ({ boards: [] }))).boards.some((b) => b.board === board));
+      const rebuilt = async () => (await observer.boards(board).catch(() => ({ boards: [] }))).boards.some((b) => b.board === board);
       const rebuilds: Array<{ from: number; to: number }> = [];
       await scenario.begin();
       const perPhase = Math.ceil(profile.operations / (profile.rounds + 1));

@@ -47,8 +47,20 @@ describe('task workers SIGKILLed while working', () => {
     const kills = 2 * profile.rounds;
     const startWorker = async () => {
       const worker = new AgentProcess('test/faults/task-worker-agent.ts', [
-        '--url', node.wsUrl, '--board', board, '--queue', QUEUE, '--concurrency', '2',
-        '--step-ms', '60', '--lease', '3000', '--agent', `worker-${workers.length}`,
+        '--url',
+        node.wsUrl,
+        '--board',
+        board,
+        '--queue',
+        QUEUE,
+        '--concurrency',
+        '2',
+        '--step-ms',
+        '60',
+        '--lease',
+        '3000',
+        '--agent',
+        `worker-${workers.length}`,
       ]);
       workers.push(worker);
       await worker.until('ready', () => true, 60_000);

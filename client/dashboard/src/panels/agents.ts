@@ -16,7 +16,17 @@ interface AgentRow {
 /** `$presence/<agent>` = {agent, meta, since, node}: who is on the board now. */
 export class AgentsPanel extends PrefixTablePanel<AgentRow> {
   constructor() {
-    super('agents', 'Agents', [['', 'agent'], ['', 'node'], ['', 'here since'], ['', 'meta']], 'No agents present on this board.');
+    super(
+      'agents',
+      'Agents',
+      [
+        ['', 'agent'],
+        ['', 'node'],
+        ['', 'here since'],
+        ['', 'meta'],
+      ],
+      'No agents present on this board.',
+    );
   }
 
   update(): void {

@@ -16,7 +16,17 @@ interface LockRow {
 /** `$locks/<name>` = {holder, token, expiresAt}: who holds what, and for how much longer. */
 export class LocksPanel extends PrefixTablePanel<LockRow> {
   constructor() {
-    super('locks', 'Locks', [['', 'lock'], ['', 'holder'], ['num', 'token'], ['num', 'expires in']], 'No locks held on this board.');
+    super(
+      'locks',
+      'Locks',
+      [
+        ['', 'lock'],
+        ['', 'holder'],
+        ['num', 'token'],
+        ['num', 'expires in'],
+      ],
+      'No locks held on this board.',
+    );
   }
 
   update(): void {

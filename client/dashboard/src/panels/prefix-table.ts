@@ -27,7 +27,11 @@ export abstract class PrefixTablePanel<Row extends { element: HTMLTableRowElemen
     const tbody = el('tbody');
     table.append(thead, tbody);
     body.append(this.empty, table);
-    this.rows = new KeyedRows(tbody, (key) => this.createRow(key), (row, key) => this.updateRow(row, key));
+    this.rows = new KeyedRows(
+      tbody,
+      (key) => this.createRow(key),
+      (row, key) => this.updateRow(row, key),
+    );
   }
 
   setBoard(model: BoardModel | null): void {

@@ -40,9 +40,7 @@ export class ConnectionStatus {
     setAttr(this.root, 'data-state', shown);
     const text = {
       connecting:
-        this.failedDials === 0
-          ? 'connecting…'
-          : `cannot connect (${this.failedDials}×), retrying; if the server needs a token, open this page with ?token=…`,
+        this.failedDials === 0 ? 'connecting…' : `cannot connect (${this.failedDials}×), retrying; if the server needs a token, open this page with ?token=…`,
       connected: this.outages > 0 ? `connected (reconnected ${this.outages}×)` : 'connected',
       reconnecting: `reconnecting… (${this.lastClose || 'connection lost'})`,
       closed: `closed (${this.lastClose || 'by the client'}); reload to retry`,

@@ -27,7 +27,17 @@ function isStatusKey(key: string): boolean {
 /** Tasks of the board as mirrored in `$tasks/…`: state, attempt, progress. */
 export class TasksPanel extends PrefixTablePanel<TaskRow> {
   constructor() {
-    super('tasks', 'Tasks', [['', 'task'], ['', 'state'], ['num', 'attempt'], ['', 'progress']], 'No tasks on this board.');
+    super(
+      'tasks',
+      'Tasks',
+      [
+        ['', 'task'],
+        ['', 'state'],
+        ['num', 'attempt'],
+        ['', 'progress'],
+      ],
+      'No tasks on this board.',
+    );
   }
 
   update(): void {

@@ -75,7 +75,11 @@ export class ThreadsPanel {
     const tbody = el('tbody');
     table.append(thead, tbody);
     body.append(this.empty, table, this.timelineTitle, this.timeline);
-    this.threads = new KeyedRows(tbody, (key) => this.createRow(key), (row, key) => this.updateRow(row, key));
+    this.threads = new KeyedRows(
+      tbody,
+      (key) => this.createRow(key),
+      (row, key) => this.updateRow(row, key),
+    );
   }
 
   setBoard(model: BoardModel | null): void {
