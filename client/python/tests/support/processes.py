@@ -39,6 +39,32 @@ def _healthy(port: int) -> bool:
         return False
 
 
+CLUSTER_KEY = "bb:cluster"
+
+
+def _release_cluster_claim(redis_url: str) -> None:
+    """Tests give each history server a database of its own on the one Redis; a node refuses to
+    start against a Redis whose cluster id another database recorded (so that one deployment
+    cannot split its history). As the refusal says, deleting the key hands the Redis to the
+    database of the node that starts next: the test's."""
+    parts = urlsplit(redis_url)
+    db = (parts.path or "/0").lstrip("/") or "0"
+    commands = [["SELECT", db], ["DEL", CLUSTER_KEY]]
+    payload = b"".join(
+        f"*{len(c)}\r\n".encode() + b"".join(f"${len(a.encode())}\r\n{a}\r\n".encode() for a in c) for c in commands
+    )
+    with socket.create_connection((parts.hostname or "127.0.0.1", parts.port or 6379), timeout=5) as conn:
+        conn.sendall(payload)
+        replies = b""
+        while replies.count(b"\r\n") < len(commands):
+            chunk = conn.recv(4096)
+            if not chunk:
+                break
+            replies += chunk
+    if not replies.startswith(b"+OK") or b"-ERR" in replies:
+        raise RuntimeError(f"could not release the Redis cluster claim: {replies!r}")
+
+
 class ServerProcess:
     """``node dist/server/main.js`` on a port of its own, with the test's environment.
 
@@ -73,6 +99,8 @@ class ServerProcess:
 
     def start(self, timeout: float = 60) -> ServerProcess:
         ensure_built()
+        if self.env["HISTORY_ENABLED"] == "true":
+            _release_cluster_claim(self.env.get("REDIS_URL", "redis://127.0.0.1:6379"))
         self.proc = subprocess.Popen(["node", str(SERVER_MAIN)], cwd=REPO, env=self.env, stdout=self._log, stderr=self._log)
         deadline = time.monotonic() + timeout
         while not _healthy(self.port):
