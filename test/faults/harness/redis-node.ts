@@ -29,7 +29,8 @@ export interface PrivateRedis extends AsyncDisposable {
   stop(): Promise<void>;
 }
 
-async function withConnection<T>(url: string, fn: (redis: Redis) => Promise<T>): Promise<T> {
+/** A short-lived connection to the Redis at `url`, closed after `fn`. */
+export async function withConnection<T>(url: string, fn: (redis: Redis) => Promise<T>): Promise<T> {
   const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, enableOfflineQueue: false, connectTimeout: 3_000 });
   redis.on('error', () => undefined);
   await redis.connect();

@@ -2,8 +2,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { freePort } from '../../helpers/process-server.js';
+import { withConnection } from './redis-node.js';
 import { sleep } from './time.js';
 
 /** The Sentinel name of the scenario's primary. */
@@ -17,15 +18,9 @@ interface RedisServer {
   child: ChildProcess;
 }
 
-async function query<T>(port: number, fn: (redis: Redis) => Promise<T>): Promise<T> {
-  const redis = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0, enableOfflineQueue: false, connectTimeout: 2_000 });
-  redis.on('error', () => undefined);
-  await redis.connect();
-  try {
-    return await fn(redis);
-  } finally {
-    redis.disconnect();
-  }
+/** A short-lived connection to the redis-server (or Sentinel) on `port`. */
+function query<T>(port: number, fn: (redis: Redis) => Promise<T>): Promise<T> {
+  return withConnection(`redis://127.0.0.1:${port}`, fn);
 }
 
 async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> {
