@@ -25,6 +25,35 @@ export interface Attack {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/**
+ * Sends `chunk` up to `times` times per connection as fast as the socket takes it, opening a
+ * new connection each time the server closes one (4029), until `stopped()`.
+ */
+async function floodUntilStopped(
+  port: number,
+  token: string,
+  chunk: Buffer,
+  times: number,
+  stopped: () => boolean,
+): Promise<{ connections: number; frames: number }> {
+  let connections = 0;
+  let frames = 0;
+  while (!stopped()) {
+    const flooder = await TcpFlooder.open(port, { authorization: `Bearer ${token}` }).catch(() => null);
+    if (!flooder) {
+      await sleep(100);
+      continue;
+    }
+    connections++;
+    const flooding = flooder.flood(chunk, times, 60_000);
+    while (!stopped() && flooder.closeCode === null) await sleep(50);
+    flooder.close();
+    await flooding;
+    frames += flooder.sent;
+  }
+  return { connections, frames };
+}
+
 const codeOf = (reply: Record<string, unknown>) => (reply.error as { code?: string } | undefined)?.code;
 const retryAfter = (reply: Record<string, unknown>) =>
   Number((reply.error as { details?: { retryAfterMs?: number } } | undefined)?.details?.retryAfterMs ?? 10);
@@ -102,21 +131,7 @@ export const ATTACKS: Attack[] = [
       const token = await t.token('flooder', '');
       const numbers = Array.from({ length: 47_000 }, () => '12345678901234567890').join(',');
       const frame = TcpFlooder.frame(`{"id":1,"op":"put","board":"${t.board('flood')}","key":"x","value":[${numbers}]}`);
-      let connections = 0;
-      let frames = 0;
-      while (!stopped()) {
-        const flooder = await TcpFlooder.open(t.port, { authorization: `Bearer ${token}` }).catch(() => null);
-        if (!flooder) {
-          await sleep(100);
-          continue;
-        }
-        connections++;
-        const flooding = flooder.flood(frame, 100_000, 60_000);
-        while (!stopped() && flooder.closeCode === null) await sleep(50);
-        flooder.close();
-        await flooding;
-        frames += flooder.sent;
-      }
+      const { connections, frames } = await floodUntilStopped(t.port, token, frame, 100_000, stopped);
       return `${frames} frames over ${connections} connections`;
     },
   },
@@ -159,19 +174,7 @@ export const ATTACKS: Attack[] = [
       const token = await t.token('spammer', `read:${board}`);
       const one = TcpFlooder.frame(`{"id":1,"op":"get","board":"${board}","key":"k"}`);
       const batch = Buffer.concat(Array.from({ length: 500 }, () => one));
-      let connections = 0;
-      while (!stopped()) {
-        const flooder = await TcpFlooder.open(t.port, { authorization: `Bearer ${token}` }).catch(() => null);
-        if (!flooder) {
-          await sleep(100);
-          continue;
-        }
-        connections++;
-        const flooding = flooder.flood(batch, 1_000_000, 60_000);
-        while (!stopped() && flooder.closeCode === null) await sleep(50);
-        flooder.close();
-        await flooding;
-      }
+      const { connections } = await floodUntilStopped(t.port, token, batch, 1_000_000, stopped);
       return `${connections} connections`;
     },
   },

@@ -23,7 +23,6 @@ export interface ExtractedText {
 }
 
 // NUL cannot be stored in a Postgres text; the index drops it.
-// eslint-disable-next-line no-control-regex
 const NUL = /\u0000/g;
 
 function pointerToken(token: string): string {

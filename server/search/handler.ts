@@ -2,8 +2,6 @@ import { BlackboardError, ErrorCode, badRequest } from '../../shared/protocol/er
 import { compilePatterns } from '../../shared/protocol/globs.js';
 import { SEARCH_DEFAULT_LIMIT } from '../../shared/protocol/messages/search.js';
 import type { Handler } from '../extension.js';
-import { scopesOf } from '../security/authorize.js';
-import { prefixesFor } from '../security/scopes.js';
 import type { Source } from './candidates.js';
 import type { Searcher } from './searcher.js';
 
@@ -19,7 +17,7 @@ function literalHead(pattern: string): string {
  */
 export function searchHandler(searcher: () => Searcher | null): Handler<'search'> {
   return async (frame, ctx) => {
-    const { services, session } = ctx;
+    const { services } = ctx;
     const engine = searcher();
     if (!engine || !services.history) {
       throw new BlackboardError(ErrorCode.UNAVAILABLE, 'search needs the history in Postgres, which this server does not keep (HISTORY_ENABLED)');
@@ -31,12 +29,10 @@ export function searchHandler(searcher: () => Searcher | null): Handler<'search'
     if (frame.fromRev !== undefined && frame.toRev !== undefined && frame.fromRev > frame.toRev) {
       throw badRequest('fromRev is above toRev', { fromRev: frame.fromRev, toRev: frame.toRev });
     }
-    // What the token may read, as key prefixes: every query filters on them before it ranks or counts.
-    let scopePrefixes: string[] | null = null;
-    if (session.auth.scopes !== null) {
-      const prefixes = prefixesFor(scopesOf(session.auth.scopes), 'read', frame.board);
-      if (!(prefixes.length === 1 && prefixes[0] === '')) scopePrefixes = prefixes;
-    }
+    // What the caller may read, as key prefixes (the security hooks say): every query filters on
+    // them before it ranks or counts.
+    const access = ctx.readAccess(frame.board);
+    const scopePrefixes = access === null ? null : access.prefixes;
     const target = Math.max(frame.minRev ?? 0, frame.atRev ?? 0);
     if (target > 0) await waitForIndex(ctx.services, frame.board, target, frame.minRev !== undefined ? 'minRev' : 'atRev');
     const source: Source =

@@ -99,7 +99,7 @@ function needText(need: Need): string {
 const parsed = new WeakMap<readonly string[], Scope[]>();
 
 /** The parsed form of a connection's scopes, parsed once per credential. */
-export function scopesOf(raw: readonly string[]): Scope[] {
+function scopesOf(raw: readonly string[]): Scope[] {
   let scopes = parsed.get(raw);
   if (!scopes) {
     scopes = parseScopeClaim(raw);

@@ -37,7 +37,6 @@ const BOARD_PART = /^[a-z0-9*][a-z0-9_*-]{0,63}$/;
 const MAX_PREFIX_LENGTH = 512;
 /** More than this many scopes in one credential is refused: every request checks them all. */
 export const MAX_SCOPES = 256;
-// eslint-disable-next-line no-control-regex
 const CONTROL_CHARS = /[\u0000-\u001f\u007f]/;
 
 function isAction(text: string): text is ScopeAction {
