@@ -157,7 +157,9 @@ export const configSchema = z.object({
   SEARCH_TIMEOUT_MS: int(50, 60_000, 2_000).describe(
     'Postgres `statement_timeout` of each search query; a search that needs longer gets TIMEOUT (narrow it with `patterns`).',
   ),
-  SEARCH_POOL_MAX: int(1, 100, 4).describe('Postgres connections per node for `search` (apart from the persister’s).'),
+  SEARCH_POOL_MAX: int(1, 100, 4).describe(
+    'Postgres connections per node for `search` (apart from the persister’s); one agent may have half of them (at least 1) in use, more → RATE_LIMITED (reason `searches`).',
+  ),
   METRICS_TOKEN: z
     .string()
     .min(16)

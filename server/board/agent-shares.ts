@@ -19,7 +19,9 @@ export type ShareReason =
   | 'patterns'
   | 'locks'
   | 'presence'
-  | 'workers';
+  | 'workers'
+  /** Searches in progress (half of SEARCH_POOL_MAX): one agent cannot hold every search connection. */
+  | 'searches';
 
 /** How long a client refused for a held resource should wait before asking again. */
 export const HELD_RETRY_MS = 1_000;

@@ -17,7 +17,12 @@ export function searchExtension(config: Config): Extension {
   let searcher: Searcher | null = null;
   return {
     name: 'search',
-    handlers: { search: searchHandler(() => searcher) },
+    handlers: {
+      search: searchHandler(
+        () => searcher,
+        () => Math.max(1, Math.floor(config.SEARCH_POOL_MAX / 2)),
+      ),
+    },
     init() {
       if (!config.HISTORY_ENABLED) return;
       pool = new pg.Pool({

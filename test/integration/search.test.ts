@@ -7,6 +7,7 @@ import { codeOf, randomBoard, startTestServer, type TestServer } from '../helper
 import { startRedisProcess, type RedisProcess } from '../helpers/redis-process.js';
 import { testDatabase, type TestDatabase } from '../helpers/pg-database.js';
 import { prose, seeded } from '../helpers/prose.js';
+import { RawSocket } from '../helpers/raw-socket.js';
 
 /**
  * Search on a board of 10,000 keys of generated prose, with a few planted words: ranking,
@@ -159,6 +160,27 @@ describe('acceptance 1: 10,000 keys of prose', () => {
     const client = await hurried.client({ token: await token('hurried', `read:${board}`) });
     const refused = client.search(board, 'the board', { history: true, minRev: seededRev });
     await expect(refused).rejects.toMatchObject({ code: 'TIMEOUT', details: { timeoutMs: 50 } });
+  });
+});
+
+describe('fair shares', () => {
+  it('one agent holds at most half of the node’s search connections; another agent’s search still runs', async () => {
+    // SEARCH_POOL_MAX 2: one search in progress per agent. Searches of the whole history are slow.
+    await using node = await startTestServer({ env: { ...env, SEARCH_POOL_MAX: '2' } });
+    const greedy = await RawSocket.open(node.wsUrl, { headers: { authorization: `Bearer ${await token('greedy', `read:${board}`)}` } });
+    const other = await node.client({ token: await token('other', `read:${board}`) });
+    try {
+      const burst = Array.from({ length: 8 }, () => greedy.call('search', { board, query: 'the board', history: true, limit: 1 }));
+      const meanwhile = await other.search(board, 'quartz harbour');
+      expect(meanwhile.items[0]?.key).toBe(PLANTED);
+      const replies = await Promise.all(burst);
+      const refused = replies.filter((r) => r.ok === false);
+      expect(replies.length - refused.length).toBeGreaterThanOrEqual(1);
+      expect(refused.length).toBeGreaterThanOrEqual(1);
+      for (const r of refused) expect(r.error).toMatchObject({ code: 'RATE_LIMITED', details: { reason: 'searches', limit: 1 } });
+    } finally {
+      greedy.close();
+    }
   });
 });
 
