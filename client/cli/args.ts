@@ -5,7 +5,7 @@ export type OptionsConfig = NonNullable<ParseArgsConfig['options']>;
 type Value = string | boolean | Array<string | boolean> | undefined;
 
 /** Flags every command takes; they may appear anywhere on the line. */
-export const globalOptions = {
+const globalOptions = {
   url: { type: 'string' },
   agent: { type: 'string' },
   token: { type: 'string' },

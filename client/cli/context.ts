@@ -7,7 +7,7 @@ import { refusalReportingSocket, type Refusal } from './socket.js';
 export const DEFAULT_URL = 'ws://127.0.0.1:8080';
 const DEFAULT_TIMEOUT_MS = 10_000;
 
-export interface GlobalFlags {
+interface GlobalFlags {
   url: string;
   agent: string | undefined;
   token: string | undefined;

@@ -72,7 +72,7 @@ export function table(rows: readonly (readonly string[])[]): string[] {
   );
 }
 
-export function formatTime(ms: number): string {
+function formatTime(ms: number): string {
   return Number.isFinite(ms) ? new Date(ms).toISOString() : String(ms);
 }
 

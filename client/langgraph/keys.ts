@@ -18,7 +18,7 @@ import { LangGraphBoardError, LangGraphErrorCode } from './errors.js';
  * This file imports nothing from LangGraph: the dashboard decodes keys with it too.
  */
 
-export const MAX_BOARD_KEY_LENGTH = 512;
+const MAX_BOARD_KEY_LENGTH = 512;
 const EMPTY_SEGMENT = '~';
 /** Pending-write idx values are stored shifted by this, zero-padded to 10 digits (so -4 < -1 < 0 < 1). */
 const IDX_OFFSET = 1_000_000;
@@ -164,7 +164,7 @@ export class ThreadKeys {
 }
 
 /** What a key under a thread's `checkpoints` holds, read back from its name. */
-export type CheckpointKeyKind =
+type CheckpointKeyKind =
   | { kind: 'head' }
   | { kind: 'checkpoint'; checkpointId: string }
   | { kind: 'write'; checkpointId: string; segment: string }

@@ -7,7 +7,7 @@ import type { ThreadView } from './thread-view.js';
 import { batchOps, deleteOp, type SizedOp } from './txn-batches.js';
 import { commitTxn } from './commit.js';
 
-export interface RetentionPlan {
+interface RetentionPlan {
   /** The checkpoints kept after this put, newest first. */
   kept: KeptCheckpoint[];
   /** Channel keys still stored: channel → version → `<digest>.<parts>` of a split value, or "". */

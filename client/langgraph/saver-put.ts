@@ -12,7 +12,7 @@ import { batchOps, putOp, totalBytes, TXN_MAX_BYTES, TXN_MAX_OPS, type SizedOp }
 import { deleteKeys, retentionPlan } from './retention.js';
 import { commitTxn } from './commit.js';
 
-export interface PutOptions {
+interface PutOptions {
   durability: 'memory' | 'durable';
   /** Keep this many checkpoints per (thread, namespace); undefined keeps all. */
   keep: number | undefined;

@@ -35,7 +35,7 @@ export async function toTuple(
   return tuple;
 }
 
-export function headSource(head: HeadRecord): ValueSource {
+function headSource(head: HeadRecord): ValueSource {
   return { versions: head.checkpoint.channel_versions, inline: head.values, refs: head.refs };
 }
 

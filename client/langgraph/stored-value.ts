@@ -17,7 +17,7 @@ export function partKey(key: string, stored: StoredValue, n: number): string {
   return 'digest' in stored ? `${key}/${stored.digest}.${n}` : `${key}/${n}`;
 }
 
-export interface EncodedValue {
+interface EncodedValue {
   stored: StoredValue;
   /** Base64 parts, when the value is split (stored at `partKey(key, stored, n)`). */
   parts: string[];

@@ -26,7 +26,7 @@ export interface ThreadView {
   blobs: Record<string, Record<string, string>>;
 }
 
-export function emptyView(): ThreadView {
+function emptyView(): ThreadView {
   return { version: 0, checkpointId: undefined, known: new Map(), kept: [], blobs: {} };
 }
 

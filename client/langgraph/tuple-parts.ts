@@ -14,12 +14,6 @@ import { collect, getMany } from './scan.js';
 import { decodeValue, partCount, partKey, type StoredValue } from './stored-value.js';
 import { nextChannelVersion } from './versions.js';
 
-/** The keys below one checkpoint (its pending writes and their parts), as a scan found them. */
-export function writeItemsOf(keys: ThreadKeys, checkpointId: string, items: readonly KeyRecord[]): KeyRecord[] {
-  const prefix = `${keys.checkpoint(checkpointId)}/`;
-  return items.filter((item) => item.key.startsWith(prefix));
-}
-
 interface FoundWrite {
   key: string;
   record: WriteRecord;

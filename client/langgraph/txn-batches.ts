@@ -1,6 +1,6 @@
 import type { OpArgs } from '../../shared/protocol/messages/index.js';
 
-export type TxnOp = OpArgs<'txn'>['ops'][number];
+type TxnOp = OpArgs<'txn'>['ops'][number];
 
 /** An op with about how many bytes it takes in a frame (values are measured once, when encoded). */
 export interface SizedOp {

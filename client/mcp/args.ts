@@ -45,7 +45,7 @@ export const recordOutput = {
   mod_rev: z.number().int().describe('Board revision of the last change.'),
 };
 
-export interface WireRecord {
+interface WireRecord {
   key: string;
   value: unknown;
   version: number;

@@ -4,7 +4,7 @@ import type { ApiProvider, BoardApi } from './board-api.js';
 import { parseResourceUri } from './resource-uri.js';
 
 /** Sends `notifications/resources/updated` for `uri`, which changed at board revision `rev`. */
-export type Notify = (uri: string, board: string, rev: number) => Promise<void>;
+type Notify = (uri: string, board: string, rev: number) => Promise<void>;
 
 /** What survives the session moving to another node: the URIs and, per board, the last revision notified. */
 export interface FeedState {

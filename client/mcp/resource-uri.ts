@@ -7,10 +7,10 @@ import { BOARD_PATTERN, MAX_KEY_LENGTH } from '../../shared/protocol/messages/co
  * template `{key}` strictly reach the same resource. Parsed by hand rather than with URL,
  * which would resolve `.` and `..` segments and so change the key.
  */
-export const SCHEME = 'blackboard://';
+const SCHEME = 'blackboard://';
 export const KEY_TEMPLATE = 'blackboard://{board}/{key}';
 
-export type ResourceRef = { board: string; key: null } | { board: string; key: string };
+type ResourceRef = { board: string; key: null } | { board: string; key: string };
 
 /** null: not a blackboard:// address, or one that names no valid board or key. */
 export function parseResourceUri(uri: string): ResourceRef | null {

@@ -26,7 +26,7 @@ export const resourceTemplates = [
   },
 ];
 
-export interface ResourceContents {
+interface ResourceContents {
   uri: string;
   mimeType: string;
   text: string;

@@ -2,10 +2,10 @@ import { BlackboardError, ErrorCode } from '../../shared/protocol/errors.js';
 import type { TaskPush } from '../../shared/protocol/types.js';
 import type { ApiProvider, BoardApi } from './board-api.js';
 
-export type ClaimedTask = TaskPush['task'];
+type ClaimedTask = TaskPush['task'];
 
 /** Tasks one session may hold at once: each is heartbeated until it ends. */
-export const MAX_HELD_TASKS = 100;
+const MAX_HELD_TASKS = 100;
 
 interface Held {
   board: string;

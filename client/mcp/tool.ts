@@ -6,7 +6,7 @@ import type { TaskClaims } from './task-claims.js';
 /** Which scope action a tool needs; `any`: every credential may call it (its results are filtered). */
 export type ToolAction = 'read' | 'write' | 'lock' | 'task' | 'any';
 
-export interface ToolAnnotations {
+interface ToolAnnotations {
   title?: string;
   readOnlyHint?: boolean;
   destructiveHint?: boolean;
@@ -70,7 +70,7 @@ export const toolErrorShape = z.strictObject({
     .describe('Why the call failed. `code` is one of the Blackboard error codes; `details` as the protocol gives them (e.g. CONFLICT carries `current`).'),
 });
 
-export interface CallResult {
+interface CallResult {
   [key: string]: unknown;
   content: Array<{ type: 'text'; text: string }>;
   structuredContent: Record<string, unknown>;

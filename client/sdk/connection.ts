@@ -39,7 +39,7 @@ export interface ConnectionOptions {
   reconnect?: { baseMs?: number; capMs?: number };
 }
 
-export interface ConnectionEvents {
+interface ConnectionEvents {
   open(): void;
   message(text: string): void;
   close(code: number, reason: string): void;

@@ -1,6 +1,6 @@
 export { BlackboardClient, type ClientOptions, type SearchResult, type SearchOptions } from './client.js';
 export type { SubscriptionHandlers } from './requester.js';
-export { ConnectionState, type SocketFactory } from './connection.js';
+export { ConnectionState, type SocketFactory, type SocketLike } from './connection.js';
 export { Watch, type WatchChange, type WatchOptions, type ReplicaEntry } from './watch.js';
 export { fullJitterDelay } from './backoff.js';
 export { BlackboardError, ErrorCode } from '../../shared/protocol/errors.js';

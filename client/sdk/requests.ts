@@ -12,7 +12,7 @@ interface Pending {
   onResult?: (result: unknown) => void;
 }
 
-export interface SendOptions {
+interface SendOptions {
   resendable: boolean;
   timeoutMs: number;
   onResult?: (result: unknown) => void;

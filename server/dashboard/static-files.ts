@@ -22,7 +22,7 @@ const CONTENT_TYPES: Readonly<Record<string, string>> = {
 /** Largest file served; the built page is a few tens of KiB, so this only bounds mistakes. */
 const MAX_FILE_BYTES = 8 * 1024 * 1024;
 
-export function contentTypeOf(path: string): string {
+function contentTypeOf(path: string): string {
   return CONTENT_TYPES[extname(path).toLowerCase()] ?? 'application/octet-stream';
 }
 
@@ -47,7 +47,7 @@ export interface StaticFile {
  * Maps a URL path to a file under `root`, or null. Refuses anything that could leave
  * the root (`..`, encoded separators, NUL) and dot-files, instead of trying to clean them.
  */
-export function resolveInside(root: string, urlPath: string): string | null {
+function resolveInside(root: string, urlPath: string): string | null {
   let decoded: string;
   try {
     decoded = decodeURIComponent(urlPath);

@@ -5,7 +5,7 @@ import { readRequestTarget } from './request-target.js';
 /** Extra HTTP routes (metrics, the dashboard), added by the modules that own them. */
 export type Route = (req: IncomingMessage, res: ServerResponse, url: URL) => boolean | Promise<boolean>;
 
-export interface Readiness {
+interface Readiness {
   /** Name → state of each dependency; Redis decides readiness, the others inform. */
   check(): Promise<Record<string, 'up' | 'down' | 'disabled'>>;
 }

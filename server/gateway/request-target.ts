@@ -5,9 +5,9 @@
  */
 
 /** Longer request-targets are refused with 414 (tokens in `?access_token=` fit well within). */
-export const MAX_REQUEST_TARGET = 8 * 1024;
+const MAX_REQUEST_TARGET = 8 * 1024;
 
-export type TargetReading = { ok: true; url: URL } | { ok: false; status: 400 | 414; message: string };
+type TargetReading = { ok: true; url: URL } | { ok: false; status: 400 | 414; message: string };
 
 const BASE = 'http://localhost';
 

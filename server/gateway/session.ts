@@ -130,7 +130,7 @@ function buildFrames(subId: string, parts: readonly string[]): Buffer[] {
   return frames;
 }
 
-export interface SessionLimits {
+interface SessionLimits {
   maxOutboundBytes: number;
 }
 

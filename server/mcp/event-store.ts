@@ -3,7 +3,7 @@ import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import type { McpSessionStore } from './session-store.js';
 
 /** Thrown when a stored event is refused: another node serves the session now. */
-export class SessionMovedError extends Error {
+class SessionMovedError extends Error {
   constructor(readonly sessionId: string) {
     super(`MCP session ${sessionId} is served by another node now`);
   }

@@ -27,7 +27,7 @@ function isLoopbackAddress(address: string | undefined): boolean {
 }
 
 /** The host name of a Host header, without its port, lower case; null if malformed. */
-export function hostName(host: string): string | null {
+function hostName(host: string): string | null {
   try {
     return new URL(`http://${host}`).hostname.toLowerCase();
   } catch {

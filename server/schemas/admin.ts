@@ -10,7 +10,7 @@ import type { SchemaCompiler } from './validators.js';
 /** Versions `schema.list` names per pattern, newest first. */
 const LIST_VERSIONS = 100;
 
-export interface SchemaAdminDeps {
+interface SchemaAdminDeps {
   registry: SchemaRegistry;
   catalog: SchemaCatalog;
   compiler: SchemaCompiler;

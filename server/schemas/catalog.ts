@@ -14,7 +14,7 @@ import type { SchemaCompiler } from './validators.js';
  * compiled validators stay cached (bounded) until evicted.
  */
 
-export interface CatalogOptions {
+interface CatalogOptions {
   /** How long a board's rules are trusted without a change notice (ms). */
   rulesTtlMs: number;
   maxBoards: number;
@@ -22,7 +22,7 @@ export interface CatalogOptions {
   maxVersions: number;
 }
 
-export interface LoadedVersion extends SchemaVersionText {
+interface LoadedVersion extends SchemaVersionText {
   validate?: ValidateFunction;
 }
 

@@ -11,7 +11,7 @@ import { SchemaRegistry } from './registry.js';
 import { TypedValues } from './typed-values.js';
 import { SchemaCompiler } from './validators.js';
 
-export interface SchemasExtensionOptions {
+interface SchemasExtensionOptions {
   /** How long a node trusts its cached rules of a board without a change notice (default 1 s). */
   rulesTtlMs?: number;
   /** How often each node looks for boards due for a migration pass (default 500 ms). */

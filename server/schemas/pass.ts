@@ -20,7 +20,7 @@ import type { TypedValues } from './typed-values.js';
  * newest version), so no concurrent write is ever overwritten.
  */
 
-export const MIGRATION_ACTOR_JSON = JSON.stringify('schema-migration');
+const MIGRATION_ACTOR_JSON = JSON.stringify('schema-migration');
 const PAGE = 200;
 /** Compare-and-set attempts on one key before the pass leaves it to the next pass. */
 const MAX_ATTEMPTS = 50;
@@ -29,7 +29,7 @@ const PARALLEL = 4;
 /** Times one pass starts again with newer rules before it leaves the rest to a later pass. */
 const MAX_RELOADS = 100;
 
-export interface PassDeps {
+interface PassDeps {
   store: BoardStore;
   redis: RedisClient;
   catalog: SchemaCatalog;

@@ -13,7 +13,7 @@ import type { PassOutcome } from './pass.js';
  * have written a value of the previous one meanwhile.
  */
 
-export interface PassesOptions {
+interface PassesOptions {
   pollMs: number;
   leaseMs: number;
   /** How long after a registration the follow-up pass runs (longer than the rules' cache time). */
@@ -22,7 +22,7 @@ export interface PassesOptions {
   retryMs: number;
 }
 
-export interface PassRunner {
+interface PassRunner {
   /** Runs a pass; `keepGoing` extends the lease and says whether to go on. */
   run(board: string, keepGoing: () => Promise<boolean>): Promise<PassOutcome>;
   /** The board's current rules as rulesSignature gives them, with the newest registration time. */

@@ -16,15 +16,15 @@ import { patternId } from './rules.js';
  * is derived from the board state and rebuilt from it when Redis lost it.
  */
 
-export const SCHEMAS_PREFIX = '$schemas/';
+const SCHEMAS_PREFIX = '$schemas/';
 /** Most patterns with schemas on one board. */
-export const MAX_PATTERNS = 100;
+const MAX_PATTERNS = 100;
 
 export const headKey = (id: string): string => `${SCHEMAS_PREFIX}${id}/latest`;
-export const versionKey = (id: string, n: number): string => `${SCHEMAS_PREFIX}${id}/v${n}`;
+const versionKey = (id: string, n: number): string => `${SCHEMAS_PREFIX}${id}/v${n}`;
 
 /** `$schemas/<id>/latest`. */
-export interface SchemaHead {
+interface SchemaHead {
   pattern: string;
   schemaVersion: number;
   registeredAt: number;

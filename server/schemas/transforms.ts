@@ -22,7 +22,7 @@ function isContainer(value: unknown): value is Container {
   return value !== null && typeof value === 'object' && !(value instanceof LosslessNumber);
 }
 
-export function parsePointer(pointer: string): string[] {
+function parsePointer(pointer: string): string[] {
   if (pointer === '') return [];
   if (!pointer.startsWith('/')) throw new Error(`${pointer} is not a JSON pointer`);
   return pointer

@@ -7,7 +7,7 @@ import { BlackboardError, ErrorCode, badRequest } from '../../shared/protocol/er
  * which remove them from ajv again when they drop out of that bounded cache.
  */
 
-export interface ValueError {
+interface ValueError {
   instancePath: string;
   message: string;
 }

@@ -23,7 +23,7 @@ interface AgentBuckets {
   barredUntil: number;
 }
 
-export interface Shortfall {
+interface Shortfall {
   waitMs: number;
   reason: ShareReason;
 }

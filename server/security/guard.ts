@@ -12,13 +12,13 @@ import { StrikeCounter, TokenBucket } from './rate-limit.js';
 import type { ShareReason } from '../board/agent-shares.js';
 
 /** Refused requests are counted over this window to decide when to cut a client off. */
-export const STRIKE_WINDOW_MS = 10_000;
+const STRIKE_WINDOW_MS = 10_000;
 /** How long a connection cut off for its rate gets to finish the close handshake. */
 const ABUSE_CLOSE_GRACE_MS = 1_000;
 /** setTimeout fires at once past 2^31-1 ms; longer waits are taken in steps. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 /** A refused frame counts one strike per started block of this many bytes: big refused frames cost more to read. */
-export const STRIKE_BYTES = 64 * 1024;
+const STRIKE_BYTES = 64 * 1024;
 
 type GuardConfig = Pick<
   Config,

@@ -6,7 +6,7 @@ import { AGENT_ID, UpgradeRefusal, type Authenticator, type Identity } from '../
 import { ScopeError, formatScope, parseScopeClaim } from './scopes.js';
 
 /** Where verification keys come from; exactly one is set. */
-export interface JwtSettings {
+interface JwtSettings {
   secret?: string | undefined;
   publicKeyFile?: string | undefined;
   jwksFile?: string | undefined;
@@ -47,7 +47,7 @@ function readKeyFile(path: string, what: string): string {
 }
 
 /** The token from `Authorization: Bearer`, else from `?access_token=` (browsers cannot set headers on a WebSocket). */
-export function bearerToken(req: IncomingMessage, url: URL): string {
+function bearerToken(req: IncomingMessage, url: URL): string {
   const header = req.headers.authorization;
   if (header !== undefined) {
     const match = /^Bearer\s+(\S+)\s*$/i.exec(header);

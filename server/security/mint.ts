@@ -3,7 +3,7 @@ import { SignJWT } from 'jose';
 import { AGENT_ID } from '../gateway/auth.js';
 import { parseScopeClaim } from './scopes.js';
 
-export interface MintOptions {
+interface MintOptions {
   /** The agent id the token names. */
   sub: string;
   /** Space-separated scopes, checked here so a typo fails now rather than at the server. */

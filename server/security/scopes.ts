@@ -11,7 +11,7 @@
  *   included. `task` and `admin` scopes always name whole boards.
  */
 
-export const SCOPE_ACTIONS = ['read', 'write', 'lock', 'task', 'admin'] as const;
+const SCOPE_ACTIONS = ['read', 'write', 'lock', 'task', 'admin'] as const;
 export type ScopeAction = (typeof SCOPE_ACTIONS)[number];
 
 export interface Scope {
@@ -36,7 +36,7 @@ export class ScopeError extends Error {
 const BOARD_PART = /^[a-z0-9*][a-z0-9_*-]{0,63}$/;
 const MAX_PREFIX_LENGTH = 512;
 /** More than this many scopes in one credential is refused: every request checks them all. */
-export const MAX_SCOPES = 256;
+const MAX_SCOPES = 256;
 const CONTROL_CHARS = /[\u0000-\u001f\u007f]/;
 
 function isAction(text: string): text is ScopeAction {

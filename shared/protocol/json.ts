@@ -8,7 +8,7 @@ import { isSafeNumber, LosslessNumber, parse as losslessParse, stringify as loss
 
 const LONG_DIGIT_RUN = /\d{16}/;
 
-export interface ParsedJson {
+interface ParsedJson {
   value: unknown;
   lossless: boolean;
 }

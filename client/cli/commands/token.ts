@@ -8,7 +8,7 @@ const MAX_TTL_SECONDS = 366 * 86_400;
 const MIN_SERVER_SECRET = 32;
 
 /** `90`, `90s`, `15m`, `12h`, `7d` → seconds. */
-export function parseTtl(text: string): number {
+function parseTtl(text: string): number {
   const m = /^(\d+)([smhd]?)$/.exec(text);
   const seconds = m ? Number(m[1]) * UNIT_SECONDS[m[2] || 's']! : NaN;
   if (!(seconds > 0 && seconds <= MAX_TTL_SECONDS)) {

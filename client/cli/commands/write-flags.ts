@@ -9,7 +9,7 @@ export const writeOptions = {
   'fence-token': { type: 'string' },
 } satisfies OptionsConfig;
 
-export interface WriteArgs {
+interface WriteArgs {
   ifVersion?: number;
   fence?: { lock: string; token: number };
 }

@@ -18,7 +18,7 @@ import { TimeTravel } from './panels/time-travel.js';
 /** Events of the past the log shows when a board is opened. */
 const RECENT_EVENTS = 500;
 
-export interface DashboardOptions {
+interface DashboardOptions {
   /** Page URL: `?board=`, `?token=` (sent as the SDK `token`), `?agent=`, `?server=` (another server's URL). */
   pageUrl: URL;
 }

@@ -6,7 +6,7 @@ import { SortedKeys } from './sorted-keys.js';
  * `$` keys match only patterns that start with `$`, so the server's own keys (locks,
  * presence, tasks) are asked for by name next to `**`.
  */
-export const WATCH_PATTERNS = ['**', '$locks/**', '$presence/**', '$tasks/**'];
+const WATCH_PATTERNS = ['**', '$locks/**', '$presence/**', '$tasks/**'];
 const SERVER_PREFIXES = ['$locks/', '$presence/', '$tasks/'];
 
 /** Keys per `list` page while loading; a 100,000-key board arrives in pieces, not one frame. */
@@ -30,7 +30,7 @@ export interface FrameChanges {
   skipped: number;
 }
 
-export type ModelListener = (changes: FrameChanges) => void;
+type ModelListener = (changes: FrameChanges) => void;
 
 function watched(key: string): boolean {
   return !key.startsWith('$') || SERVER_PREFIXES.some((p) => key.startsWith(p));

@@ -8,7 +8,7 @@ import { taskTools } from './tasks.js';
 import { updateTool } from './update.js';
 
 /** A tool as `tools/list` shows it, JSON Schemas included. */
-export interface ListedTool {
+interface ListedTool {
   name: string;
   title: string;
   description: string;
@@ -17,7 +17,7 @@ export interface ListedTool {
   annotations: ToolDefinition['annotations'];
 }
 
-export interface ToolTable {
+interface ToolTable {
   byName: ReadonlyMap<string, ToolDefinition>;
   listed: ReadonlyMap<string, ListedTool>;
 }

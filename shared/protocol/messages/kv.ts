@@ -18,7 +18,7 @@ const writeOptions = {
   durability: durability.optional(),
 };
 
-export const getRequest = request('get', {
+const getRequest = request('get', {
   board: boardName,
   key: keyPath,
   atRev: revision.optional(),
@@ -26,7 +26,7 @@ export const getRequest = request('get', {
   schemaVersion: positiveInt.optional(),
 });
 
-export const listRequest = request('list', {
+const listRequest = request('list', {
   board: boardName,
   prefix: z.string().max(512),
   atRev: revision.optional(),
@@ -34,7 +34,7 @@ export const listRequest = request('list', {
   after: z.string().max(512).optional(),
 });
 
-export const putRequest = request('put', {
+const putRequest = request('put', {
   board: boardName,
   key: keyPath,
   value: jsonValue,
@@ -42,7 +42,7 @@ export const putRequest = request('put', {
   ...writeOptions,
 });
 
-export const patchRequest = request('patch', {
+const patchRequest = request('patch', {
   board: boardName,
   key: keyPath,
   patch: jsonPatch,
@@ -50,28 +50,28 @@ export const patchRequest = request('patch', {
   ...writeOptions,
 });
 
-export const deleteRequest = request('delete', {
+const deleteRequest = request('delete', {
   board: boardName,
   key: keyPath,
   ifVersion: revision.optional(),
   ...writeOptions,
 });
 
-export const txnOperation = z.discriminatedUnion('op', [
+const txnOperation = z.discriminatedUnion('op', [
   z.strictObject({ op: z.literal('put'), key: keyPath, value: jsonValue, ifVersion: revision.optional() }),
   z.strictObject({ op: z.literal('patch'), key: keyPath, patch: jsonPatch, ifVersion: revision.optional() }),
   z.strictObject({ op: z.literal('delete'), key: keyPath, ifVersion: revision.optional() }),
 ]);
 export type TxnOperation = z.infer<typeof txnOperation>;
 
-export const txnRequest = request('txn', {
+const txnRequest = request('txn', {
   board: boardName,
   compare: z.array(z.strictObject({ key: keyPath, version: revision })).max(1_000),
   ops: z.array(txnOperation).min(1).max(1_000),
   ...writeOptions,
 });
 
-export const historyRequest = request('history', {
+const historyRequest = request('history', {
   board: boardName,
   key: keyPath.optional(),
   fromRev: revision.optional(),
@@ -79,7 +79,7 @@ export const historyRequest = request('history', {
   limit: z.number().int().min(1).max(10_000).optional(),
 });
 
-export const boardsRequest = request('boards', {
+const boardsRequest = request('boards', {
   prefix: z.string().max(64).optional(),
   /** Exclusive cursor: the last board of the previous page. */
   after: z.string().max(64).optional(),
@@ -96,5 +96,3 @@ export const kvRequests = {
   history: historyRequest,
   boards: boardsRequest,
 } as const;
-
-export { positiveInt };

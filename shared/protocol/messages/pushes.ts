@@ -46,5 +46,3 @@ export const pushSchemas = {
   task: taskPush,
   'task.cancel': taskCancelPush,
 } as const;
-
-export type PushName = keyof typeof pushSchemas;

@@ -28,11 +28,11 @@ const eventBase = {
 };
 
 /** A put event carries `value`, or (`mode: "patch"`) `patch` in its place: exactly one of them. */
-export const putEvent = z
+const putEvent = z
   .object({ ...eventBase, type: z.literal('put'), version: positiveInt, value: jsonValue.optional(), patch: jsonPatch.optional() })
   .meta({ oneOf: [{ required: ['value'] }, { required: ['patch'] }] });
 
-export const deleteEvent = z.object({ ...eventBase, type: z.literal('delete'), version: z.literal(0) });
+const deleteEvent = z.object({ ...eventBase, type: z.literal('delete'), version: z.literal(0) });
 
 /** One change, as pushed to subscribers and returned by `history`. */
 export const boardEvent = z.discriminatedUnion('type', [putEvent, deleteEvent]);

@@ -7,13 +7,13 @@ import { boardEvent, keyRecord } from './records.js';
 /** Present (true) when Redis could not answer and Postgres alone did (reads with `atRev`, `history`). */
 const degraded = z.literal(true).optional();
 
-export const getResult = keyRecord.extend({
+const getResult = keyRecord.extend({
   rev: revision.describe('The board’s current revision (with `atRev`: that revision).'),
   schemaVersion: positiveInt.optional().describe('Typed keys: the schema version the value is given in.'),
   degraded,
 });
 
-export const listResult = z.object({
+const listResult = z.object({
   items: z.array(keyRecord).describe('Ascending byte order of the keys.'),
   rev: revision,
   more: z.boolean().describe('More keys follow: ask again with `after` = the last key.'),
@@ -21,14 +21,14 @@ export const listResult = z.object({
 });
 
 export const putResult = z.object({ version: positiveInt, rev: positiveInt });
-export const patchResult = z.object({ version: positiveInt, rev: positiveInt, value: jsonValue });
+const patchResult = z.object({ version: positiveInt, rev: positiveInt, value: jsonValue });
 export const deleteResult = z.object({ rev: positiveInt });
 
 /** One per op, in order: put → `{version}`, patch → `{version, value}`, delete → `{}`. */
-export const txnOpResult = z.object({ version: positiveInt.optional(), value: jsonValue.optional() });
+const txnOpResult = z.object({ version: positiveInt.optional(), value: jsonValue.optional() });
 export const txnResult = z.object({ rev: positiveInt, results: z.array(txnOpResult).min(1) });
 
-export const historyResult = z.object({
+const historyResult = z.object({
   events: z.array(boardEvent).describe('Oldest first.'),
   more: z.boolean().describe('Later events follow: ask again from the revision after the last one (or the same revision, if `limit` cut it).'),
   degraded,
@@ -47,7 +47,7 @@ export const subscribeResult = z.object({
   more: z.literal(true).optional().describe('The snapshot continues in `snapshot` pushes, the last with `more: false`, before any event.'),
 });
 
-export const unsubscribeResult = z.object({ ok: z.literal(true) });
+const unsubscribeResult = z.object({ ok: z.literal(true) });
 
 export const kvResults = {
   get: getResult,

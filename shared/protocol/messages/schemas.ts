@@ -9,7 +9,7 @@ import { jsonPatchOperation } from './kv.js';
  */
 
 /** A key pattern (the glob syntax of globs.ts). Server keys (`$…`) never have schemas. */
-export const schemaPattern = keyPath
+const schemaPattern = keyPath
   .refine((p) => !p.startsWith('$'), 'schema patterns cannot cover server keys ($…)')
   .refine((p) => patternStars(p) <= MAX_PATTERN_STARS, `a pattern may hold at most ${MAX_PATTERN_STARS} stars`);
 
@@ -32,7 +32,7 @@ const transformSteps = [
 ] as const;
 
 /** One step of a migration: an RFC 6902 operation or a declarative transform. */
-export const migrationStep = z.discriminatedUnion('op', [...jsonPatchOperation.options, ...transformSteps]);
+const migrationStep = z.discriminatedUnion('op', [...jsonPatchOperation.options, ...transformSteps]);
 export type MigrationStep = z.infer<typeof migrationStep>;
 
 /** Turns a value of the previous schema version into one of this version, step by step. */
@@ -41,7 +41,7 @@ export const migration = z.array(migrationStep).min(1).max(1_000);
 /** A JSON Schema (draft-07, as ajv v8 validates by default): an object or a boolean. */
 export const jsonSchema = z.union([z.boolean(), z.record(z.string(), jsonValue)]);
 
-export const schemaSetRequest = request('schema.set', {
+const schemaSetRequest = request('schema.set', {
   board: boardName,
   pattern: schemaPattern,
   schema: jsonSchema,
@@ -49,13 +49,13 @@ export const schemaSetRequest = request('schema.set', {
   migration: migration.optional(),
 });
 
-export const schemaGetRequest = request('schema.get', {
+const schemaGetRequest = request('schema.get', {
   board: boardName,
   pattern: schemaPattern,
   schemaVersion: positiveInt.optional(),
 });
 
-export const schemaListRequest = request('schema.list', { board: boardName });
+const schemaListRequest = request('schema.list', { board: boardName });
 
 export const schemaRequests = {
   'schema.set': schemaSetRequest,

@@ -8,7 +8,7 @@ export const SEARCH_MAX_QUERY = 512;
 export const SEARCH_MAX_LIMIT = 100;
 export const SEARCH_DEFAULT_LIMIT = 20;
 
-export const searchRequest = request('search', {
+const searchRequest = request('search', {
   board: boardName,
   /** Web search syntax: words, `"exact phrase"`, `-excluded`, `or`. */
   query: z.string().min(1).max(SEARCH_MAX_QUERY),
@@ -31,13 +31,13 @@ export const searchRequest = request('search', {
 
 export const searchRequests = { search: searchRequest } as const;
 
-export const searchHighlight = z.object({
+const searchHighlight = z.object({
   path: z.string().describe('JSON Pointer of the string in the value (`""` for a value that is a string).'),
   text: z.string().describe('An excerpt of that string.'),
   marks: z.array(z.array(z.number().int().min(0)).length(2)).describe('[start, end) offsets (UTF-16 code units) of the matching words in `text`.'),
 });
 
-export const searchItem = z.object({
+const searchItem = z.object({
   key: z.string(),
   rev: positiveInt.describe('The revision of the matching value (its modRev; with `history`, the event’s revision).'),
   version: positiveInt,
@@ -45,7 +45,7 @@ export const searchItem = z.object({
   highlights: z.array(searchHighlight),
 });
 
-export const searchResult = z.object({
+const searchResult = z.object({
   items: z.array(searchItem).describe('Best first; ties by key (and, with `history`, newest first).'),
   rev: revision.describe('The revision the index holds (with `atRev`: that revision).'),
   more: z.boolean().describe('More matches follow: ask again with `after` = `next`.'),

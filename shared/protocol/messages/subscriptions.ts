@@ -18,7 +18,7 @@ export const subscribeRequest = request('subscribe', {
   epoch: z.string().min(1).max(128).optional(),
 });
 
-export const unsubscribeRequest = request('unsubscribe', { sub: z.string().min(1).max(64) });
+const unsubscribeRequest = request('unsubscribe', { sub: z.string().min(1).max(64) });
 
 export const subscriptionRequests = {
   subscribe: subscribeRequest,

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { boardName, jsonValue, request } from './common.js';
 
 // Not an integer, signed or not: the queue takes such ids for its own numbering (`-92` was INTERNAL).
-export const TASK_ID_PATTERN = /^(?!-?\d+$)[A-Za-z0-9_.-]{1,128}$/;
+const TASK_ID_PATTERN = /^(?!-?\d+$)[A-Za-z0-9_.-]{1,128}$/;
 export const taskId = z
   .string()
   .regex(TASK_ID_PATTERN, 'taskId must match [A-Za-z0-9_.-]{1,128} and not be an integer (all digits, with or without a leading -)');

@@ -4,7 +4,7 @@ import type { FrameScheduler } from '../frame.js';
 import { treeRows, type TreeRow } from '../tree-rows.js';
 import { VirtualList } from '../virtual-list.js';
 
-export interface TreeEntry {
+interface TreeEntry {
   value: unknown;
   version: number;
   modRev: number;
