@@ -22,6 +22,9 @@ import { invalidArguments, toolError, toolResult, type ToolAction, type ToolCont
 import { toolTable } from './tools/index.js';
 import { toolVisible } from './visibility.js';
 
+/** The types BridgeOptions is made of, for those who build a bridge of their own. */
+export type { ApiProvider, FeedState, ToolAction };
+
 export const SERVER_INFO = { name: 'blackboard', version: '0.1.0' };
 
 const INSTRUCTIONS =
