@@ -17,7 +17,7 @@ import { connectRedis } from '../server/redis.js';
 import type pg from 'pg';
 import { createDb, createPool, ensureDatabase, migrateDb, type HistoryDb } from '../server/history/db.js';
 import { copyEvents, type BoardRecord } from '../server/history/copy-rows.js';
-import { revisionRecords } from '../server/history/event-codec.js';
+import { revisionRecords } from '../server/board/event-codec.js';
 import { PgHealth } from '../server/history/pg-health.js';
 import { Persister } from '../server/history/persister.js';
 import { SeenRevisions } from '../server/history/seen.js';

@@ -7,7 +7,9 @@ import { createLogger } from './logger.js';
 import { connectRedis, connectionFailed, sentinelOf } from './redis.js';
 import { BoardStore } from './board/store.js';
 import { SubscriptionHub } from './board/hub.js';
-import { StreamReplayer } from './board/replay.js';
+import { ReplayChain } from './board/replay.js';
+import { DurabilityHooks } from './board/durability.js';
+import { Capabilities } from './capabilities.js';
 import { Dispatcher } from './gateway/dispatch.js';
 import { createHttpServer } from './gateway/http.js';
 import type { Authenticator } from './gateway/auth.js';
@@ -72,7 +74,9 @@ export async function startApp(options: AppOptions = {}): Promise<App> {
     redis,
     store,
     hub,
-    replayer: new StreamReplayer(redis),
+    replay: new ReplayChain(redis),
+    durability: new DurabilityHooks(),
+    capabilities: new Capabilities(),
     sessions,
     fanout: scheduler,
     redisReady: () => redis.status === 'ready',

@@ -79,7 +79,12 @@ export interface Extension {
   handlers?: HandlerTable;
   routes?: Route[];
   hooks?: DispatchHooks;
-  /** Runs before the server listens; registers with the services' hook lists (committed, materializers...). */
+  /**
+   * Runs before the server listens; registers with the hook lists of the floor below
+   * (`store.onCommitted`, `store.addMaterializer`, `replay.addSource`, `durability.register`)
+   * and provides its services to the others (`capabilities.provide`). It never assigns a
+   * field of `services`.
+   */
   init?(services: Services): Promise<void> | void;
   /** Dependency states for /readyz, by name. */
   readiness?(): Promise<Record<string, 'up' | 'down' | 'disabled'>>;

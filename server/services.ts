@@ -7,7 +7,9 @@ import type { BoardStore } from './board/store.js';
 import type { SubscriptionHub } from './board/hub.js';
 import type { RedisClient } from './board/scripts.js';
 import type { Caller } from './extension.js';
-import type { Replayer } from './board/replay.js';
+import type { ReplayChain } from './board/replay.js';
+import type { DurabilityHooks } from './board/durability.js';
+import { Capability, type Capabilities } from './capabilities.js';
 import type { StoredRecord } from './board/records.js';
 import type { Authenticator } from './gateway/auth.js';
 
@@ -19,14 +21,15 @@ export interface Services {
   redis: RedisClient;
   store: BoardStore;
   hub: SubscriptionHub;
-  replayer: Replayer;
+  /** Past revisions for resuming subscriptions: the stream, then the sources extensions add. */
+  replay: ReplayChain;
+  /** Where `durable` writes wait: the sources extensions register (none: such writes are refused). */
+  durability: DurabilityHooks;
+  /** Services extensions provide one another (`HISTORY`, `SCHEMAS`), looked up by typed name. */
+  capabilities: Capabilities;
   sessions: Set<Caller>;
   /** This node's event delivery: how far its fan-out is behind. */
   fanout: FanoutState;
-  /** Postgres history, when this node keeps it. */
-  history?: HistoryService;
-  /** Typed boards (JSON Schemas per key pattern), when this node runs them. */
-  schemas?: SchemaService;
   redisReady(): boolean;
   /** Whether an error means the connection to Redis failed under the command (by class, code and state). */
   redisConnectionFailed(err: unknown): boolean;
@@ -62,14 +65,23 @@ export interface SchemaService {
   present(board: string, key: string, record: StoredRecord, result: GetReply, schemaVersion: number | undefined): Promise<GetReply>;
 }
 
+/** Typed boards (JSON Schemas per key pattern), when this node runs them. */
+export const SCHEMAS = new Capability<SchemaService>('schemas');
+
+/**
+ * Past state and the change log from history kept outside Redis, when this node keeps it.
+ * `durable` writes wait through `Services.durability`, where the same extension registers.
+ */
 export interface HistoryService {
-  /** Resolves once revision `rev` of the board is committed in Postgres; TIMEOUT after `timeoutMs` (default DURABLE_TIMEOUT_MS). */
-  awaitPersisted(board: string, rev: number, timeoutMs?: number): Promise<void>;
-  getAt?(board: string, key: string, atRev: number): Promise<WireResult<'get'>>;
-  listAt?(board: string, prefix: string, atRev: number, limit: number, after: string | undefined): Promise<WireResult<'list'>>;
-  events?(
+  getAt(board: string, key: string, atRev: number): Promise<WireResult<'get'>>;
+  listAt(board: string, prefix: string, atRev: number, limit: number, after: string | undefined): Promise<WireResult<'list'>>;
+  events(
     board: string,
     range: { key?: string | undefined; fromRev?: number | undefined; toRev?: number | undefined },
     limit: number,
   ): Promise<WireResult<'history'>>;
+  /** Figures for metrics (persister lag, batch sizes, Postgres state), by name. */
+  stats(): Record<string, number>;
 }
+
+export const HISTORY = new Capability<HistoryService>('history');

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import { boardKeys } from './keys.js';
-import { parseRevision, type Revision } from './revision.js';
+import { parseRevision } from './event-codec.js';
+import type { Revision } from './revision.js';
 import type { RedisClient } from './scripts.js';
 import type { Subscription } from './subscription.js';
 

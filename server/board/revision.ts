@@ -1,8 +1,6 @@
 /**
- * One committed revision as the commit script publishes and logs it:
- * lines `rev`, `epoch`, `n`, then n triples `key`, `event JSON`, `patch JSON or ""`.
- * Keys have no control characters and JSON text has no raw line breaks, so lines are safe.
- * Event JSON stays text: a fan-out frame is built by concatenation, never re-serialized.
+ * One committed revision as the commit script publishes and logs it; its text and that of
+ * its events are read and rebuilt by `event-codec.ts`, which documents both.
  */
 export interface RevisionEntry {
   key: string;
@@ -16,17 +14,6 @@ export interface Revision {
   entries: RevisionEntry[];
   /** Cache of serialized event lists by pattern-set id, filled during fan-out. */
   frames?: Map<string, string | null>;
-}
-
-export function parseRevision(message: string): Revision {
-  const lines = message.split('\n');
-  const count = Number(lines[2]);
-  const entries: RevisionEntry[] = [];
-  for (let i = 0; i < count; i++) {
-    const base = 3 + i * 3;
-    entries.push({ key: lines[base] ?? '', eventJson: lines[base + 1] ?? '', patchJson: lines[base + 2] ?? '' });
-  }
-  return { rev: Number(lines[0]), epoch: lines[1] ?? '', entries };
 }
 
 /** About the bytes a revision's events take in a frame (their JSON, ASCII mostly). */

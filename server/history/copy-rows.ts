@@ -2,7 +2,7 @@ import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
 import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
-import type { EventRecord } from './event-codec.js';
+import type { EventRecord } from '../board/event-codec.js';
 
 /** The `events` columns in the order a COPY row lists them. */
 export const EVENT_COLUMNS = 'board, rev, key, pos, type, version, value, patch, actor, ts, raw';

@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import type { Config } from '../config.js';
 import type { Extension } from '../extension.js';
-import type { HistoryService, Services } from '../services.js';
+import { HISTORY, type Services } from '../services.js';
 import { defineHistoryScripts } from './scripts.js';
 import { ClusterSplit, claimClusterIdentity } from './cluster-identity.js';
 import { createDb, createPool, databaseName, ensureDatabase, migrateDb } from './db.js';
@@ -10,7 +10,7 @@ import { Persister } from './persister.js';
 import { Rebuilder } from './rebuild.js';
 import { Recovery } from './recovery.js';
 import { RedisSwitchCheck } from './redis-switch.js';
-import { HistoryReplayer } from './replayer.js';
+import { HistoryReplaySource } from './replayer.js';
 import { HistoryRepo } from './repo.js';
 import { SeenRevisions } from './seen.js';
 import { PostgresHistory } from './service.js';
@@ -19,11 +19,6 @@ import { PersistWaiters } from './waiters.js';
 
 const PREPARE_RETRY_MS = 1_000;
 const WATERMARK_POLL_MS = 5;
-
-/** The persister's figures for metrics: lag (revisions, seconds), batch sizes, Postgres state. */
-export function historyStats(history: HistoryService | undefined): Record<string, number> {
-  return history instanceof PostgresHistory ? history.stats() : {};
-}
 
 /**
  * History in Postgres: the persister (Redis streams → Postgres), `durable` acks,
@@ -90,8 +85,10 @@ export function historyExtension(config: Config): Extension {
       switchCheck = new RedisSwitchCheck(redis, store, db, pgHealth, seen, rebuilder, log);
       await switchCheck.start();
       store.addMaterializer(recovery);
-      services.replayer = new HistoryReplayer(redis, repo, pgHealth);
-      services.history = new PostgresHistory(services, repo, pgHealth, waiters, persister);
+      services.replay.addSource(new HistoryReplaySource(repo, pgHealth));
+      const history = new PostgresHistory(services, repo, pgHealth, waiters, persister);
+      services.durability.register((board, rev, timeoutMs) => history.awaitPersisted(board, rev, timeoutMs));
+      services.capabilities.provide(HISTORY, history);
       const onRedisReady = () => void recovery.check();
       redis.on('ready', onRedisReady);
       stoppers.push(

@@ -2,7 +2,7 @@ import type pg from 'pg';
 import type { Revision } from '../board/revision.js';
 import { copyEvents, insertEventRows, type BoardRecord } from './copy-rows.js';
 import { isConnectionError, type HistoryDb } from './db.js';
-import { revisionRecords } from './event-codec.js';
+import { revisionRecords } from '../board/event-codec.js';
 import { applyIndexChanges, type IndexChange } from '../search/index-writer.js';
 import { advanceWatermark, toRuns, type RevRange } from './watermark.js';
 

@@ -1,6 +1,6 @@
 import { sql } from 'drizzle-orm';
 import type { HistoryDb } from './db.js';
-import type { EventRecord } from './event-codec.js';
+import type { EventRecord } from '../board/event-codec.js';
 
 export interface BoardInfo {
   name: string;

@@ -2,7 +2,7 @@ import { BlackboardError, ErrorCode } from '../../shared/protocol/errors.js';
 import { readStream } from '../board/feed.js';
 import type { Revision } from '../board/revision.js';
 import type { RedisClient } from '../board/scripts.js';
-import { toRevisions } from './event-codec.js';
+import { toRevisions } from '../board/event-codec.js';
 import type { HistoryRepo } from './repo.js';
 
 const STREAM_BATCH = 1_000;

@@ -2,7 +2,7 @@ import type { WireResult } from '../../shared/protocol/envelope.js';
 import { BlackboardError, ErrorCode } from '../../shared/protocol/errors.js';
 import { RawJson } from '../../shared/protocol/json.js';
 import type { HistoryService, Services } from '../services.js';
-import { encodeEvent } from './event-codec.js';
+import { encodeEvent } from '../board/event-codec.js';
 import type { PgHealth } from './pg-health.js';
 import type { Persister } from './persister.js';
 import type { HistoryRepo, KeyState } from './repo.js';

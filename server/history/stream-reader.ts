@@ -1,6 +1,6 @@
 import { redisErrorCode } from '../redis.js';
 import { boardKeys } from '../board/keys.js';
-import { parseRevision } from '../board/revision.js';
+import { parseRevision } from '../board/event-codec.js';
 import { runScript, type RedisClient } from '../board/scripts.js';
 import type { BoardBatch, StreamEntry } from './persist-commit.js';
 

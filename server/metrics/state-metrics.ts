@@ -1,16 +1,11 @@
-import type { Services } from '../services.js';
+import { HISTORY, type Services } from '../services.js';
 import type { BoardFigures } from './board-figures.js';
 import type { GaugeSample, NodeMetrics } from './registry.js';
 
-/** A history service may report its persister's state as a flat record of numbers. */
-interface StatsSource {
-  stats?: () => Record<string, unknown> | Promise<Record<string, unknown>>;
-}
-
-async function persisterStats(services: Services): Promise<GaugeSample | undefined> {
-  const source = services.history as StatsSource | undefined;
-  if (typeof source?.stats !== 'function') return undefined;
-  const stats = await source.stats();
+function persisterStats(services: Services): GaugeSample | undefined {
+  const history = services.capabilities.get(HISTORY);
+  if (!history) return undefined;
+  const stats = history.stats();
   return Object.entries(stats).flatMap(([stat, value]) => (typeof value === 'number' && Number.isFinite(value) ? [{ labels: { stat }, value }] : []));
 }
 

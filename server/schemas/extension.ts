@@ -1,6 +1,6 @@
 import { BlackboardError, ErrorCode } from '../../shared/protocol/errors.js';
 import type { Extension } from '../extension.js';
-import type { Services } from '../services.js';
+import { SCHEMAS, type Services } from '../services.js';
 import { SchemaAdmin } from './admin.js';
 import { SchemaCatalog } from './catalog.js';
 import { schemaHandlers } from './handlers.js';
@@ -70,7 +70,7 @@ export function schemasExtension(options: SchemasExtensionOptions = {}): Extensi
       await notices.start(config);
       const announce = (board: string) => notices!.announce(board);
       admin = new SchemaAdmin({ registry, catalog, compiler, passes, announce, maxValueBytes: config.MAX_VALUE_BYTES });
-      services.schemas = typed;
+      services.capabilities.provide(SCHEMAS, typed);
       passes.start();
       // Boards whose pass a stopped node left behind are picked up here too.
       passes.nudge();

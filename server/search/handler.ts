@@ -24,7 +24,7 @@ export function searchHandler(searcher: () => Searcher | null, searchesPerAgent:
   return async (frame, ctx) => {
     const { services, session } = ctx;
     const engine = searcher();
-    if (!engine || !services.history) {
+    if (!engine || !services.durability.available) {
       throw new BlackboardError(ErrorCode.UNAVAILABLE, 'search needs the history in Postgres, which this server does not keep (HISTORY_ENABLED)');
     }
     shares.take(session.agentId);
@@ -76,7 +76,7 @@ async function waitForIndex(services: OpContext['services'], board: string, rev:
   }
   const waitMs = services.config.SEARCH_WAIT_MS;
   try {
-    await services.history!.awaitPersisted(board, rev, waitMs);
+    await services.durability.awaitPersisted(board, rev, waitMs);
   } catch (err) {
     if (err instanceof BlackboardError && err.code === ErrorCode.TIMEOUT) {
       throw new BlackboardError(ErrorCode.TIMEOUT, `the search index did not reach revision ${rev} within ${waitMs} ms; retry`, {

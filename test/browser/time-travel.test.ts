@@ -23,7 +23,7 @@ async function writeHistory(server: TestServer, board: string): Promise<number> 
   await agent.delete(board, 'b'); // rev 4
   await agent.put(board, 'a', 3); // rev 5
   // rev 6, acknowledged once in history where the server keeps it.
-  const last = await agent.put(board, 'c', { late: true }, server.services.history ? { durability: 'durable' } : {});
+  const last = await agent.put(board, 'c', { late: true }, server.services.durability.available ? { durability: 'durable' } : {});
   return last.rev;
 }
 

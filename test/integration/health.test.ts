@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startRedisProcess, type RedisProcess } from '../helpers/redis-process.js';
 import { startTestServer, waitFor, type TestServer } from '../helpers/server.js';
+import { HISTORY } from '../../server/services.js';
 
 interface ReadyBody {
   ready: boolean;
@@ -32,7 +33,7 @@ describe('/healthz and /readyz', () => {
     expect(body.ready).toBe(true);
     expect(body.node).toBe(server.services.nodeId);
     expect(body.dependencies.redis).toBe('up');
-    if (server.services.history) expect(body.dependencies).toHaveProperty('postgres');
+    if (server.services.capabilities.get(HISTORY)) expect(body.dependencies).toHaveProperty('postgres');
     for (const state of Object.values(body.dependencies)) expect(['up', 'down', 'disabled']).toContain(state);
     const health = await fetch(`${server.url}/healthz`);
     expect(health.status).toBe(200);

@@ -3,7 +3,7 @@ import { BlackboardError, ErrorCode } from '../../client/sdk/index.js';
 import { randomBoard, startTestServer, waitFor, type TestServer } from '../helpers/server.js';
 import { startRedisProcess, type RedisProcess } from '../helpers/redis-process.js';
 import { testDatabase, type TestDatabase } from '../helpers/pg-database.js';
-import { historyStats } from '../../server/history/extension.js';
+import { HISTORY } from '../../server/services.js';
 
 let redis: RedisProcess;
 let db: TestDatabase;
@@ -76,7 +76,7 @@ describe('history persister', () => {
         listed.items.map((item) => [item.key, item.version, item.value, item.modRev]),
       );
     }
-    const stats = historyStats(nodes[0]!.services.history);
+    const stats = nodes[0]!.services.capabilities.get(HISTORY)?.stats() ?? {};
     expect(stats.batches).toBeGreaterThan(0);
     for (const c of clients) c.close();
   }, 180_000);

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { fullJitterDelay } from '../../client/sdk/backoff.js';
 import { compilePatterns, literalPrefix } from '../../shared/protocol/globs.js';
 import { encodeJson, exceedsDepth, parseJson, RawJson, stringifyJson } from '../../shared/protocol/json.js';
-import { parseRevision } from '../../server/board/revision.js';
+import { parseRevision } from '../../server/board/event-codec.js';
 import { parseRecord } from '../../server/board/records.js';
 import { KeyQueue } from '../../server/board/key-queue.js';
 

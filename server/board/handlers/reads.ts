@@ -1,5 +1,6 @@
 import { BlackboardError, ErrorCode, badRequest } from '../../../shared/protocol/errors.js';
 import type { HandlerTable } from '../../extension.js';
+import { HISTORY, SCHEMAS } from '../../services.js';
 import { toKeyRecord } from '../records.js';
 import { readStream } from '../feed.js';
 import { boards } from './boards.js';
@@ -16,10 +17,11 @@ function needsHistory(what: string): BlackboardError {
 
 export const readHandlers: HandlerTable = {
   async get(frame, ctx) {
-    const { history, store } = ctx.services;
+    const { store } = ctx.services;
     if (frame.atRev !== undefined) {
       if (frame.schemaVersion !== undefined) throw badRequest('atRev and schemaVersion cannot be combined');
-      if (!history?.getAt) throw needsHistory('atRev');
+      const history = ctx.services.capabilities.get(HISTORY);
+      if (!history) throw needsHistory('atRev');
       return history.getAt(frame.board, frame.key, frame.atRev);
     }
     let read = await store.read(frame.board, frame.key);
@@ -29,16 +31,18 @@ export const readHandlers: HandlerTable = {
     if (!record) throw new BlackboardError(ErrorCode.NOT_FOUND, `key ${frame.key} does not exist`, { key: frame.key });
     const result = { ...toKeyRecord(frame.key, record), rev };
     // Typed keys: the value in the asked (default: latest) schema version, with `schemaVersion`.
-    if (ctx.services.schemas) return ctx.services.schemas.present(frame.board, frame.key, record, result, frame.schemaVersion);
+    const schemas = ctx.services.capabilities.get(SCHEMAS);
+    if (schemas) return schemas.present(frame.board, frame.key, record, result, frame.schemaVersion);
     if (frame.schemaVersion !== undefined) throw new BlackboardError(ErrorCode.INVALID, 'this server runs no schemas');
     return result;
   },
 
   async list(frame, ctx) {
-    const { history, store } = ctx.services;
+    const { store } = ctx.services;
     const limit = frame.limit ?? DEFAULT_LIST_LIMIT;
     if (frame.atRev !== undefined) {
-      if (!history?.listAt) throw needsHistory('atRev');
+      const history = ctx.services.capabilities.get(HISTORY);
+      if (!history) throw needsHistory('atRev');
       return history.listAt(frame.board, frame.prefix, frame.atRev, limit, frame.after);
     }
     const maxBytes = ctx.services.config.MAX_REPLY_BYTES;
@@ -51,9 +55,10 @@ export const readHandlers: HandlerTable = {
   },
 
   async history(frame, ctx) {
-    const { history, redis, config } = ctx.services;
+    const { redis, config } = ctx.services;
     const limit = frame.limit ?? DEFAULT_HISTORY_LIMIT;
-    if (history?.events) return history.events(frame.board, frame, limit);
+    const history = ctx.services.capabilities.get(HISTORY);
+    if (history) return history.events(frame.board, frame, limit);
     // Without Postgres, the retained stream is the history.
     const page = new EventPage(limit, config.MAX_REPLY_BYTES);
     let next = frame.fromRev ?? 1;

@@ -10,12 +10,12 @@ import { revisionBytes } from '../revision.js';
 
 /** Replays from `fromRev` until the subscription has caught up with the live feed, then hands over. */
 async function replayThenLive(sub: Subscription, fromRev: number, ctx: OpContext): Promise<void> {
-  const { replayer, config } = ctx.services;
+  const { replay, config } = ctx.services;
   // Hand over a slice at a time, waiting for the socket, so a replay never overfills it.
   const slice = config.MAX_OUTBOUND_BYTES / 4;
   let next = fromRev;
   while (!sub.closed) {
-    next = await replayer.replay(sub.board, Math.max(next, sub.nextRev), async (revisions) => {
+    next = await replay.replay(sub.board, Math.max(next, sub.nextRev), async (revisions) => {
       let queued = 0;
       for (const revision of revisions) {
         const size = revisionBytes(revision);
@@ -111,7 +111,7 @@ export const subscriptionHandlers: HandlerTable = {
       // `snapshot: true` takes precedence: events start after the snapshot, whatever fromRev says.
       const fromRev = frame.snapshot === true ? undefined : frame.fromRev;
       if (fromRev !== undefined) {
-        await services.replayer.ensureAvailable(board, Math.max(1, fromRev), rev);
+        await services.replay.ensureAvailable(board, Math.max(1, fromRev), rev);
         sub.nextRev = Math.max(1, fromRev);
       }
       session.subscriptions.set(sub.id, sub);

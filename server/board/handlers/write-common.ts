@@ -86,7 +86,7 @@ export async function commitWrite<S extends CommitRequest['shape']>(
   durability: 'memory' | 'durable' | undefined,
 ): Promise<WriteResult<S>> {
   const durable = durability === 'durable';
-  if (durable && !ctx.services.history) {
+  if (durable && !ctx.services.durability.available) {
     throw new BlackboardError(ErrorCode.UNAVAILABLE, 'durable writes need history (Postgres) on this server');
   }
   checkRevisionSize(request.ops, ctx);
@@ -103,7 +103,7 @@ export async function commitWrite<S extends CommitRequest['shape']>(
     if (identity && (err instanceof CompareFailed || (err instanceof BlackboardError && JUDGED.has(err.code)))) identity.judged = true;
     throw err;
   }
-  if (durable) await ctx.services.history!.awaitPersisted(request.board, outcome.rev);
+  if (durable) await ctx.services.durability.awaitPersisted(request.board, outcome.rev);
   return preEncoded<OpResult<S>>(outcome.resultText);
 }
 
@@ -165,7 +165,7 @@ export async function firstResultOr<R>(
     const first = await ctx.services.store.recall(board, identity.key, identity.fingerprint);
     if (first === null) throw err;
     if (!first.matches) throw reqIdConflict(identity.reqId);
-    if (durability === 'durable') await ctx.services.history?.awaitPersisted(board, first.rev);
+    if (durability === 'durable' && ctx.services.durability.available) await ctx.services.durability.awaitPersisted(board, first.rev);
     return preEncoded<R>(first.resultText);
   }
 }

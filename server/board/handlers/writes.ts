@@ -2,6 +2,7 @@ import { BlackboardError, ErrorCode, badRequest } from '../../../shared/protocol
 import { stringifyJson } from '../../../shared/protocol/json.js';
 import type { JsonPatch, TxnOperation } from '../../../shared/protocol/messages/kv.js';
 import type { HandlerTable, OpContext } from '../../extension.js';
+import { SCHEMAS } from '../../services.js';
 import { applyJsonPatch, patchBudgetFor, type PatchBudget } from '../patch.js';
 import { KeyQueue } from '../key-queue.js';
 import type { StoredRecord } from '../records.js';
@@ -49,7 +50,7 @@ async function patchWithRetry(
     }
     if (!record) throw new BlackboardError(ErrorCode.NOT_FOUND, `key ${key} does not exist`, { key });
     const text = patchedText(ctx, key, record, patch);
-    const schemaVersion = await ctx.services.schemas?.check(board, key, text);
+    const schemaVersion = await ctx.services.capabilities.get(SCHEMAS)?.check(board, key, text);
     try {
       return await commit({ kind: 'patch', key, valueText: text, patchText, schemaVersion }, { key, version: record.version });
     } catch (err) {
@@ -82,7 +83,7 @@ export const writeHandlers: HandlerTable = {
     const identity = writeIdentity(frame, ctx);
     return firstResultOr(ctx, frame.board, identity, frame.durability, async () => {
       const text = valueText(frame.value, ctx);
-      const schemaVersion = await ctx.services.schemas?.check(frame.board, frame.key, text);
+      const schemaVersion = await ctx.services.capabilities.get(SCHEMAS)?.check(frame.board, frame.key, text);
       const compares = frame.ifVersion === undefined ? [] : [{ key: frame.key, version: frame.ifVersion }];
       try {
         return await commitWrite(
@@ -151,8 +152,9 @@ async function runTxn(frame: TxnFrame, ctx: OpContext, identity: ReturnType<type
     // One work budget for every patch of the txn: many small patches cost as much as one big one.
     const budget = patchBudgetFor(ctx);
     for (const op of frame.ops) ops.push(await txnWriteOp(op, ctx, frame.board, compared, implicit, budget));
+    const schemas = ctx.services.capabilities.get(SCHEMAS);
     for (const op of ops) {
-      if (op.valueText !== undefined && !missingTargets.has(op)) op.schemaVersion = await ctx.services.schemas?.check(frame.board, op.key, op.valueText);
+      if (op.valueText !== undefined && !missingTargets.has(op)) op.schemaVersion = await schemas?.check(frame.board, op.key, op.valueText);
     }
     try {
       return await commitWrite(

@@ -1,5 +1,7 @@
 --[[
 commit: applies one atomic write (put, patch, delete or txn) to a board and logs it.
+The revision message it logs and publishes, and the event JSON in it, are documented in
+server/board/event-codec.ts, the one module that reads and rebuilds them.
 
 KEYS[1] meta    hash   rev, epoch, epochRev, pw (persisted watermark, when history is on)
 KEYS[2] kv      hash   key -> "version:createRev:modRev:<value JSON>"

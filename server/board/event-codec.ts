@@ -1,5 +1,53 @@
+/**
+ * The text of committed revisions and their events: built by the commit script
+ * (scripts/commit-6.lua), read here, and nowhere else. Everything that reads or rebuilds
+ * that text (the feed, the history persister, replay from Postgres, `history` reads) goes
+ * through this module.
+ *
+ * ## The revision message
+ *
+ * One per revision, the same text in the board's stream (entry id `<rev>-0`, field `m`)
+ * and on its channel (PUBLISH). Lines, joined by `\n`:
+ *
+ *     <rev>
+ *     <epoch>
+ *     <n>                      the number of events
+ *     n times three lines:
+ *     <key>                    raw (keys hold no control characters)
+ *     <event JSON>             below
+ *     <patch JSON or "">       the RFC 6902 patch that produced a `patch` write's value
+ *
+ * JSON text holds no raw line break, so the lines are safe.
+ *
+ * ## The event JSON
+ *
+ * Fields always in this order, no spaces:
+ *
+ *     {"rev":R,"key":K,"type":"put","version":V,"value":X,"actor":A,"ts":T}
+ *     {"rev":R,"key":K,"type":"delete","version":0,"actor":A,"ts":T}
+ *
+ * R the revision; K the key as `JSON.stringify` writes it (the script gets it so); V the
+ * key's new version (a delete says 0); X the value exactly as the writer's JSON text (it is
+ * never parsed: big numbers and `[]` survive); A the writer's agent id as a JSON string;
+ * T the Redis clock in milliseconds. Events stay text from the script to the socket: a
+ * fan-out frame is built by concatenation, never re-serialized. Postgres keeps them as
+ * columns (`EventRecord`) and `encodeEvent` gives back the same bytes; an event of any
+ * other shape is kept verbatim in `raw`.
+ */
 import { parseJson, stringifyJson } from '../../shared/protocol/json.js';
-import type { Revision, RevisionEntry } from '../board/revision.js';
+import type { Revision, RevisionEntry } from './revision.js';
+
+/** Parses one revision message (see the module comment). */
+export function parseRevision(message: string): Revision {
+  const lines = message.split('\n');
+  const count = Number(lines[2]);
+  const entries: RevisionEntry[] = [];
+  for (let i = 0; i < count; i++) {
+    const base = 3 + i * 3;
+    entries.push({ key: lines[base] ?? '', eventJson: lines[base + 1] ?? '', patchJson: lines[base + 2] ?? '' });
+  }
+  return { rev: Number(lines[0]), epoch: lines[1] ?? '', entries };
+}
 
 /** One event as the `events` table holds it. */
 export interface EventRecord {
@@ -17,10 +65,7 @@ export interface EventRecord {
   raw: string | null;
 }
 
-/**
- * The event JSON exactly as the commit script builds it:
- * `{"rev":R,"key":K,"type":"put","version":V,"value":X,"actor":A,"ts":T}` (no value for deletes).
- */
+/** The event JSON exactly as the commit script builds it (see the module comment). */
 export function encodeEvent(e: Omit<EventRecord, 'pos' | 'patch'>): string {
   if (e.raw !== null) return e.raw;
   const head = `{"rev":${e.rev},"key":${JSON.stringify(e.key)},`;
@@ -90,6 +135,7 @@ function safeParse(json: string): { value: unknown; lossless: boolean } | null {
   }
 }
 
+/** A revision's events as `events` rows, in their order within it. */
 export function revisionRecords(revision: Revision): EventRecord[] {
   return revision.entries.map((entry, i) => decodeEntry(revision.rev, entry, i));
 }
