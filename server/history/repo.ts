@@ -173,7 +173,8 @@ export class HistoryRepo {
    */
   async keysAt(board: string, prefix: string, atRev: number, limit: number, after: string | undefined): Promise<KeyState[]> {
     const start = after !== undefined && after >= prefix ? after : null;
-    // A recursive walk is beyond the query builder: the statement stays SQL, its rows typed.
+    // A recursive walk is beyond the query builder: the statement stays SQL, its rows typed. It is
+    // not prepared: only a plan made for the actual `start` folds it into the index condition.
     const { rows } = await this.db.execute<KeyRecordRow>(sql`
       WITH RECURSIVE walk(key) AS (
         (SELECT key FROM events WHERE board = ${board} AND key >= ${prefix}
