@@ -1,7 +1,10 @@
 import { randomUUID } from 'node:crypto';
+import { eq } from 'drizzle-orm';
+import { drizzle } from 'drizzle-orm/node-postgres';
 import type pg from 'pg';
 import { CLUSTER_KEY } from '../board/keys.js';
 import type { RedisClient } from '../board/scripts.js';
+import { cluster } from './schema/index.js';
 
 /**
  * A node's Redis and its Postgres history database belong to different deployments.
@@ -34,9 +37,10 @@ export class ClusterSplit extends Error {
  * first node that starts (or recovers it) with its database.
  */
 export async function claimClusterIdentity(redis: RedisClient, pool: pg.Pool, database: string): Promise<string> {
-  await pool.query('INSERT INTO cluster (singleton, cluster_id) VALUES (1, $1) ON CONFLICT (singleton) DO NOTHING', [randomUUID()]);
-  const rows = await pool.query<{ cluster_id: string }>('SELECT cluster_id FROM cluster WHERE singleton = 1');
-  const databaseId = rows.rows[0]?.cluster_id;
+  const db = drizzle({ client: pool });
+  await db.insert(cluster).values({ singleton: 1, clusterId: randomUUID() }).onConflictDoNothing({ target: cluster.singleton });
+  const [row] = await db.select({ clusterId: cluster.clusterId }).from(cluster).where(eq(cluster.singleton, 1));
+  const databaseId = row?.clusterId;
   if (!databaseId) throw new Error('the cluster table has no row after insert');
   await redis.set(CLUSTER_KEY, databaseId, 'NX');
   const redisId = await redis.get(CLUSTER_KEY);

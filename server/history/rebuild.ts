@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { sql } from 'drizzle-orm';
+import { and, desc, eq, gt, lte, sql } from 'drizzle-orm';
 import type { Logger } from 'pino';
 import { BOARDS_INDEX, boardKeys, boardPrefix } from '../board/keys.js';
 import { runScript, type RedisClient } from '../board/scripts.js';
@@ -7,6 +7,7 @@ import { REQ_ID_TTL_MS } from '../board/store.js';
 import type { HistoryDb } from './db.js';
 import { rebuildBoardIndex } from '../search/rebuild.js';
 import type { HistoryRepo, KeyState } from './repo.js';
+import { boards, events, persistRanges } from './schema/index.js';
 import type { SeenRevisions } from './seen.js';
 import type { Snapshotter } from './snapshotter.js';
 
@@ -106,27 +107,33 @@ export class Rebuilder {
   private async decide(board: string): Promise<{ rev: number; epoch: string; epochRev: number; newEpoch: boolean } | null> {
     const known = this.seen.get(board);
     return this.db.transaction(async (tx) => {
-      const { rows } = await tx.execute(sql`SELECT * FROM boards WHERE name = ${board} FOR UPDATE`);
-      const row = rows[0];
+      const [row] = await tx
+        .select({ epoch: boards.epoch, epochRev: boards.epochRev, persistedRev: boards.persistedRev, seenRev: boards.seenRev })
+        .from(boards)
+        .where(eq(boards.name, board))
+        .for('update');
       if (!row) return null;
-      const watermark = Number(row.persisted_rev);
-      const epoch = String(row.epoch);
+      const watermark = row.persistedRev;
+      const epoch = row.epoch;
       const lostHere = known !== undefined && known.rev > watermark && (known.epoch === null || known.epoch === epoch);
-      const lostSeen = Number(row.seen_rev) > watermark;
+      const lostSeen = row.seenRev > watermark;
       // reqId records live in Redis alone: a write acknowledged within their lifetime may be
       // retried, and would apply twice, so forgetting them is a loss like any other.
-      const lastWrite = await tx.execute(sql`SELECT ts FROM events WHERE board = ${board} AND rev <= ${watermark} ORDER BY rev DESC LIMIT 1`);
-      const lostReqIds = Number(lastWrite.rows[0]?.ts ?? 0) > Date.now() - REQ_ID_TTL_MS;
-      if (!lostHere && !lostSeen && !lostReqIds) return { rev: watermark, epoch, epochRev: Number(row.epoch_rev), newEpoch: false };
+      const [lastWrite] = await tx
+        .select({ ts: events.ts })
+        .from(events)
+        .where(and(eq(events.board, board), lte(events.rev, watermark)))
+        .orderBy(desc(events.rev))
+        .limit(1);
+      const lostReqIds = (lastWrite?.ts ?? 0) > Date.now() - REQ_ID_TTL_MS;
+      if (!lostHere && !lostSeen && !lostReqIds) return { rev: watermark, epoch, epochRev: row.epochRev, newEpoch: false };
       const next = randomUUID();
       // Rows above the watermark (committed ahead of a gap) belong to the lost line of revisions.
-      await tx.execute(sql`DELETE FROM events WHERE board = ${board} AND rev > ${watermark}`);
-      await tx.execute(sql`DELETE FROM persist_ranges WHERE board = ${board}`);
-      await tx.execute(sql`
-        UPDATE boards SET epoch = ${next}, epoch_rev = ${watermark}, seen_rev = ${watermark}, updated_at = now()
-        WHERE name = ${board}`);
+      await tx.delete(events).where(and(eq(events.board, board), gt(events.rev, watermark)));
+      await tx.delete(persistRanges).where(eq(persistRanges.board, board));
+      await tx.update(boards).set({ epoch: next, epochRev: watermark, seenRev: watermark, updatedAt: sql`now()` }).where(eq(boards.name, board));
       this.log.warn(
-        { board, epoch: next, watermark, seen: Math.max(known?.rev ?? 0, Number(row.seen_rev)), lostReqIds },
+        { board, epoch: next, watermark, seen: Math.max(known?.rev ?? 0, row.seenRev), lostReqIds },
         'acknowledged revisions or reqId records were lost with Redis; the board begins a new epoch',
       );
       return { rev: watermark, epoch: next, epochRev: watermark, newEpoch: true };

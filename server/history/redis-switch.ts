@@ -1,4 +1,4 @@
-import { sql } from 'drizzle-orm';
+import { and, eq, gt, sql } from 'drizzle-orm';
 import type { Logger } from 'pino';
 import { BlackboardError, ErrorCode } from '../../shared/protocol/errors.js';
 import { INSTANCE_KEY, boardKeys } from '../board/keys.js';
@@ -7,6 +7,7 @@ import type { BoardStore } from '../board/store.js';
 import type { HistoryDb } from './db.js';
 import type { PgHealth } from './pg-health.js';
 import type { Rebuilder } from './rebuild.js';
+import { boards } from './schema/index.js';
 import type { SeenRevisions } from './seen.js';
 
 const PAGE = 1_000;
@@ -105,29 +106,31 @@ export class RedisSwitchCheck {
     if (this.health.up) {
       try {
         for (let after = ''; ; ) {
-          const { rows } = await this.db.execute(
-            sql`SELECT name, epoch, persisted_rev, seen_rev FROM boards WHERE name > ${after} ORDER BY name LIMIT ${PAGE}`,
-          );
+          const rows = await this.db
+            .select({ name: boards.name, epoch: boards.epoch, persistedRev: boards.persistedRev, seenRev: boards.seenRev })
+            .from(boards)
+            .where(gt(boards.name, after))
+            .orderBy(boards.name)
+            .limit(PAGE);
           for (const row of rows) {
-            const name = String(row.name);
-            accepted.set(name, String(row.epoch));
-            const rev = Math.max(Number(row.persisted_rev), Number(row.seen_rev));
-            const mine = known.get(name);
-            if (!mine || (mine.epoch !== null && mine.epoch !== String(row.epoch))) known.set(name, { rev, epoch: String(row.epoch) });
-            else if (rev > mine.rev && (mine.epoch === null || mine.epoch === String(row.epoch))) mine.rev = rev;
+            accepted.set(row.name, row.epoch);
+            const rev = Math.max(row.persistedRev, row.seenRev);
+            const mine = known.get(row.name);
+            if (!mine || (mine.epoch !== null && mine.epoch !== row.epoch)) known.set(row.name, { rev, epoch: row.epoch });
+            else if (rev > mine.rev && (mine.epoch === null || mine.epoch === row.epoch)) mine.rev = rev;
           }
           if (rows.length < PAGE) break;
-          after = String(rows[rows.length - 1]!.name);
+          after = rows[rows.length - 1]!.name;
         }
       } catch (err) {
         if (!this.health.noteError(err)) throw err;
       }
     }
-    const boards = [...known.keys()];
-    const states = await Promise.all(boards.map((b) => this.store.boardState(b)));
+    const names = [...known.keys()];
+    const states = await Promise.all(names.map((b) => this.store.boardState(b)));
     // Behind: fewer revisions than known in the same epoch, or an epoch Postgres no longer
     // accepts (the new primary holds the board as it was before a rebuild it never saw).
-    const behind = boards.filter((board, i) => {
+    const behind = names.filter((board, i) => {
       const state = states[i];
       if (!state) return false;
       const k = known.get(board)!;
@@ -137,14 +140,16 @@ export class RedisSwitchCheck {
     });
     for (const board of behind) {
       const k = known.get(board)!;
-      const state = states[boards.indexOf(board)]!;
+      const state = states[names.indexOf(board)]!;
       this.log.warn(
         { board, redisRev: state.rev, redisEpoch: state.epoch, knownRev: k.rev, knownEpoch: k.epoch },
         'the new Redis primary lacks revisions (or holds an abandoned epoch): rebuilding the board from Postgres',
       );
       // Every node's rebuild must see the loss, not only this one's.
       await this.db
-        .execute(sql`UPDATE boards SET seen_rev = GREATEST(seen_rev, ${k.rev}) WHERE name = ${board} AND epoch = ${k.epoch ?? state.epoch}`)
+        .update(boards)
+        .set({ seenRev: sql`greatest(${boards.seenRev}, ${k.rev})` })
+        .where(and(eq(boards.name, board), eq(boards.epoch, k.epoch ?? state.epoch)))
         .catch((err: unknown) => {
           if (!this.health.noteError(err)) throw err;
         });

@@ -1,6 +1,8 @@
-import { sql } from 'drizzle-orm';
+import { and, desc, eq, gt, gte, lte, sql, type AnyColumn, type Placeholder, type SQL } from 'drizzle-orm';
+import { alias } from 'drizzle-orm/pg-core';
 import type { HistoryDb } from './db.js';
 import type { EventRecord } from '../board/event-codec.js';
+import { boards, events, snapshotKeys, snapshots } from './schema/index.js';
 
 export interface BoardInfo {
   name: string;
@@ -20,71 +22,148 @@ export interface KeyState {
   value: string;
 }
 
-type Row = Record<string, unknown>;
-const num = (v: unknown) => Number(v ?? 0);
+const boardColumns = {
+  name: boards.name,
+  epoch: boards.epoch,
+  epochRev: boards.epochRev,
+  persistedRev: boards.persistedRev,
+  seenRev: boards.seenRev,
+  firstRev: boards.firstRev,
+  snapshotRev: boards.snapshotRev,
+};
 
-function toBoard(r: Row): BoardInfo {
-  return {
-    name: String(r.name),
-    epoch: String(r.epoch),
-    epochRev: num(r.epoch_rev),
-    persistedRev: num(r.persisted_rev),
-    seenRev: num(r.seen_rev),
-    firstRev: num(r.first_rev),
-    snapshotRev: num(r.snapshot_rev),
-  };
+const eventColumns = {
+  rev: events.rev,
+  key: events.key,
+  pos: events.pos,
+  type: events.type,
+  version: events.version,
+  value: events.value,
+  patch: events.patch,
+  actor: events.actor,
+  ts: events.ts,
+  raw: events.raw,
+};
+
+const created = alias(events, 'c');
+
+/**
+ * The revision that created `key` as it stood at `rev`: its newest version-1 event at or
+ * below `rev` (one probe of the `events_created` index; the literal 1 lets a prepared plan
+ * use that partial index); null when that predates history.
+ */
+function createRevAt(db: HistoryDb, board: string | Placeholder, key: string | Placeholder | AnyColumn, rev: AnyColumn) {
+  const probe = db
+    .select({ rev: created.rev })
+    .from(created)
+    .where(and(eq(created.board, board), eq(created.key, key), sql`${created.version} = 1`, lte(created.rev, rev)))
+    .orderBy(desc(created.rev))
+    .limit(1);
+  return sql<number | null>`(${probe})`.mapWith(Number);
 }
 
-function toKeyState(r: Row): KeyState {
-  return {
-    key: String(r.key),
-    version: num(r.version),
-    createRev: num(r.create_rev),
-    modRev: num(r.mod_rev),
-    value: String(r.value ?? 'null'),
-  };
+/** A key's latest event as a key record (a put's value; `createRev` 0 when its creation predates history). */
+function toKeyState(r: { key: string; version: number; modRev: number; createRev: number | null; value: string | null }): KeyState {
+  return { key: r.key, version: r.version, createRev: r.createRev ?? 0, modRev: r.modRev, value: r.value ?? 'null' };
 }
 
-export function toEventRecord(r: Row): EventRecord {
-  return {
-    rev: num(r.rev),
-    key: String(r.key),
-    pos: num(r.pos),
-    type: num(r.type),
-    version: num(r.version),
-    value: r.value == null ? null : String(r.value),
-    patch: r.patch == null ? null : String(r.patch),
-    actor: String(r.actor),
-    ts: num(r.ts),
-    raw: r.raw == null ? null : String(r.raw),
-  };
-}
+/** The rows of the raw statements below, as `pg` returns them (int8 arrives as text). */
+type KeyRecordRow = { key: string; version: string; mod_rev: string; value: string | null; create_rev: string | null };
 
-/** Reads of history; every query walks an index by (board, key, rev) or (board, rev, key). */
+/**
+ * Reads of history; every query walks an index by (board, key, rev) or (board, rev, key).
+ * The hot point reads are prepared once (named statements, parsed once per connection).
+ */
 export class HistoryRepo {
-  constructor(readonly db: HistoryDb) {}
+  private readonly boardQuery;
+  private readonly boardNamesQuery;
+  private readonly snapshotQuery;
+  private readonly revisionsQuery;
+  private readonly keyEventsQuery;
+  private readonly keyQuery;
+  private readonly snapshotPageQuery;
+  private readonly snapshotPageAfterQuery;
+
+  constructor(readonly db: HistoryDb) {
+    const p = sql.placeholder;
+    this.boardQuery = db
+      .select(boardColumns)
+      .from(boards)
+      .where(eq(boards.name, p('name')))
+      .prepare('history_board');
+    this.boardNamesQuery = db
+      .select({ name: boards.name })
+      .from(boards)
+      .where(gt(boards.name, p('after')))
+      .orderBy(boards.name)
+      .limit(p('limit'))
+      .prepare('history_board_names');
+    this.snapshotQuery = db
+      .select({ rev: snapshots.rev, keyCount: snapshots.keyCount })
+      .from(snapshots)
+      .where(and(eq(snapshots.board, p('board')), lte(snapshots.rev, p('rev'))))
+      .orderBy(desc(snapshots.rev))
+      .limit(1)
+      .prepare('history_snapshot_at');
+    this.revisionsQuery = db
+      .select(eventColumns)
+      .from(events)
+      .where(and(eq(events.board, p('board')), gte(events.rev, p('fromRev')), lte(events.rev, p('toRev'))))
+      .orderBy(events.rev, events.pos)
+      .limit(p('limit'))
+      .prepare('history_revisions');
+    this.keyEventsQuery = db
+      .select(eventColumns)
+      .from(events)
+      .where(and(eq(events.board, p('board')), eq(events.key, p('key')), gte(events.rev, p('fromRev')), lte(events.rev, p('toRev'))))
+      .orderBy(events.rev)
+      .limit(p('limit'))
+      .prepare('history_key_events');
+    this.keyQuery = db
+      .select({
+        key: events.key,
+        type: events.type,
+        version: events.version,
+        modRev: events.rev,
+        value: events.value,
+        createRev: createRevAt(db, p('board'), p('key'), events.rev),
+      })
+      .from(events)
+      .where(and(eq(events.board, p('board')), eq(events.key, p('key')), lte(events.rev, p('atRev'))))
+      .orderBy(desc(events.rev))
+      .limit(1)
+      .prepare('history_key_at');
+    const snapshotPage = (after: SQL | undefined) =>
+      db
+        .select({
+          key: snapshotKeys.key,
+          version: snapshotKeys.version,
+          createRev: snapshotKeys.createRev,
+          modRev: snapshotKeys.modRev,
+          value: snapshotKeys.value,
+        })
+        .from(snapshotKeys)
+        .where(and(eq(snapshotKeys.board, p('board')), eq(snapshotKeys.snapRev, p('snapRev')), after))
+        .orderBy(snapshotKeys.key)
+        .limit(p('limit'));
+    this.snapshotPageQuery = snapshotPage(undefined).prepare('history_snapshot_page');
+    this.snapshotPageAfterQuery = snapshotPage(gt(snapshotKeys.key, p('after'))).prepare('history_snapshot_page_after');
+  }
 
   async board(name: string): Promise<BoardInfo | null> {
-    const { rows } = await this.db.execute(sql`SELECT * FROM boards WHERE name = ${name}`);
-    return rows[0] ? toBoard(rows[0]) : null;
+    const [row] = await this.boardQuery.execute({ name });
+    return row ?? null;
   }
 
   async boardNames(after: string, limit: number): Promise<string[]> {
-    const { rows } = await this.db.execute(sql`SELECT name FROM boards WHERE name > ${after} ORDER BY name LIMIT ${limit}`);
-    return rows.map((r) => String(r.name));
+    const rows = await this.boardNamesQuery.execute({ after, limit });
+    return rows.map((r) => r.name);
   }
 
   /** The key as of `atRev`, or null when it did not exist then. */
   async keyAt(board: string, key: string, atRev: number): Promise<KeyState | null> {
-    const { rows } = await this.db.execute(sql`
-      SELECT e.key, e.type, e.version, e.rev AS mod_rev, e.value,
-        (SELECT c.rev FROM events c WHERE c.board = ${board} AND c.key = ${key} AND c.version = 1 AND c.rev <= e.rev
-         ORDER BY c.rev DESC LIMIT 1) AS create_rev
-      FROM events e WHERE e.board = ${board} AND e.key = ${key} AND e.rev <= ${atRev}
-      ORDER BY e.rev DESC LIMIT 1`);
-    const row = rows[0];
-    if (!row || num(row.type) !== 1) return null;
-    return toKeyState(row);
+    const [row] = await this.keyQuery.execute({ board, key, atRev });
+    return row && row.type === 1 ? toKeyState(row) : null;
   }
 
   /**
@@ -94,7 +173,9 @@ export class HistoryRepo {
    */
   async keysAt(board: string, prefix: string, atRev: number, limit: number, after: string | undefined): Promise<KeyState[]> {
     const start = after !== undefined && after >= prefix ? after : null;
-    const { rows } = await this.db.execute(sql`
+    // A recursive walk is beyond the query builder: the statement stays SQL, its rows typed. It is
+    // not prepared: only a plan made for the actual `start` folds it into the index condition.
+    const { rows } = await this.db.execute<KeyRecordRow>(sql`
       WITH RECURSIVE walk(key) AS (
         (SELECT key FROM events WHERE board = ${board} AND key >= ${prefix}
            AND (${start}::text IS NULL OR key > ${start}::text COLLATE "C") ORDER BY key LIMIT 1)
@@ -111,39 +192,34 @@ export class HistoryRepo {
       ) l
       WHERE walk.key IS NOT NULL AND left(walk.key, ${prefix.length}) = ${prefix} AND l.type = 1
       LIMIT ${limit}`);
-    return rows.map(toKeyState);
+    return rows.map((r) =>
+      toKeyState({
+        key: r.key,
+        version: Number(r.version),
+        modRev: Number(r.mod_rev),
+        createRev: r.create_rev === null ? null : Number(r.create_rev),
+        value: r.value,
+      }),
+    );
   }
 
   /** Events with fromRev <= rev <= toRev (optionally of one key), oldest first. */
   async eventRange(board: string, key: string | undefined, fromRev: number, toRev: number, limit: number): Promise<EventRecord[]> {
     if (toRev < fromRev) return [];
-    const { rows } =
-      key === undefined
-        ? await this.db.execute(sql`
-            SELECT rev, key, pos, type, version, value, patch, actor, ts, raw FROM events
-            WHERE board = ${board} AND rev >= ${fromRev} AND rev <= ${toRev}
-            ORDER BY rev, pos LIMIT ${limit}`)
-        : await this.db.execute(sql`
-            SELECT rev, key, pos, type, version, value, patch, actor, ts, raw FROM events
-            WHERE board = ${board} AND key = ${key} AND rev >= ${fromRev} AND rev <= ${toRev}
-            ORDER BY rev LIMIT ${limit}`);
-    return rows.map(toEventRecord);
+    return key === undefined
+      ? this.revisionsQuery.execute({ board, fromRev, toRev, limit })
+      : this.keyEventsQuery.execute({ board, key, fromRev, toRev, limit });
   }
 
   /** The newest complete snapshot at or below `rev`. */
   async snapshotAt(board: string, rev: number): Promise<{ rev: number; keyCount: number } | null> {
-    const { rows } = await this.db.execute(sql`
-      SELECT rev, key_count FROM snapshots WHERE board = ${board} AND rev <= ${rev} ORDER BY rev DESC LIMIT 1`);
-    return rows[0] ? { rev: num(rows[0].rev), keyCount: num(rows[0].key_count) } : null;
+    const [row] = await this.snapshotQuery.execute({ board, rev });
+    return row ?? null;
   }
 
   /** One page of a snapshot's key records, in key order. */
   async snapshotPage(board: string, snapRev: number, after: string | null, limit: number): Promise<KeyState[]> {
-    const { rows } = await this.db.execute(sql`
-      SELECT key, version, create_rev, mod_rev, value FROM snapshot_keys
-      WHERE board = ${board} AND snap_rev = ${snapRev} AND (${after}::text IS NULL OR key > ${after}::text COLLATE "C")
-      ORDER BY key LIMIT ${limit}`);
-    return rows.map(toKeyState);
+    return after === null ? this.snapshotPageQuery.execute({ board, snapRev, limit }) : this.snapshotPageAfterQuery.execute({ board, snapRev, after, limit });
   }
 
   /**
@@ -151,12 +227,22 @@ export class HistoryRepo {
    * fromRev needs to become the state at toRev. `deleted` marks keys gone at toRev.
    */
   async changesBetween(board: string, fromRev: number, toRev: number): Promise<Array<KeyState & { deleted: boolean }>> {
-    const { rows } = await this.db.execute(sql`
-      SELECT d.key, d.type, d.version, d.rev AS mod_rev, d.value,
-        (SELECT c.rev FROM events c WHERE c.board = ${board} AND c.key = d.key AND c.version = 1 AND c.rev <= d.rev
-         ORDER BY c.rev DESC LIMIT 1) AS create_rev
-      FROM (SELECT DISTINCT ON (key) key, type, version, rev, value FROM events
-            WHERE board = ${board} AND rev > ${fromRev} AND rev <= ${toRev} ORDER BY key, rev DESC) d`);
-    return rows.map((r) => ({ ...toKeyState(r), deleted: num(r.type) !== 1 }));
+    const latest = this.db
+      .selectDistinctOn([events.key], { key: events.key, type: events.type, version: events.version, rev: events.rev, value: events.value })
+      .from(events)
+      .where(and(eq(events.board, board), gt(events.rev, fromRev), lte(events.rev, toRev)))
+      .orderBy(events.key, desc(events.rev))
+      .as('d');
+    const rows = await this.db
+      .select({
+        key: latest.key,
+        type: latest.type,
+        version: latest.version,
+        modRev: latest.rev,
+        value: latest.value,
+        createRev: createRevAt(this.db, board, latest.key, latest.rev),
+      })
+      .from(latest);
+    return rows.map((r) => ({ ...toKeyState(r), deleted: r.type !== 1 }));
   }
 }

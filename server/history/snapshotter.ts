@@ -1,7 +1,8 @@
-import { sql } from 'drizzle-orm';
+import { and, desc, eq, inArray, lt, lte, sql } from 'drizzle-orm';
 import type { Logger } from 'pino';
 import type { HistoryDb } from './db.js';
 import type { HistoryRepo } from './repo.js';
+import { boards, snapshotKeys, snapshots } from './schema/index.js';
 
 const KEEP_SNAPSHOTS = 2;
 
@@ -54,16 +55,18 @@ export class Snapshotter {
    * Unless forced, another node's recent snapshot makes this one unnecessary.
    */
   async snapshot(board: string, rev: number, force: boolean): Promise<void> {
-    const claimed = await this.db.execute(sql`
-      UPDATE boards SET snapshot_rev = ${rev}
-      WHERE name = ${board} AND snapshot_rev < ${rev} AND (${force} OR snapshot_rev <= ${rev - this.every})
-      RETURNING snapshot_rev`);
+    const claimed = await this.db
+      .update(boards)
+      .set({ snapshotRev: rev })
+      .where(and(eq(boards.name, board), lt(boards.snapshotRev, rev), force ? undefined : lte(boards.snapshotRev, rev - this.every)))
+      .returning({ snapshotRev: boards.snapshotRev });
     this.lastRev.set(board, rev);
     if (this.lastRev.size > 100_000) this.lastRev.clear();
-    if (claimed.rows.length === 0 && !force) return;
+    if (claimed.length === 0 && !force) return;
     const base = (await this.repo.snapshotAt(board, rev))?.rev ?? 0;
     if (base === rev) return;
     await this.db.transaction(async (tx) => {
+      // Built in SQL from the base snapshot and the events since: beyond the query builder.
       const inserted = await tx.execute(sql`
         INSERT INTO snapshot_keys (board, snap_rev, key, version, create_rev, mod_rev, value)
         SELECT ${board}, ${rev}, s.key, s.version, s.create_rev, s.mod_rev, s.value FROM (
@@ -82,15 +85,16 @@ export class Snapshotter {
           WHERE d.type = 1
         ) s
         ON CONFLICT DO NOTHING`);
-      await tx.execute(sql`
-        INSERT INTO snapshots (board, rev, key_count) VALUES (${board}, ${rev}, ${inserted.rowCount ?? 0})
-        ON CONFLICT DO NOTHING`);
+      await tx
+        .insert(snapshots)
+        .values({ board, rev, keyCount: inserted.rowCount ?? 0 })
+        .onConflictDoNothing();
       // Older snapshots are no longer needed for rebuilds; the events stay (they are the history).
-      const old = await tx.execute(sql`
-        SELECT rev FROM snapshots WHERE board = ${board} ORDER BY rev DESC OFFSET ${KEEP_SNAPSHOTS}`);
-      for (const row of old.rows) {
-        await tx.execute(sql`DELETE FROM snapshot_keys WHERE board = ${board} AND snap_rev = ${Number(row.rev)}`);
-        await tx.execute(sql`DELETE FROM snapshots WHERE board = ${board} AND rev = ${Number(row.rev)}`);
+      const old = await tx.select({ rev: snapshots.rev }).from(snapshots).where(eq(snapshots.board, board)).orderBy(desc(snapshots.rev)).offset(KEEP_SNAPSHOTS);
+      if (old.length > 0) {
+        const revs = old.map((o) => o.rev);
+        await tx.delete(snapshotKeys).where(and(eq(snapshotKeys.board, board), inArray(snapshotKeys.snapRev, revs)));
+        await tx.delete(snapshots).where(and(eq(snapshots.board, board), inArray(snapshots.rev, revs)));
       }
     });
     this.log.debug({ board, rev, base }, 'snapshot written');

@@ -1,5 +1,8 @@
+import { and, desc, eq, gt, sql } from 'drizzle-orm';
+import { drizzle } from 'drizzle-orm/node-postgres';
 import type pg from 'pg';
 import type { Logger } from 'pino';
+import { boards, events, searchBoards, searchDocs, searchState, searchWords } from '../history/schema/index.js';
 import { applyIndexChanges, type IndexChange } from './index-writer.js';
 
 /**
@@ -11,14 +14,6 @@ export const SEARCH_INDEX_VERSION = 1;
 
 /** Keys read per page of a rebuild. */
 const REBUILD_PAGE = 1_000;
-
-interface LatestRow {
-  key: string;
-  rev: string;
-  version: string;
-  type: number;
-  value: string | null;
-}
 
 /**
  * Rebuilds one board's index from its events: the newest event of every key, page by
@@ -32,27 +27,28 @@ export async function rebuildBoardIndex(pool: pg.Pool, board: string, language?:
   try {
     await client.query('BEGIN');
     try {
-      await client.query('SELECT 1 FROM boards WHERE name = $1 FOR UPDATE', [board]);
+      const tx = drizzle({ client });
+      await tx.select({ name: boards.name }).from(boards).where(eq(boards.name, board)).for('update');
       if (language !== undefined) {
-        await client.query(
-          `INSERT INTO search_boards (board, language) VALUES ($1, $2::regconfig)
-           ON CONFLICT (board) DO UPDATE SET language = excluded.language`,
-          [board, language],
-        );
+        await tx
+          .insert(searchBoards)
+          .values({ board, language: sql`${language}::regconfig` })
+          .onConflictDoUpdate({ target: searchBoards.board, set: { language: sql`excluded.language` } });
       }
-      await client.query('DELETE FROM search_docs WHERE board = $1', [board]);
-      await client.query('DELETE FROM search_words WHERE board = $1', [board]);
+      await tx.delete(searchDocs).where(eq(searchDocs.board, board));
+      await tx.delete(searchWords).where(eq(searchWords.board, board));
       let after = '';
       let indexed = 0;
       for (;;) {
-        const { rows } = await client.query<LatestRow>(
-          `SELECT DISTINCT ON (key) key, rev, version, type, value FROM events
-           WHERE board = $1 AND key > $2 ORDER BY key, rev DESC LIMIT $3`,
-          [board, after, REBUILD_PAGE],
-        );
+        const rows = await tx
+          .selectDistinctOn([events.key], { key: events.key, rev: events.rev, version: events.version, type: events.type, value: events.value })
+          .from(events)
+          .where(and(eq(events.board, board), gt(events.key, after)))
+          .orderBy(events.key, desc(events.rev))
+          .limit(REBUILD_PAGE);
         const changes: IndexChange[] = rows
-          .filter((r) => Number(r.type) === 1)
-          .map((r) => ({ board, key: r.key, rev: Number(r.rev), version: Number(r.version), value: r.value ?? 'null' }));
+          .filter((r) => r.type === 1)
+          .map((r) => ({ board, key: r.key, rev: r.rev, version: r.version, value: r.value ?? 'null' }));
         await applyIndexChanges(client, changes);
         indexed += changes.length;
         if (rows.length < REBUILD_PAGE) break;
@@ -70,10 +66,10 @@ export async function rebuildBoardIndex(pool: pg.Pool, board: string, language?:
 }
 
 /** Rebuilds the index of the named boards (default: every board Postgres knows). */
-export async function rebuildIndex(pool: pg.Pool, log: Logger, boards?: readonly string[]): Promise<{ boards: number; keys: number }> {
-  let names = boards;
+export async function rebuildIndex(pool: pg.Pool, log: Logger, only?: readonly string[]): Promise<{ boards: number; keys: number }> {
+  let names = only;
   if (names === undefined) {
-    const { rows } = await pool.query<{ name: string }>('SELECT name FROM boards ORDER BY name');
+    const rows = await drizzle({ client: pool }).select({ name: boards.name }).from(boards).orderBy(boards.name);
     names = rows.map((r) => r.name);
   }
   let keys = 0;
@@ -90,14 +86,14 @@ export async function rebuildIndex(pool: pg.Pool, log: Logger, boards?: readonly
  * than the code's, rebuild it from the events table and record the new layout.
  */
 export async function ensureSearchIndex(pool: pg.Pool, log: Logger | undefined): Promise<void> {
-  const { rows } = await pool.query<{ built_version: number }>('SELECT built_version FROM search_state WHERE id = 1');
-  if ((rows[0]?.built_version ?? 0) >= SEARCH_INDEX_VERSION) return;
+  const db = drizzle({ client: pool });
+  const [state] = await db.select({ builtVersion: searchState.builtVersion }).from(searchState).where(eq(searchState.id, 1));
+  if ((state?.builtVersion ?? 0) >= SEARCH_INDEX_VERSION) return;
   const quiet = { info: () => undefined } as unknown as Logger;
   const done = await rebuildIndex(pool, log ?? quiet);
-  await pool.query(
-    `INSERT INTO search_state (id, built_version) VALUES (1, $1)
-     ON CONFLICT (id) DO UPDATE SET built_version = excluded.built_version`,
-    [SEARCH_INDEX_VERSION],
-  );
+  await db
+    .insert(searchState)
+    .values({ id: 1, builtVersion: SEARCH_INDEX_VERSION })
+    .onConflictDoUpdate({ target: searchState.id, set: { builtVersion: SEARCH_INDEX_VERSION } });
   log?.info(done, 'search index built from the events table');
 }
