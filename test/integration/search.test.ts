@@ -171,7 +171,7 @@ describe('fair shares', () => {
     const other = await node.client({ token: await token('other', `read:${board}`) });
     try {
       const burst = Array.from({ length: 8 }, () => greedy.call('search', { board, query: 'the board', history: true, limit: 1 }));
-      const meanwhile = await other.search(board, 'quartz harbour');
+      const meanwhile = await other.search(board, 'quartz harbour', { minRev: seededRev });
       expect(meanwhile.items[0]?.key).toBe(PLANTED);
       const replies = await Promise.all(burst);
       const refused = replies.filter((r) => r.ok === false);
