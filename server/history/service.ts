@@ -6,7 +6,6 @@ import { encodeEvent } from '../board/event-codec.js';
 import type { PgHealth } from './pg-health.js';
 import type { Persister } from './persister.js';
 import type { HistoryRepo, KeyState } from './repo.js';
-import { walkRevisions } from './revisions.js';
 import { EventPage } from '../board/event-page.js';
 import type { PersistWaiters } from './waiters.js';
 
@@ -117,7 +116,7 @@ export class PostgresHistory implements HistoryService {
   private async walk(board: string, key: string | undefined, fromRev: number, toRev: number, page: EventPage): Promise<WireResult<'history'>> {
     let more = false;
     await this.pg(() =>
-      walkRevisions(this.services.redis, this.repo, board, fromRev, (revisions) => {
+      this.services.replay.replay(board, fromRev, (revisions) => {
         for (const revision of revisions) {
           if (revision.rev > toRev) return false;
           for (const entry of revision.entries) {
