@@ -41,6 +41,8 @@ interface BoardCursor {
   behindSince: number;
   /** Typical size of one of its stream entries, to keep a round's bytes bounded. */
   entryBytes: number;
+  /** How many times `batch` the next read takes: grows while reads come back full (a backlog). */
+  scale: number;
 }
 
 const DISCOVER_MS = 1_000;
@@ -54,6 +56,13 @@ const PRUNE_IDLE_MS = 10 * 60_000;
 /** Event-loop lag past which the persister's rounds get smaller (shorter stretches of work between requests). */
 const LAG_BUDGET_MS = 100;
 const ROUND_BYTES = 2 * 1024 * 1024;
+/**
+ * A board whose reads keep coming back full is behind: each full read doubles the next, up
+ * to this many times `batch` (and ROUND_BYTES), so catching up takes fewer, larger rounds
+ * (per-round statements, fsync and round trips amortised; the search index writes each key
+ * once per round, however often the round changed it).
+ */
+const MAX_SCALE = 8;
 
 /**
  * Copies every board's Redis stream into Postgres. Reads as a member of one consumer
@@ -134,6 +143,7 @@ export class Persister {
         head: 0,
         behindSince: 0,
         entryBytes: 256,
+        scale: 1,
       };
       this.boards.set(board, cursor);
     }
@@ -204,7 +214,7 @@ export class Persister {
         }
       }
       // Big values make big rounds: bound the bytes so one round never stalls the node.
-      const count = Math.max(1, Math.min(this.options.batch, Math.floor(budget / c.entryBytes)));
+      const count = Math.max(1, Math.min(this.options.batch * c.scale, Math.floor(budget / c.entryBytes)));
       return { board: c.board, mode, count };
     });
   }
@@ -238,6 +248,7 @@ export class Persister {
       if (target.mode === 'own-pending' && result.batch.entries.length === 0) c.ownPending = false;
       // A claim finding nothing says nothing about new entries: read those next.
       const read = result.batch.entries.length;
+      if (target.mode === 'new') c.scale = read >= target.count ? Math.min(MAX_SCALE, c.scale * 2) : 1;
       this.reschedule(c, read > 0 || target.mode !== 'new', read >= target.count || target.mode !== 'new');
       if (result.batch.entries.length === 0) continue;
       let bytes = 0;
