@@ -2,7 +2,7 @@ import type pg from 'pg';
 import type { Revision } from '../board/revision.js';
 import { copyEvents, insertEventRows, type BoardRecord } from './copy-rows.js';
 import { isConnectionError, type HistoryDb } from './db.js';
-import { revisionRecords } from '../board/event-codec.js';
+import { revisionRecords, type EventRecord } from '../board/event-codec.js';
 import { applyIndexChanges, type IndexChange } from '../search/index-writer.js';
 import { advanceWatermark, toRuns, type RevRange } from './watermark.js';
 
@@ -75,7 +75,7 @@ export async function commitBatches(
   };
   try {
     try {
-      return await attempt('skip-present');
+      return await attempt('copy');
     } catch (err) {
       if ((err as { code?: unknown }).code !== UNIQUE_VIOLATION) throw err;
     }
@@ -111,31 +111,41 @@ async function commitRound(
   );
   const { reports, accepted } = acceptEntries(batches, rows);
   const waiting = await takeWaitingRanges(client, [...accepted.keys()]);
-  const inserted = accepted.size > 0 ? await writeEvents(client, newRows(accepted, waiting), mode) : 0;
+  // Each revision is decoded once, for its rows and for the index.
+  const decoded = new Map<string, EventRecord[][]>();
+  for (const [board, revisions] of accepted) decoded.set(board, revisions.map(revisionRecords));
+  const inserted = accepted.size > 0 ? await writeEvents(client, newRows(accepted, decoded, waiting), mode) : 0;
   // The search index commits with the events it reflects (a round past a gap included:
   // its changes are compared by revision, so applying one twice is harmless).
-  if (accepted.size > 0) await applyIndexChanges(client, indexChanges(accepted));
+  if (accepted.size > 0) await applyIndexChanges(client, indexChanges(decoded));
   await advanceWatermarks(client, batches, reports, accepted, waiting);
   return { reports, inserted };
 }
 
 /** The rows of the accepted revisions, but those a previous round committed past a gap (they are present). */
-function* newRows(accepted: Map<string, Revision[]>, waiting: Map<string, RevRange[]>): Generator<BoardRecord> {
+function* newRows(accepted: Map<string, Revision[]>, decoded: Map<string, EventRecord[][]>, waiting: Map<string, RevRange[]>): Generator<BoardRecord> {
   for (const [board, revisions] of accepted) {
     const present = waiting.get(board) ?? [];
-    for (const revision of revisions) {
+    const records = decoded.get(board)!;
+    for (const [i, revision] of revisions.entries()) {
       if (present.some((r) => revision.rev >= r.from && revision.rev <= r.to)) continue;
-      for (const record of revisionRecords(revision)) yield { board, record };
+      for (const record of records[i]!) yield { board, record };
     }
   }
 }
 
-function* indexChanges(accepted: Map<string, Revision[]>): Generator<IndexChange> {
-  for (const [board, revisions] of accepted) {
-    for (const revision of revisions) {
-      for (const r of revisionRecords(revision)) {
-        yield { board, key: r.key, rev: r.rev, version: r.version, value: r.type === 1 ? (r.value ?? 'null') : null };
+/** The newest event of each key the round touched (the index keeps nothing older). */
+function* indexChanges(decoded: Map<string, EventRecord[][]>): Generator<IndexChange> {
+  for (const [board, revisions] of decoded) {
+    const newest = new Map<string, EventRecord>();
+    for (const records of revisions) {
+      for (const r of records) {
+        const seen = newest.get(r.key);
+        if (!seen || seen.rev < r.rev) newest.set(r.key, r);
       }
+    }
+    for (const r of newest.values()) {
+      yield { board, key: r.key, rev: r.rev, version: r.version, value: r.type === 1 ? (r.value ?? 'null') : null };
     }
   }
 }

@@ -9,6 +9,12 @@ import { PostgresFailure, commitBatches, type BoardBatch } from './persist-commi
 import type { SeenRevisions } from './seen.js';
 import { acknowledge, ensureGroup, pruneConsumers, readBoards, type ReadTarget } from './stream-reader.js';
 
+/** A read started while the previous round committed; the next round takes its entries. */
+interface Prefetch {
+  targets: ReadTarget[];
+  read: ReturnType<typeof readBoards>;
+}
+
 export interface PersisterOptions {
   /** Revisions read per board per round. */
   batch: number;
@@ -41,6 +47,8 @@ interface BoardCursor {
   behindSince: number;
   /** Typical size of one of its stream entries, to keep a round's bytes bounded. */
   entryBytes: number;
+  /** How many times `batch` the next read takes: grows while reads come back full (a backlog). */
+  scale: number;
 }
 
 const DISCOVER_MS = 1_000;
@@ -54,6 +62,13 @@ const PRUNE_IDLE_MS = 10 * 60_000;
 /** Event-loop lag past which the persister's rounds get smaller (shorter stretches of work between requests). */
 const LAG_BUDGET_MS = 100;
 const ROUND_BYTES = 2 * 1024 * 1024;
+/**
+ * A board whose reads keep coming back full is behind: each full read doubles the next, up
+ * to this many times `batch` (and ROUND_BYTES), so catching up takes fewer, larger rounds
+ * (per-round statements, fsync and round trips amortised; the search index writes each key
+ * once per round, however often the round changed it).
+ */
+const MAX_SCALE = 8;
 
 /**
  * Copies every board's Redis stream into Postgres. Reads as a member of one consumer
@@ -65,6 +80,7 @@ export class Persister {
   private readonly boards = new Map<string, BoardCursor>();
   private readonly lag = new LoopLag();
   private acking: Promise<void> = Promise.resolve();
+  private prefetched: Prefetch | null = null;
   /** Boards whose row exists in Postgres. */
   private readonly known = new Set<string>();
   private nextDiscoverAt = 0;
@@ -98,6 +114,7 @@ export class Persister {
     this.stopped = true;
     this.wake?.();
     await this.running;
+    await this.dropPrefetch();
     await this.acking;
   }
 
@@ -134,6 +151,7 @@ export class Persister {
         head: 0,
         behindSince: 0,
         entryBytes: 256,
+        scale: 1,
       };
       this.boards.set(board, cursor);
     }
@@ -142,7 +160,8 @@ export class Persister {
 
   private async loop(): Promise<void> {
     let failures = 0;
-    while (!this.stopped) {
+    // On stop, entries already read ahead are committed first (while Postgres is there).
+    while (!this.stopped || (this.prefetched !== null && this.health.up && failures === 0)) {
       let busy = false;
       try {
         if (Date.now() >= this.nextDiscoverAt) await this.discover();
@@ -184,14 +203,30 @@ export class Persister {
     }
   }
 
-  private pickTargets(): ReadTarget[] {
+  /**
+   * The boards to read next. `ahead`: for a read while a round commits, only boards due for
+   * new entries (their own pending ones and claims wait until the round is over).
+   */
+  private pickTargets(ahead = false): ReadTarget[] {
     const now = Date.now();
     const due: BoardCursor[] = [];
-    for (const c of this.boards.values()) if (c.nudged || c.ownPending || c.dueAt <= now) due.push(c);
-    if (due.length > MAX_TARGETS) due.sort((a, b) => Number(b.nudged) - Number(a.nudged) || a.dueAt - b.dueAt);
+    for (const c of this.boards.values()) {
+      if (ahead && (c.ownPending || now >= c.nextClaimAt)) continue;
+      if (c.nudged || c.ownPending || c.dueAt <= now) due.push(c);
+    }
+    due.sort((a, b) => Number(b.nudged) - Number(a.nudged) || a.dueAt - b.dueAt);
     // While requests are waiting on the event loop, rounds get smaller.
     const budget = this.lag.lagMs > LAG_BUDGET_MS ? ROUND_BYTES / 4 : ROUND_BYTES;
-    return due.slice(0, MAX_TARGETS).map((c) => {
+    // Boards that are behind fill a round's bytes; the rest wait for the next (read while this
+    // one commits), so one round neither stalls the node nor leaves Postgres idle while it reads.
+    let expected = 0;
+    const picked: BoardCursor[] = [];
+    for (const c of due) {
+      if (picked.length >= MAX_TARGETS || (picked.length > 0 && expected >= budget)) break;
+      picked.push(c);
+      expected += Math.max(1, Math.min(this.options.batch * c.scale, c.head - c.watermark)) * c.entryBytes;
+    }
+    return picked.map((c) => {
       // A nudge that comes while this read is under way asks for another.
       c.nudged = false;
       let mode: ReadTarget['mode'] = 'new';
@@ -204,7 +239,7 @@ export class Persister {
         }
       }
       // Big values make big rounds: bound the bytes so one round never stalls the node.
-      const count = Math.max(1, Math.min(this.options.batch, Math.floor(budget / c.entryBytes)));
+      const count = Math.max(1, Math.min(this.options.batch * c.scale, Math.floor(budget / c.entryBytes)));
       return { board: c.board, mode, count };
     });
   }
@@ -223,9 +258,17 @@ export class Persister {
 
   /** One read–commit–acknowledge round; true when it found work (so the next starts at once). */
   private async round(): Promise<boolean> {
-    const targets = this.pickTargets();
-    if (targets.length === 0) return false;
-    const { results, goneIds } = await readBoards(this.redis, this.consumer, targets, this.options.claimMs);
+    let targets: ReadTarget[];
+    let reading: Prefetch['read'];
+    if (this.prefetched) {
+      ({ targets, read: reading } = this.prefetched);
+      this.prefetched = null;
+    } else {
+      targets = this.pickTargets();
+      if (targets.length === 0) return false;
+      reading = readBoards(this.redis, this.consumer, targets, this.options.claimMs);
+    }
+    const { results, goneIds } = await reading;
     const batches: BoardBatch[] = [];
     for (const [i, result] of results.entries()) {
       const target = targets[i]!;
@@ -238,6 +281,7 @@ export class Persister {
       if (target.mode === 'own-pending' && result.batch.entries.length === 0) c.ownPending = false;
       // A claim finding nothing says nothing about new entries: read those next.
       const read = result.batch.entries.length;
+      if (target.mode === 'new') c.scale = read >= target.count ? Math.min(MAX_SCALE, c.scale * 2) : 1;
       this.reschedule(c, read > 0 || target.mode !== 'new', read >= target.count || target.mode !== 'new');
       if (result.batch.entries.length === 0) continue;
       let bytes = 0;
@@ -252,11 +296,14 @@ export class Persister {
       if (gone.length > 0) await acknowledge(this.redis, gone);
       return gone.length > 0;
     }
+    // Redis and this process read and parse the next round while Postgres takes this one.
+    this.readAhead();
     let committed;
     try {
       committed = await commitBatches(this.db, batches, this.known);
       this.health.noteSuccess();
     } catch (err) {
+      await this.dropPrefetch();
       for (const b of batches) this.cursor(b.board).ownPending = true;
       throw new PostgresFailure(err, this.health.noteError(err));
     }
@@ -286,6 +333,28 @@ export class Persister {
       this.onWatermark(report.board, report.epoch, report.watermark);
     }
     return true;
+  }
+
+  private readAhead(): void {
+    if (this.stopped || this.prefetched) return;
+    const targets = this.pickTargets(true);
+    if (targets.length === 0) return;
+    const read = readBoards(this.redis, this.consumer, targets, this.options.claimMs);
+    // Its failure is the next round's (or nobody's, if the read is dropped).
+    read.catch(() => undefined);
+    this.prefetched = { targets, read };
+  }
+
+  /**
+   * Forgets a read ahead: its entries are pending for this consumer, so its boards read
+   * their own pending entries next (from the start, after those of a round that failed).
+   */
+  private async dropPrefetch(): Promise<void> {
+    const ahead = this.prefetched;
+    if (!ahead) return;
+    this.prefetched = null;
+    await ahead.read.catch(() => undefined);
+    for (const t of ahead.targets) this.cursor(t.board).ownPending = true;
   }
 
   private observeHead(c: BoardCursor, rev: number, epoch: string, pw: number | null): void {

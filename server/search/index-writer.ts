@@ -79,19 +79,30 @@ async function upsertDocuments(client: pg.PoolClient, puts: IndexChange[]): Prom
     fuzzyWords(joined, words);
   }
   // In key order, so that two transactions touching the same rows lock them in one order.
+  // A document whose text is the one its tsvector was made from keeps that tsvector.
   await client.query(
-    `INSERT INTO search_docs AS d (board, key, rev, version, texts, tsv)
+    `INSERT INTO search_docs AS d (board, key, rev, version, texts, tsv, source_md5)
      SELECT v.board, v.key, v.rev, v.version, v.texts::jsonb,
-            setweight(to_tsvector(c.cfg, v.key_words), 'A') || to_tsvector(c.cfg, v.body)
-     FROM unnest($1::text[], $2::text[], $3::int8[], $4::int8[], $5::text[], $6::text[], $7::text[])
-            AS v(board, key, rev, version, key_words, body, texts)
+            CASE WHEN o.source_md5 = v.source THEN o.tsv
+                 ELSE setweight(to_tsvector(c.cfg, v.key_words), 'A') || to_tsvector(c.cfg, v.body) END,
+            v.source
+     FROM (SELECT u.*, md5(u.key_words || E'\\n' || u.body)::uuid AS source
+           FROM unnest($1::text[], $2::text[], $3::int8[], $4::int8[], $5::text[], $6::text[], $7::text[])
+                  AS u(board, key, rev, version, key_words, body, texts)) v
+     LEFT JOIN LATERAL (
+       SELECT o.tsv, o.source_md5 FROM search_docs o WHERE o.board = v.board AND o.key = v.key LIMIT 1
+     ) o ON true
+     LEFT JOIN LATERAL (
+       SELECT 1 AS found FROM events e WHERE e.board = v.board AND e.key = v.key AND e.rev > v.rev LIMIT 1
+     ) newer ON true
      CROSS JOIN LATERAL (
        SELECT COALESCE((SELECT s.language FROM search_boards s WHERE s.board = v.board), 'simple'::regconfig) AS cfg
      ) c
-     WHERE NOT EXISTS (SELECT 1 FROM events e WHERE e.board = v.board AND e.key = v.key AND e.rev > v.rev)
+     WHERE newer.found IS NULL
      ORDER BY v.board, v.key
      ON CONFLICT (board, key) DO UPDATE
-       SET rev = excluded.rev, version = excluded.version, texts = excluded.texts, tsv = excluded.tsv
+       SET rev = excluded.rev, version = excluded.version, texts = excluded.texts, tsv = excluded.tsv,
+           source_md5 = excluded.source_md5
        WHERE d.rev < excluded.rev`,
     [boards, keys, revs, versions, keyTexts, bodies, textsJson],
   );

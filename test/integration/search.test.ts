@@ -268,6 +268,33 @@ describe('acceptance 5: deletes and rebuilds', () => {
     expect(keys(await admin.search(board, 'quartz', { history: true, limit: 100 }))).toContain('docs/g0/k101');
   });
 
+  it('a put with unchanged text keeps its tsvector; changed strings or member names make a new one', async () => {
+    const key = 'notes/reuse';
+    const doc = async () =>
+      (
+        await db.query<{ rev: string; version: string; tsv: string; source_md5: string }>(
+          'SELECT rev, version, tsv::text AS tsv, source_md5::text AS source_md5 FROM search_docs WHERE board = $1 AND key = $2',
+          [board, key],
+        )
+      )[0]!;
+    let { rev } = await admin.put(board, key, { zirconia: 1, status: 'gleaming obsidian' });
+    expect(keys(await admin.search(board, 'zirconia obsidian', { minRev: rev }))).toEqual([key]);
+    const first = await doc();
+    ({ rev } = await admin.put(board, key, { zirconia: 2, status: 'gleaming obsidian' }));
+    const found = await admin.search(board, 'obsidian', { minRev: rev });
+    expect(found.items.map((i) => [i.key, i.rev, i.version])).toEqual([[key, rev, 2]]);
+    const second = await doc();
+    expect([second.tsv, second.source_md5]).toEqual([first.tsv, first.source_md5]);
+    expect(Number(second.rev)).toBe(rev);
+    ({ rev } = await admin.put(board, key, { garnetite: 2, status: 'gleaming obsidian' }));
+    expect(keys(await admin.search(board, 'garnetite', { minRev: rev }))).toEqual([key]);
+    expect(keys(await admin.search(board, 'zirconia'))).toEqual([]);
+    ({ rev } = await admin.put(board, key, { garnetite: 2, status: 'dull basalt' }));
+    expect(keys(await admin.search(board, 'basalt', { minRev: rev }))).toEqual([key]);
+    expect(keys(await admin.search(board, 'obsidian'))).toEqual([]);
+    expect((await doc()).source_md5).not.toBe(second.source_md5);
+  });
+
   it('a rebuild by command reproduces the same results', async () => {
     const before = await results();
     const docs = await db.query<{ n: string }>('SELECT count(*) n FROM search_docs WHERE board = $1', [board]);

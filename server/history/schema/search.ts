@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { bigint, customType, index, integer, jsonb, pgTable, primaryKey } from 'drizzle-orm/pg-core';
+import { bigint, customType, index, integer, jsonb, pgTable, primaryKey, uuid } from 'drizzle-orm/pg-core';
 import { byteText } from './columns.js';
 
 /** A text-search document; written and matched in SQL only (to_tsvector, @@). */
@@ -27,6 +27,8 @@ export const searchDocs = pgTable(
     /** `[[path, text], …]`: what highlights are cut from. */
     texts: jsonb('texts').$type<[string, string][]>().notNull(),
     tsv: tsvector('tsv').notNull(),
+    /** md5 of the text `tsv` was computed from: an unchanged text keeps its tsvector (migration 0003, which also sets fillfactor 80). */
+    sourceMd5: uuid('source_md5'),
   },
   (t) => [primaryKey({ name: 'search_docs_pk', columns: [t.board, t.key] }), index('search_docs_tsv').using('gin', t.board, t.tsv)],
 );
