@@ -95,13 +95,16 @@ export function defineScripts(redis: RedisClient, scripts: readonly AnyScriptDef
   }
 }
 
-/** Calls a script registered by defineScripts with exactly the keys its name says; its reply as Redis gave it. */
-export async function runScriptRaw(redis: RedisClient, file: ScriptName, keys: readonly string[], args: ReadonlyArray<string | number>): Promise<RawReply> {
+/**
+ * Calls a script registered by defineScripts with exactly the keys its name says; its reply
+ * as Redis gave it. Not async: the write path pays for one promise per call, runScript's.
+ */
+export function runScriptRaw(redis: RedisClient, file: ScriptName, keys: readonly string[], args: ReadonlyArray<string | number>): Promise<RawReply> {
   const entry = defined.get(file);
-  if (!entry) throw new Error(`script ${file} is not defined`);
-  if (keys.length !== entry.keys) throw new Error(`script ${file} takes ${entry.keys} keys, not ${keys.length}`);
+  if (!entry) return Promise.reject(new Error(`script ${file} is not defined`));
+  if (keys.length !== entry.keys) return Promise.reject(new Error(`script ${file} takes ${entry.keys} keys, not ${keys.length}`));
   const fn = (redis as unknown as Record<string, (...a: Array<string | number>) => Promise<RawReply>>)[entry.command];
-  if (!fn) throw new Error(`script ${file} is not defined on this client`);
+  if (!fn) return Promise.reject(new Error(`script ${file} is not defined on this client`));
   return fn.call(redis, ...keys, ...args);
 }
 
