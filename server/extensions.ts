@@ -6,6 +6,7 @@ import { tasksExtension } from './tasks/extension.js';
 import { historyExtension } from './history/extension.js';
 import { searchExtension } from './search/extension.js';
 import { locksExtension } from './locks/extension.js';
+import { presenceExtension } from './presence/extension.js';
 import { admissionExtension } from './admission/extension.js';
 import { securityExtension } from './security/extension.js';
 import { schemasExtension } from './schemas/extension.js';
@@ -24,6 +25,7 @@ export function defaultExtensions(config: Config): Extension[] {
     dashboardExtension(),
     tasksExtension(),
     locksExtension(),
+    presenceExtension(),
     schemasExtension(),
     ...(config.MCP_ENABLED ? [mcpExtension()] : []),
   ];

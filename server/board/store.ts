@@ -2,9 +2,10 @@ import { createHash, randomUUID } from 'node:crypto';
 import { BlackboardError, ErrorCode } from '../../shared/protocol/errors.js';
 import type { RawJson } from '../../shared/protocol/json.js';
 import { BOARDS_INDEX, GENESIS_KEY, boardKeys } from './keys.js';
-import { parseRecord, toKeyRecord, type StoredRecord } from './records.js';
+import type { StoredRecord } from './records.js';
 import { InFlightClock } from './inflight.js';
-import { runScript, type RedisClient } from './scripts.js';
+import { failureError, type ScriptFailure } from './script-failures.js';
+import { revisionOf, runScript, type CommitResult, type RedisClient } from './scripts.js';
 import type { KeyRecord } from '../../shared/protocol/types.js';
 
 export type WriteShape = 'put' | 'patch' | 'delete' | 'txn';
@@ -96,11 +97,6 @@ export interface BoardStoreOptions {
   maxUnpersisted?: number;
 }
 
-/** A result's revision: the first "rev" in it (results put it before any value). */
-function revisionOf(resultText: string): number {
-  return Number(/"rev":(\d+)/.exec(resultText)?.[1] ?? 0);
-}
-
 export class BoardStore implements BoardMaterializer {
   /** Extensions that can bring a lost board back (history), asked in the order they registered. */
   private readonly materializers: BoardMaterializer[] = [];
@@ -137,9 +133,9 @@ export class BoardStore implements BoardMaterializer {
   async createBoard(board: string, startRev = 0, epoch?: string): Promise<{ created: boolean; epoch: string }> {
     epoch ??= await this.genesisEpoch(board);
     const keys = boardKeys(board);
-    const reply = await runScript(this.redis, 'create-board-1', [keys.meta], [epoch, startRev, this.options.keepsHistory ? '1' : '0']);
-    if (reply[0] === 1) await this.redis.zadd(BOARDS_INDEX, 'NX', 0, board);
-    return { created: reply[0] === 1, epoch: String(reply[1]) };
+    const result = await runScript(this.redis, 'create-board-1', [keys.meta], [epoch, startRev, this.options.keepsHistory ? '1' : '0']);
+    if (result.created) await this.redis.zadd(BOARDS_INDEX, 'NX', 0, board);
+    return result;
   }
 
   /** Registers a hook told of every revision this node commits. */
@@ -170,23 +166,20 @@ export class BoardStore implements BoardMaterializer {
 
   async commit(request: CommitRequest): Promise<CommitOutcome> {
     for (let attempt = 0; ; attempt++) {
-      const reply = await this.runCommit(request);
-      const status = reply[0];
-      if (status === 1 || status === 2) {
-        const resultText = String(reply[2]);
-        const rev = status === 1 ? Number(reply[1]) : revisionOf(resultText);
-        if (status === 1) this.noteCommitted(request.board, rev);
-        return { rev, resultText, duplicate: status === 2 };
+      const result = await this.runCommit(request);
+      if (result.ok) {
+        if (!result.duplicate) this.noteCommitted(request.board, result.rev);
+        return result;
       }
-      if (status === -4 && attempt === 0) {
+      if (result.failure === 'noMeta' && attempt === 0) {
         await this.materialize(request.board);
         continue;
       }
-      throw this.commitError(reply, request);
+      throw this.commitError(result, request);
     }
   }
 
-  private async runCommit(request: CommitRequest) {
+  private async runCommit(request: CommitRequest): Promise<CommitResult> {
     const keys = boardKeys(request.board);
     if (request.reqId !== undefined && !request.fingerprint) throw new Error('a reqId needs the fingerprint of its request');
     const args: Array<string | number> = [
@@ -218,36 +211,16 @@ export class BoardStore implements BoardMaterializer {
     }
   }
 
-  private commitError(reply: Array<string | number | null>, request: CommitRequest): Error {
-    switch (reply[0]) {
-      case -1: {
-        const failed: FailedCompare[] = [];
-        for (let i = 1; i + 3 < reply.length; i += 4) {
-          failed.push({
-            key: String(reply[i]),
-            expected: Number(reply[i + 1]),
-            actual: Number(reply[i + 2]),
-            record: parseRecord(reply[i + 3] === null ? null : String(reply[i + 3])),
-          });
-        }
-        return new CompareFailed(failed);
-      }
-      case -2:
-        return new BlackboardError(ErrorCode.FENCED, 'the fencing token is not the current holder’s');
-      case -3:
-        return new BlackboardError(ErrorCode.NOT_FOUND, `key ${String(reply[1])} does not exist`, {
-          key: String(reply[1]),
-        });
-      case -4:
-        return new BlackboardError(ErrorCode.UNAVAILABLE, 'board state is being rebuilt; retry');
-      case -6:
+  private commitError(failure: Exclude<CommitResult, { ok: true }>, request: CommitRequest): Error {
+    switch (failure.failure) {
+      case 'compareFailed':
+        return new CompareFailed([...failure.failed]);
+      case 'reqIdReused':
         return reqIdConflict(request.reqId?.slice(request.reqId.indexOf('|') + 1) ?? '');
-      case -5:
-        return new BlackboardError(ErrorCode.UNAVAILABLE, 'too many revisions are waiting for Postgres; retry later', {
-          limit: this.options.maxUnpersisted ?? 0,
-        });
+      case 'backlog':
+        return failureError(failure, undefined, { limit: this.options.maxUnpersisted ?? 0 });
       default:
-        return new BlackboardError(ErrorCode.INTERNAL, 'unexpected reply from the commit script');
+        return failureError(failure as ScriptFailure);
     }
   }
 
@@ -266,9 +239,9 @@ export class BoardStore implements BoardMaterializer {
 
   async read(board: string, key: string): Promise<{ rev: number; epoch: string; record: StoredRecord | null }> {
     const keys = boardKeys(board);
-    const reply = await runScript(this.redis, 'read-2', [keys.meta, keys.kv], [key]);
+    const result = await runScript(this.redis, 'read-2', [keys.meta, keys.kv], [key]);
     this.reads.keys++;
-    return { rev: Number(reply[0]), epoch: String(reply[1]), record: parseRecord(String(reply[2])) };
+    return result;
   }
 
   /**
@@ -285,14 +258,9 @@ export class BoardStore implements BoardMaterializer {
   ): Promise<{ rev: number; epoch: string; more: boolean; items: KeyRecord<RawJson>[] }> {
     if (!(limit >= 1)) throw new Error('list reads pages of at least one key');
     const keys = boardKeys(board);
-    const reply = await runScript(this.redis, 'list-3', [keys.meta, keys.kv, keys.idx], [prefix, after ?? '', limit, maxBytes]);
-    const items: KeyRecord<RawJson>[] = [];
-    for (let i = 3; i + 1 < reply.length; i += 2) {
-      const record = parseRecord(String(reply[i + 1]));
-      if (record) items.push(toKeyRecord(String(reply[i]), record));
-    }
-    this.reads.keys += (reply.length - 3) / 2;
-    return { rev: Number(reply[0]), epoch: String(reply[1]), more: reply[2] === 1, items };
+    const { rev, epoch, more, items, read } = await runScript(this.redis, 'list-3', [keys.meta, keys.kv, keys.idx], [prefix, after ?? '', limit, maxBytes]);
+    this.reads.keys += read;
+    return { rev, epoch, more, items };
   }
 
   async boardState(board: string): Promise<{ rev: number; epoch: string; epochRev: number } | null> {

@@ -64,9 +64,9 @@ export class Rebuilder {
     const keys = boardKeys(board);
     const lock = rebuildLockKey(board);
     const token = randomUUID();
-    const claimed = Number((await runScript(this.redis, 'rebuild-begin-5', [keys.meta, lock, keys.kv, keys.idx, keys.log], [token, LOCK_MS]))[0]);
-    if (claimed === 0) return null;
-    if (claimed === -1) {
+    const claimed = await runScript(this.redis, 'rebuild-begin-5', [keys.meta, lock, keys.kv, keys.idx, keys.log], [token, LOCK_MS]);
+    if (claimed === 'alive') return null;
+    if (claimed !== 'claimed') {
       await this.awaitMeta(board);
       return null;
     }
@@ -81,7 +81,7 @@ export class Rebuilder {
       if (decision.newEpoch) await rebuildBoardIndex(this.db.$client, board);
       const count = await this.load(board, token, decision.rev);
       const done = await runScript(this.redis, 'rebuild-finish-2', [keys.meta, lock], [token, decision.rev, decision.epoch, decision.epochRev]);
-      if (Number(done[0]) !== 1) throw new Error(`rebuild of ${board} could not finish (${String(done[0])})`);
+      if (!done.ok) throw new Error(`rebuild of ${board} could not finish (${done.failure})`);
       await this.redis.zadd(BOARDS_INDEX, 'NX', 0, board);
       this.seen.reset(board, decision.rev, decision.epoch);
       const outcome = { board, rev: decision.rev, epoch: decision.epoch, newEpoch: decision.newEpoch, keys: count };
@@ -158,9 +158,9 @@ export class Rebuilder {
     const send = async (chunk: KeyState[]) => {
       const args: Array<string | number> = [token];
       for (const k of chunk) args.push(k.key, record(k));
-      const written = Number((await runScript(this.redis, 'rebuild-load-3', [rebuildLockKey(board), keys.kv, keys.idx], args))[0]);
-      if (written < 0) throw new Error(`rebuild of ${board} lost its lock`);
-      count += written;
+      const loaded = await runScript(this.redis, 'rebuild-load-3', [rebuildLockKey(board), keys.kv, keys.idx], args);
+      if (!loaded.ok) throw new Error(`rebuild of ${board} lost its lock`);
+      count += loaded.written;
     };
     // Several chunks in flight at once: the load is bound by round trips, not by Redis.
     const flush = async () => {

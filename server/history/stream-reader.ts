@@ -118,8 +118,7 @@ export async function readBoards(
 /** Creates the board's consumer group when missing; returns false when the board has no meta. */
 export async function ensureGroup(redis: RedisClient, board: string): Promise<boolean> {
   const keys = boardKeys(board);
-  const reply = await runScript(redis, 'history-group-2', [keys.meta, keys.log], [HISTORY_GROUP]);
-  return Number(reply[0]) >= 0;
+  return (await runScript(redis, 'history-group-2', [keys.meta, keys.log], [HISTORY_GROUP])).ok;
 }
 
 /** Acknowledges entries and mirrors each board's watermark into its meta. */

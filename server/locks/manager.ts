@@ -1,10 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { BlackboardError, ErrorCode } from '../../shared/protocol/errors.js';
 import { boardKeys } from '../board/keys.js';
+import { failureError } from '../board/script-failures.js';
 import { runScript } from '../board/scripts.js';
+import type { DeadlineSweeper } from '../deadlines/sweeper.js';
+import { runBoardScript } from '../deadlines/scripts.js';
 import type { Services } from '../services.js';
-import type { DeadlineSweeper } from './expiry.js';
-import { runBoardScript } from './scripts.js';
 import { LocalWaiters } from './waiters.js';
 
 /** A lock this node took for one of its connections. */
@@ -29,8 +30,6 @@ export interface Holder {
 // quick, the jitter keeps waiters apart.
 const RETRY_DELAY_MS = 20;
 const RETRY_JITTER_MS = 15;
-
-const fenced = (message: string) => new BlackboardError(ErrorCode.FENCED, message);
 
 /**
  * Locks in two layers. The resource key in the board's hash slot is Redlock's on one
@@ -69,19 +68,21 @@ export class LockManager {
   /** One attempt: takes the resource and numbers the hold in one script; null if another holds it. */
   private async attempt(board: string, name: string, holder: Holder, resource: string, ttlMs: number): Promise<HeldLock | null> {
     const value = randomBytes(16).toString('hex');
-    let reply;
+    let taken;
     try {
-      reply = await runBoardScript(this.services, 'lock-acquire-9', board, [resource], [name, holder.agentId, holder.actorJson, value, ttlMs]);
+      taken = await runBoardScript(this.services, 'lock-acquire-9', board, [resource], [name, holder.agentId, holder.actorJson, value, ttlMs]);
     } catch (err) {
       // The script may have run before the connection failed: the resource must not stay taken.
       await this.letGo(resource, value);
       throw err;
     }
-    if (reply[0] === -5) return null;
-    if (reply[0] !== 1) throw new BlackboardError(ErrorCode.UNAVAILABLE, 'board state is being rebuilt; retry');
-    const held: HeldLock = { board, name, token: Number(reply[1]), expiresAt: Number(reply[2]), value, queue: Promise.resolve() };
+    if (!taken.ok) {
+      if (taken.failure === 'heldByAnother') return null;
+      throw failureError(taken);
+    }
+    const held: HeldLock = { board, name, token: taken.token, expiresAt: taken.expiresAt, value, queue: Promise.resolve() };
     // Only a deadline that is the board's earliest needs the global index lowered.
-    if (reply[3] === 1) {
+    if (taken.register) {
       try {
         await this.sweeper.register(board, held.expiresAt);
       } catch (err) {
@@ -96,23 +97,23 @@ export class LockManager {
   extend(held: HeldLock, holder: Holder, ttlMs: number): Promise<number> {
     return serialize(held, async () => {
       const resource = boardKeys(held.board).lockResource(held.name);
-      const reply = await runBoardScript(
+      const extended = await runBoardScript(
         this.services,
         'lock-extend-9',
         held.board,
         [resource],
         [held.name, holder.agentId, holder.actorJson, held.value, held.token, ttlMs],
       );
-      if (reply[0] === 1) {
-        held.expiresAt = Number(reply[1]);
+      if (extended.ok) {
+        held.expiresAt = extended.expiresAt;
         return held.expiresAt;
       }
-      if (reply[0] === -2) {
+      if (extended.failure === 'fenced') {
         this.waiters.wakeOne(resource);
-        throw fenced(`lock ${held.name} was lost or expired`);
+        throw failureError(extended, `lock ${held.name} was lost or expired`);
       }
       await this.letGo(resource, held.value);
-      throw new BlackboardError(ErrorCode.UNAVAILABLE, 'board state is being rebuilt; retry');
+      throw failureError(extended);
     });
   }
 
@@ -124,11 +125,10 @@ export class LockManager {
   release(held: HeldLock, actorJson: string): Promise<void> {
     return serialize(held, async () => {
       const resource = boardKeys(held.board).lockResource(held.name);
-      const reply = await runBoardScript(this.services, 'lock-release-9', held.board, [resource], [held.name, actorJson, held.token, held.value]);
+      const released = await runBoardScript(this.services, 'lock-release-9', held.board, [resource], [held.name, actorJson, held.token, held.value]);
       this.waiters.wakeOne(resource);
-      if (reply[0] === 1) return;
-      if (reply[0] === -2) throw fenced(`lock ${held.name} was no longer held with token ${held.token}`);
-      throw new BlackboardError(ErrorCode.UNAVAILABLE, 'board state is being rebuilt; retry');
+      if (released.ok) return;
+      throw failureError(released, released.failure === 'fenced' ? `lock ${held.name} was no longer held with token ${held.token}` : undefined);
     });
   }
 

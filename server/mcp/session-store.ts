@@ -1,7 +1,13 @@
-import { readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import type { RedisClient } from '../board/scripts.js';
+import {
+  defineScripts,
+  runScript,
+  scriptIn,
+  scriptsFolder,
+  type AnyScriptDefinition,
+  type RedisClient,
+  type ScriptEntry,
+  type ScriptReply,
+} from '../board/scripts.js';
 import { mcpSessionKeys } from './keys.js';
 
 /**
@@ -28,10 +34,28 @@ export interface StoredSession {
 /** Channel on which a node that took a session over names it: `<node> <session>`. */
 export const MOVED_CHANNEL = 'bb:mcp:moved';
 
-const scriptsDir = join(dirname(fileURLToPath(import.meta.url)), 'scripts');
-const SCRIPTS = { storeEvent: 'mcp-store-event-2', touch: 'mcp-touch-1', takeOver: 'mcp-take-over-1' } as const;
+declare module '../board/scripts.js' {
+  interface ScriptRegistry {
+    /** The event's stream id, or null when the session moved to another node or is gone. */
+    'mcp-store-event-2': ScriptEntry<2, string | null>;
+    'mcp-touch-1': ScriptEntry<1, 'mine' | 'moved' | 'gone'>;
+    /** The session's fields after the take-over, or null when it is gone or another agent's. */
+    'mcp-take-over-1': ScriptEntry<1, Map<string, string> | null>;
+  }
+}
 
-type ScriptFn = (...args: Array<string | number>) => Promise<unknown>;
+const scriptsDir = scriptsFolder(import.meta.url);
+const MCP_SCRIPTS: readonly AnyScriptDefinition[] = [
+  scriptIn(scriptsDir, 'mcp-store-event-2', (reply) => (typeof reply === 'string' ? reply : null)),
+  scriptIn(scriptsDir, 'mcp-touch-1', (reply) => (reply === 1 ? 'mine' : reply === null ? 'gone' : 'moved')),
+  scriptIn(scriptsDir, 'mcp-take-over-1', (raw) => {
+    if (!raw) return null;
+    const reply = raw as ScriptReply;
+    const fields = new Map<string, string>();
+    for (let i = 0; i + 1 < reply.length; i += 2) fields.set(String(reply[i]), String(reply[i + 1]));
+    return fields;
+  }),
+];
 
 export class McpSessionStore {
   constructor(
@@ -39,19 +63,7 @@ export class McpSessionStore {
     private readonly nodeId: string,
     readonly limits: { idleMs: number; maxEvents: number; eventsTtlMs: number },
   ) {
-    for (const file of Object.values(SCRIPTS)) {
-      const keyCount = Number(/-(\d+)$/.exec(file)?.[1]);
-      redis.defineCommand(this.command(file), { numberOfKeys: keyCount, lua: readFileSync(join(scriptsDir, `${file}.lua`), 'utf8') });
-    }
-  }
-
-  private command(file: string): string {
-    return `bb_${file.replace(/-\d+$/, '').replace(/-/g, '_')}`;
-  }
-
-  private run(file: string, ...args: Array<string | number>): Promise<unknown> {
-    const fn = (this.redis as unknown as Record<string, ScriptFn>)[this.command(file)]!;
-    return fn.call(this.redis, ...args);
+    defineScripts(redis, MCP_SCRIPTS);
   }
 
   async create(sessionId: string, session: StoredSession): Promise<void> {
@@ -68,8 +80,7 @@ export class McpSessionStore {
 
   /** 'mine': this node serves it (its idle time starts again); 'moved': another node does; 'gone': expired or ended. */
   async touch(sessionId: string): Promise<'mine' | 'moved' | 'gone'> {
-    const reply = await this.run(SCRIPTS.touch, mcpSessionKeys(sessionId).session, this.nodeId, this.limits.idleMs);
-    return reply === 1 ? 'mine' : reply === null ? 'gone' : 'moved';
+    return runScript(this.redis, 'mcp-touch-1', [mcpSessionKeys(sessionId).session], [this.nodeId, this.limits.idleMs]);
   }
 
   /** Tells the other nodes a session moved here, so they drop their copies of it. */
@@ -79,10 +90,8 @@ export class McpSessionStore {
 
   /** Takes the session over for this node; null when it is gone or not this agent's (null agent: any). */
   async takeOver(sessionId: string, agent: string | null): Promise<StoredSession | null> {
-    const reply = (await this.run(SCRIPTS.takeOver, mcpSessionKeys(sessionId).session, this.nodeId, this.limits.idleMs, agent ?? '')) as string[] | null;
-    if (!reply) return null;
-    const fields = new Map<string, string>();
-    for (let i = 0; i + 1 < reply.length; i += 2) fields.set(reply[i]!, reply[i + 1]!);
+    const fields = await runScript(this.redis, 'mcp-take-over-1', [mcpSessionKeys(sessionId).session], [this.nodeId, this.limits.idleMs, agent ?? '']);
+    if (!fields) return null;
     const cursors: Record<string, number> = {};
     for (const [name, value] of fields) if (name.startsWith('c:')) cursors[name.slice(2)] = Number(value);
     try {
@@ -117,18 +126,12 @@ export class McpSessionStore {
   /** Stores an event of the notification stream; null when this node no longer serves the session. */
   async storeEvent(sessionId: string, streamId: string, message: string, cursor: { board: string; rev: number } | null): Promise<string | null> {
     const keys = mcpSessionKeys(sessionId);
-    const reply = await this.run(
-      SCRIPTS.storeEvent,
-      keys.session,
-      keys.events(streamId),
-      this.nodeId,
-      message,
-      this.limits.maxEvents,
-      this.limits.eventsTtlMs,
-      cursor?.board ?? '',
-      cursor?.rev ?? 0,
+    return runScript(
+      this.redis,
+      'mcp-store-event-2',
+      [keys.session, keys.events(streamId)],
+      [this.nodeId, message, this.limits.maxEvents, this.limits.eventsTtlMs, cursor?.board ?? '', cursor?.rev ?? 0],
     );
-    return typeof reply === 'string' ? reply : null;
   }
 
   /** The events of a stream after `afterId` (exclusive), at most the number kept. */

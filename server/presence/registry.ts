@@ -1,14 +1,15 @@
 import { BlackboardError, ErrorCode } from '../../shared/protocol/errors.js';
 import { AgentShares, HELD_RETRY_MS, rateLimited } from '../board/agent-shares.js';
 import { boardKeys } from '../board/keys.js';
+import { failureError } from '../board/script-failures.js';
 import { runScript } from '../board/scripts.js';
+import { runBoardScript } from '../deadlines/scripts.js';
+import type { DeadlineSweeper } from '../deadlines/sweeper.js';
 import type { Caller } from '../extension.js';
 import type { Services } from '../services.js';
-import type { DeadlineSweeper } from '../locks/expiry.js';
-import { runBoardScript } from '../locks/scripts.js';
 
 /** Boards one connection may show presence on at once. */
-export const MAX_PRESENCE_PER_CONNECTION = 1_000;
+const MAX_PRESENCE_PER_CONNECTION = 1_000;
 const REFRESH_CONCURRENCY = 64;
 
 interface PresenceEntry {
@@ -76,9 +77,9 @@ export class PresenceRegistry {
     const entries = this.bySession.get(session);
     const since = entries?.get(board)?.since ?? Date.now();
     const value = `{"agent":${session.actorJson},"meta":${metaText},"since":${since},"node":${this.nodeJson}}`;
-    const reply = await runBoardScript(this.services, 'presence-set-8', board, [], [session.agentId, session.actorJson, value, this.ttlMs, session.id]);
-    if (reply[0] !== 1) throw new BlackboardError(ErrorCode.UNAVAILABLE, 'board state is being rebuilt; retry');
-    const expiresAt = Number(reply[2]);
+    const written = await runBoardScript(this.services, 'presence-set-8', board, [], [session.agentId, session.actorJson, value, this.ttlMs, session.id]);
+    if (!written.ok) throw failureError(written);
+    const { expiresAt } = written;
     await this.sweeper.register(board, expiresAt);
     if (session.closed) {
       // The connection went while this was written: its presence goes with it.
@@ -89,14 +90,14 @@ export class PresenceRegistry {
     if (!current) this.bySession.set(session, (current = new Map()));
     const added = !current.has(board);
     current.set(board, { board, since });
-    return { added, result: { rev: Number(reply[1]), since, expiresAt } };
+    return { added, result: { rev: written.rev, since, expiresAt } };
   }
 
   /** The agent's `presence.clear`: removes its entry whichever of its connections set it. */
   async clear(session: Caller, board: string): Promise<{ cleared: boolean; rev?: number }> {
     this.forget(session, board);
-    const reply = await runBoardScript(this.services, 'presence-clear-8', board, [], [session.agentId, session.actorJson, '']);
-    return reply[0] === 1 ? { cleared: true, rev: Number(reply[1]) } : { cleared: false };
+    const result = await runBoardScript(this.services, 'presence-clear-8', board, [], [session.agentId, session.actorJson, '']);
+    return result.ok && result.cleared ? { cleared: true, rev: result.rev } : { cleared: false };
   }
 
   /** The connection no longer shows presence on the board: its agent's share is free again. */
@@ -146,13 +147,13 @@ export class PresenceRegistry {
       await Promise.all(
         work.slice(i, i + REFRESH_CONCURRENCY).map(async ([session, entries, board]) => {
           const keys = boardKeys(board);
-          const at = (await runScript(
+          const at = await runScript(
             this.services.redis,
             'presence-refresh-2',
             [keys.deadlines, keys.presenceOwners],
             [session.agentId, session.id, this.ttlMs],
-          )) as unknown;
-          if (at === 0 && entries.delete(board)) this.agents.give(session.agentId);
+          );
+          if (at === null && entries.delete(board)) this.agents.give(session.agentId);
         }),
       );
     }

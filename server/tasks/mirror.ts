@@ -1,6 +1,7 @@
-import { BlackboardError, ErrorCode } from '../../shared/protocol/errors.js';
+import { failureError, isFailure } from '../board/script-failures.js';
+import type { ScriptResult } from '../board/scripts.js';
 import type { BoardStore } from '../board/store.js';
-import { MirrorStatus, runTaskScript, type ScriptReply, type TaskScriptTarget, type TaskWriteScript } from './scripts.js';
+import { mirrorOf, runTaskScript, type ActivateResult, type SyncResult, type TaskScriptTarget, type TaskWriteScript, type TouchResult } from './scripts.js';
 import type { TaskState } from './snapshot.js';
 
 export const SERVER_ACTOR = JSON.stringify('$server');
@@ -20,9 +21,9 @@ export class TaskMirror {
   /** Mirrors the task as it is now; its state, or null when BullMQ has no such job. */
   async sync(board: string, queue: string, taskId: string, actorJson = SERVER_ACTOR): Promise<{ state: TaskState } | null> {
     const target = { board, queue, taskId, actorJson };
-    const reply = await this.run('task-sync-10', target, [], [], 0);
-    if (Number(reply[0]) === MirrorStatus.noJob) return null;
-    return { state: String(reply[2]) as TaskState };
+    const result = await this.run('task-sync-10', target, [], []);
+    if (!result.ok || isFailure(result.mirror, 'noJob')) return null;
+    return { state: result.state };
   }
 
   /**
@@ -30,37 +31,32 @@ export class TaskMirror {
    * says so), in one step; false when the task was already there.
    */
   async syncIfAdded(board: string, queue: string, taskId: string, nonce: string, actorJson: string): Promise<boolean> {
-    const reply = await this.run('task-sync-10', { board, queue, taskId, actorJson }, [], [nonce], 0);
-    return Number(reply[0]) !== MirrorStatus.notAdded;
+    return (await this.run('task-sync-10', { board, queue, taskId, actorJson }, [], [nonce])).ok;
   }
 
   /**
-   * Runs a task write script whose reply carries mirror()'s status at `mirrorAt`; a board
-   * without meta is materialized (created, or rebuilt from history) and the mirror written
-   * on its own then. Throws when the mirror could not be written.
+   * Runs a task write script, which mirrors the task as its last step; a board without
+   * meta is materialized (created, or rebuilt from history) and the mirror written on its
+   * own then. Throws when the mirror could not be written.
    */
-  async run(
-    file: TaskWriteScript,
+  async run<N extends TaskWriteScript>(
+    file: N,
     target: TaskScriptTarget,
     keys: readonly string[],
     args: ReadonlyArray<string | number>,
-    mirrorAt: number,
-  ): Promise<ScriptReply> {
-    let reply = await runTaskScript(this.store, file, target, keys, args, mirrorAt);
-    let status = Number(reply[mirrorAt]);
-    if (status === MirrorStatus.noMeta) {
+  ): Promise<ScriptResult<N>> {
+    let result = await runTaskScript(this.store, file, target, keys, args);
+    let mirror = mirrorOf(result as SyncResult | ActivateResult | TouchResult);
+    if (mirror && isFailure(mirror, 'noMeta')) {
       // (task-sync's name check ran before mirror(): the job is this call's.)
       await this.store.materialize(target.board);
-      const again = await runTaskScript(this.store, 'task-sync-10', target, [], [], 0);
-      status = Number(again[0]);
-      if (file === 'task-sync-10') reply = again;
+      const again = await runTaskScript(this.store, 'task-sync-10', target, [], []);
+      mirror = mirrorOf(again);
+      if (file === 'task-sync-10') result = again as ScriptResult<N>;
     }
-    if (status === MirrorStatus.noMeta) throw new BlackboardError(ErrorCode.UNAVAILABLE, 'board state is being rebuilt; retry');
-    if (status === MirrorStatus.backlog) {
-      throw new BlackboardError(ErrorCode.UNAVAILABLE, 'too many revisions are waiting for Postgres; retry later', {
-        limit: this.store.options.maxUnpersisted ?? 0,
-      });
+    if (mirror && !mirror.ok && mirror.failure !== 'noJob') {
+      throw failureError(mirror, undefined, mirror.failure === 'backlog' ? { limit: this.store.options.maxUnpersisted ?? 0 } : undefined);
     }
-    return reply;
+    return result;
   }
 }

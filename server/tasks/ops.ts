@@ -45,19 +45,18 @@ export class TaskOps {
     const held = this.heldBy(board, taskId, token);
     const queue = held?.queue ?? (await this.queueOf(board, taskId));
     // The lease, the checkpoint and its mirror are one script.
-    const reply = await this.tasks.mirror.run(
+    const touched = await this.tasks.mirror.run(
       'task-touch-11',
       { board, queue, taskId, actorJson },
       [jobKeys(board, queue, taskId).stalled],
       [token, progress === undefined ? '' : JSON.stringify(progress), checkpointText === null ? '0' : '1', checkpointText ?? ''],
-      4,
     );
-    if (Number(reply[0]) !== 1) {
+    if (!touched.ok) {
       if (held) this.tasks.dropHeld(held);
       throw fenced(taskId);
     }
-    if (held) this.tasks.armLease(held, Number(reply[3]));
-    return Number(reply[1]);
+    if (held) this.tasks.armLease(held, touched.leaseMs);
+    return touched.seq;
   }
 
   async complete(board: string, taskId: string, token: string, resultText: string, actorJson: string): Promise<void> {
@@ -87,14 +86,12 @@ export class TaskOps {
     const k = jobKeys(board, queue, taskId);
     // A holder may finish or be lost while we fail it: then look again (bounded).
     for (let round = 0; round < 5; round++) {
-      const reply = await runScript(
+      const { state, token } = await runScript(
         this.tasks.services.redis,
         'task-cancel-9',
         [k.job, k.lock, k.wait, k.paused, k.delayed, k.prioritized, k.active, k.failed, k.events],
         [taskId, Date.now()],
       );
-      const status = Number(reply[0]);
-      const token = status === 2 ? String(reply[1]) : null;
       if (token !== null) {
         const job = await this.tasks.queues.job(board, queue, taskId);
         try {
@@ -103,7 +100,7 @@ export class TaskOps {
           continue;
         }
       }
-      if (status === 0) return (await this.get(board, taskId)).state;
+      if (state === 'missing') return (await this.get(board, taskId)).state;
       try {
         // The board shows the cancellation before its holder is told (and before the reply).
         const task = await this.tasks.mirror.sync(board, queue, taskId, actorJson);

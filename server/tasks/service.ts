@@ -5,7 +5,7 @@ import type { Services } from '../services.js';
 import type { Caller } from '../extension.js';
 import { CANCEL_CHANNEL, jobKeys } from './keys.js';
 import { TaskMirror } from './mirror.js';
-import { defineTaskScripts } from './scripts.js';
+import { defineTaskScripts, type ActivateResult } from './scripts.js';
 import { QueuePump, type PumpHost } from './pump.js';
 import { TaskQueues } from './queues.js';
 import { type RemoteWorker, WorkerRegistry, type HeldTask } from './remote-workers.js';
@@ -161,16 +161,15 @@ export class TaskService implements PumpHost {
   async deliver(pump: QueuePump, job: Job, token: string, target: RemoteWorker): Promise<void> {
     const { board, queue } = pump;
     const taskId = String(job.id);
-    let reply: Array<string | number | null>;
+    let activated: ActivateResult;
     try {
       // Activation and its mirror are one script: the board shows this delivery before the
       // worker hears of it (a read after the push sees it).
-      reply = await this.mirror.run(
+      activated = await this.mirror.run(
         'task-activate-11',
         { board, queue, taskId, actorJson: target.session.actorJson },
         [jobKeys(board, queue, taskId).stalled],
         [token, target.leaseMs, target.id, this.services.config.MAX_TASK_LOSSES],
-        5,
       );
     } catch (err) {
       target.reserved--;
@@ -183,15 +182,15 @@ export class TaskService implements PumpHost {
     }
     target.reserved--;
     pump.wake();
-    const status = Number(reply[0]);
-    if (status === -2 || status === -3) {
+    if (!activated.ok) {
+      // Not the lock's token any more: nothing to do.
+      if (activated.failure === 'fenced') return;
       // Cancelled while waiting, or lost too often: it ends here, never reaching a worker.
-      const reason = status === -2 ? 'cancelled' : 'lost';
+      const reason = activated.failure === 'cancelled' ? 'cancelled' : 'lost';
       await job.moveToFailed(new UnrecoverableError(reason), token).catch(() => undefined);
       await this.syncQuietly(board, queue, taskId);
       return;
     }
-    if (status !== 1) return;
     const held: HeldTask = { board, queue, taskId, token, job, worker: target, timer: null };
     this.registry.hold(held);
     if (target.session.closed || this.stopping) {
@@ -200,14 +199,14 @@ export class TaskService implements PumpHost {
     }
     this.armLease(held, target.leaseMs);
     const dataText = typeof job.data === 'string' ? job.data : JSON.stringify(job.data ?? null);
-    const checkpoint = String(reply[3] ?? '') || 'null';
-    const progress = Number(reply[4]) || 0;
+    const checkpoint = activated.checkpoint || 'null';
+    const { progress } = activated;
     target.session.send(
       encodeTaskPush(target.id, {
         taskId,
         queue,
         data: preEncoded(dataText),
-        attempt: Number(reply[1]),
+        attempt: activated.attempt,
         checkpoint: preEncoded(checkpoint),
         progress,
         token,

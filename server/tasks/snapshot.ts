@@ -56,9 +56,7 @@ function num(field: string | undefined, fallback = 0): number {
 /** The same reading as task-lib.lua's read_task (which writes the mirror). */
 export async function readTask(redis: RedisClient, board: string, queue: string, taskId: string): Promise<TaskView> {
   const k = jobKeys(board, queue, taskId);
-  const r = (await runScript(redis, 'task-read-5', [k.job, k.lock, k.failed, k.delayed, boardKvKey(board)], [taskId, mirrorKeys(queue, taskId).status])).map(
-    (v) => (v === null ? '' : String(v)),
-  );
+  const r = await runScript(redis, 'task-read-5', [k.job, k.lock, k.failed, k.delayed, boardKvKey(board)], [taskId, mirrorKeys(queue, taskId).status]);
   const mirror = parseRecord(r[0]);
   if (r[1] !== '1') return { mirror, task: null };
   const [locked, failed, delayed] = [r[2] === '1', r[3] === '1', r[4] === '1'];

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ErrorCode, type BlackboardError } from '../../client/sdk/index.js';
 import { DEADLINE_BOARDS, boardKeys } from '../../server/board/keys.js';
-import { DeadlineSweeper } from '../../server/locks/expiry.js';
+import { DeadlineSweeper } from '../../server/deadlines/sweeper.js';
 import { randomBoard, startTestServer, waitFor, type TestServer } from '../helpers/server.js';
 
 let server: TestServer;

@@ -6,9 +6,9 @@ current revision (its history starts there) instead of replaying what it had bef
 KEYS[1] meta  KEYS[2] log
 ARGV[1] consumer group name
 
-Returns {watermark, epoch, epochRev, rev}, or {-1} when the board has no meta.
+Returns {watermark, epoch, epochRev, rev}, or {-4} when the board has no meta.
 ]]
-if redis.call('EXISTS', KEYS[1]) == 0 then return {-1} end
+if redis.call('EXISTS', KEYS[1]) == 0 then return {-4} end
 local state = redis.call('HMGET', KEYS[1], 'pw', 'rev', 'epoch', 'epochRev')
 local pw = state[1]
 if not pw then

@@ -5,21 +5,21 @@ value extends or deletes it. Taking it and numbering it in the same script means
 never left unnumbered and no two holders can ever be numbered for one period of the resource.
 The token is the revision that writes `$locks/<name>`, i.e. that key's createRev.
 
-KEYS[1..8] see lock-lib.lua     KEYS[9] the resource key
-ARGV[1..3] see lock-lib.lua     ARGV[4] lock name    ARGV[5] holder agent id
+KEYS[1..8] see deadline-lib.lua     KEYS[9] the resource key
+ARGV[1..3] see deadline-lib.lua     ARGV[4] lock name    ARGV[5] holder agent id
 ARGV[6] holder as JSON          ARGV[7] a random value for this hold   ARGV[8] ttl (ms)
 
 Returns {1, token, expiresAt, register}: register is 1 when the lock's deadline is the board's
 earliest (the caller must then lower the board's entry in the global index of boards with
 deadlines; a later deadline is covered by the earlier one's entry);
-{-5} the resource is held by another; {-4} the board has no meta (nothing was changed).
+{-7} the resource is held by another; {-4} the board has no meta (nothing was changed).
 ]]
 
 local resource, name, holder, holderJson, holdValue = KEYS[9], ARGV[4], ARGV[5], ARGV[6], ARGV[7]
 local ttl = tonumber(ARGV[8])
 
 if redis.call('EXISTS', META) == 0 then return done(-4) end
-if not redis.call('SET', resource, holdValue, 'NX', 'PX', ttl) then return done(-5) end
+if not redis.call('SET', resource, holdValue, 'NX', 'PX', ttl) then return done(-7) end
 
 local now = now_ms()
 sweep_due(now, 100)

@@ -5,8 +5,8 @@ Only the current holder's token, unexpired, with the resource still holding this
 may extend. A fence that lapsed while the resource is still this hold's lets the resource go.
 The deadline only moves later, so the board's entry in the global index still covers it.
 
-KEYS[1..8] see lock-lib.lua     KEYS[9] the resource key
-ARGV[1..3] see lock-lib.lua     ARGV[4] lock name    ARGV[5] holder agent id
+KEYS[1..8] see deadline-lib.lua     KEYS[9] the resource key
+ARGV[1..3] see deadline-lib.lua     ARGV[4] lock name    ARGV[5] holder agent id
 ARGV[6] holder as JSON          ARGV[7] this hold's value on the resource   ARGV[8] token
 ARGV[9] ttl (ms)
 

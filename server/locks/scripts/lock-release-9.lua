@@ -6,8 +6,8 @@ once anyone else can take the resource.
 A lapsed record with this token is cleaned up the same way, but the holder is told FENCED:
 its lock ended before it let go.
 
-KEYS[1..8] see lock-lib.lua     KEYS[9] the Redlock resource key
-ARGV[1..3] see lock-lib.lua     ARGV[4] lock name    ARGV[5] releaser as JSON   ARGV[6] token
+KEYS[1..8] see deadline-lib.lua     KEYS[9] the Redlock resource key
+ARGV[1..3] see deadline-lib.lua     ARGV[4] lock name    ARGV[5] releaser as JSON   ARGV[6] token
 ARGV[7] Redlock's value for this hold
 
 Returns {1} released; {-2} not the current holder's token (or lapsed); {-4} no meta.

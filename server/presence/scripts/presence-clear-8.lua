@@ -2,8 +2,8 @@
 presence-clear: deletes `$presence/<agent>`, when the given connection still owns it (or for
 any owner when none is given: the agent's own presence.clear).
 
-KEYS[1..8] see lock-lib.lua
-ARGV[1..3] see lock-lib.lua     ARGV[4] agent id     ARGV[5] agent as JSON
+KEYS[1..8] see deadline-lib.lua
+ARGV[1..3] see deadline-lib.lua     ARGV[4] agent id     ARGV[5] agent as JSON
 ARGV[6] owning connection id, or "" for any
 
 Returns {1, rev} deleted; {0} nothing to delete; {-4} the board has no meta.

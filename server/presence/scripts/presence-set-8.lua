@@ -2,8 +2,8 @@
 presence-set: writes `$presence/<agent>` and gives it a deadline, which the connection's node
 keeps pushing back while the connection lives.
 
-KEYS[1..8] see lock-lib.lua
-ARGV[1..3] see lock-lib.lua     ARGV[4] agent id     ARGV[5] agent as JSON
+KEYS[1..8] see deadline-lib.lua
+ARGV[1..3] see deadline-lib.lua     ARGV[4] agent id     ARGV[5] agent as JSON
 ARGV[6] the value JSON {agent, meta, since, node}    ARGV[7] ttl (ms)
 ARGV[8] id of the connection that owns the entry
 

@@ -12,14 +12,14 @@ A delivery that ended neither by a failure (BullMQ's atm) nor by completion was 
 losses = deliveries - atm, counted here so that a node that died mid-way loses nothing.
 
 Returns {1, attempt, seq, checkpoint JSON or "", progress, mirror status, mirror rev} (mirror
-status as task-lib's mirror(): the activation stands whatever it is); {-1} the token is not
-the lock's; {-2} the task was cancelled; {-3, losses} lost more often than allowed.
+status as task-lib's mirror(): the activation stands whatever it is); {-2} the token is not
+the lock's (fenced); {-10} the task was cancelled; {-11, losses} lost more often than allowed.
 ]]
 
 local stalled, token = KEYS[11], ARGV[7]
 
-if redis.call('GET', JOB_LOCK) ~= token then return {-1} end
-if redis.call('HEXISTS', JOB, 'bbCancel') == 1 then return {-2} end
+if redis.call('GET', JOB_LOCK) ~= token then return {-2} end
+if redis.call('HEXISTS', JOB, 'bbCancel') == 1 then return {-10} end
 
 local f = redis.call('HMGET', JOB, 'bbTry', 'atm', 'bbLost', 'bbSeq', 'bbCp', 'progress')
 local tries = tonumber(f[1] or '0')
@@ -30,7 +30,7 @@ if unaccounted > 0 then
   lost = lost + unaccounted
   redis.call('HSET', JOB, 'bbLost', lost)
 end
-if lost > tonumber(ARGV[10]) then return {-3, lost} end
+if lost > tonumber(ARGV[10]) then return {-11, lost} end
 
 local attempt = redis.call('HINCRBY', JOB, 'bbTry', 1)
 redis.call('HSET', JOB, 'bbWorker', ARGV[9], 'bbLease', ARGV[8])

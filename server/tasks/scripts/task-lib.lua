@@ -13,8 +13,8 @@ ARGV[3] the most revisions that may wait for Postgres (0: no bound)
 ARGV[4] actor as JSON   ARGV[5] queue name   ARGV[6] task id
 
 mirror() returns {status, rev, state}: status 1 committed at rev, 0 the mirror was already
-the task's, -1 BullMQ has no such job, -4 the board has no meta, -5 too many revisions wait
-for Postgres.
+the task's, -8 BullMQ has no such job, -4 the board has no meta, -5 too many revisions wait
+for Postgres (failure codes as in server/board/script-failures.ts).
 ]]
 
 local COMMIT_KEYS = {KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]}
@@ -113,7 +113,7 @@ end
 -- checkpoint in `…/checkpoint`, and `…/spec` the first time). Nothing if it already is.
 local function mirror()
   local t = read_task()
-  if not t then return {-1, 0, ''} end
+  if not t then return {-8, 0, ''} end
   local status = '$tasks/' .. QUEUE .. '/' .. TASK_ID
   local record = redis.call('HGET', KV, status)
   local current = record and string.match(record, '^%d+:%d+:%d+:(.*)$') or nil

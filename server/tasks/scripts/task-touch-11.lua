@@ -9,13 +9,13 @@ ARGV[1..6] see task-lib.lua     ARGV[7] delivery token   ARGV[8] progress (JSON 
 ARGV[9] "1" to save ARGV[10] as the checkpoint (opaque JSON text), else "0"
 
 Returns {1, seq, progress changed 0/1, lease ms, mirror status, mirror rev} (mirror status
-as task-lib's mirror(), 0 when nothing needed mirroring); {-1} the token is not the lock's
-(FENCED).
+as task-lib's mirror(), 0 when nothing needed mirroring); {-2} the token is not the lock's
+(fenced).
 ]]
 
 local stalled, token = KEYS[11], ARGV[7]
 
-if redis.call('GET', JOB_LOCK) ~= token then return {-1} end
+if redis.call('GET', JOB_LOCK) ~= token then return {-2} end
 
 local lease = tonumber(redis.call('HGET', JOB, 'bbLease') or '30000')
 redis.call('SET', JOB_LOCK, token, 'PX', lease)

@@ -1,6 +1,6 @@
 --[[
-lock-lib: shared by the lock-*, presence-* and sweep-expired scripts. It is not a script of its
-own: server/locks/scripts.ts compiles commit-6.lua in front of it as a function
+deadline-lib: shared by the lock-*, presence-* and sweep-expired scripts. It is not a script
+of its own: server/deadlines/scripts.ts compiles commit-6.lua in front of it as a function
 `commit(keys, args)`, then this file, then the script, so that every `$locks/...` and
 `$presence/...` change goes through the one write path (kv record, revision, stream entry,
 publish) exactly as a client's write does.
@@ -12,7 +12,8 @@ KEYS[8]    presence   hash  agent -> id of the connection that set its presence
 ARGV[1] revisions kept in the stream   ARGV[2] channel to publish on
 ARGV[3] the actor of expiry deletions, as JSON
 
-Every reply ends with the last revision the script committed (0: none), built by done(...).
+Every reply ends with the last revision the script committed (0: none), built by done(...);
+a first element below 0 is a failure code of server/board/script-failures.ts.
 ]]
 
 local COMMIT_KEYS = {KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]}

@@ -2,9 +2,9 @@ import { BlackboardError, ErrorCode } from '../../shared/protocol/errors.js';
 import { DEADLINE_BOARDS, boardKeys } from '../board/keys.js';
 import { runScript } from '../board/scripts.js';
 import type { Services } from '../services.js';
-import { runBoardScript } from './scripts.js';
+import { defineSweepScripts, runBoardScript } from './scripts.js';
 
-export interface SweeperOptions {
+interface SweeperOptions {
   /** How often each node looks for boards with something due. */
   intervalMs: number;
   /** Keys one script call deletes at most. */
@@ -13,6 +13,8 @@ export interface SweeperOptions {
   boardsPerPass?: number;
 }
 
+/** How often each node looks for expired locks and presence, unless its first user says otherwise. */
+const DEFAULT_SWEEP_INTERVAL_MS = 250;
 const DEFAULT_BATCH = 200;
 const DEFAULT_BOARDS_PER_PASS = 500;
 const CONCURRENT_BOARDS = 8;
@@ -139,17 +141,17 @@ export class DeadlineSweeper {
     let deleted = 0;
     let next = '-1';
     for (let round = 0; round < ROUNDS_PER_BOARD; round++) {
-      const reply = await runBoardScript(this.services, 'sweep-expired-8', board, [], [this.batch]);
-      if (reply[0] === -4) {
+      const swept = await runBoardScript(this.services, 'sweep-expired-8', board, [], [this.batch]);
+      if (!swept.ok) {
         // No meta even after materializing: only stale deadlines can be left; keep the entry.
         if ((await this.services.redis.zcard(boardKeys(board).deadlines)) > 0) {
           throw new BlackboardError(ErrorCode.UNAVAILABLE, `board ${board} has deadlines but no state`);
         }
         break;
       }
-      deleted += Number(reply[1]);
-      next = String(reply[3]);
-      if (reply[2] !== 1) break;
+      deleted += swept.deleted;
+      next = swept.next;
+      if (!swept.more) break;
     }
     return { deleted, next };
   }
@@ -160,11 +162,37 @@ export class DeadlineSweeper {
    */
   async reschedule(board: string, seen: string, next: string): Promise<void> {
     const { redis } = this.services;
-    // This script replies with an integer, not an array.
-    const moved = (await runScript(redis, 'sweep-reschedule-1', [DEADLINE_BOARDS], [board, seen, next])) as unknown;
-    if (moved !== 1) return;
+    if (!(await runScript(redis, 'sweep-reschedule-1', [DEADLINE_BOARDS], [board, seen, next]))) return;
     // A deadline added after the sweep read the board must still be covered.
     const first = await redis.zrange(boardKeys(board).deadlines, 0, '0', 'WITHSCORES');
     if (first[1] !== undefined) await redis.zadd(DEADLINE_BOARDS, 'LT', first[1], board);
   }
+}
+
+/** The node's one sweeper and how many capabilities use it. */
+const shared = new WeakMap<Services, { sweeper: DeadlineSweeper; users: number }>();
+
+/**
+ * The node's deadline sweeper, shared by every capability that writes keys with deadlines
+ * (locks, presence): the first to join defines the sweep scripts and starts it (at its
+ * interval, 250 ms unless given), the last to leave stops it.
+ */
+export function joinSweeper(services: Services, intervalMs = DEFAULT_SWEEP_INTERVAL_MS): DeadlineSweeper {
+  let entry = shared.get(services);
+  if (!entry) {
+    defineSweepScripts(services.redis);
+    entry = { sweeper: new DeadlineSweeper(services, { intervalMs }), users: 0 };
+    shared.set(services, entry);
+    entry.sweeper.start();
+  }
+  entry.users++;
+  return entry.sweeper;
+}
+
+/** Leaves the node's sweeper; the last user's leaving stops it. */
+export async function leaveSweeper(services: Services): Promise<void> {
+  const entry = shared.get(services);
+  if (!entry || --entry.users > 0) return;
+  shared.delete(services);
+  await entry.sweeper.stop();
 }

@@ -2,8 +2,8 @@
 sweep-expired: deletes a board's expired `$locks/...` and `$presence/...` keys through the
 write path (expiry makes no event by itself), and says when the next deadline falls.
 
-KEYS[1..8] see lock-lib.lua
-ARGV[1..3] see lock-lib.lua     ARGV[4] most keys to delete in this call
+KEYS[1..8] see deadline-lib.lua
+ARGV[1..3] see deadline-lib.lua     ARGV[4] most keys to delete in this call
 
 Returns {1, deleted, more (1/0), next deadline or -1}; {-4} the board has no meta.
 ]]
