@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { Worker, type Job } from 'bullmq';
+import { Job, Worker, type JobJson } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { queuePrefix } from './keys.js';
@@ -7,7 +7,7 @@ import type { RemoteWorker } from './remote-workers.js';
 
 export interface PumpHost {
   /** Hands a job BullMQ just locked with `token` to `target`, whose slot is already reserved (and freed by this). */
-  deliver(pump: QueuePump, job: Job, token: string, target: RemoteWorker): Promise<void>;
+  deliver(pump: QueuePump, job: Job, token: string, target: RemoteWorker): Promise<unknown>;
   /** BullMQ's stalled check (run by every node with workers on the queue) took a job back. */
   stalled(board: string, queue: string, taskId: string): void;
 }
@@ -74,6 +74,11 @@ export class QueuePump {
     }
     this.rotation++;
     return best;
+  }
+
+  /** The Job of what a completion fetched for this queue (its calls go through this pump's connection). */
+  jobFrom(json: JobJson, jobId: string): Job {
+    return Job.fromJSON(this.bull, json, jobId);
   }
 
   wake(): void {

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { UnrecoverableError, type Job } from 'bullmq';
 import { Cluster, type Redis } from 'ioredis';
 import { encodeTaskCancelPush, encodeTaskPush, preEncoded } from '../../shared/protocol/envelope.js';
@@ -5,7 +6,7 @@ import type { Services } from '../services.js';
 import type { Caller } from '../extension.js';
 import { CANCEL_CHANNEL, jobKeys } from './keys.js';
 import { TaskMirror } from './mirror.js';
-import { defineTaskScripts } from './scripts.js';
+import { defineTaskScripts, MirrorStatus } from './scripts.js';
 import { QueuePump, type PumpHost } from './pump.js';
 import { TaskQueues } from './queues.js';
 import { type RemoteWorker, WorkerRegistry, type HeldTask } from './remote-workers.js';
@@ -158,7 +159,46 @@ export class TaskService implements PumpHost {
 
   // --- delivery and leases ---
 
-  async deliver(pump: QueuePump, job: Job, token: string, target: RemoteWorker): Promise<void> {
+  /**
+   * The slot a task completed by `held` frees is kept for the queue's next job, which the
+   * completion fetches itself (as BullMQ's own Worker does): the queue and pump to hand it
+   * to, or null when the worker takes no more tasks (or another agent completes the task).
+   */
+  keepSlot(held: HeldTask, actorJson: string): QueuePump | null {
+    const worker = held.worker;
+    const pump = this.pumps.get(`${held.board}\n${held.queue}`);
+    if (!pump || this.stopping || worker.stopped || worker.suspect || worker.session.closed) return null;
+    if (!pump.workers.has(worker) || worker.session.actorJson !== actorJson) return null;
+    worker.reserved++;
+    return pump;
+  }
+
+  freeSlot(pump: QueuePump, worker: RemoteWorker): void {
+    worker.reserved--;
+    pump.wake();
+  }
+
+  /**
+   * Hands the job a completion of `finished` fetched (locked with the finished delivery's
+   * token) to the same worker, under a token of its own; the finished task's mirror is
+   * written in the same step. Whether that mirror was written.
+   */
+  async handOver(pump: QueuePump, finished: HeldTask, fetched: unknown): Promise<boolean> {
+    const [jobData, jobId] = Array.isArray(fetched) ? fetched : [];
+    if (!jobData || !jobId) {
+      this.freeSlot(pump, finished.worker);
+      return false;
+    }
+    const job = pump.jobFrom(jobData, String(jobId));
+    return this.deliver(pump, job, finished.token, finished.worker, { token: randomUUID(), finishedTaskId: finished.taskId });
+  }
+
+  /**
+   * Activates a job BullMQ locked with `token` for `target` and pushes it. With `handover`,
+   * the delivery's token is `handover.token` (which takes the lock over) and a task that
+   * just finished is mirrored in the same step: returns whether that mirror was written.
+   */
+  async deliver(pump: QueuePump, job: Job, token: string, target: RemoteWorker, handover?: { token: string; finishedTaskId: string }): Promise<boolean> {
     const { board, queue } = pump;
     const taskId = String(job.id);
     let reply: Array<string | number | null>;
@@ -169,7 +209,7 @@ export class TaskService implements PumpHost {
         'task-activate-11',
         { board, queue, taskId, actorJson: target.session.actorJson },
         [jobKeys(board, queue, taskId).stalled],
-        [token, target.leaseMs, target.id, this.services.config.MAX_TASK_LOSSES],
+        [token, target.leaseMs, target.id, this.services.config.MAX_TASK_LOSSES, handover?.token ?? '', handover?.finishedTaskId ?? ''],
         5,
       );
     } catch (err) {
@@ -177,26 +217,37 @@ export class TaskService implements PumpHost {
       pump.wake();
       // Activated but not mirrored (the board refused the revision): the task goes back.
       this.log.warn({ err: (err as Error).message, board, taskId }, 'activating or mirroring a delivery failed; the task goes back');
-      await job.moveToWait(token).catch(() => undefined);
+      await job
+        .moveToWait(handover?.token ?? token)
+        .catch(() => (handover ? job.moveToWait(token) : undefined))
+        .catch(() => undefined);
       await this.syncQuietly(board, queue, taskId);
-      return;
+      return false;
     }
     target.reserved--;
     pump.wake();
+    let finishedMirrored = false;
+    if (handover && Number(reply[0]) === 1) {
+      const finished = Number(reply[7]);
+      if (finished === MirrorStatus.committed) this.services.store.noteCommitted(board, Number(reply[8]));
+      finishedMirrored = finished === MirrorStatus.committed || finished === MirrorStatus.unchanged;
+    }
     const status = Number(reply[0]);
     if (status === -2 || status === -3) {
       // Cancelled while waiting, or lost too often: it ends here, never reaching a worker.
       const reason = status === -2 ? 'cancelled' : 'lost';
       await job.moveToFailed(new UnrecoverableError(reason), token).catch(() => undefined);
       await this.syncQuietly(board, queue, taskId);
-      return;
+      return false;
     }
-    if (status !== 1) return;
+    if (status !== 1) return false;
+    // The lock is the delivery's own token now.
+    if (handover) token = handover.token;
     const held: HeldTask = { board, queue, taskId, token, job, worker: target, timer: null };
     this.registry.hold(held);
     if (target.session.closed || this.stopping) {
       await this.lose(held);
-      return;
+      return finishedMirrored;
     }
     this.armLease(held, target.leaseMs);
     const dataText = typeof job.data === 'string' ? job.data : JSON.stringify(job.data ?? null);
@@ -213,6 +264,7 @@ export class TaskService implements PumpHost {
         token,
       }),
     );
+    return finishedMirrored;
   }
 
   /** (Re)sets the timer that releases a task whose holder stops heartbeating. */
