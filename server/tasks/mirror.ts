@@ -26,15 +26,6 @@ export class TaskMirror {
   }
 
   /**
-   * After `Queue.add` named the job `nonce`: mirrors the task if that add made it (and
-   * says so), in one step; false when the task was already there.
-   */
-  async syncIfAdded(board: string, queue: string, taskId: string, nonce: string, actorJson: string): Promise<boolean> {
-    const reply = await this.run('task-sync-10', { board, queue, taskId, actorJson }, [], [nonce], 0);
-    return Number(reply[0]) !== MirrorStatus.notAdded;
-  }
-
-  /**
    * Runs a task write script whose reply carries mirror()'s status at `mirrorAt`; a board
    * without meta is materialized (created, or rebuilt from history) and the mirror written
    * on its own then. Throws when the mirror could not be written.
@@ -43,7 +34,7 @@ export class TaskMirror {
     file: TaskWriteScript,
     target: TaskScriptTarget,
     keys: readonly string[],
-    args: ReadonlyArray<string | number>,
+    args: ReadonlyArray<string | number | Buffer>,
     mirrorAt: number,
   ): Promise<ScriptReply> {
     let reply = await runTaskScript(this.store, file, target, keys, args, mirrorAt);

@@ -4,24 +4,34 @@ import { Cluster, type Redis } from 'ioredis';
 import { encodeTaskCancelPush, encodeTaskPush, preEncoded } from '../../shared/protocol/envelope.js';
 import type { Services } from '../services.js';
 import type { Caller } from '../extension.js';
-import { CANCEL_CHANNEL, jobKeys } from './keys.js';
+import { BlackboardError, ErrorCode } from '../../shared/protocol/errors.js';
+import { CANCEL_CHANNEL, jobKeys, taskIndexKey } from './keys.js';
 import { TaskMirror } from './mirror.js';
-import { defineTaskScripts, MirrorStatus } from './scripts.js';
+import { defineTaskScripts, MirrorStatus, TASK_ADD_SCRIPTS } from './scripts.js';
 import { QueuePump, type PumpHost } from './pump.js';
-import { TaskQueues } from './queues.js';
+import { type EnqueueRequest, TaskQueues } from './queues.js';
 import { type RemoteWorker, WorkerRegistry, type HeldTask } from './remote-workers.js';
 import { LEASE_MARGIN_MS, lostHold } from './lease.js';
 import { AgentShares } from '../board/agent-shares.js';
 
-/** A connection like the node's, but one that queues commands across reconnects instead of failing them. */
-function waitingConnection(redis: Services['redis']): Redis {
+/**
+ * Connections for BullMQ, apart from the node's: BullMQ defines its ~60 scripts on the
+ * connection it is given, and ioredis copies every script defined on a connection into
+ * each auto-pipeline batch it makes, which would make each of the node's own commands
+ * several times dearer. They send each command at once (no auto-pipelining: a batch would
+ * cost more than it saves). `waiting`: commands wait out reconnects instead of failing
+ * (BullMQ's blocking fetches require it).
+ */
+function bullConnection(redis: Services['redis'], waiting: boolean): Redis {
+  const waits = waiting ? { maxRetriesPerRequest: null, enableOfflineQueue: true } : {};
   if (redis instanceof Cluster) {
     return redis.duplicate(undefined, {
       lazyConnect: true,
-      redisOptions: { ...redis.options.redisOptions, maxRetriesPerRequest: null, enableOfflineQueue: true },
+      enableAutoPipelining: false,
+      redisOptions: { ...redis.options.redisOptions, ...waits },
     }) as unknown as Redis;
   }
-  return redis.duplicate({ maxRetriesPerRequest: null, enableOfflineQueue: true, lazyConnect: true });
+  return redis.duplicate({ enableAutoPipelining: false, lazyConnect: true, ...waits });
 }
 
 /** A queue's pump outlives its last worker this long, so a reconnecting worker finds it. */
@@ -47,8 +57,9 @@ export class TaskService implements PumpHost {
     readonly services: Services,
     private readonly bullRedis: Redis,
     private readonly subscriber: Redis,
+    private readonly queueRedis: Redis,
   ) {
-    this.queues = new TaskQueues(services.redis);
+    this.queues = new TaskQueues(queueRedis);
     this.mirror = new TaskMirror(services.store);
     this.workerShares = new AgentShares('workers', 'task workers', () => services.config.MAX_TASK_WORKERS_PER_AGENT);
   }
@@ -56,11 +67,13 @@ export class TaskService implements PumpHost {
   static async start(services: Services): Promise<TaskService> {
     defineTaskScripts(services.redis);
     // Blocking fetches need a connection that waits out reconnects (BullMQ requires it).
-    const bullRedis = waitingConnection(services.redis);
-    const subscriber = waitingConnection(services.redis);
-    for (const c of [bullRedis, subscriber]) c.on('error', () => undefined);
-    await Promise.all([bullRedis.connect(), subscriber.connect()]);
-    const service = new TaskService(services, bullRedis, subscriber);
+    const bullRedis = bullConnection(services.redis, true);
+    const subscriber = bullConnection(services.redis, true);
+    // The queues' own commands (reads of a job, re-created tasks' adds) fail at once while Redis is away, like the node's.
+    const queueRedis = bullConnection(services.redis, false);
+    for (const c of [bullRedis, subscriber, queueRedis]) c.on('error', () => undefined);
+    await Promise.all([bullRedis.connect(), subscriber.connect(), queueRedis.connect()]);
+    const service = new TaskService(services, bullRedis, subscriber, queueRedis);
     subscriber.on('message', (_channel: string, token: string) => service.cancelled(token));
     await subscriber.subscribe(CANCEL_CHANNEL);
     return service;
@@ -68,6 +81,35 @@ export class TaskService implements PumpHost {
 
   get log() {
     return this.services.log;
+  }
+
+  // --- enqueue ---
+
+  /**
+   * Adds a task unless the board already has one with this id (`created` says which): the
+   * claim on the id, BullMQ's add and the first mirror are one script.
+   */
+  async enqueue(req: EnqueueRequest, actorJson: string): Promise<{ taskId: string; created: boolean }> {
+    const { board, queue } = req;
+    const taskId = req.taskId ?? randomUUID();
+    if (taskId === '0' || taskId.startsWith('0:')) throw new BlackboardError(ErrorCode.INVALID, "a task id cannot be '0' or start with '0:'");
+    // BullMQ keeps the first job of an id; a nonce as its name tells whether this call made it.
+    const nonce = randomUUID();
+    const call = await this.queues.addCall({ ...req, taskId }, nonce);
+    const file = TASK_ADD_SCRIPTS[call.script as keyof typeof TASK_ADD_SCRIPTS].file;
+    const reply = await this.mirror.run(file, { board, queue, taskId, actorJson }, [taskIndexKey(board), ...call.keys], [nonce, ...call.args], 1);
+    switch (Number(reply[0])) {
+      case 1:
+        return { taskId, created: true };
+      case 0:
+        return { taskId, created: false };
+      case 2: {
+        const owner = String(reply[3]);
+        throw new BlackboardError(ErrorCode.CONFLICT, `task ${taskId} already exists in queue ${owner}`, { taskId, queue: owner });
+      }
+      default:
+        throw new Error(`adding task ${taskId} failed (BullMQ code ${String(reply[3])})`);
+    }
   }
 
   // --- remote workers ---
@@ -355,5 +397,6 @@ export class TaskService implements PumpHost {
     await this.queues.close();
     this.bullRedis.disconnect();
     this.subscriber.disconnect();
+    this.queueRedis.disconnect();
   }
 }
