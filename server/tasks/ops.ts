@@ -62,19 +62,14 @@ export class TaskOps {
 
   async complete(board: string, taskId: string, token: string, resultText: string, actorJson: string): Promise<void> {
     const { queue, job, held } = await this.locate(board, taskId, token);
-    // The slot this frees takes the queue's next job, fetched by the same call.
+    // A worker of this node: the slot this frees takes the queue's next job, in the same script.
     const pump = held ? this.tasks.keepSlot(held, actorJson) : null;
-    let fetched: unknown;
+    if (pump && held) return this.tasks.finish(pump, held, resultText, actorJson);
     try {
-      fetched = await withToken(taskId, () => job.moveToCompleted(resultText, token, pump !== null));
-    } catch (err) {
-      if (pump && held) this.tasks.freeSlot(pump, held.worker);
-      throw err;
+      await withToken(taskId, () => job.moveToCompleted(resultText, token, false));
     } finally {
       if (held) this.tasks.dropHeld(held);
     }
-    // Handing the next job over mirrors this task in the same step, before the reply.
-    if (pump && held && (await this.tasks.handOver(pump, held, fetched))) return;
     await this.tasks.mirror.sync(board, queue, taskId, actorJson);
   }
 

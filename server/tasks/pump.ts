@@ -7,7 +7,7 @@ import type { RemoteWorker } from './remote-workers.js';
 
 export interface PumpHost {
   /** Hands a job BullMQ just locked with `token` to `target`, whose slot is already reserved (and freed by this). */
-  deliver(pump: QueuePump, job: Job, token: string, target: RemoteWorker): Promise<unknown>;
+  deliver(pump: QueuePump, job: Job, token: string, target: RemoteWorker): Promise<void>;
   /** BullMQ's stalled check (run by every node with workers on the queue) took a job back. */
   stalled(board: string, queue: string, taskId: string): void;
 }

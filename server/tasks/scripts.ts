@@ -1,6 +1,7 @@
 import { addDelayedJob } from 'bullmq/dist/esm/scripts/addDelayedJob-6.js';
 import { addPrioritizedJob } from 'bullmq/dist/esm/scripts/addPrioritizedJob-9.js';
 import { addStandardJob } from 'bullmq/dist/esm/scripts/addStandardJob-9.js';
+import { moveToFinished } from 'bullmq/dist/esm/scripts/moveToFinished-14.js';
 import { boardKeys } from '../board/keys.js';
 import { defineScript, defineScripts, runScript, scriptSource, scriptsFolder, type RedisClient, type ScriptReply } from '../board/scripts.js';
 import type { BoardStore } from '../board/store.js';
@@ -26,7 +27,7 @@ export const TASK_ADD_SCRIPTS = {
 } as const;
 type TaskAddScript = (typeof TASK_ADD_SCRIPTS)[keyof typeof TASK_ADD_SCRIPTS]['file'];
 
-export type TaskWriteScript = (typeof TASK_WRITE_SCRIPTS)[number] | TaskAddScript;
+export type TaskWriteScript = (typeof TASK_WRITE_SCRIPTS)[number] | TaskAddScript | 'task-finish-24';
 
 /** Scripts that stand alone. */
 const PLAIN_SCRIPTS = ['task-read-5', 'task-cancel-9'] as const;
@@ -41,6 +42,7 @@ declare module '../board/scripts.js' {
     'task-add-standard-20': 20;
     'task-add-prioritized-20': 20;
     'task-add-delayed-17': 17;
+    'task-finish-24': 24;
   }
 }
 
@@ -57,6 +59,7 @@ export function defineTaskScripts(redis: RedisClient): void {
   for (const { file, bull } of Object.values(TASK_ADD_SCRIPTS)) {
     defineScript(redis, file, composedTaskSource('task-add', ['local function bull_add(KEYS, ARGV)', bull.content, 'end']));
   }
+  defineScript(redis, 'task-finish-24', composedTaskSource('task-finish', ['local function bull_finish(KEYS, ARGV)', moveToFinished.content, 'end']));
 }
 
 export type { ScriptReply };

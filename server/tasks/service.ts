@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { UnrecoverableError, type Job } from 'bullmq';
+import { raw2NextJobData, type RedisQueueBackend, UnrecoverableError, type Job } from 'bullmq';
 import { Cluster, type Redis } from 'ioredis';
 import { encodeTaskCancelPush, encodeTaskPush, preEncoded } from '../../shared/protocol/envelope.js';
 import type { Services } from '../services.js';
@@ -7,11 +7,11 @@ import type { Caller } from '../extension.js';
 import { BlackboardError, ErrorCode } from '../../shared/protocol/errors.js';
 import { CANCEL_CHANNEL, jobKeys, taskIndexKey } from './keys.js';
 import { TaskMirror } from './mirror.js';
-import { defineTaskScripts, MirrorStatus, TASK_ADD_SCRIPTS } from './scripts.js';
+import { defineTaskScripts, MirrorStatus, runTaskScript, TASK_ADD_SCRIPTS, type ScriptReply } from './scripts.js';
 import { QueuePump, type PumpHost } from './pump.js';
 import { type EnqueueRequest, TaskQueues } from './queues.js';
 import { type RemoteWorker, WorkerRegistry, type HeldTask } from './remote-workers.js';
-import { LEASE_MARGIN_MS, lostHold } from './lease.js';
+import { fenced, LEASE_MARGIN_MS, lostHold } from './lease.js';
 import { AgentShares } from '../board/agent-shares.js';
 
 /**
@@ -33,6 +33,9 @@ function bullConnection(redis: Services['redis'], waiting: boolean): Redis {
   }
   return redis.duplicate({ enableAutoPipelining: false, lazyConnect: true, ...waits });
 }
+
+/** The keys of BullMQ's moveToFinished script. */
+const FINISH_KEYS = 14;
 
 /** A queue's pump outlives its last worker this long, so a reconnecting worker finds it. */
 const PUMP_IDLE_MS = 10_000;
@@ -221,26 +224,65 @@ export class TaskService implements PumpHost {
   }
 
   /**
-   * Hands the job a completion of `finished` fetched (locked with the finished delivery's
-   * token) to the same worker, under a token of its own; the finished task's mirror is
-   * written in the same step. Whether that mirror was written.
+   * Completes a task a worker of this node holds (its slot kept by keepSlot) in one
+   * script: BullMQ's completion, which fetches the queue's next job, the mirror, and that
+   * job's activation for the same worker under a token of its own, with its mirror. The
+   * completion is mirrored before this resolves; FENCED when the token lost the task.
    */
-  async handOver(pump: QueuePump, finished: HeldTask, fetched: unknown): Promise<boolean> {
-    const [jobData, jobId] = Array.isArray(fetched) ? fetched : [];
-    if (!jobData || !jobId) {
-      this.freeSlot(pump, finished.worker);
-      return false;
+  async finish(pump: QueuePump, held: HeldTask, resultText: string, actorJson: string): Promise<void> {
+    const { board, queue, taskId, worker } = held;
+    const backend = (held.job as unknown as { backend: RedisQueueBackend }).backend;
+    const bull = backend
+      .moveToCompletedArgs(held.job, JSON.stringify(resultText), held.job.opts.removeOnComplete ?? false, held.token, true)
+      .filter((a) => a !== undefined) as Array<string | number | Buffer>;
+    const token = randomUUID();
+    let reply: ScriptReply;
+    try {
+      reply = await runTaskScript(
+        this.services.store,
+        'task-finish-24',
+        { board, queue, taskId, actorJson },
+        bull.slice(0, FINISH_KEYS) as string[],
+        [token, worker.leaseMs, worker.id, this.services.config.MAX_TASK_LOSSES, ...bull.slice(FINISH_KEYS)],
+        1,
+      );
+    } catch (err) {
+      this.freeSlot(pump, worker);
+      throw err;
+    } finally {
+      this.dropHeld(held);
     }
-    const job = pump.jobFrom(jobData, String(jobId));
-    return this.deliver(pump, job, finished.token, finished.worker, { token: randomUUID(), finishedTaskId: finished.taskId });
+    const kind = Number(reply[0]);
+    if (kind === 0) {
+      this.freeSlot(pump, worker);
+      const code = Number(reply[3]);
+      if (lostHold({ code })) throw fenced(taskId);
+      throw new Error(`completing task ${taskId} failed (BullMQ code ${code})`);
+    }
+    const finished = Number(reply[1]);
+    const mirrored = finished === MirrorStatus.committed || finished === MirrorStatus.unchanged;
+    if (kind === 2 || kind === 3) {
+      const nextId = String(reply[3]);
+      const [json] = raw2NextJobData([reply[4], nextId, 0, 0]);
+      const job = pump.jobFrom(json, nextId);
+      if (kind === 2) {
+        await this.delivered(pump, job, token, worker, reply.slice(5));
+      } else {
+        this.freeSlot(pump, worker);
+        const reason = String(reply[5]);
+        // Still locked with the finished delivery's token: back to the queue, or failed for good.
+        if (reason === 'mirror') await job.moveToWait(held.token).catch(() => undefined);
+        else await job.moveToFailed(new UnrecoverableError(reason), held.token).catch(() => undefined);
+        await this.syncQuietly(board, queue, nextId);
+      }
+    } else {
+      this.freeSlot(pump, worker);
+    }
+    // The completion's mirror was refused (no board meta, backlog): as TaskMirror.run, rebuild or refuse.
+    if (!mirrored) await this.mirror.sync(board, queue, taskId, actorJson);
   }
 
-  /**
-   * Activates a job BullMQ locked with `token` for `target` and pushes it. With `handover`,
-   * the delivery's token is `handover.token` (which takes the lock over) and a task that
-   * just finished is mirrored in the same step: returns whether that mirror was written.
-   */
-  async deliver(pump: QueuePump, job: Job, token: string, target: RemoteWorker, handover?: { token: string; finishedTaskId: string }): Promise<boolean> {
+  async deliver(pump: QueuePump, job: Job, token: string, target: RemoteWorker): Promise<void> {
     const { board, queue } = pump;
     const taskId = String(job.id);
     let reply: Array<string | number | null>;
@@ -251,7 +293,7 @@ export class TaskService implements PumpHost {
         'task-activate-11',
         { board, queue, taskId, actorJson: target.session.actorJson },
         [jobKeys(board, queue, taskId).stalled],
-        [token, target.leaseMs, target.id, this.services.config.MAX_TASK_LOSSES, handover?.token ?? '', handover?.finishedTaskId ?? ''],
+        [token, target.leaseMs, target.id, this.services.config.MAX_TASK_LOSSES],
         5,
       );
     } catch (err) {
@@ -259,54 +301,67 @@ export class TaskService implements PumpHost {
       pump.wake();
       // Activated but not mirrored (the board refused the revision): the task goes back.
       this.log.warn({ err: (err as Error).message, board, taskId }, 'activating or mirroring a delivery failed; the task goes back');
-      await job
-        .moveToWait(handover?.token ?? token)
-        .catch(() => (handover ? job.moveToWait(token) : undefined))
-        .catch(() => undefined);
+      await job.moveToWait(token).catch(() => undefined);
       await this.syncQuietly(board, queue, taskId);
-      return false;
+      return;
     }
     target.reserved--;
     pump.wake();
-    let finishedMirrored = false;
-    if (handover && Number(reply[0]) === 1) {
-      const finished = Number(reply[7]);
-      if (finished === MirrorStatus.committed) this.services.store.noteCommitted(board, Number(reply[8]));
-      finishedMirrored = finished === MirrorStatus.committed || finished === MirrorStatus.unchanged;
-    }
     const status = Number(reply[0]);
     if (status === -2 || status === -3) {
       // Cancelled while waiting, or lost too often: it ends here, never reaching a worker.
       const reason = status === -2 ? 'cancelled' : 'lost';
       await job.moveToFailed(new UnrecoverableError(reason), token).catch(() => undefined);
       await this.syncQuietly(board, queue, taskId);
-      return false;
+      return;
     }
-    if (status !== 1) return false;
-    // The lock is the delivery's own token now.
-    if (handover) token = handover.token;
+    if (status !== 1) return;
+    await this.hand(job, token, target, reply.slice(1));
+  }
+
+  /**
+   * A job task-finish activated for `target` (`activation`: task-activate's reply from the
+   * attempt on): pushed like any delivery, or back to the queue when its mirror was refused.
+   */
+  private async delivered(pump: QueuePump, job: Job, token: string, target: RemoteWorker, activation: ScriptReply): Promise<void> {
+    target.reserved--;
+    pump.wake();
+    const status = Number(activation[4]);
+    if (status === MirrorStatus.committed) this.services.store.noteCommitted(pump.board, Number(activation[5]));
+    if (status !== MirrorStatus.committed && status !== MirrorStatus.unchanged) {
+      this.log.warn({ board: pump.board, taskId: job.id }, 'mirroring a delivery failed; the task goes back');
+      await job.moveToWait(token).catch(() => undefined);
+      await this.syncQuietly(pump.board, pump.queue, String(job.id));
+      return;
+    }
+    await this.hand(job, token, target, activation);
+  }
+
+  /** Holds an activated job for `target` and pushes it (`activation`: attempt, seq, checkpoint, progress). */
+  private async hand(job: Job, token: string, target: RemoteWorker, activation: ScriptReply): Promise<void> {
+    const { board, queue } = target;
+    const taskId = String(job.id);
     const held: HeldTask = { board, queue, taskId, token, job, worker: target, timer: null };
     this.registry.hold(held);
     if (target.session.closed || this.stopping) {
       await this.lose(held);
-      return finishedMirrored;
+      return;
     }
     this.armLease(held, target.leaseMs);
     const dataText = typeof job.data === 'string' ? job.data : JSON.stringify(job.data ?? null);
-    const checkpoint = String(reply[3] ?? '') || 'null';
-    const progress = Number(reply[4]) || 0;
+    const checkpoint = String(activation[2] ?? '') || 'null';
+    const progress = Number(activation[3]) || 0;
     target.session.send(
       encodeTaskPush(target.id, {
         taskId,
         queue,
         data: preEncoded(dataText),
-        attempt: Number(reply[1]),
+        attempt: Number(activation[0]),
         checkpoint: preEncoded(checkpoint),
         progress,
         token,
       }),
     );
-    return finishedMirrored;
   }
 
   /** (Re)sets the timer that releases a task whose holder stops heartbeating. */

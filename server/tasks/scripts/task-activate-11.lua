@@ -7,16 +7,12 @@ step (the board shows the delivery before the worker hears of it).
 KEYS[1..10] see task-lib.lua    KEYS[11] queue stalled set
 ARGV[1..6] see task-lib.lua     ARGV[7] delivery token   ARGV[8] lease ms   ARGV[9] worker id
 ARGV[10] losses allowed (MAX_TASK_LOSSES)
-ARGV[11] optional: the delivery token that takes over the lock (ARGV[7] holds it now: a
-completion fetched this job with its own token)   ARGV[12] optional: a task of this queue
-that just finished, mirrored in the same step, before this delivery
 
 A delivery that ended neither by a failure (BullMQ's atm) nor by completion was lost:
 losses = deliveries - atm, counted here so that a node that died mid-way loses nothing.
 
-Returns {1, attempt, seq, checkpoint JSON or "", progress, mirror status, mirror rev, finished
-task's mirror status, its rev} (mirror status as task-lib's mirror(): the activation stands
-whatever it is; the finished task's is 0 when ARGV[12] names none); {-1} the token is not
+Returns {1, attempt, seq, checkpoint JSON or "", progress, mirror status, mirror rev} (mirror
+status as task-lib's mirror(): the activation stands whatever it is); {-1} the token is not
 the lock's; {-2} the task was cancelled; {-3, losses} lost more often than allowed.
 ]]
 
@@ -38,9 +34,7 @@ if lost > tonumber(ARGV[10]) then return {-3, lost} end
 
 local attempt = redis.call('HINCRBY', JOB, 'bbTry', 1)
 redis.call('HSET', JOB, 'bbWorker', ARGV[9], 'bbLease', ARGV[8])
-redis.call('SET', JOB_LOCK, (ARGV[11] and ARGV[11] ~= '') and ARGV[11] or token, 'PX', ARGV[8])
+redis.call('SET', JOB_LOCK, token, 'PX', ARGV[8])
 redis.call('SREM', stalled, TASK_ID)
-local finished = {0, 0}
-if ARGV[12] and ARGV[12] ~= '' then finished = mirror_other(ARGV[12]) end
 local m = mirror()
-return {1, attempt, tonumber(f[4] or '0'), f[5] or '', f[6] or '0', m[1], m[2], finished[1], finished[2]}
+return {1, attempt, tonumber(f[4] or '0'), f[5] or '', f[6] or '0', m[1], m[2]}

@@ -136,13 +136,3 @@ local function mirror()
   if reply[1] == 1 then return {1, reply[2], t.state} end
   return {reply[1], 0, t.state}
 end
-
--- mirror() of another task of the same queue (its job and lock keys named as BullMQ names them).
-local function mirror_other(id)
-  local job, lock, taskId = JOB, JOB_LOCK, TASK_ID
-  local base = string.sub(JOB, 1, #JOB - #TASK_ID)
-  JOB, JOB_LOCK, TASK_ID = base .. id, base .. id .. ':lock', id
-  local m = mirror()
-  JOB, JOB_LOCK, TASK_ID = job, lock, taskId
-  return m
-end
