@@ -97,7 +97,13 @@ export function sectionSpecs(): SectionSpec[] {
       title: 'Tasks',
       note: 'Tasks end to end (enqueue over one WebSocket, pushed to a remote worker on another, completed) beside a raw BullMQ Worker in the benchmark process at the same concurrency on the same Redis; Redis commands per task counted with MONITOR (untimed), enqueue to completion. Goal: ≥ 0.4 of raw BullMQ.',
       external: true,
-      run: async (ctx) => (await import('./tasks.js')).benchTasks({ url: ctx.url, redisUrl: ctx.redisUrl, scale: ctx.plan.scale }),
+      run: async (ctx) =>
+        (await import('./tasks.js')).benchTasks({
+          url: ctx.url,
+          redisUrl: ctx.redisUrl,
+          scale: ctx.plan.scale,
+          ...(ctx.serverPid ? { serverPid: ctx.serverPid } : {}),
+        }),
     },
     {
       title: 'Latency against offered load',

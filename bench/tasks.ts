@@ -14,6 +14,7 @@ import { BlackboardClient } from '../client/sdk/index.js';
 import type { TaskPush } from '../shared/protocol/types.js';
 import { freePort, spawnServer } from '../test/helpers/process-server.js';
 import { admitted } from './context.js';
+import { processCpuMs } from './machine.js';
 import { countRedisCalls } from './redis-calls.js';
 import { round, runConcurrent, type Figure } from './stats.js';
 
@@ -23,6 +24,8 @@ export interface TaskBenchOptions {
   /** The Redis that server uses: the raw baseline runs on it too. */
   redisUrl: string;
   scale: number;
+  /** The server process, to read the CPU time a task costs it. */
+  serverPid?: number;
 }
 
 const CONCURRENCY = 16;
@@ -101,8 +104,24 @@ export async function benchTasks(options: TaskBenchOptions): Promise<Figure[]> {
     [0, Math.round(2_000 * options.scale)],
     [10, Math.round(500 * options.scale)],
   ] as const) {
+    const rawCpu = process.cpuUsage();
     const raw = await rawBullmq(options.redisUrl, total, checkpoints);
+    const rawCpuUsed = process.cpuUsage(rawCpu);
+    const serverCpu = options.serverPid ? processCpuMs(options.serverPid) : 0;
     const ours = await throughServer(options.url, total, checkpoints);
+    if (options.serverPid) {
+      // CPU time holds where rates swing with other work on the machine.
+      const rawMs = (rawCpuUsed.user + rawCpuUsed.system) / 1000;
+      const oursMs = processCpuMs(options.serverPid) - serverCpu;
+      figures.push({
+        name: `server CPU per task, ${checkpoints} checkpoints each`,
+        value: round((oursMs * 1000) / total, 0),
+        unit: 'µs',
+        baseline: round((rawMs * 1000) / total, 0),
+        baselineName: 'raw BullMQ Queue and Worker, their process',
+        ratio: round(rawMs / Math.max(oursMs, 1e-9), 3),
+      });
+    }
     figures.push({
       name: `tasks end to end, ${checkpoints} checkpoints each (${total} tasks, worker concurrency ${CONCURRENCY})`,
       value: round(ours, 0),
@@ -138,7 +157,12 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const port = await freePort();
   const server = await spawnServer(port, { LOG_LEVEL: 'error' });
   try {
-    const figures = await benchTasks({ url: `http://127.0.0.1:${port}`, redisUrl, scale: Number(process.env.BENCH_SCALE ?? 1) });
+    const figures = await benchTasks({
+      url: `http://127.0.0.1:${port}`,
+      redisUrl,
+      scale: Number(process.env.BENCH_SCALE ?? 1),
+      ...(server.child.pid ? { serverPid: server.child.pid } : {}),
+    });
     for (const f of figures) {
       process.stdout.write(`${f.name}: ${f.value} ${f.unit} (baseline ${f.baseline} ${f.unit}: ${f.baselineName}; ratio ${f.ratio})\n`);
     }

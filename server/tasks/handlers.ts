@@ -20,11 +20,8 @@ export function taskHandlers(tasks: () => TaskService): HandlerTable {
   const ops = () => new TaskOps(tasks());
   const table: HandlerTable = {
     async 'task.enqueue'(frame, ctx) {
-      const service = tasks();
       const dataText = jsonText(frame.data, ctx);
-      // Whether the add made the task and its first mirror are one script.
-      const mirrorIfAdded = (taskId: string, nonce: string) => service.mirror.syncIfAdded(frame.board, frame.queue, taskId, nonce, ctx.session.actorJson);
-      const outcome = await service.queues.enqueue(
+      return tasks().enqueue(
         {
           board: frame.board,
           queue: frame.queue,
@@ -35,9 +32,8 @@ export function taskHandlers(tasks: () => TaskService): HandlerTable {
           delayMs: frame.delayMs,
           priority: frame.priority,
         },
-        mirrorIfAdded,
+        ctx.session.actorJson,
       );
-      return outcome;
     },
 
     async 'task.work'(frame, ctx) {

@@ -22,5 +22,10 @@ export async function withToken<T>(taskId: string, call: () => Promise<T>): Prom
   }
 }
 
-/** A lease timer fires this long before the lock would lapse, so the node still owns what it releases. */
-export const LEASE_MARGIN_MS = 25;
+/**
+ * A lease timer fires this long before the lock would lapse, so the node still owns what it
+ * releases: the check (GET, PTTL) and the release are two round trips, which on a busy
+ * machine can take tens of milliseconds; a release that comes after the lock lapsed leaves
+ * the task to the stalled check (seconds later).
+ */
+export const LEASE_MARGIN_MS = 100;

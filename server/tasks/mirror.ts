@@ -1,7 +1,17 @@
 import { failureError, isFailure } from '../board/script-failures.js';
 import type { ScriptResult } from '../board/scripts.js';
 import type { BoardStore } from '../board/store.js';
-import { mirrorOf, runTaskScript, type ActivateResult, type SyncResult, type TaskScriptTarget, type TaskWriteScript, type TouchResult } from './scripts.js';
+import {
+  mirrorOf,
+  runTaskScript,
+  type ActivateResult,
+  type AddResult,
+  type FinishResult,
+  type SyncResult,
+  type TaskScriptTarget,
+  type TaskWriteScript,
+  type TouchResult,
+} from './scripts.js';
 import type { TaskState } from './snapshot.js';
 
 export const SERVER_ACTOR = JSON.stringify('$server');
@@ -27,14 +37,6 @@ export class TaskMirror {
   }
 
   /**
-   * After `Queue.add` named the job `nonce`: mirrors the task if that add made it (and
-   * says so), in one step; false when the task was already there.
-   */
-  async syncIfAdded(board: string, queue: string, taskId: string, nonce: string, actorJson: string): Promise<boolean> {
-    return (await this.run('task-sync-10', { board, queue, taskId, actorJson }, [], [nonce])).ok;
-  }
-
-  /**
    * Runs a task write script, which mirrors the task as its last step; a board without
    * meta is materialized (created, or rebuilt from history) and the mirror written on its
    * own then. Throws when the mirror could not be written.
@@ -43,10 +45,10 @@ export class TaskMirror {
     file: N,
     target: TaskScriptTarget,
     keys: readonly string[],
-    args: ReadonlyArray<string | number>,
+    args: ReadonlyArray<string | number | Buffer>,
   ): Promise<ScriptResult<N>> {
     let result = await runTaskScript(this.store, file, target, keys, args);
-    let mirror = mirrorOf(result as SyncResult | ActivateResult | TouchResult);
+    let mirror = mirrorOf(result as SyncResult | ActivateResult | TouchResult | AddResult | FinishResult);
     if (mirror && isFailure(mirror, 'noMeta')) {
       // (task-sync's name check ran before mirror(): the job is this call's.)
       await this.store.materialize(target.board);

@@ -61,6 +61,9 @@ export class TaskOps {
 
   async complete(board: string, taskId: string, token: string, resultText: string, actorJson: string): Promise<void> {
     const { queue, job, held } = await this.locate(board, taskId, token);
+    // A worker of this node: the slot this frees takes the queue's next job, in the same script.
+    const pump = held ? this.tasks.keepSlot(held, actorJson) : null;
+    if (pump && held) return this.tasks.finish(pump, held, resultText, actorJson);
     try {
       await withToken(taskId, () => job.moveToCompleted(resultText, token, false));
     } finally {

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { Worker, type Job } from 'bullmq';
+import { Job, Worker, type JobJson } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { queuePrefix } from './keys.js';
@@ -74,6 +74,11 @@ export class QueuePump {
     }
     this.rotation++;
     return best;
+  }
+
+  /** The Job of what a completion fetched for this queue (its calls go through this pump's connection). */
+  jobFrom(json: JobJson, jobId: string): Job {
+    return Job.fromJSON(this.bull, json, jobId);
   }
 
   wake(): void {

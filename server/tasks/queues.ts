@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { Job, Queue } from 'bullmq';
+import { Job, type JobsOptions, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { BlackboardError, ErrorCode } from '../../shared/protocol/errors.js';
 import type { RedisClient } from '../board/scripts.js';
@@ -66,16 +66,50 @@ export class TaskQueues {
     return this.redis.hget(taskIndexKey(board), taskId);
   }
 
+  /** The options a task's job is added with. */
+  private jobOptions(req: EnqueueRequest, taskId: string): JobsOptions {
+    return {
+      jobId: taskId,
+      attempts: req.attempts ?? DEFAULT_ATTEMPTS,
+      backoff: { type: 'exponential', delay: req.backoffMs ?? DEFAULT_BACKOFF_MS },
+      ...(req.recreating ? { delay: 3_600_000 } : req.delayMs ? { delay: req.delayMs } : {}),
+      ...(req.priority ? { priority: req.priority } : {}),
+      stackTraceLimit: 0,
+      removeOnComplete: false,
+      removeOnFail: false,
+    };
+  }
+
+  /**
+   * What `Queue.add(name, data)` would send Redis for this task's job, without sending
+   * it: which of BullMQ's add scripts, with its keys and args (so a script of ours can run
+   * it in the same step as its own work). BullMQ builds them itself, through a client that
+   * only takes them down.
+   */
+  async addCall(req: EnqueueRequest & { taskId: string }, name: string): Promise<{ script: string; keys: string[]; args: Array<string | Buffer> }> {
+    let taken: { script: string; keys: string[]; args: Array<string | Buffer> } | null = null;
+    const queue = this.get(req.board, req.queue);
+    const keyCounts: Record<string, number> = { addStandardJob: 9, addPrioritizedJob: 9, addDelayedJob: 6 };
+    const takeDown = {
+      runCommand(command: string, list: Array<string | Buffer>) {
+        const script = command.split(':')[0] ?? '';
+        const count = keyCounts[script];
+        if (count === undefined) throw new Error(`BullMQ adds this job with ${script}, which tasks do not use`);
+        taken = { script, keys: list.slice(0, count) as string[], args: list.slice(count) };
+        return Promise.resolve(req.taskId);
+      },
+    };
+    await new Job(queue, name, req.dataText, this.jobOptions(req, req.taskId), req.taskId).addJob(takeDown as never);
+    if (!taken) throw new Error('BullMQ added no job');
+    return taken;
+  }
+
   /**
    * Adds a task unless the board already has one with this id; `created` says which.
-   * `added(taskId, nonce)` tells whether the add made the job (it got the name `nonce`);
-   * by default it reads the job's name.
+   * (A task enqueued by a client is added by TaskService.enqueue, in one script with its
+   * mirror; this is re-creation's way, whose mirror exists.)
    */
-  async enqueue(
-    req: EnqueueRequest,
-    added: (taskId: string, nonce: string) => Promise<boolean> = async (id, nonce) =>
-      (await this.redis.hget(jobKeys(req.board, req.queue, id).job, 'name')) === nonce,
-  ): Promise<{ taskId: string; created: boolean }> {
+  async enqueue(req: EnqueueRequest): Promise<{ taskId: string; created: boolean }> {
     const taskId = req.taskId ?? randomUUID();
     const index = taskIndexKey(req.board);
     const claimed = await this.redis.hsetnx(index, taskId, req.queue);
@@ -97,17 +131,9 @@ export class TaskQueues {
     }
     // BullMQ keeps the first job of an id; a nonce as its name tells whether this call made it.
     const nonce = randomUUID();
-    const job = await this.get(req.board, req.queue).add(nonce, req.dataText, {
-      jobId: taskId,
-      attempts: req.attempts ?? DEFAULT_ATTEMPTS,
-      backoff: { type: 'exponential', delay: req.backoffMs ?? DEFAULT_BACKOFF_MS },
-      ...(req.recreating ? { delay: 3_600_000 } : req.delayMs ? { delay: req.delayMs } : {}),
-      ...(req.priority ? { priority: req.priority } : {}),
-      stackTraceLimit: 0,
-      removeOnComplete: false,
-      removeOnFail: false,
-    });
-    return { taskId, created: await added(job.id ?? taskId, nonce) };
+    const job = await this.get(req.board, req.queue).add(nonce, req.dataText, this.jobOptions(req, taskId));
+    const made = (await this.redis.hget(jobKeys(req.board, req.queue, job.id ?? taskId).job, 'name')) === nonce;
+    return { taskId, created: made };
   }
 
   async close(): Promise<void> {

@@ -1,3 +1,7 @@
+import { addDelayedJob } from 'bullmq/dist/esm/scripts/addDelayedJob-6.js';
+import { addPrioritizedJob } from 'bullmq/dist/esm/scripts/addPrioritizedJob-9.js';
+import { addStandardJob } from 'bullmq/dist/esm/scripts/addStandardJob-9.js';
+import { moveToFinished } from 'bullmq/dist/esm/scripts/moveToFinished-14.js';
 import { boardKeys } from '../board/keys.js';
 import { decodeFailure, failureName, type ScriptFailure } from '../board/script-failures.js';
 import {
@@ -24,7 +28,19 @@ import type { TaskState } from './snapshot.js';
  * args)`) and task-lib.lua, so the mirror takes the one write path (record, revision,
  * stream entry, publish) like any write.
  */
-export type TaskWriteScript = 'task-sync-10' | 'task-activate-11' | 'task-touch-11';
+/**
+ * task-add.lua with each of BullMQ's add scripts in front (as a function `bull_add`): the
+ * task's claim on its id, the add and the first mirror in one step. The key count is
+ * task-lib's 10, the task index, and the BullMQ script's.
+ */
+export const TASK_ADD_SCRIPTS = {
+  addStandardJob: { file: 'task-add-standard-20', bull: addStandardJob },
+  addPrioritizedJob: { file: 'task-add-prioritized-20', bull: addPrioritizedJob },
+  addDelayedJob: { file: 'task-add-delayed-17', bull: addDelayedJob },
+} as const;
+type TaskAddScript = (typeof TASK_ADD_SCRIPTS)[keyof typeof TASK_ADD_SCRIPTS]['file'];
+
+export type TaskWriteScript = 'task-sync-10' | 'task-activate-11' | 'task-touch-11' | TaskAddScript | 'task-finish-24';
 
 /** What task-lib.lua's mirror() did: committed at `rev` (0: the mirror already was the task's, or nothing needed mirroring), or why not. */
 type MirrorStatus = { readonly ok: true; rev: number } | ScriptFailure<'noJob' | 'noMeta' | 'backlog'>;
@@ -35,6 +51,34 @@ export type SyncResult = { readonly ok: true; mirror: MirrorStatus; state: TaskS
 export type ActivateResult =
   | { readonly ok: true; attempt: number; seq: number; checkpoint: string; progress: number; mirror: MirrorStatus }
   | ScriptFailure<'fenced' | 'cancelled' | 'tooManyLosses'>;
+
+/** task-add: added and mirrored; the board has the task already; the id is another queue's; BullMQ refused (its code). */
+export type AddResult =
+  | { readonly ok: true; kind: 'added'; mirror: MirrorStatus }
+  | { readonly ok: true; kind: 'exists' }
+  | { readonly ok: true; kind: 'otherQueue'; queue: string }
+  | { readonly ok: true; kind: 'refused'; code: number };
+
+/** What task-activate tells of a delivery, and task-finish of the next job it delivers. */
+export interface Activation {
+  attempt: number;
+  seq: number;
+  /** The checkpoint JSON, "" when none. */
+  checkpoint: string;
+  progress: number;
+  mirror: MirrorStatus;
+}
+
+/**
+ * task-finish: BullMQ refused (its code: the token lost the task); completed and mirrored
+ * with no next job; completed and the next job (BullMQ's fields) delivered; or completed
+ * and the next job fetched but not delivered (still locked with the finished delivery's token).
+ */
+export type FinishResult =
+  | { readonly ok: true; kind: 'refused'; code: number }
+  | { readonly ok: true; kind: 'done'; mirror: MirrorStatus }
+  | { readonly ok: true; kind: 'next'; mirror: MirrorStatus; nextId: string; nextJob: unknown; activation: Activation }
+  | { readonly ok: true; kind: 'notDelivered'; mirror: MirrorStatus; nextId: string; nextJob: unknown; reason: 'cancelled' | 'lost' | 'mirror' };
 
 export type TouchResult = { readonly ok: true; seq: number; changed: boolean; leaseMs: number; mirror: MirrorStatus } | ScriptFailure<'fenced'>;
 
@@ -49,6 +93,10 @@ declare module '../board/scripts.js' {
     /** The mirror record, then the job's fields as task-read-5.lua lists them, nil as "". */
     'task-read-5': ScriptEntry<5, string[]>;
     'task-cancel-9': ScriptEntry<9, CancelResult>;
+    'task-add-standard-20': ScriptEntry<20, AddResult>;
+    'task-add-prioritized-20': ScriptEntry<20, AddResult>;
+    'task-add-delayed-17': ScriptEntry<17, AddResult>;
+    'task-finish-24': ScriptEntry<24, FinishResult>;
   }
 }
 
@@ -63,19 +111,62 @@ function mirrorAt(reply: ScriptReply, at: number): MirrorStatus {
   return status === 0 ? UNCHANGED : decodeFailure<'noJob' | 'noMeta' | 'backlog'>(reply, at);
 }
 
-function taskWriteScript<N extends TaskWriteScript>(name: N, decode: (reply: ScriptReply) => ScriptResult<N>): ScriptDefinition<N> {
+/**
+ * A task write script: commit-6.lua in front as a function `commit(KEYS, ARGV)`, then
+ * `prelude` (a BullMQ script composed in), task-lib.lua and the script's own file.
+ */
+function taskWriteScript<N extends TaskWriteScript>(
+  name: N,
+  decode: (reply: ScriptReply) => ScriptResult<N>,
+  composed: { file?: string; prelude?: readonly string[] } = {},
+): ScriptDefinition<N> {
   return {
     name,
     lua: () =>
       [
+        ...(composed.prelude ?? []),
         'local function commit(KEYS, ARGV)',
         scriptSource('commit-6'),
         'end',
         scriptSource('task-lib', TASK_SCRIPTS_DIR),
-        scriptSource(name, TASK_SCRIPTS_DIR),
+        scriptSource(composed.file ?? name, TASK_SCRIPTS_DIR),
       ].join('\n'),
     decode: decode as (reply: RawReply) => ScriptResult<N>,
   };
+}
+
+const ADD_KINDS = ['exists', 'added', 'otherQueue', 'refused'] as const;
+
+function decodeAdd(r: ScriptReply): AddResult {
+  const kind = ADD_KINDS[Number(r[0])];
+  if (kind === 'added') return { ok: true, kind, mirror: mirrorAt(r, 1) };
+  if (kind === 'otherQueue') return { ok: true, kind, queue: String(r[3]) };
+  if (kind === 'refused') return { ok: true, kind, code: Number(r[3]) };
+  return { ok: true, kind: 'exists' };
+}
+
+function decodeActivation(r: ScriptReply, at: number): Activation {
+  return { attempt: Number(r[at]), seq: Number(r[at + 1]), checkpoint: String(r[at + 2] ?? ''), progress: Number(r[at + 3]) || 0, mirror: mirrorAt(r, at + 4) };
+}
+
+function decodeFinish(r: ScriptReply): FinishResult {
+  switch (r[0]) {
+    case 0:
+      return { ok: true, kind: 'refused', code: Number(r[3]) };
+    case 2:
+      return { ok: true, kind: 'next', mirror: mirrorAt(r, 1), nextId: String(r[3]), nextJob: r[4], activation: decodeActivation(r, 5) };
+    case 3:
+      return {
+        ok: true,
+        kind: 'notDelivered',
+        mirror: mirrorAt(r, 1),
+        nextId: String(r[3]),
+        nextJob: r[4],
+        reason: String(r[5]) as 'cancelled' | 'lost' | 'mirror',
+      };
+    default:
+      return { ok: true, kind: 'done', mirror: mirrorAt(r, 1) };
+  }
 }
 
 const TASK_SCRIPTS: readonly AnyScriptDefinition[] = [
@@ -83,10 +174,12 @@ const TASK_SCRIPTS: readonly AnyScriptDefinition[] = [
     failureName(r[0]) === 'notAdded' ? decodeFailure<'notAdded'>(r) : { ok: true as const, mirror: mirrorAt(r, 0), state: String(r[2]) as TaskState },
   ),
   taskWriteScript('task-activate-11', (r) =>
-    r[0] === 1
-      ? { ok: true as const, attempt: Number(r[1]), seq: Number(r[2]), checkpoint: String(r[3] ?? ''), progress: Number(r[4]) || 0, mirror: mirrorAt(r, 5) }
-      : decodeFailure<'fenced' | 'cancelled' | 'tooManyLosses'>(r),
+    r[0] === 1 ? { ok: true as const, ...decodeActivation(r, 1) } : decodeFailure<'fenced' | 'cancelled' | 'tooManyLosses'>(r),
   ),
+  ...Object.values(TASK_ADD_SCRIPTS).map(({ file, bull }) =>
+    taskWriteScript(file, decodeAdd, { file: 'task-add', prelude: ['local function bull_add(KEYS, ARGV)', bull.content, 'end'] }),
+  ),
+  taskWriteScript('task-finish-24', decodeFinish, { file: 'task-finish', prelude: ['local function bull_finish(KEYS, ARGV)', moveToFinished.content, 'end'] }),
   taskWriteScript('task-touch-11', (r) =>
     r[0] === 1 ? { ok: true as const, seq: Number(r[1]), changed: r[2] === 1, leaseMs: Number(r[3]), mirror: mirrorAt(r, 4) } : decodeFailure<'fenced'>(r),
   ),
@@ -103,8 +196,9 @@ export function defineTaskScripts(redis: RedisClient): void {
 }
 
 /** The mirror's status in a task write script's result (null when the script stopped before mirroring). */
-export function mirrorOf(result: SyncResult | ActivateResult | TouchResult): MirrorStatus | null {
-  return result.ok ? result.mirror : null;
+export function mirrorOf(result: SyncResult | ActivateResult | TouchResult | AddResult | FinishResult): MirrorStatus | null {
+  if (!result.ok) return null;
+  return 'mirror' in result ? result.mirror : null;
 }
 
 export interface TaskScriptTarget {
@@ -124,14 +218,15 @@ export async function runTaskScript<N extends TaskWriteScript>(
   file: N,
   target: TaskScriptTarget,
   keys: readonly string[],
-  args: ReadonlyArray<string | number>,
+  args: ReadonlyArray<string | number | Buffer>,
 ): Promise<ScriptResult<N>> {
   const b = boardKeys(target.board);
   const j = jobKeys(target.board, target.queue, target.taskId);
   const allKeys = [b.meta, b.kv, b.idx, b.log, b.req(''), b.locks, j.job, j.lock, j.failed, j.delayed, ...keys];
   const allArgs = [store.options.retention, b.channel, store.options.maxUnpersisted ?? 0, target.actorJson, target.queue, target.taskId, ...args];
-  const result = await runScript(store.redis, file, allKeys, allArgs);
-  const mirror = mirrorOf(result as SyncResult | ActivateResult | TouchResult);
+  // (ioredis sends a Buffer as it is: BullMQ's args are msgpack.)
+  const result = await runScript(store.redis, file, allKeys, allArgs as Array<string | number>);
+  const mirror = mirrorOf(result as SyncResult | ActivateResult | TouchResult | AddResult | FinishResult);
   if (mirror?.ok && mirror.rev > 0) store.noteCommitted(target.board, mirror.rev);
   return result;
 }

@@ -1,27 +1,41 @@
-import { UnrecoverableError, type Job } from 'bullmq';
+import { randomUUID } from 'node:crypto';
+import { raw2NextJobData, type RedisQueueBackend, UnrecoverableError, type Job } from 'bullmq';
 import { Cluster, type Redis } from 'ioredis';
 import { encodeTaskCancelPush, encodeTaskPush, preEncoded } from '../../shared/protocol/envelope.js';
 import type { Services } from '../services.js';
 import type { Caller } from '../extension.js';
-import { CANCEL_CHANNEL, jobKeys } from './keys.js';
+import { BlackboardError, ErrorCode } from '../../shared/protocol/errors.js';
+import { CANCEL_CHANNEL, jobKeys, taskIndexKey } from './keys.js';
 import { TaskMirror } from './mirror.js';
-import { defineTaskScripts, type ActivateResult } from './scripts.js';
+import { defineTaskScripts, runTaskScript, TASK_ADD_SCRIPTS, type ActivateResult, type Activation, type FinishResult } from './scripts.js';
 import { QueuePump, type PumpHost } from './pump.js';
-import { TaskQueues } from './queues.js';
+import { type EnqueueRequest, TaskQueues } from './queues.js';
 import { type RemoteWorker, WorkerRegistry, type HeldTask } from './remote-workers.js';
-import { LEASE_MARGIN_MS, lostHold } from './lease.js';
+import { fenced, LEASE_MARGIN_MS, lostHold } from './lease.js';
 import { AgentShares } from '../board/agent-shares.js';
 
-/** A connection like the node's, but one that queues commands across reconnects instead of failing them. */
-function waitingConnection(redis: Services['redis']): Redis {
+/**
+ * Connections for BullMQ, apart from the node's: BullMQ defines its ~60 scripts on the
+ * connection it is given, and ioredis copies every script defined on a connection into
+ * each auto-pipeline batch it makes, which would make each of the node's own commands
+ * several times dearer. They send each command at once (no auto-pipelining: a batch would
+ * cost more than it saves). `waiting`: commands wait out reconnects instead of failing
+ * (BullMQ's blocking fetches require it).
+ */
+function bullConnection(redis: Services['redis'], waiting: boolean): Redis {
+  const waits = waiting ? { maxRetriesPerRequest: null, enableOfflineQueue: true } : {};
   if (redis instanceof Cluster) {
     return redis.duplicate(undefined, {
       lazyConnect: true,
-      redisOptions: { ...redis.options.redisOptions, maxRetriesPerRequest: null, enableOfflineQueue: true },
+      enableAutoPipelining: false,
+      redisOptions: { ...redis.options.redisOptions, ...waits },
     }) as unknown as Redis;
   }
-  return redis.duplicate({ maxRetriesPerRequest: null, enableOfflineQueue: true, lazyConnect: true });
+  return redis.duplicate({ enableAutoPipelining: false, lazyConnect: true, ...waits });
 }
+
+/** The keys of BullMQ's moveToFinished script. */
+const FINISH_KEYS = 14;
 
 /** A queue's pump outlives its last worker this long, so a reconnecting worker finds it. */
 const PUMP_IDLE_MS = 10_000;
@@ -46,8 +60,9 @@ export class TaskService implements PumpHost {
     readonly services: Services,
     private readonly bullRedis: Redis,
     private readonly subscriber: Redis,
+    private readonly queueRedis: Redis,
   ) {
-    this.queues = new TaskQueues(services.redis);
+    this.queues = new TaskQueues(queueRedis);
     this.mirror = new TaskMirror(services.store);
     this.workerShares = new AgentShares('workers', 'task workers', () => services.config.MAX_TASK_WORKERS_PER_AGENT);
   }
@@ -55,11 +70,13 @@ export class TaskService implements PumpHost {
   static async start(services: Services): Promise<TaskService> {
     defineTaskScripts(services.redis);
     // Blocking fetches need a connection that waits out reconnects (BullMQ requires it).
-    const bullRedis = waitingConnection(services.redis);
-    const subscriber = waitingConnection(services.redis);
-    for (const c of [bullRedis, subscriber]) c.on('error', () => undefined);
-    await Promise.all([bullRedis.connect(), subscriber.connect()]);
-    const service = new TaskService(services, bullRedis, subscriber);
+    const bullRedis = bullConnection(services.redis, true);
+    const subscriber = bullConnection(services.redis, true);
+    // The queues' own commands (reads of a job, re-created tasks' adds) fail at once while Redis is away, like the node's.
+    const queueRedis = bullConnection(services.redis, false);
+    for (const c of [bullRedis, subscriber, queueRedis]) c.on('error', () => undefined);
+    await Promise.all([bullRedis.connect(), subscriber.connect(), queueRedis.connect()]);
+    const service = new TaskService(services, bullRedis, subscriber, queueRedis);
     subscriber.on('message', (_channel: string, token: string) => service.cancelled(token));
     await subscriber.subscribe(CANCEL_CHANNEL);
     return service;
@@ -67,6 +84,33 @@ export class TaskService implements PumpHost {
 
   get log() {
     return this.services.log;
+  }
+
+  // --- enqueue ---
+
+  /**
+   * Adds a task unless the board already has one with this id (`created` says which): the
+   * claim on the id, BullMQ's add and the first mirror are one script.
+   */
+  async enqueue(req: EnqueueRequest, actorJson: string): Promise<{ taskId: string; created: boolean }> {
+    const { board, queue } = req;
+    const taskId = req.taskId ?? randomUUID();
+    if (taskId === '0' || taskId.startsWith('0:')) throw new BlackboardError(ErrorCode.INVALID, "a task id cannot be '0' or start with '0:'");
+    // BullMQ keeps the first job of an id; a nonce as its name tells whether this call made it.
+    const nonce = randomUUID();
+    const call = await this.queues.addCall({ ...req, taskId }, nonce);
+    const file = TASK_ADD_SCRIPTS[call.script as keyof typeof TASK_ADD_SCRIPTS].file;
+    const added = await this.mirror.run(file, { board, queue, taskId, actorJson }, [taskIndexKey(board), ...call.keys], [nonce, ...call.args]);
+    switch (added.kind) {
+      case 'added':
+        return { taskId, created: true };
+      case 'exists':
+        return { taskId, created: false };
+      case 'otherQueue':
+        throw new BlackboardError(ErrorCode.CONFLICT, `task ${taskId} already exists in queue ${added.queue}`, { taskId, queue: added.queue });
+      case 'refused':
+        throw new Error(`adding task ${taskId} failed (BullMQ code ${added.code})`);
+    }
   }
 
   // --- remote workers ---
@@ -158,6 +202,78 @@ export class TaskService implements PumpHost {
 
   // --- delivery and leases ---
 
+  /**
+   * The slot a task completed by `held` frees is kept for the queue's next job, which the
+   * completion fetches itself (as BullMQ's own Worker does): the queue and pump to hand it
+   * to, or null when the worker takes no more tasks (or another agent completes the task).
+   */
+  keepSlot(held: HeldTask, actorJson: string): QueuePump | null {
+    const worker = held.worker;
+    const pump = this.pumps.get(`${held.board}\n${held.queue}`);
+    if (!pump || this.stopping || worker.stopped || worker.suspect || worker.session.closed) return null;
+    if (!pump.workers.has(worker) || worker.session.actorJson !== actorJson) return null;
+    worker.reserved++;
+    return pump;
+  }
+
+  freeSlot(pump: QueuePump, worker: RemoteWorker): void {
+    worker.reserved--;
+    pump.wake();
+  }
+
+  /**
+   * Completes a task a worker of this node holds (its slot kept by keepSlot) in one
+   * script: BullMQ's completion, which fetches the queue's next job, the mirror, and that
+   * job's activation for the same worker under a token of its own, with its mirror. The
+   * completion is mirrored before this resolves; FENCED when the token lost the task.
+   */
+  async finish(pump: QueuePump, held: HeldTask, resultText: string, actorJson: string): Promise<void> {
+    const { board, queue, taskId, worker } = held;
+    const backend = (held.job as unknown as { backend: RedisQueueBackend }).backend;
+    const bull = backend
+      .moveToCompletedArgs(held.job, JSON.stringify(resultText), held.job.opts.removeOnComplete ?? false, held.token, true)
+      .filter((a) => a !== undefined) as Array<string | number | Buffer>;
+    const token = randomUUID();
+    let finished: FinishResult;
+    try {
+      finished = await runTaskScript(this.services.store, 'task-finish-24', { board, queue, taskId, actorJson }, bull.slice(0, FINISH_KEYS) as string[], [
+        token,
+        worker.leaseMs,
+        worker.id,
+        this.services.config.MAX_TASK_LOSSES,
+        ...bull.slice(FINISH_KEYS),
+      ]);
+    } catch (err) {
+      this.freeSlot(pump, worker);
+      throw err;
+    } finally {
+      this.dropHeld(held);
+    }
+    if (finished.kind === 'refused') {
+      this.freeSlot(pump, worker);
+      if (lostHold({ code: finished.code })) throw fenced(taskId);
+      throw new Error(`completing task ${taskId} failed (BullMQ code ${finished.code})`);
+    }
+    const mirrored = finished.mirror.ok;
+    if (finished.kind === 'next' || finished.kind === 'notDelivered') {
+      const [json] = raw2NextJobData([finished.nextJob, finished.nextId, 0, 0]);
+      const job = pump.jobFrom(json, finished.nextId);
+      if (finished.kind === 'next') {
+        await this.delivered(pump, job, token, worker, finished.activation);
+      } else {
+        this.freeSlot(pump, worker);
+        // Still locked with the finished delivery's token: back to the queue, or failed for good.
+        if (finished.reason === 'mirror') await job.moveToWait(held.token).catch(() => undefined);
+        else await job.moveToFailed(new UnrecoverableError(finished.reason), held.token).catch(() => undefined);
+        await this.syncQuietly(board, queue, finished.nextId);
+      }
+    } else {
+      this.freeSlot(pump, worker);
+    }
+    // The completion's mirror was refused (no board meta, backlog): as TaskMirror.run, rebuild or refuse.
+    if (!mirrored) await this.mirror.sync(board, queue, taskId, actorJson);
+  }
+
   async deliver(pump: QueuePump, job: Job, token: string, target: RemoteWorker): Promise<void> {
     const { board, queue } = pump;
     const taskId = String(job.id);
@@ -191,6 +307,31 @@ export class TaskService implements PumpHost {
       await this.syncQuietly(board, queue, taskId);
       return;
     }
+    await this.hand(job, token, target, activated);
+  }
+
+  /**
+   * A job task-finish activated for `target` (`activation`: task-activate's reply from the
+   * attempt on): pushed like any delivery, or back to the queue when its mirror was refused.
+   */
+  private async delivered(pump: QueuePump, job: Job, token: string, target: RemoteWorker, activation: Activation): Promise<void> {
+    target.reserved--;
+    pump.wake();
+    const { mirror } = activation;
+    if (mirror.ok && mirror.rev > 0) this.services.store.noteCommitted(pump.board, mirror.rev);
+    if (!mirror.ok) {
+      this.log.warn({ board: pump.board, taskId: job.id }, 'mirroring a delivery failed; the task goes back');
+      await job.moveToWait(token).catch(() => undefined);
+      await this.syncQuietly(pump.board, pump.queue, String(job.id));
+      return;
+    }
+    await this.hand(job, token, target, activation);
+  }
+
+  /** Holds an activated job for `target` and pushes it (`activation`: attempt, seq, checkpoint, progress). */
+  private async hand(job: Job, token: string, target: RemoteWorker, activation: Activation): Promise<void> {
+    const { board, queue } = target;
+    const taskId = String(job.id);
     const held: HeldTask = { board, queue, taskId, token, job, worker: target, timer: null };
     this.registry.hold(held);
     if (target.session.closed || this.stopping) {
@@ -199,16 +340,14 @@ export class TaskService implements PumpHost {
     }
     this.armLease(held, target.leaseMs);
     const dataText = typeof job.data === 'string' ? job.data : JSON.stringify(job.data ?? null);
-    const checkpoint = activated.checkpoint || 'null';
-    const { progress } = activated;
     target.session.send(
       encodeTaskPush(target.id, {
         taskId,
         queue,
         data: preEncoded(dataText),
-        attempt: activated.attempt,
-        checkpoint: preEncoded(checkpoint),
-        progress,
+        attempt: activation.attempt,
+        checkpoint: preEncoded(activation.checkpoint || 'null'),
+        progress: activation.progress,
         token,
       }),
     );
@@ -302,5 +441,6 @@ export class TaskService implements PumpHost {
     await this.queues.close();
     this.bullRedis.disconnect();
     this.subscriber.disconnect();
+    this.queueRedis.disconnect();
   }
 }

@@ -35,6 +35,38 @@ describe('tasks through the SDK', () => {
     await worker.stop();
   });
 
+  it('tasks go by priority; each completion hands the next task to its worker under a token of its own', async () => {
+    const board = randomBoard();
+    const client = await server.client();
+    const workerClient = await server.client();
+    for (const [taskId, priority] of [
+      ['p3', 3],
+      ['p1', 1],
+      ['p2', 2],
+    ] as const) {
+      expect(await client.enqueue(board, 'q', { taskId }, { taskId, priority })).toEqual({ taskId, created: true });
+    }
+    expect((await client.task(board, 'p1')).state).toBe('waiting');
+    const tokens = new Map<string, string>();
+    workerClient.on('push', (m) => {
+      const push = m as { push?: string; task?: { taskId: string; token: string } };
+      if (push.push === 'task' && push.task) tokens.set(push.task.taskId, push.task.token);
+    });
+    const order: string[] = [];
+    const worker = await workerClient.work(board, 'q', (_data, ctx) => {
+      order.push(ctx.taskId);
+      return { done: ctx.taskId };
+    });
+    await waitFor(() => order.length === 3, 10_000, 'three tasks');
+    expect(order).toEqual(['p1', 'p2', 'p3']);
+    expect(new Set(tokens.values()).size).toBe(3);
+    for (const taskId of order) {
+      await waitFor(async () => (await client.task(board, taskId)).state === 'completed', 10_000, `${taskId} completed`);
+      expect(await client.task(board, taskId)).toMatchObject({ state: 'completed', attempt: 1, result: { done: taskId } });
+    }
+    await worker.stop();
+  });
+
   it('a cancelled task stops its worker through the AbortSignal; its later calls are refused', async () => {
     const board = randomBoard();
     const client = await server.client();

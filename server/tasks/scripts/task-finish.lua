@@ -1,0 +1,59 @@
+--[[
+task-finish: completes a task held by a worker of this node, mirrors it, and hands the
+queue's next job to the same worker, in one step. It is composed like the task write
+scripts, with BullMQ's moveToFinished script in front as a function
+`bull_finish(KEYS, ARGV)`, called with the keys and args BullMQ builds for a completion
+that fetches the next job (as BullMQ's own worker completes). That job comes locked with
+the finished delivery's token; it is activated as task-activate does, under a token of
+its own.
+
+KEYS[1..10] see task-lib.lua (the finished task)   KEYS[11..24] moveToFinished's keys
+ARGV[1..6] see task-lib.lua   ARGV[7] the next delivery's token   ARGV[8] lease ms
+ARGV[9] worker id   ARGV[10] losses allowed (MAX_TASK_LOSSES)   ARGV[11..] moveToFinished's args
+
+Returns
+  {0, 0, 0, code}: BullMQ refused (its error code: the token no longer holds the task);
+  {1, mirror status, rev}: completed and mirrored (as task-lib's mirror()), no next job;
+  {2, mirror status, rev, next id, next job (BullMQ's fields), attempt, seq, checkpoint
+   JSON or "", progress, next mirror status, next rev}: completed, and the next job
+   delivered (as task-activate's reply);
+  {3, mirror status, rev, next id, next job, reason}: completed; the job fetched was not
+   delivered ("cancelled", "lost", or "mirror": the completion's mirror was not written),
+   and is still locked with the finished delivery's token.
+]]
+
+local bullKeys, bullArgs = {}, {}
+for i = 11, #KEYS do bullKeys[#bullKeys + 1] = KEYS[i] end
+for i = 11, #ARGV do bullArgs[#bullArgs + 1] = ARGV[i] end
+local stalled = bullKeys[5]
+
+local r = bull_finish(bullKeys, bullArgs)
+if type(r) == 'number' and r < 0 then return {0, 0, 0, r} end
+local fin = mirror()
+if type(r) ~= 'table' or not r[1] or r[1] == 0 or not r[2] or r[2] == 0 then return {1, fin[1], fin[2]} end
+
+local nextId, nextJob = r[2], r[1]
+if fin[1] ~= 1 and fin[1] ~= 0 then return {3, fin[1], fin[2], nextId, nextJob, 'mirror'} end
+
+-- From here on the task is the next job.
+local base = string.sub(JOB, 1, #JOB - #TASK_ID)
+JOB, JOB_LOCK, TASK_ID = base .. nextId, base .. nextId .. ':lock', nextId
+
+if redis.call('HEXISTS', JOB, 'bbCancel') == 1 then return {3, fin[1], fin[2], nextId, nextJob, 'cancelled'} end
+local f = redis.call('HMGET', JOB, 'bbTry', 'atm', 'bbLost', 'bbSeq', 'bbCp', 'progress')
+local tries = tonumber(f[1] or '0')
+local made = tonumber(f[2] or '0')
+local lost = tonumber(f[3] or '0')
+local unaccounted = tries - made - lost
+if unaccounted > 0 then
+  lost = lost + unaccounted
+  redis.call('HSET', JOB, 'bbLost', lost)
+end
+if lost > tonumber(ARGV[10]) then return {3, fin[1], fin[2], nextId, nextJob, 'lost'} end
+
+local attempt = redis.call('HINCRBY', JOB, 'bbTry', 1)
+redis.call('HSET', JOB, 'bbWorker', ARGV[9], 'bbLease', ARGV[8])
+redis.call('SET', JOB_LOCK, ARGV[7], 'PX', ARGV[8])
+redis.call('SREM', stalled, TASK_ID)
+local m = mirror()
+return {2, fin[1], fin[2], nextId, nextJob, attempt, tonumber(f[4] or '0'), f[5] or '', f[6] or '0', m[1], m[2]}
