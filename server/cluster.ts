@@ -2,7 +2,7 @@ import cluster, { type Worker } from 'node:cluster';
 import type { Logger } from 'pino';
 
 /** What a worker sends the primary once it listens. */
-export const READY_MESSAGE = 'blackboard:ready';
+const READY_MESSAGE = 'blackboard:ready';
 
 /** Replacements of workers that keep dying wait longer each time, up to this. */
 const MAX_RESTART_DELAY_MS = 30_000;

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 
 /** Exit code of a node that stopped after an exception nothing caught (EX_SOFTWARE). */
-export const EXIT_UNCAUGHT = 70;
+const EXIT_UNCAUGHT = 70;
 
 /**
  * What a node does with errors nothing caught.

@@ -10,7 +10,7 @@ export function boardPrefix(board: string): string {
   return `${KEY_ROOT}:{${board}}:`;
 }
 
-export interface BoardKeys {
+interface BoardKeys {
   meta: string;
   kv: string;
   idx: string;

@@ -13,7 +13,7 @@ const PAGE_KEYS = 1_000;
 const STREAM_BATCH = 1_000;
 const ATTEMPTS = 3;
 
-export interface Snapshot {
+interface Snapshot {
   rev: number;
   /** '' when the board has no meta (never written). */
   epoch: string;

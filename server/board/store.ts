@@ -8,7 +8,7 @@ import { failureError, type ScriptFailure } from './script-failures.js';
 import { revisionOf, runScript, type CommitResult, type RedisClient } from './scripts.js';
 import type { KeyRecord } from '../../shared/protocol/types.js';
 
-export type WriteShape = 'put' | 'patch' | 'delete' | 'txn';
+type WriteShape = 'put' | 'patch' | 'delete' | 'txn';
 
 export interface WriteOp {
   kind: 'put' | 'patch' | 'delete';
@@ -48,7 +48,7 @@ export interface CommitOutcome {
   duplicate: boolean;
 }
 
-export interface FailedCompare {
+interface FailedCompare {
   key: string;
   expected: number;
   actual: number;
@@ -69,7 +69,7 @@ export function reqIdConflict(reqId: string): BlackboardError {
 }
 
 /** What the reqId record of an earlier request says about this one. */
-export type Recalled = { matches: true; rev: number; resultText: string } | { matches: false } | null;
+type Recalled = { matches: true; rev: number; resultText: string } | { matches: false } | null;
 
 /** Thrown by commit for failed compares; handlers turn it into the wire CONFLICT. */
 export class CompareFailed extends Error {
@@ -89,7 +89,7 @@ export interface BoardMaterializer {
   restore(board: string): Promise<boolean>;
 }
 
-export interface BoardStoreOptions {
+interface BoardStoreOptions {
   retention: number;
   /** Whether a persister tracks a watermark (the stream is then never trimmed past it). */
   keepsHistory: boolean;

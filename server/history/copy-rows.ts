@@ -5,7 +5,7 @@ import { from as copyFrom } from 'pg-copy-streams';
 import type { EventRecord } from '../board/event-codec.js';
 
 /** The `events` columns in the order a COPY row lists them. */
-export const EVENT_COLUMNS = 'board, rev, key, pos, type, version, value, patch, actor, ts, raw';
+const EVENT_COLUMNS = 'board, rev, key, pos, type, version, value, patch, actor, ts, raw';
 
 const SPECIAL = /[\\\t\n\r]/;
 const SPECIALS = /[\\\t\n\r]/g;

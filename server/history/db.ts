@@ -14,7 +14,7 @@ const migrationsFolder = join(dirname(fileURLToPath(import.meta.url)), 'migratio
 /** Any constant will do: every node takes the same lock, so migrations run one node at a time. */
 const MIGRATION_LOCK = 0x62625f68; // "bb_h"
 
-export interface PgOptions {
+interface PgOptions {
   url: string;
   poolMax: number;
   /** How long one statement may run before the client gives up on it. */

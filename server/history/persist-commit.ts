@@ -12,7 +12,7 @@ export interface StreamEntry {
 }
 
 /** The board's meta as read beside the entries. */
-export interface BoardHead {
+interface BoardHead {
   rev: number;
   epoch: string;
   epochRev: number;
@@ -27,7 +27,7 @@ export interface BoardBatch {
   head: BoardHead | null;
 }
 
-export interface CommitReport {
+interface CommitReport {
   board: string;
   epoch: string;
   watermark: number;

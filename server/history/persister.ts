@@ -15,7 +15,7 @@ interface Prefetch {
   read: ReturnType<typeof readBoards>;
 }
 
-export interface PersisterOptions {
+interface PersisterOptions {
   /** Revisions read per board per round. */
   batch: number;
   /** Pause between rounds that found nothing. */
@@ -24,7 +24,7 @@ export interface PersisterOptions {
   claimMs: number;
 }
 
-export interface PersisterStats {
+interface PersisterStats {
   batches: number;
   rowsPersisted: number;
   lastBatchRows: number;

@@ -11,7 +11,7 @@ import { boards, events, persistRanges } from './schema/index.js';
 import type { SeenRevisions } from './seen.js';
 import type { Snapshotter } from './snapshotter.js';
 
-export interface RebuildOutcome {
+interface RebuildOutcome {
   board: string;
   rev: number;
   epoch: string;
@@ -25,7 +25,7 @@ const PAGE = 5_000;
 const CHUNK = 500;
 const LOAD_PARALLEL = 8;
 
-export function rebuildLockKey(board: string): string {
+function rebuildLockKey(board: string): string {
   return `${boardPrefix(board)}rebuild`;
 }
 

@@ -4,7 +4,7 @@ import type { HistoryDb } from './db.js';
 import type { EventRecord } from '../board/event-codec.js';
 import { boards, events, snapshotKeys, snapshots } from './schema/index.js';
 
-export interface BoardInfo {
+interface BoardInfo {
   name: string;
   epoch: string;
   epochRev: number;

@@ -6,7 +6,7 @@ import type { BoardBatch, StreamEntry } from './persist-commit.js';
 
 export const HISTORY_GROUP = 'history';
 
-export type ReadMode = 'new' | 'own-pending' | 'claim';
+type ReadMode = 'new' | 'own-pending' | 'claim';
 
 export interface ReadTarget {
   board: string;
@@ -15,7 +15,7 @@ export interface ReadTarget {
   count: number;
 }
 
-export interface HeadState {
+interface HeadState {
   rev: number;
   epoch: string;
   epochRev: number;
@@ -23,7 +23,7 @@ export interface HeadState {
   pw: number | null;
 }
 
-export interface ReadResult {
+interface ReadResult {
   batch: BoardBatch;
   head: HeadState | null;
   /** The group is missing (new board, or Redis lost it). */

@@ -3,7 +3,7 @@ import { AgentShares, HELD_RETRY_MS, rateLimited } from '../board/agent-shares.j
 import type { HeldLock } from './manager.js';
 
 /** Locks one connection may hold at once; more is a leak, refused rather than grown. */
-export const MAX_LOCKS_PER_CONNECTION = 1_000;
+const MAX_LOCKS_PER_CONNECTION = 1_000;
 
 /**
  * The locks each connection holds: they die with it (PROTOCOL.md, "Locks and fencing").

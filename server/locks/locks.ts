@@ -4,7 +4,7 @@ import type { Caller } from '../extension.js';
 import type { HeldLocks } from './held.js';
 import type { Holder, LockManager } from './manager.js';
 
-export interface LockParts {
+interface LockParts {
   manager: LockManager;
   held: HeldLocks;
 }

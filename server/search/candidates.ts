@@ -16,7 +16,7 @@ export interface Position {
   rev: number;
 }
 
-export interface CandidateQuery {
+interface CandidateQuery {
   board: string;
   /** `web`: websearch_to_tsquery of the user's text; `raw`: to_tsquery text built here. */
   tsquery: { kind: 'web' | 'raw'; text: string };
@@ -54,7 +54,7 @@ export interface CandidatePage {
 }
 
 /** Values longer than this are not searched in history (jsonb_to_tsvector holds at most 1 MB). */
-export const MAX_HISTORY_VALUE_CHARS = 200_000;
+const MAX_HISTORY_VALUE_CHARS = 200_000;
 
 /** ts_rank_cd normalisation 1: divide by 1 + log(document length), so short exact hits rank above long rambling ones. */
 const RANK = (tsv: string) => `ts_rank_cd(${tsv}, q.q, 1)::float8`;

@@ -2,7 +2,7 @@ import { badRequest } from '../../shared/protocol/errors.js';
 import type { Position } from './candidates.js';
 
 /** Where a page of results ended: the ranked position of the last row looked at, and the query's mode. */
-export interface SearchCursor {
+interface SearchCursor {
   fuzzy: boolean;
   position: Position;
 }

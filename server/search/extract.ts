@@ -8,14 +8,14 @@
 /** Characters of text indexed per key (a tsvector holds at most 1 MB, and a character takes up to 4 bytes). */
 export const MAX_INDEXED_CHARS = 200_000;
 /** Strings indexed per key. */
-export const MAX_INDEXED_STRINGS = 10_000;
+const MAX_INDEXED_STRINGS = 10_000;
 /** Distinct words per key offered to the fuzzy matcher. */
 const MAX_WORDS_PER_VALUE = 4_000;
 
 /** One string of a value: where it sits (JSON Pointer) and its text. */
 export type PathText = [path: string, text: string];
 
-export interface ExtractedText {
+interface ExtractedText {
   /** The value's strings with their paths, in document order. */
   texts: PathText[];
   /** Member names, space-separated (searchable, never highlighted). */
@@ -78,8 +78,8 @@ export function keyWords(key: string): string {
 
 const WORD = /[\p{L}\p{N}]+/gu;
 const HAS_LETTER = /\p{L}/u;
-export const MIN_FUZZY_WORD = 3;
-export const MAX_FUZZY_WORD = 32;
+const MIN_FUZZY_WORD = 3;
+const MAX_FUZZY_WORD = 32;
 
 /** Words the fuzzy matcher may propose for a misspelt one: lower-cased, 3–32 characters, with a letter. */
 export function fuzzyWords(text: string, into: Set<string>, max = MAX_WORDS_PER_VALUE): void {

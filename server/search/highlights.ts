@@ -8,7 +8,7 @@ export interface Highlight {
 }
 
 /** Highlights per item. */
-export const MAX_HIGHLIGHTS = 3;
+const MAX_HIGHLIGHTS = 3;
 /** Strings of one value looked at for highlights, and characters of each. */
 const MAX_STRINGS_LOOKED_AT = 200;
 const MAX_CHARS_LOOKED_AT = 20_000;

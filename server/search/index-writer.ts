@@ -19,7 +19,7 @@ export interface IndexChange {
 }
 
 /** `$` keys (locks, presence, task mirrors) churn and are the server's own: they are not indexed. */
-export function isIndexedKey(key: string): boolean {
+function isIndexedKey(key: string): boolean {
   return !key.startsWith('$');
 }
 

@@ -6,17 +6,17 @@
  * quoting.
  */
 
-export interface Term {
+interface Term {
   /** One word, or several for a phrase (`"a b"`, or `a-b` as websearch reads it). */
   words: string[];
   negated: boolean;
 }
 
 /** Terms joined by `or`; a query is clauses joined by AND. */
-export type Clause = Term[];
+type Clause = Term[];
 
 /** Most terms a query may hold (the rest are ignored by the fuzzy rewrite). */
-export const MAX_TERMS = 32;
+const MAX_TERMS = 32;
 
 const TOKEN = /(-?)"([^"]*)"?|(\S+)/g;
 const WORD = /[\p{L}\p{N}]+/gu;

@@ -10,7 +10,7 @@ import { applyIndexChanges, type IndexChange } from './index-writer.js';
  * `search_state.built_version` below this, and the next start rebuilds the index from
  * the events table before the persister runs.
  */
-export const SEARCH_INDEX_VERSION = 1;
+const SEARCH_INDEX_VERSION = 1;
 
 /** Keys read per page of a rebuild. */
 const REBUILD_PAGE = 1_000;

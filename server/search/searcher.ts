@@ -8,7 +8,7 @@ import { highlight, unmark, type Highlight } from './highlights.js';
 import { anyWordTsquery, fuzzyTsquery, parseQuery, positiveWords } from './query-terms.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
 
-export interface SearchSpec {
+interface SearchSpec {
   board: string;
   query: string;
   /** Key prefixes the token may read; null: all. */
@@ -19,7 +19,7 @@ export interface SearchSpec {
   after: string | undefined;
 }
 
-export interface SearchItem {
+interface SearchItem {
   key: string;
   rev: number;
   version: number;
@@ -27,7 +27,7 @@ export interface SearchItem {
   highlights: Highlight[];
 }
 
-export interface SearchPage {
+interface SearchPage {
   items: SearchItem[];
   /** The watermark the index held (with `atRev`: that revision). */
   rev: number;

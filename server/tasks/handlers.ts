@@ -7,7 +7,7 @@ import { RemoteWorker, WorkerRegistry } from './remote-workers.js';
 import type { TaskService } from './service.js';
 import { HELD_RETRY_MS, rateLimited } from '../board/agent-shares.js';
 
-export const DEFAULT_LEASE_MS = 30_000;
+const DEFAULT_LEASE_MS = 30_000;
 
 function jsonText(value: unknown, ctx: OpContext): string {
   const text = stringifyJson(value, ctx.lossless);

@@ -11,7 +11,7 @@ export function queuePrefix(board: string): string {
 }
 
 /** What the task scripts touch of one BullMQ job (names as BullMQ builds them). */
-export interface JobKeys {
+interface JobKeys {
   job: string;
   lock: string;
   wait: string;

@@ -14,7 +14,7 @@ import {
 } from './scripts.js';
 import type { TaskState } from './snapshot.js';
 
-export const SERVER_ACTOR = JSON.stringify('$server');
+const SERVER_ACTOR = JSON.stringify('$server');
 
 /**
  * Keeps `$tasks/<queue>/<taskId>` equal to the task as Redis holds it, through the

@@ -10,7 +10,7 @@ import type { TaskService } from './service.js';
 import { readTask, type TaskSnapshot } from './snapshot.js';
 
 /** What `task.get` returns: the shared TaskInfo with the stored JSON spliced in as text. */
-export type TaskInfo = Omit<SharedTaskInfo, 'checkpoint' | 'result'> & { checkpoint: RawJson | null; result?: RawJson };
+type TaskInfo = Omit<SharedTaskInfo, 'checkpoint' | 'result'> & { checkpoint: RawJson | null; result?: RawJson };
 
 function notFound(taskId: string): BlackboardError {
   return new BlackboardError(ErrorCode.NOT_FOUND, `no task ${taskId} on this board`, { taskId });

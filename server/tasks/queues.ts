@@ -6,8 +6,8 @@ import type { RedisClient } from '../board/scripts.js';
 import { jobKeys, mirrorKeys, queuePrefix, taskIndexKey, boardKvKey } from './keys.js';
 
 /** Backoff between retries: exponential, `backoffMs × 2^(failures − 1)`. */
-export const DEFAULT_ATTEMPTS = 3;
-export const DEFAULT_BACKOFF_MS = 1_000;
+const DEFAULT_ATTEMPTS = 3;
+const DEFAULT_BACKOFF_MS = 1_000;
 const MAX_OPEN_QUEUES = 1_000;
 
 export interface EnqueueRequest {

@@ -40,7 +40,7 @@ const FINISH_KEYS = 14;
 /** A queue's pump outlives its last worker this long, so a reconnecting worker finds it. */
 const PUMP_IDLE_MS = 10_000;
 /** Each pump holds a blocking Redis connection: a node works at most this many board queues at once. */
-export const MAX_PUMPS = 1_000;
+const MAX_PUMPS = 1_000;
 
 /**
  * The task side of one node: BullMQ queues, the remote workers connected here, the

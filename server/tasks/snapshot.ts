@@ -30,7 +30,7 @@ export interface TaskSnapshot {
   priority: number;
 }
 
-export interface TaskView {
+interface TaskView {
   /** The mirror record on the board (`$tasks/<queue>/<taskId>`), if any. */
   mirror: StoredRecord | null;
   /** Null when BullMQ no longer has the job (never had it, or removed after finishing). */
