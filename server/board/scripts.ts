@@ -1,7 +1,8 @@
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Redis, Cluster } from 'ioredis';
+import { ReplyError, type Redis, type Cluster } from 'ioredis';
 import type { RawJson } from '../../shared/protocol/json.js';
 import type { KeyRecord } from '../../shared/protocol/types.js';
 import { parseRecord, toKeyRecord, type StoredRecord } from './records.js';
@@ -76,36 +77,53 @@ export function scriptIn<N extends ScriptName>(folder: string, name: N, decode: 
 /** What runScript needs of a defined script, found once per name. */
 interface Defined {
   keys: number;
-  command: string;
+  lua: string;
+  sha: string;
   decode: (reply: RawReply) => unknown;
 }
 const defined = new Map<string, Defined>();
 
-/** Registers scripts on the client as commands `bb_<name>` (the board's own unless others are given). */
-export function defineScripts(redis: RedisClient, scripts: readonly AnyScriptDefinition[] = BOARD_SCRIPTS): void {
+/**
+ * Registers scripts (the board's own unless others are given). They are sent with EVALSHA,
+ * and with EVAL once when Redis does not know them (after a restart or a failover), which
+ * caches them again. They are not defined as ioredis commands: ioredis copies every such
+ * command into each auto-pipeline batch it makes, a cost every command of the connection
+ * would pay.
+ */
+export function defineScripts(_redis: RedisClient, scripts: readonly AnyScriptDefinition[] = BOARD_SCRIPTS): void {
   for (const script of scripts) {
     const name: string = script.name;
-    const entry: Defined = {
+    if (defined.has(name)) continue;
+    const lua = script.lua();
+    defined.set(name, {
       keys: Number(/-(\d+)$/.exec(name)?.[1]),
-      command: `bb_${name.replace(/-\d+$/, '').replace(/-/g, '_')}`,
+      lua,
+      sha: createHash('sha1').update(lua).digest('hex'),
       decode: script.decode as (reply: RawReply) => unknown,
-    };
-    redis.defineCommand(entry.command, { numberOfKeys: entry.keys, lua: script.lua() });
-    defined.set(name, entry);
+    });
   }
 }
 
+/** Whether Redis answered NOSCRIPT (the first word of an error reply is its code, by protocol). */
+function noScript(err: unknown): boolean {
+  return err instanceof ReplyError && String((err as Error).message).startsWith('NOSCRIPT');
+}
+
+type ScriptCall = (script: string, numKeys: number, ...keysAndArgs: Array<string | number>) => Promise<unknown>;
+
 /**
  * Calls a script registered by defineScripts with exactly the keys its name says; its reply
- * as Redis gave it. Not async: the write path pays for one promise per call, runScript's.
+ * as Redis gave it.
  */
 export function runScriptRaw(redis: RedisClient, file: ScriptName, keys: readonly string[], args: ReadonlyArray<string | number>): Promise<RawReply> {
   const entry = defined.get(file);
   if (!entry) return Promise.reject(new Error(`script ${file} is not defined`));
   if (keys.length !== entry.keys) return Promise.reject(new Error(`script ${file} takes ${entry.keys} keys, not ${keys.length}`));
-  const fn = (redis as unknown as Record<string, (...a: Array<string | number>) => Promise<RawReply>>)[entry.command];
-  if (!fn) return Promise.reject(new Error(`script ${file} is not defined on this client`));
-  return fn.call(redis, ...keys, ...args);
+  const sent = (redis.evalsha as ScriptCall)(entry.sha, entry.keys, ...keys, ...args) as Promise<RawReply>;
+  return sent.catch((err: unknown) => {
+    if (!noScript(err)) throw err;
+    return (redis.eval as ScriptCall)(entry.lua, entry.keys, ...keys, ...args) as Promise<RawReply>;
+  });
 }
 
 /** A raw reply of `file`, decoded. */
