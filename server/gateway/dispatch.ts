@@ -72,7 +72,8 @@ export class Dispatcher {
     const started = performance.now();
     const op = record.op;
     let opName: OpName | null = null;
-    let afterReply: Array<() => void | Promise<void>> = [];
+    // Work to run after the reply, when a handler asks for some (most never do: nothing is allocated then).
+    let afterReply: Array<() => void | Promise<void>> | null = null;
     try {
       if (exceedsDepth(frame, this.services.config.MAX_JSON_DEPTH)) {
         throw badRequest(`JSON nested deeper than ${this.services.config.MAX_JSON_DEPTH}`);
@@ -102,14 +103,16 @@ export class Dispatcher {
       }
       session.inflight++;
       this.agentInflight.set(session.agentId, agentInflight + 1);
-      const after: Array<() => void | Promise<void>> = [];
+      let after: Array<() => void | Promise<void>> | null = null;
       let result: WireResult<OpName>;
       try {
         result = await handler(checked.data as RequestFrame<OpName>, {
           session,
           services: this.services,
           lossless,
-          afterReply: (fn) => after.push(fn),
+          afterReply: (fn) => {
+            (after ??= []).push(fn);
+          },
           readAccess: (board) => this.readAccess(session, board),
         });
       } finally {
@@ -120,12 +123,14 @@ export class Dispatcher {
       }
       session.reply(id, result);
       this.finish(opName, 'ok', started);
-      afterReply = after;
+      // Assigned by the handler through ctx.afterReply (flow analysis cannot see that).
+      afterReply = after as Array<() => void | Promise<void>> | null;
     } catch (err) {
       const wire = toWireError(err, this.services);
       session.replyError(id, wire.toBody());
       if (opName) this.finish(opName, wire.code, started);
     }
+    if (afterReply === null) return;
     for (const fn of afterReply) {
       try {
         await fn();
