@@ -147,14 +147,20 @@ export class BlackboardClient implements ClientCore {
 
   /** Sends any op; writes get a reqId so that a resend after a reconnect is applied once. */
   request<Op extends OpName>(op: Op, args: OpArgs<Op>, onResult?: (result: OpResult<Op>) => void): Promise<OpResult<Op>> {
-    let frameArgs = args as Record<string, unknown>;
-    if (WRITE_OPS.has(op) && frameArgs.reqId === undefined) frameArgs = { ...frameArgs, reqId: newReqId() };
-    const resendable = READ_OPS.has(op) || WRITE_OPS.has(op);
-    const sent = this.requests.send(op, frameArgs, {
-      resendable,
-      timeoutMs: this.timeoutMs,
-      ...(onResult ? { onResult: (r: unknown) => onResult(r as OpResult<Op>) } : {}),
-    });
+    const frameArgs = args as Record<string, unknown>;
+    const write = WRITE_OPS.has(op);
+    const reqId = write && frameArgs.reqId === undefined ? newReqId() : undefined;
+    const resendable = write || READ_OPS.has(op);
+    const sent = this.requests.send(
+      op,
+      frameArgs,
+      {
+        resendable,
+        timeoutMs: this.timeoutMs,
+        ...(onResult ? { onResult: (r: unknown) => onResult(r as OpResult<Op>) } : {}),
+      },
+      reqId,
+    );
     // The reply is the server's answer to `op`: its shape is that op's OpResult.
     return sent as Promise<OpResult<Op>>;
   }

@@ -69,6 +69,8 @@ export class Connection {
   private attempt = 0;
   private timer: ReturnType<typeof setTimeout> | null = null;
   private factory: SocketFactory | null;
+  /** The socket's stream is corked until the end of this turn (see coalesce). */
+  private corked = false;
 
   /**
    * The agent this connection names itself, the same on every reconnect: a reqId belongs to
@@ -150,8 +152,29 @@ export class Connection {
 
   send(text: string): boolean {
     if (this.state !== ConnectionState.Connected || !this.socket) return false;
+    this.coalesce(this.socket);
     this.socket.send(text);
     return true;
+  }
+
+  /**
+   * Frames sent in the same turn of the event loop (replies to many requests resolve at
+   * once, and each caller sends its next request) leave in one write to the socket instead
+   * of one each: where the socket exposes its TCP stream (the `ws` package in Node), it is
+   * corked until the current turn's callbacks and promises have run. Browsers batch by themselves.
+   */
+  private coalesce(socket: SocketLike): void {
+    if (this.corked) return;
+    const stream = (socket as { _socket?: { cork?: () => void; uncork?: () => void } })._socket;
+    if (!stream || typeof stream.cork !== 'function' || typeof stream.uncork !== 'function') return;
+    const proc = (globalThis as { process?: { nextTick?: (fn: () => void) => void } }).process;
+    if (typeof proc?.nextTick !== 'function') return;
+    this.corked = true;
+    stream.cork();
+    proc.nextTick(() => {
+      this.corked = false;
+      stream.uncork?.();
+    });
   }
 
   /** Drops the current socket (for tests and for callers that know it is stale); reconnects. */

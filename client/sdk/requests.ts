@@ -2,9 +2,12 @@ import { BlackboardError, ErrorCode, isErrorCode, type ErrorBody } from '../../s
 
 interface Pending {
   frame: string;
+  op: string;
   resolve(result: unknown): void;
   reject(err: BlackboardError): void;
-  timer: ReturnType<typeof setTimeout>;
+  /** When it fails with TIMEOUT (performance.now() ms), and the list of requests with its timeout it waits in. */
+  deadline: number;
+  deadlines: Deadlines;
   /** Safe to send again after a reconnect (reads, writes carrying a reqId). */
   resendable: boolean;
   sent: boolean;
@@ -19,6 +22,17 @@ interface SendOptions {
 }
 
 /**
+ * The requests given one timeout, in the order they were sent: that is also the order of
+ * their deadlines, so one timer (for the first of them) serves them all, instead of a
+ * timer made and cleared per request.
+ */
+interface Deadlines {
+  timeoutMs: number;
+  ids: Set<number>;
+  timer: ReturnType<typeof setTimeout> | null;
+}
+
+/**
  * Matches replies to requests by id. While the connection is down, requests that are
  * safe to repeat wait (bounded by their timeout) and go out again on reconnect; the
  * others fail with UNAVAILABLE, since their outcome is unknown.
@@ -26,6 +40,7 @@ interface SendOptions {
 export class RequestManager {
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
+  private readonly deadlines = new Map<number, Deadlines>();
 
   constructor(
     private readonly transmit: (frame: string) => boolean,
@@ -37,17 +52,26 @@ export class RequestManager {
     return this.pending.size;
   }
 
-  send(op: string, args: Record<string, unknown>, options: SendOptions): Promise<unknown> {
+  /** Sends `op` with `args` (and `reqId` after them, when given). */
+  send(op: string, args: Record<string, unknown>, options: SendOptions, reqId?: string): Promise<unknown> {
     const id = this.nextId++;
-    const frame = JSON.stringify({ id, op, ...args });
+    const frame = JSON.stringify(reqId === undefined ? { id, op, ...args } : { id, op, ...args, reqId });
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.pending.delete(id);
-        reject(new BlackboardError(ErrorCode.TIMEOUT, `${op} got no reply within ${options.timeoutMs} ms`, { op }));
-      }, options.timeoutMs);
-      const entry: Pending = { frame, resolve, reject, timer, resendable: options.resendable, sent: false };
+      const deadlines = this.deadlinesFor(options.timeoutMs);
+      const entry: Pending = {
+        frame,
+        op,
+        resolve,
+        reject,
+        deadline: performance.now() + options.timeoutMs,
+        deadlines,
+        resendable: options.resendable,
+        sent: false,
+      };
       if (options.onResult) entry.onResult = options.onResult;
       this.pending.set(id, entry);
+      deadlines.ids.add(id);
+      deadlines.timer ??= setTimeout(() => this.expire(deadlines), options.timeoutMs);
       entry.sent = this.transmit(frame);
       if (!entry.sent && !entry.resendable) {
         this.settle(id);
@@ -116,8 +140,37 @@ export class RequestManager {
   private settle(id: number): Pending | undefined {
     const entry = this.pending.get(id);
     if (!entry) return undefined;
-    clearTimeout(entry.timer);
     this.pending.delete(id);
+    const { deadlines } = entry;
+    deadlines.ids.delete(id);
+    // Nothing left to time out: no timer keeps the process alive.
+    if (deadlines.ids.size === 0 && deadlines.timer !== null) {
+      clearTimeout(deadlines.timer);
+      deadlines.timer = null;
+    }
     return entry;
+  }
+
+  private deadlinesFor(timeoutMs: number): Deadlines {
+    let deadlines = this.deadlines.get(timeoutMs);
+    if (!deadlines) this.deadlines.set(timeoutMs, (deadlines = { timeoutMs, ids: new Set(), timer: null }));
+    return deadlines;
+  }
+
+  /** Fails the requests whose deadline passed, then waits for the next one's. */
+  private expire(deadlines: Deadlines): void {
+    deadlines.timer = null;
+    const now = performance.now();
+    for (const id of deadlines.ids) {
+      const entry = this.pending.get(id);
+      if (entry && entry.deadline > now) {
+        deadlines.timer = setTimeout(() => this.expire(deadlines), entry.deadline - now);
+        return;
+      }
+      deadlines.ids.delete(id);
+      if (!entry) continue;
+      this.pending.delete(id);
+      entry.reject(new BlackboardError(ErrorCode.TIMEOUT, `${entry.op} got no reply within ${deadlines.timeoutMs} ms`, { op: entry.op }));
+    }
   }
 }

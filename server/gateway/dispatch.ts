@@ -3,7 +3,7 @@ import { BlackboardError, ErrorCode, badRequest } from '../../shared/protocol/er
 import { exceedsDepth, hasLongDigitRun, parseLossless } from '../../shared/protocol/json.js';
 import type { WireResult } from '../../shared/protocol/envelope.js';
 import { isOpName, requestSchemas, type OpName, type RequestFrame } from '../../shared/protocol/messages/index.js';
-import type { Caller, DispatchHooks, Handler, HandlerTable, ReadAccess } from '../extension.js';
+import type { Caller, DispatchHooks, Handler, HandlerTable, OpContext, ReadAccess } from '../extension.js';
 import type { Session } from './session.js';
 import type { Services } from '../services.js';
 
@@ -36,6 +36,30 @@ export function toWireError(err: unknown, services: Pick<Services, 'redisReady' 
   }
   services.log.error({ err }, 'request failed');
   return new BlackboardError(ErrorCode.INTERNAL, 'internal error');
+}
+
+/**
+ * What a handler gets with its frame. Methods rather than closures made for each request:
+ * nothing per request but this one object.
+ */
+class RequestContext implements OpContext {
+  /** Work to run after the reply (most requests ask for none: nothing is allocated then). */
+  after: Array<() => void | Promise<void>> | null = null;
+
+  constructor(
+    readonly session: Session,
+    readonly services: Services,
+    readonly lossless: boolean,
+    private readonly dispatcher: Dispatcher,
+  ) {}
+
+  afterReply(fn: () => void | Promise<void>): void {
+    (this.after ??= []).push(fn);
+  }
+
+  readAccess(board: string): ReadAccess {
+    return this.dispatcher.readAccess(this.session, board);
+  }
 }
 
 export class Dispatcher {
@@ -72,7 +96,8 @@ export class Dispatcher {
     const started = performance.now();
     const op = record.op;
     let opName: OpName | null = null;
-    let afterReply: Array<() => void | Promise<void>> = [];
+    // Work to run after the reply, when a handler asks for some (most never do: nothing is allocated then).
+    let afterReply: Array<() => void | Promise<void>> | null = null;
     try {
       if (exceedsDepth(frame, this.services.config.MAX_JSON_DEPTH)) {
         throw badRequest(`JSON nested deeper than ${this.services.config.MAX_JSON_DEPTH}`);
@@ -102,16 +127,10 @@ export class Dispatcher {
       }
       session.inflight++;
       this.agentInflight.set(session.agentId, agentInflight + 1);
-      const after: Array<() => void | Promise<void>> = [];
+      const ctx = new RequestContext(session, this.services, lossless, this);
       let result: WireResult<OpName>;
       try {
-        result = await handler(checked.data as RequestFrame<OpName>, {
-          session,
-          services: this.services,
-          lossless,
-          afterReply: (fn) => after.push(fn),
-          readAccess: (board) => this.readAccess(session, board),
-        });
+        result = await handler(checked.data as RequestFrame<OpName>, ctx);
       } finally {
         session.inflight--;
         const left = (this.agentInflight.get(session.agentId) ?? 1) - 1;
@@ -120,12 +139,13 @@ export class Dispatcher {
       }
       session.reply(id, result);
       this.finish(opName, 'ok', started);
-      afterReply = after;
+      afterReply = ctx.after;
     } catch (err) {
       const wire = toWireError(err, this.services);
       session.replyError(id, wire.toBody());
       if (opName) this.finish(opName, wire.code, started);
     }
+    if (afterReply === null) return;
     for (const fn of afterReply) {
       try {
         await fn();
@@ -136,7 +156,7 @@ export class Dispatcher {
   }
 
   /** The access every hook grants, intersected: the first restriction, its filter narrowed by the others'. */
-  private readAccess(session: Caller, board: string): ReadAccess {
+  readAccess(session: Caller, board: string): ReadAccess {
     let access: ReadAccess = null;
     for (const hook of this.hooks) {
       const granted = hook.readAccess?.(session, board) ?? null;

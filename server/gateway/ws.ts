@@ -182,11 +182,12 @@ export class WsGateway {
     ws.on('pong', () => {
       session.alive = true;
     });
+    const frameFailed = (err: unknown) => {
+      log.error({ err }, 'a frame failed outside its request');
+    };
     const pacer = new FramePacer(ws, (text) => {
       if (session.closed) return;
-      this.dispatcher.handleFrame(session, text).catch((err: unknown) => {
-        log.error({ err }, 'a frame failed outside its request');
-      });
+      this.dispatcher.handleFrame(session, text).catch(frameFailed);
     });
     ws.on('message', (data) => {
       if (session.closed) return;

@@ -40,15 +40,28 @@ export function stringifyJson(value: unknown, lossless: boolean): string {
 
 /** Depth of nesting, stopping early once past `limit`. */
 export function exceedsDepth(value: unknown, limit: number): boolean {
-  const stack: Array<[unknown, number]> = [[value, 1]];
-  while (stack.length > 0) {
-    const [node, depth] = stack.pop()!;
-    if (node === null || typeof node !== 'object' || node instanceof LosslessNumber) continue;
-    if (depth > limit) return true;
-    const children = Array.isArray(node) ? node : Object.values(node);
-    for (const child of children) {
-      if (child !== null && typeof child === 'object') stack.push([child, depth + 1]);
+  return deeperThan(value, 1, limit);
+}
+
+/**
+ * Walks without building anything (it runs on every frame): the recursion is as deep as
+ * the nesting, and stops one level past `limit` (MAX_JSON_DEPTH is at most 1000).
+ */
+function deeperThan(node: unknown, depth: number, limit: number): boolean {
+  if (node === null || typeof node !== 'object' || node instanceof LosslessNumber) return false;
+  if (depth > limit) return true;
+  if (Array.isArray(node)) {
+    for (let i = 0; i < node.length; i++) {
+      const child: unknown = node[i];
+      if (child !== null && typeof child === 'object' && deeperThan(child, depth + 1, limit)) return true;
     }
+    return false;
+  }
+  const record = node as Record<string, unknown>;
+  for (const name in record) {
+    if (!Object.hasOwn(record, name)) continue;
+    const child = record[name];
+    if (child !== null && typeof child === 'object' && deeperThan(child, depth + 1, limit)) return true;
   }
   return false;
 }

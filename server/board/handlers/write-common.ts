@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import * as crypto from 'node:crypto';
 import { BlackboardError, ErrorCode } from '../../../shared/protocol/errors.js';
 import { RawJson, stringifyJson } from '../../../shared/protocol/json.js';
 import { preEncoded, type PreEncoded } from '../../../shared/protocol/envelope.js';
@@ -127,6 +127,9 @@ interface WriteIdentity {
   judged?: boolean;
 }
 
+/** The one-shot digest (Node 20.12+): the same bytes as a Hash object's, without building one per write. */
+const oneShotHash = (crypto as { hash?: (algorithm: string, data: string, encoding: 'base64url') => string }).hash;
+
 /** Digest of a write request: op, board, keys and every argument but `id` and `reqId`, in any field order. */
 function requestFingerprint(frame: Readonly<Record<string, unknown>>, lossless: boolean): string {
   let text = '';
@@ -134,7 +137,7 @@ function requestFingerprint(frame: Readonly<Record<string, unknown>>, lossless: 
     if (name === 'id' || name === 'reqId' || frame[name] === undefined) continue;
     text += `${name}=${stringifyJson(frame[name], lossless)}\n`;
   }
-  return createHash('sha256').update(text).digest('base64url');
+  return oneShotHash ? oneShotHash('sha256', text, 'base64url') : crypto.createHash('sha256').update(text).digest('base64url');
 }
 
 export function writeIdentity(frame: Readonly<Record<string, unknown>> & { reqId?: string | undefined }, ctx: OpContext): WriteIdentity | undefined {
