@@ -8,7 +8,7 @@ import { isGlob } from '../../shared/protocol/globs.js';
 
 const FEED_LINGER_MS = 30_000;
 
-export interface HubOptions {
+interface HubOptions {
   progressMs: number;
   /** Subscriptions one agent may hold on this node, across its connections. */
   maxSubscriptionsPerAgent: number;

@@ -8,7 +8,7 @@ const BATCH = 100;
 /** A node nobody scrapes stops counting after this many refresh intervals. */
 const IDLE_INTERVALS = 10;
 
-export interface FigureSettings {
+interface FigureSettings {
   refreshMs: number;
   maxBoards: number;
 }

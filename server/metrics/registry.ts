@@ -3,7 +3,7 @@ import type { Services } from '../services.js';
 
 /** A gauge's reading: one number, or one number per label set. */
 export type GaugeSample = number | ReadonlyArray<{ labels: Record<string, string>; value: number }>;
-export type GaugeCollect = () => GaugeSample | undefined | Promise<GaugeSample | undefined>;
+type GaugeCollect = () => GaugeSample | undefined | Promise<GaugeSample | undefined>;
 
 /**
  * The metrics of one server node, on a Registry of its own: tests run several nodes in
