@@ -2,6 +2,7 @@ import { BlackboardError, ErrorCode } from '../../shared/protocol/errors.js';
 import type { Extension } from '../extension.js';
 import type { Caller } from '../extension.js';
 import type { Services } from '../services.js';
+import { PendingCleanups } from '../deadlines/cleanups.js';
 import { joinSweeper, leaveSweeper } from '../deadlines/sweeper.js';
 import { HeldLocks } from './held.js';
 import { lockHandlers } from './locks.js';
@@ -13,8 +14,6 @@ interface LocksExtensionOptions {
   sweepIntervalMs?: number;
 }
 
-const CLEANUP_GRACE_MS = 5_000;
-
 interface Parts {
   services: Services;
   manager: LockManager;
@@ -24,7 +23,7 @@ interface Parts {
 /** Locks with fencing tokens, and their release when a connection goes. */
 export function locksExtension(options: LocksExtensionOptions = {}): Extension {
   let parts: Parts | null = null;
-  const cleanups = new Set<Promise<void>>();
+  const cleanups = new PendingCleanups();
   const ready = (): Parts => {
     if (!parts) throw new BlackboardError(ErrorCode.UNAVAILABLE, 'locks are not started');
     return parts;
@@ -55,21 +54,14 @@ export function locksExtension(options: LocksExtensionOptions = {}): Extension {
     async sessionClosed(session) {
       if (!parts) return;
       const cleanup = releaseAll(session);
-      cleanups.add(cleanup);
-      try {
-        await cleanup;
-      } finally {
-        cleanups.delete(cleanup);
-      }
+      await cleanups.run(cleanup);
     },
 
     async stop() {
       if (!parts) return;
       await leaveSweeper(parts.services);
       // Connections closed by the shutdown are still releasing what they held.
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([Promise.allSettled([...cleanups]), new Promise((r) => (timer = setTimeout(r, CLEANUP_GRACE_MS)))]);
-      clearTimeout(timer);
+      await cleanups.drain();
     },
   };
 }

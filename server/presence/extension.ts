@@ -1,5 +1,6 @@
 import { BlackboardError, ErrorCode } from '../../shared/protocol/errors.js';
 import type { Extension } from '../extension.js';
+import { PendingCleanups } from '../deadlines/cleanups.js';
 import { joinSweeper, leaveSweeper } from '../deadlines/sweeper.js';
 import type { Services } from '../services.js';
 import { presenceHandlers } from './handlers.js';
@@ -13,12 +14,10 @@ interface PresenceExtensionOptions {
   sweepIntervalMs?: number;
 }
 
-const CLEANUP_GRACE_MS = 5_000;
-
 /** Presence (`$presence/<agent>`): `presence.set`/`presence.clear`, kept alive by its node, gone with its connection. */
 export function presenceExtension(options: PresenceExtensionOptions = {}): Extension {
   let parts: { services: Services; registry: PresenceRegistry } | null = null;
-  const cleanups = new Set<Promise<void>>();
+  const cleanups = new PendingCleanups();
   const ready = (): PresenceRegistry => {
     if (!parts) throw new BlackboardError(ErrorCode.UNAVAILABLE, 'presence is not started');
     return parts.registry;
@@ -42,21 +41,14 @@ export function presenceExtension(options: PresenceExtensionOptions = {}): Exten
       const cleanup = registry.sessionClosed(session).catch((err: unknown) => {
         services.log.warn({ err, conn: session.id }, 'releasing a closed connection’s presence failed');
       });
-      cleanups.add(cleanup);
-      try {
-        await cleanup;
-      } finally {
-        cleanups.delete(cleanup);
-      }
+      await cleanups.run(cleanup);
     },
 
     async stop() {
       if (!parts) return;
       await Promise.all([parts.registry.stop(), leaveSweeper(parts.services)]);
       // Connections closed by the shutdown are still clearing their presence.
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([Promise.allSettled([...cleanups]), new Promise((r) => (timer = setTimeout(r, CLEANUP_GRACE_MS)))]);
-      clearTimeout(timer);
+      await cleanups.drain();
     },
   };
 }

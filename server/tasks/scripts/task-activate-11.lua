@@ -21,15 +21,7 @@ local stalled, token = KEYS[11], ARGV[7]
 if redis.call('GET', JOB_LOCK) ~= token then return {-2} end
 if redis.call('HEXISTS', JOB, 'bbCancel') == 1 then return {-10} end
 
-local f = redis.call('HMGET', JOB, 'bbTry', 'atm', 'bbLost', 'bbSeq', 'bbCp', 'progress')
-local tries = tonumber(f[1] or '0')
-local made = tonumber(f[2] or '0')
-local lost = tonumber(f[3] or '0')
-local unaccounted = tries - made - lost
-if unaccounted > 0 then
-  lost = lost + unaccounted
-  redis.call('HSET', JOB, 'bbLost', lost)
-end
+local f, lost = activation_fields()
 if lost > tonumber(ARGV[10]) then return {-11, lost} end
 
 local attempt = redis.call('HINCRBY', JOB, 'bbTry', 1)

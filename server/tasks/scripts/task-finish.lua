@@ -40,15 +40,7 @@ local base = string.sub(JOB, 1, #JOB - #TASK_ID)
 JOB, JOB_LOCK, TASK_ID = base .. nextId, base .. nextId .. ':lock', nextId
 
 if redis.call('HEXISTS', JOB, 'bbCancel') == 1 then return {3, fin[1], fin[2], nextId, nextJob, 'cancelled'} end
-local f = redis.call('HMGET', JOB, 'bbTry', 'atm', 'bbLost', 'bbSeq', 'bbCp', 'progress')
-local tries = tonumber(f[1] or '0')
-local made = tonumber(f[2] or '0')
-local lost = tonumber(f[3] or '0')
-local unaccounted = tries - made - lost
-if unaccounted > 0 then
-  lost = lost + unaccounted
-  redis.call('HSET', JOB, 'bbLost', lost)
-end
+local f, lost = activation_fields()
 if lost > tonumber(ARGV[10]) then return {3, fin[1], fin[2], nextId, nextJob, 'lost'} end
 
 local attempt = redis.call('HINCRBY', JOB, 'bbTry', 1)

@@ -111,6 +111,22 @@ end
 
 -- Makes `$tasks/<queue>/<taskId>` the task as it is now, as one revision (with a new
 -- checkpoint in `…/checkpoint`, and `…/spec` the first time). Nothing if it already is.
+-- The job's activation fields (bbTry, atm, bbLost, bbSeq, bbCp, progress) and its losses,
+-- counting as lost the deliveries no attempt and no loss accounts for (a node died
+-- between taking the job and activating it).
+local function activation_fields()
+  local f = redis.call('HMGET', JOB, 'bbTry', 'atm', 'bbLost', 'bbSeq', 'bbCp', 'progress')
+  local tries = tonumber(f[1] or '0')
+  local made = tonumber(f[2] or '0')
+  local lost = tonumber(f[3] or '0')
+  local unaccounted = tries - made - lost
+  if unaccounted > 0 then
+    lost = lost + unaccounted
+    redis.call('HSET', JOB, 'bbLost', lost)
+  end
+  return f, lost
+end
+
 local function mirror()
   local t = read_task()
   if not t then return {-8, 0, ''} end
