@@ -1,15 +1,9 @@
-// tsc does not copy non-TypeScript files; the server loads its Lua scripts at run time.
-import { cpSync, existsSync } from 'node:fs';
+// tsc does not copy non-TypeScript files; the server loads its Lua scripts (each
+// capability's `scripts/` folder) and the history migrations at run time.
+import { cpSync, existsSync, readdirSync } from 'node:fs';
 
-const assets = [
-  ['server/board/scripts', 'dist/server/board/scripts'],
-  ['server/presence/scripts', 'dist/server/presence/scripts'],
-  ['server/history/scripts', 'dist/server/history/scripts'],
-  ['server/mcp/scripts', 'dist/server/mcp/scripts'],
-  ['server/locks/scripts', 'dist/server/locks/scripts'],
-  ['server/tasks/scripts', 'dist/server/tasks/scripts'],
-  ['server/history/migrations', 'dist/server/history/migrations'],
-];
-for (const [from, to] of assets) {
-  if (existsSync(from)) cpSync(from, to, { recursive: true });
-}
+const assets = readdirSync('server', { withFileTypes: true })
+  .filter((entry) => entry.isDirectory() && existsSync(`server/${entry.name}/scripts`))
+  .map((entry) => [`server/${entry.name}/scripts`, `dist/server/${entry.name}/scripts`]);
+assets.push(['server/history/migrations', 'dist/server/history/migrations']);
+for (const [from, to] of assets) cpSync(from, to, { recursive: true });

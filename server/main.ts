@@ -12,7 +12,10 @@ function fail(err: unknown): never {
     process.stderr.write(`blackboard: ${err.message}\n`);
     process.exit(1);
   }
-  throw err;
+  // Anything else that stops the start is a fault: say what it was and exit, rather than
+  // leave a process that never listens.
+  process.stderr.write(`blackboard: could not start: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exit(1);
 }
 
 /** One node: start it, stop it gracefully on SIGTERM/SIGINT. */
