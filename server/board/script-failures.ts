@@ -25,7 +25,6 @@ export const SCRIPT_FAILURES = {
   /** BullMQ has no such job. */
   noJob: { code: -8, error: ErrorCode.NOT_FOUND, message: 'no such task' },
   /** The job was not made by the `Queue.add` that named it (the task was already there). */
-  notAdded: { code: -9, error: ErrorCode.CONFLICT, message: 'the task already exists' },
   /** The task was cancelled. */
   cancelled: { code: -10, error: ErrorCode.CONFLICT, message: 'the task was cancelled' },
   /** The task was lost more often than allowed; the reply says how often. */

@@ -32,7 +32,7 @@ export class TaskMirror {
   async sync(board: string, queue: string, taskId: string, actorJson = SERVER_ACTOR): Promise<{ state: TaskState } | null> {
     const target = { board, queue, taskId, actorJson };
     const result = await this.run('task-sync-10', target, [], []);
-    if (!result.ok || isFailure(result.mirror, 'noJob')) return null;
+    if (isFailure(result.mirror, 'noJob')) return null;
     return { state: result.state };
   }
 

@@ -3,7 +3,7 @@ import { addPrioritizedJob } from 'bullmq/dist/esm/scripts/addPrioritizedJob-9.j
 import { addStandardJob } from 'bullmq/dist/esm/scripts/addStandardJob-9.js';
 import { moveToFinished } from 'bullmq/dist/esm/scripts/moveToFinished-14.js';
 import { boardKeys } from '../board/keys.js';
-import { decodeFailure, failureName, type ScriptFailure } from '../board/script-failures.js';
+import { decodeFailure, type ScriptFailure } from '../board/script-failures.js';
 import {
   defineScripts,
   runScript,
@@ -45,8 +45,8 @@ export type TaskWriteScript = 'task-sync-10' | 'task-activate-11' | 'task-touch-
 /** What task-lib.lua's mirror() did: committed at `rev` (0: the mirror already was the task's, or nothing needed mirroring), or why not. */
 type MirrorStatus = { readonly ok: true; rev: number } | ScriptFailure<'noJob' | 'noMeta' | 'backlog'>;
 
-/** task-sync: the mirror's status and the task's state; notAdded when the job is not the named add's. */
-export type SyncResult = { readonly ok: true; mirror: MirrorStatus; state: TaskState } | ScriptFailure<'notAdded'>;
+/** task-sync: the mirror's status and the task's state. */
+export type SyncResult = { readonly ok: true; mirror: MirrorStatus; state: TaskState };
 
 export type ActivateResult =
   | { readonly ok: true; attempt: number; seq: number; checkpoint: string; progress: number; mirror: MirrorStatus }
@@ -170,9 +170,7 @@ function decodeFinish(r: ScriptReply): FinishResult {
 }
 
 const TASK_SCRIPTS: readonly AnyScriptDefinition[] = [
-  taskWriteScript('task-sync-10', (r) =>
-    failureName(r[0]) === 'notAdded' ? decodeFailure<'notAdded'>(r) : { ok: true as const, mirror: mirrorAt(r, 0), state: String(r[2]) as TaskState },
-  ),
+  taskWriteScript('task-sync-10', (r) => ({ ok: true as const, mirror: mirrorAt(r, 0), state: String(r[2]) as TaskState })),
   taskWriteScript('task-activate-11', (r) =>
     r[0] === 1 ? { ok: true as const, ...decodeActivation(r, 1) } : decodeFailure<'fenced' | 'cancelled' | 'tooManyLosses'>(r),
   ),
