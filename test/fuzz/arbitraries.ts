@@ -82,11 +82,29 @@ function fieldOverride(name: string, domain: Domain): fc.Arbitrary<unknown> | un
   }
 }
 
+/** A pattern without its lookaheads (`(?=…)`, `(?!…)`, nested groups included). */
+function withoutLookaheads(pattern: string): string {
+  let out = '';
+  for (let i = 0; i < pattern.length; i++) {
+    if (pattern[i] === '\\') {
+      out += pattern.slice(i, i + 2);
+      i++;
+    } else if (pattern.startsWith('(?=', i) || pattern.startsWith('(?!', i)) {
+      let depth = 0;
+      for (; i < pattern.length; i++) {
+        if (pattern[i] === '\\') i++;
+        else if (pattern[i] === '(') depth++;
+        else if (pattern[i] === ')' && --depth === 0) break;
+      }
+    } else out += pattern[i];
+  }
+  return out;
+}
+
 /** Strings matching a pattern; fast-check cannot generate lookaheads, so they are dropped and checked after. */
 function matching(pattern: string): fc.Arbitrary<string> {
   const full = new RegExp(pattern, 'u');
-  const loose = pattern.replace(/\(\?[=!][^()]*\)/g, '');
-  return fc.stringMatching(new RegExp(loose)).filter((s) => full.test(s));
+  return fc.stringMatching(new RegExp(withoutLookaheads(pattern))).filter((s) => full.test(s));
 }
 
 function fromSchema(schema: Schema, domain: Domain, depth: number): fc.Arbitrary<unknown> {

@@ -61,6 +61,19 @@ describe('docs/protocol.schema.json', () => {
     expect(compiled('result.put')({ version: 0, rev: 1 })).toBe(false);
   });
 
+  it('task ids: no integer and no negative number (the queue reads those as its own), in zod and in the published file alike', () => {
+    const enqueue = compiled('request.task.enqueue');
+    const frame = (taskId: string) => ({ id: 1, op: 'task.enqueue', board: 'b', queue: 'q', data: null, taskId });
+    for (const bad of ['42', '-92', '-0', '-.4', '-1.', '-1.5', '-1.5e3', '-2E-7', '-Infinity', '', 'a b', 'x'.repeat(129)]) {
+      expect(enqueue(frame(bad)), bad).toBe(false);
+      expect(requestSchemas['task.enqueue'].safeParse(frame(bad)).success, bad).toBe(false);
+    }
+    for (const good of ['job-1', '1.5', '1e3', '-', '-x', '-1e', '-1-2', '.4', 'Infinity', '-.', 'a'.repeat(128)]) {
+      expect(enqueue(frame(good)), good).toBe(true);
+      expect(requestSchemas['task.enqueue'].safeParse(frame(good)).success, good).toBe(true);
+    }
+  });
+
   it('the frame check used by the integration tests records a frame that does not match, against the op it answers', () => {
     const check = new FrameCheck();
     check.sent(JSON.stringify({ id: 7, op: 'put', board: 'b', key: 'k', value: 1 }));

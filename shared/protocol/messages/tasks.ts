@@ -1,11 +1,13 @@
 import { z } from 'zod';
 import { boardName, jsonValue, request } from './common.js';
 
-// Not an integer, signed or not: the queue takes such ids for its own numbering (`-92` was INTERNAL).
-const TASK_ID_PATTERN = /^(?!-?\d+$)[A-Za-z0-9_.-]{1,128}$/;
+// Not an integer, signed or not: the queue takes such ids for its own numbering (`-92` was
+// INTERNAL). Not a negative number either (`-.4`, `-1.5e3`, `-Infinity`): the queue reads a
+// reply below zero as one of its failure codes, so such an id was INTERNAL too.
+const TASK_ID_PATTERN = /^(?!-?\d+$)(?!-(?:\d+\.?\d*|\.\d+)(?:[eE]-?\d+)?$)(?!-Infinity$)[A-Za-z0-9_.-]{1,128}$/;
 export const taskId = z
   .string()
-  .regex(TASK_ID_PATTERN, 'taskId must match [A-Za-z0-9_.-]{1,128} and not be an integer (all digits, with or without a leading -)');
+  .regex(TASK_ID_PATTERN, 'taskId must match [A-Za-z0-9_.-]{1,128} and be neither an integer (all digits, with or without a leading -) nor a negative number');
 export const queueName = z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'queue must match [A-Za-z0-9_.-]{1,64}');
 const token = z.string().min(1).max(256);
 const progress = z.number().min(0).max(100);
