@@ -78,7 +78,9 @@ let seededRev = 0;
 beforeAll(async () => {
   redis = await startRedisProcess();
   db = testDatabase();
-  env = { REDIS_URL: redis.url, DATABASE_URL: db.url, AUTH_MODE: 'jwt', JWT_SECRET: SECRET };
+  // Indexing 10,000 keys takes a second or two alone, longer beside other test files on a
+  // loaded machine: the first minRev search may wait for it (within the client's 30 s timeout).
+  env = { REDIS_URL: redis.url, DATABASE_URL: db.url, AUTH_MODE: 'jwt', JWT_SECRET: SECRET, SEARCH_WAIT_MS: '25000' };
   nodes = [await startTestServer({ env }), await startTestServer({ env })];
   admin = await nodes[0]!.client({ token: await token('admin', `admin:${board}`) });
   // Seeded through the bulk path: a txn of 500 puts per revision.
