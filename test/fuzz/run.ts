@@ -157,7 +157,10 @@ export async function runFuzz(options: { frames: number; baseSeed?: number; log?
     };
     for (const item of items) {
       const id = nextId++;
-      const text = item.mutations.length === 0 ? JSON.stringify({ id, ...item.frame }) : applyMutations(item.frame, id, item.mutations);
+      const built = item.mutations.length === 0 ? JSON.stringify({ id, ...item.frame }) : applyMutations(item.frame, id, item.mutations);
+      // As the server receives it: a text frame is UTF-8, in which a lone surrogate a mutation
+      // left unescaped arrives as U+FFFD (the model must key the write as the server does).
+      const text = Buffer.from(built, 'utf8').toString('utf8');
       const target = usableId(text);
       if (target) pending.set(target.id, target.frame);
       socket.sendText(text);
