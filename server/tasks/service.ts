@@ -340,7 +340,7 @@ export class TaskService implements PumpHost {
     }
     this.armLease(held, target.leaseMs);
     const dataText = typeof job.data === 'string' ? job.data : JSON.stringify(job.data ?? null);
-    target.session.send(
+    target.session.push(
       encodeTaskPush(target.id, {
         taskId,
         queue,
@@ -413,7 +413,7 @@ export class TaskService implements PumpHost {
     const held = this.registry.byTokenOf(token);
     if (!held) return;
     this.dropHeld(held);
-    held.worker.session.send(encodeTaskCancelPush(held.taskId));
+    held.worker.session.push(encodeTaskCancelPush(held.taskId));
   }
 
   async announceCancel(token: string): Promise<void> {

@@ -14,7 +14,8 @@ ARGV[4] actor as JSON   ARGV[5] queue name   ARGV[6] task id
 
 mirror() returns {status, rev, state}: status 1 committed at rev, 0 the mirror was already
 the task's, -8 BullMQ has no such job, -4 the board has no meta, -5 too many revisions wait
-for Postgres (failure codes as in server/board/script-failures.ts).
+for Postgres (failure codes as in server/board/script-failures.ts). mirror_ops() and
+commit_ops() are its two halves, for a script that mirrors two tasks in one revision.
 ]]
 
 local COMMIT_KEYS = {KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]}
@@ -109,8 +110,6 @@ local function spec_text(t)
   return '{"data":' .. t.data .. ',"attempts":' .. int(t.attempts) .. backoff .. ',"priority":' .. int(t.priority) .. '}'
 end
 
--- Makes `$tasks/<queue>/<taskId>` the task as it is now, as one revision (with a new
--- checkpoint in `…/checkpoint`, and `…/spec` the first time). Nothing if it already is.
 -- The job's activation fields (bbTry, atm, bbLost, bbSeq, bbCp, progress) and its losses,
 -- counting as lost the deliveries no attempt and no loss accounts for (a node died
 -- between taking the job and activating it).
@@ -127,18 +126,39 @@ local function activation_fields()
   return f, lost
 end
 
-local function mirror()
+-- Adds to `ops` the puts that make `$tasks/<queue>/<taskId>` the task as it is now (with a
+-- new checkpoint in `…/checkpoint`, and `…/spec` the first time). Returns {1, state} when it
+-- added some, {0, state} when the mirror already is the task, {-8, ''} when BullMQ has no such job.
+local function mirror_ops(ops)
   local t = read_task()
-  if not t then return {-8, 0, ''} end
+  if not t then return {-8, ''} end
   local status = '$tasks/' .. QUEUE .. '/' .. TASK_ID
   local record = redis.call('HGET', KV, status)
   local current = record and string.match(record, '^%d+:%d+:%d+:(.*)$') or nil
   local text = status_text(t)
-  if current == text then return {0, 0, t.state} end
-  local ops = {{status, text}}
+  if current == text then return {0, t.state} end
+  table.insert(ops, {status, text})
   local mirroredSeq = current and tonumber(string.match(current, '"seq":(%d+)') or '0') or 0
   if t.seq > mirroredSeq and t.checkpoint then table.insert(ops, {status .. '/checkpoint', t.checkpoint}) end
   if not record then table.insert(ops, {status .. '/spec', spec_text(t)}) end
+  return {1, t.state}
+end
+
+-- The failure code commit() would refuse a revision with now, or nil: the board has no
+-- meta (-4), or too many revisions wait for Postgres (-5); the checks of commit-6.lua, for a
+-- script that must know before it changes more than the revision would show.
+local function commit_refusal()
+  if redis.call('EXISTS', KEYS[1]) == 0 then return -4 end
+  local limit = tonumber(ARGV[3]) or 0
+  if limit > 0 then
+    local state = redis.call('HMGET', KEYS[1], 'rev', 'pw')
+    if state[2] and tonumber(state[1]) - tonumber(state[2]) >= limit then return -5 end
+  end
+  return nil
+end
+
+-- Commits `ops` as one revision; {1, rev}, or {failure code, 0}.
+local function commit_ops(ops)
   local args = {ACTOR, '0', '', '0', 'txn', ARGV[1], ARGV[2], '0', #ops}
   for _, op in ipairs(ops) do
     table.insert(args, 'put')
@@ -149,6 +169,15 @@ local function mirror()
   end
   table.insert(args, ARGV[3])
   local reply = commit(COMMIT_KEYS, args)
-  if reply[1] == 1 then return {1, reply[2], t.state} end
-  return {reply[1], 0, t.state}
+  if reply[1] == 1 then return {1, reply[2]} end
+  return {reply[1], 0}
+end
+
+-- Makes `$tasks/<queue>/<taskId>` the task as it is now, as one revision. Nothing if it already is.
+local function mirror()
+  local ops = {}
+  local m = mirror_ops(ops)
+  if m[1] ~= 1 then return {m[1], 0, m[2]} end
+  local c = commit_ops(ops)
+  return {c[1], c[2], m[2]}
 end
