@@ -50,7 +50,7 @@ local function read_task()
   local failed = redis.call('ZSCORE', FAILED, TASK_ID) ~= false
   local delayed = redis.call('ZSCORE', DELAYED, TASK_ID) ~= false
   local f = redis.call('HMGET', JOB, 'bbTry', 'atm', 'bbLost', 'bbSeq', 'bbCp', 'progress', 'finishedOn',
-    'failedReason', 'returnvalue', 'bbWorker', 'opts', 'bbCancel', 'data')
+    'failedReason', 'returnvalue', 'bbWorker', 'opts', 'bbCancel')
   local t = {}
   local finishedOn, cancel = f[7] or '', f[12] or ''
   if finishedOn ~= '' then
@@ -81,7 +81,6 @@ local function read_task()
     t.error = (f[8] and f[8] ~= '') and f[8] or t.state
   end
   t.worker = (f[10] and f[10] ~= '') and f[10] or nil
-  t.data = unwrap_text(f[13]) or 'null'
   local backoff = type(opts.backoff) == 'table' and tonumber(opts.backoff.delay) or nil
   t.backoff = backoff
   t.priority = tonumber(opts.priority) or 0
@@ -105,9 +104,11 @@ local function status_text(t)
   return '{' .. table.concat(parts, ',') .. '}'
 end
 
+-- The task's data is read (and decoded) only here: the spec is written once, the status often.
 local function spec_text(t)
+  local data = unwrap_text(redis.call('HGET', JOB, 'data')) or 'null'
   local backoff = t.backoff and (',"backoffMs":' .. int(t.backoff)) or ''
-  return '{"data":' .. t.data .. ',"attempts":' .. int(t.attempts) .. backoff .. ',"priority":' .. int(t.priority) .. '}'
+  return '{"data":' .. data .. ',"attempts":' .. int(t.attempts) .. backoff .. ',"priority":' .. int(t.priority) .. '}'
 end
 
 -- The job's activation fields (bbTry, atm, bbLost, bbSeq, bbCp, progress) and its losses,
