@@ -44,21 +44,29 @@ local function unwrap_text(field)
 end
 
 -- The task as BullMQ holds it, the same reading as server/tasks/snapshot.ts's readTask.
+-- Each check is made only where the state depends on it (the lock unless finished, the
+-- failed set once finished, the delayed set while neither): a Redis call from Lua costs.
 local function read_task()
-  if redis.call('EXISTS', JOB) == 0 then return nil end
-  local locked = redis.call('EXISTS', JOB_LOCK) == 1
-  local failed = redis.call('ZSCORE', FAILED, TASK_ID) ~= false
-  local delayed = redis.call('ZSCORE', DELAYED, TASK_ID) ~= false
   local f = redis.call('HMGET', JOB, 'bbTry', 'atm', 'bbLost', 'bbSeq', 'bbCp', 'progress', 'finishedOn',
-    'failedReason', 'returnvalue', 'bbWorker', 'opts', 'bbCancel')
+    'failedReason', 'returnvalue', 'bbWorker', 'opts', 'bbCancel', 'timestamp')
+  -- BullMQ's add writes opts and timestamp: without either, ask whether the hash exists at all.
+  if not f[11] and not f[13] and redis.call('EXISTS', JOB) == 0 then return nil end
   local t = {}
   local finishedOn, cancel = f[7] or '', f[12] or ''
+  local locked = false
   if finishedOn ~= '' then
-    t.state = cancel ~= '' and 'cancelled' or (failed and 'failed' or 'completed')
-  elseif locked then
-    t.state = 'active'
+    if cancel ~= '' then
+      t.state = 'cancelled'
+    else
+      t.state = redis.call('ZSCORE', FAILED, TASK_ID) ~= false and 'failed' or 'completed'
+    end
   else
-    t.state = delayed and 'delayed' or 'waiting'
+    locked = redis.call('EXISTS', JOB_LOCK) == 1
+    if locked then
+      t.state = 'active'
+    else
+      t.state = redis.call('ZSCORE', DELAYED, TASK_ID) ~= false and 'delayed' or 'waiting'
+    end
   end
   local terminal = t.state == 'completed' or t.state == 'failed' or t.state == 'cancelled'
   local opts = {}
