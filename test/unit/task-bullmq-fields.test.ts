@@ -1,7 +1,9 @@
-import { Job, type JobsOptions, Queue } from 'bullmq';
+// What tasks hand BullMQ, and take from it, without its Job objects: held to BullMQ's own encoding and decoding.
+import { Job, type JobsOptions, Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { queuePrefix } from '../../server/tasks/keys.js';
+import { FetchedJob } from '../../server/tasks/pump.js';
 import { type EnqueueRequest, TaskQueues } from '../../server/tasks/queues.js';
 
 // Nothing is sent: the client only has to exist (no Redis answers on port 1).
@@ -58,5 +60,34 @@ describe('a task enqueue built without a BullMQ Job', () => {
     expect(ours.script).toBe(script);
     expect(theirs.script).toBe(script);
     expect([...ours.keys, ...ours.args]).toEqual(theirs.list);
+  });
+});
+
+describe('a job a completion fetched, before any BullMQ call needs its Job', () => {
+  it('has the data text and the options BullMQ decodes from its fields', async () => {
+    const connection = new Redis({ port: 1, lazyConnect: true, maxRetriesPerRequest: null });
+    connection.on('error', () => undefined);
+    const worker = new Worker('q', null, { connection, prefix: queuePrefix('b'), autorun: false });
+    worker.on('error', () => undefined);
+    const opts = {
+      attempts: 4,
+      jobId: 't1',
+      backoff: { type: 'exponential', delay: 250 },
+      fpof: true,
+      priority: 3,
+      stackTraceLimit: 0,
+      removeOnComplete: false,
+    };
+    for (const dataText of ['{"n":12345678901234567890,"a":[]}', 'null', '"text"']) {
+      const fields = ['name', 'nonce', 'data', JSON.stringify(dataText), 'opts', JSON.stringify(opts), 'timestamp', '1800000000000', 'atm', '1', 'bbTry', '2'];
+      const fetched = new FetchedJob(worker, 't1', fields);
+      expect(fetched.dataText).toBe(dataText);
+      expect(fetched.opts).toEqual(fetched.job.opts);
+      expect(fetched.opts).toMatchObject({ attempts: 4, failParentOnFailure: true, removeOnComplete: false });
+      expect(fetched.job.data).toBe(dataText);
+      expect(fetched.job.attemptsMade).toBe(1);
+    }
+    await worker.close(true);
+    connection.disconnect();
   });
 });
