@@ -29,6 +29,8 @@ export interface Caller extends EventSink {
   readonly inflight: number;
   newSubscriptionId(): string;
   send(frame: string | Buffer): boolean;
+  /** Sends a push in the same write to the socket as the other frames of this turn of the event loop. */
+  push(frame: string): boolean;
   sendProgress(sub: Subscription, rev: number): void;
   sendWhenRoom(frame: string): Promise<boolean>;
   waitForRoom(bytes: number): Promise<boolean>;

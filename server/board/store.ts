@@ -106,6 +106,8 @@ export class BoardStore implements BoardMaterializer {
   readonly reads = { keys: 0 };
   /** Told of every revision this node commits (history uses it to know what Redis held). */
   private readonly committedHooks: Array<(board: string, rev: number) => void> = [];
+  /** Materializations under way, by board. */
+  private readonly materializing = new Map<string, Promise<void>>();
 
   constructor(
     readonly redis: RedisClient,
@@ -153,7 +155,20 @@ export class BoardStore implements BoardMaterializer {
     this.materializers.push(materializer);
   }
 
-  async materialize(board: string): Promise<void> {
+  /**
+   * Creates a board without meta, or rebuilds it from history. Writes that find the board
+   * missing at the same moment (the first burst of writes to a new board) share one: each
+   * would otherwise ask Postgres and create the board again.
+   */
+  materialize(board: string): Promise<void> {
+    const running = this.materializing.get(board);
+    if (running) return running;
+    const started = this.materializeNow(board).finally(() => this.materializing.delete(board));
+    this.materializing.set(board, started);
+    return started;
+  }
+
+  private async materializeNow(board: string): Promise<void> {
     if (this.materializers.length === 0) await this.createBoard(board);
     for (const m of this.materializers) await m.materialize(board);
   }

@@ -183,6 +183,11 @@ export class Session implements Caller {
     return true;
   }
 
+  push(frame: string): boolean {
+    this.coalesce();
+    return this.send(frame);
+  }
+
   reply<Op extends OpName>(id: number, result: WireResult<Op>): void {
     this.coalesce();
     const frame = encodeReply<Op>(id, result);
@@ -203,8 +208,9 @@ export class Session implements Caller {
 
   /**
    * Replies finished in the same turn of the event loop (a batch of Redis replies resolves
-   * many requests at once) leave in one write to the socket instead of one each: the
-   * socket is corked until the current turn's callbacks and promises have run.
+   * many requests at once) leave in one write to the socket instead of one each, and so do
+   * pushes sent with them (a task completion's reply and the next task's push): the socket
+   * is corked until the current turn's callbacks and promises have run.
    */
   private coalesce(): void {
     if (this.corked || this.closed) return;

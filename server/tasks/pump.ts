@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { Job, Worker, type JobJson } from 'bullmq';
+import { Job, type JobsOptions, optsDecodeMap, raw2NextJobData, type RedisQueueBackend, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { queuePrefix } from './keys.js';
@@ -76,9 +76,14 @@ export class QueuePump {
     return best;
   }
 
-  /** The Job of what a completion fetched for this queue (its calls go through this pump's connection). */
-  jobFrom(json: JobJson, jobId: string): Job {
-    return Job.fromJSON(this.bull, json, jobId);
+  /** A job a completion fetched for this queue, from its fields as Redis gave them. */
+  fetched(jobId: string, fields: unknown): FetchedJob {
+    return new FetchedJob(this.bull, jobId, fields as string[]);
+  }
+
+  /** BullMQ's backend of this queue's jobs, which builds the args of their scripts. */
+  get backend(): RedisQueueBackend {
+    return (this.bull as unknown as { backend: RedisQueueBackend }).backend;
   }
 
   wake(): void {
@@ -168,5 +173,45 @@ export class QueuePump {
       await this.bull.close(true).catch(() => undefined);
     })();
     return this.closing;
+  }
+}
+
+/**
+ * A job task-finish fetched and delivered, as Redis gave its fields. Most such jobs are
+ * only completed, which needs their id and options, so the BullMQ Job object (its calls go
+ * through the pump's connection) is built when a call first needs it: a failure, a loss.
+ */
+export class FetchedJob {
+  private built: Job | null = null;
+  /** The task's data as JSON text (BullMQ stores the text stringified). */
+  readonly dataText: string;
+  /** The job's options, decoded as BullMQ decodes them. */
+  readonly opts: JobsOptions;
+
+  constructor(
+    private readonly worker: Worker,
+    readonly id: string,
+    private readonly fields: string[],
+  ) {
+    let data = '';
+    let opts = '';
+    for (let i = 0; i + 1 < fields.length; i += 2) {
+      if (fields[i] === 'data') data = fields[i + 1]!;
+      else if (fields[i] === 'opts') opts = fields[i + 1]!;
+    }
+    const value: unknown = JSON.parse(data || '{}');
+    this.dataText = typeof value === 'string' ? value : JSON.stringify(value ?? null);
+    const decoded: Record<string, unknown> = {};
+    const names = optsDecodeMap as Record<string, string>;
+    for (const [name, v] of Object.entries(JSON.parse(opts || '{}') as Record<string, unknown>)) decoded[names[name] ?? name] = v;
+    this.opts = decoded as JobsOptions;
+  }
+
+  get job(): Job {
+    if (!this.built) {
+      const [json] = raw2NextJobData([this.fields, this.id, 0, 0]);
+      this.built = Job.fromJSON(this.worker, json!, this.id);
+    }
+    return this.built;
   }
 }

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { Job, type JobsOptions, Queue } from 'bullmq';
+import { Job, type JobJson, type JobsOptions, Queue, type RedisQueueBackend } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { BlackboardError, ErrorCode } from '../../shared/protocol/errors.js';
 import type { RedisClient } from '../board/scripts.js';
@@ -9,6 +9,8 @@ import { jobKeys, mirrorKeys, queuePrefix, taskIndexKey, boardKvKey } from './ke
 const DEFAULT_ATTEMPTS = 3;
 const DEFAULT_BACKOFF_MS = 1_000;
 const MAX_OPEN_QUEUES = 1_000;
+/** The keys of each BullMQ add script a task can take. */
+const ADD_KEY_COUNTS: Readonly<Record<string, number>> = { addStandardJob: 9, addPrioritizedJob: 9, addDelayedJob: 6 };
 
 export interface EnqueueRequest {
   board: string;
@@ -66,11 +68,11 @@ export class TaskQueues {
     return this.redis.hget(taskIndexKey(board), taskId);
   }
 
-  /** The options a task's job is added with. */
+  /** The options a task's job is added with (in the order a BullMQ Job holds them, `attempts` first). */
   private jobOptions(req: EnqueueRequest, taskId: string): JobsOptions {
     return {
-      jobId: taskId,
       attempts: req.attempts ?? DEFAULT_ATTEMPTS,
+      jobId: taskId,
       backoff: { type: 'exponential', delay: req.backoffMs ?? DEFAULT_BACKOFF_MS },
       ...(req.recreating ? { delay: 3_600_000 } : req.delayMs ? { delay: req.delayMs } : {}),
       ...(req.priority ? { priority: req.priority } : {}),
@@ -83,23 +85,26 @@ export class TaskQueues {
   /**
    * What `Queue.add(name, data)` would send Redis for this task's job, without sending
    * it: which of BullMQ's add scripts, with its keys and args (so a script of ours can run
-   * it in the same step as its own work). BullMQ builds them itself, through a client that
-   * only takes them down.
+   * it in the same step as its own work). BullMQ's backend builds them itself (it encodes
+   * the options, picks the script and orders its keys), through a client that only takes
+   * them down. It is handed the fields `Job.addJob` would hand it, without building a Job
+   * object for them: the options are ours (`jobOptions`, bounded by the frame schema as
+   * BullMQ's own checks would) and the data is JSON text, which BullMQ stores stringified.
    */
   async addCall(req: EnqueueRequest & { taskId: string }, name: string): Promise<{ script: string; keys: string[]; args: Array<string | Buffer> }> {
     let taken: { script: string; keys: string[]; args: Array<string | Buffer> } | null = null;
-    const queue = this.get(req.board, req.queue);
-    const keyCounts: Record<string, number> = { addStandardJob: 9, addPrioritizedJob: 9, addDelayedJob: 6 };
+    const backend = (this.get(req.board, req.queue) as unknown as { backend: RedisQueueBackend }).backend;
     const takeDown = {
       runCommand(command: string, list: Array<string | Buffer>) {
         const script = command.split(':')[0] ?? '';
-        const count = keyCounts[script];
+        const count = ADD_KEY_COUNTS[script];
         if (count === undefined) throw new Error(`BullMQ adds this job with ${script}, which tasks do not use`);
         taken = { script, keys: list.slice(0, count) as string[], args: list.slice(count) };
         return Promise.resolve(req.taskId);
       },
     };
-    await new Job(queue, name, req.dataText, this.jobOptions(req, req.taskId), req.taskId).addJob(takeDown as never);
+    const job = { name, data: JSON.stringify(req.dataText), opts: this.jobOptions(req, req.taskId), timestamp: Date.now() };
+    await backend.addJobToTransaction(takeDown as never, job as unknown as JobJson, req.taskId);
     if (!taken) throw new Error('BullMQ added no job');
     return taken;
   }

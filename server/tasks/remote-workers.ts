@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { Job } from 'bullmq';
+import type { Job, JobsOptions } from 'bullmq';
 import type { Caller } from '../extension.js';
 
 /** A task a remote worker of this node holds: the delivery token is its fencing token. */
@@ -8,7 +8,10 @@ export interface HeldTask {
   queue: string;
   taskId: string;
   token: string;
-  job: Job;
+  /** The BullMQ job (for one task-finish delivered, built on first use: see FetchedJob). */
+  readonly job: Job;
+  /** Its options as BullMQ decodes them (what a completion needs of the job). */
+  readonly opts: JobsOptions;
   worker: RemoteWorker;
   /** Fires when the lease may have run out without a heartbeat. */
   timer: NodeJS.Timeout | null;

@@ -71,8 +71,9 @@ export interface Activation {
 
 /**
  * task-finish: BullMQ refused (its code: the token lost the task); completed and mirrored
- * with no next job; completed and the next job (BullMQ's fields) delivered; or completed
- * and the next job fetched but not delivered (still locked with the finished delivery's token).
+ * with no next job; completed and the next job (BullMQ's fields) delivered, mirrored in the
+ * completion's revision (its activation's mirror has rev 0); or completed and the next job
+ * fetched but not delivered (still locked with the finished delivery's token).
  */
 export type FinishResult =
   | { readonly ok: true; kind: 'refused'; code: number }

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { raw2NextJobData, type RedisQueueBackend, UnrecoverableError, type Job } from 'bullmq';
+import { UnrecoverableError, type Job } from 'bullmq';
 import { Cluster, type Redis } from 'ioredis';
 import { encodeTaskCancelPush, encodeTaskPush, preEncoded } from '../../shared/protocol/envelope.js';
 import type { Services } from '../services.js';
@@ -8,7 +8,7 @@ import { BlackboardError, ErrorCode } from '../../shared/protocol/errors.js';
 import { CANCEL_CHANNEL, jobKeys, taskIndexKey } from './keys.js';
 import { TaskMirror } from './mirror.js';
 import { defineTaskScripts, runTaskScript, TASK_ADD_SCRIPTS, type ActivateResult, type Activation, type FinishResult } from './scripts.js';
-import { QueuePump, type PumpHost } from './pump.js';
+import { FetchedJob, QueuePump, type PumpHost } from './pump.js';
 import { type EnqueueRequest, TaskQueues } from './queues.js';
 import { type RemoteWorker, WorkerRegistry, type HeldTask } from './remote-workers.js';
 import { fenced, LEASE_MARGIN_MS, lostHold } from './lease.js';
@@ -229,9 +229,10 @@ export class TaskService implements PumpHost {
    */
   async finish(pump: QueuePump, held: HeldTask, resultText: string, actorJson: string): Promise<void> {
     const { board, queue, taskId, worker } = held;
-    const backend = (held.job as unknown as { backend: RedisQueueBackend }).backend;
-    const bull = backend
-      .moveToCompletedArgs(held.job, JSON.stringify(resultText), held.job.opts.removeOnComplete ?? false, held.token, true)
+    // BullMQ builds the completion from the job's id and options only (MinimalJob): no Job object needed.
+    const completed = { id: taskId, opts: held.opts } as unknown as Job;
+    const bull = pump.backend
+      .moveToCompletedArgs(completed, JSON.stringify(resultText), held.opts.removeOnComplete ?? false, held.token, true)
       .filter((a) => a !== undefined) as Array<string | number | Buffer>;
     const token = randomUUID();
     let finished: FinishResult;
@@ -256,11 +257,11 @@ export class TaskService implements PumpHost {
     }
     const mirrored = finished.mirror.ok;
     if (finished.kind === 'next' || finished.kind === 'notDelivered') {
-      const [json] = raw2NextJobData([finished.nextJob, finished.nextId, 0, 0]);
-      const job = pump.jobFrom(json, finished.nextId);
+      const next = pump.fetched(finished.nextId, finished.nextJob);
       if (finished.kind === 'next') {
-        await this.delivered(pump, job, token, worker, finished.activation);
+        await this.delivered(pump, next, token, worker, finished.activation);
       } else {
+        const job = next.job;
         this.freeSlot(pump, worker);
         // Still locked with the finished delivery's token: back to the queue, or failed for good.
         if (finished.reason === 'mirror') await job.moveToWait(held.token).catch(() => undefined);
@@ -314,33 +315,54 @@ export class TaskService implements PumpHost {
    * A job task-finish activated for `target` (`activation`: task-activate's reply from the
    * attempt on): pushed like any delivery, or back to the queue when its mirror was refused.
    */
-  private async delivered(pump: QueuePump, job: Job, token: string, target: RemoteWorker, activation: Activation): Promise<void> {
+  private async delivered(pump: QueuePump, next: FetchedJob, token: string, target: RemoteWorker, activation: Activation): Promise<void> {
     target.reserved--;
     pump.wake();
     const { mirror } = activation;
     if (mirror.ok && mirror.rev > 0) this.services.store.noteCommitted(pump.board, mirror.rev);
     if (!mirror.ok) {
-      this.log.warn({ board: pump.board, taskId: job.id }, 'mirroring a delivery failed; the task goes back');
-      await job.moveToWait(token).catch(() => undefined);
-      await this.syncQuietly(pump.board, pump.queue, String(job.id));
+      this.log.warn({ board: pump.board, taskId: next.id }, 'mirroring a delivery failed; the task goes back');
+      await next.job.moveToWait(token).catch(() => undefined);
+      await this.syncQuietly(pump.board, pump.queue, next.id);
       return;
     }
-    await this.hand(job, token, target, activation);
+    await this.hand(next, token, target, activation);
   }
 
-  /** Holds an activated job for `target` and pushes it (`activation`: attempt, seq, checkpoint, progress). */
-  private async hand(job: Job, token: string, target: RemoteWorker, activation: Activation): Promise<void> {
+  /**
+   * Holds an activated job for `target` and pushes it (`activation`: attempt, seq,
+   * checkpoint, progress): a Job the pump fetched, or one task-finish fetched.
+   */
+  private async hand(source: Job | FetchedJob, token: string, target: RemoteWorker, activation: Activation): Promise<void> {
     const { board, queue } = target;
-    const taskId = String(job.id);
-    const held: HeldTask = { board, queue, taskId, token, job, worker: target, timer: null };
+    const taskId = String(source.id);
+    let held: HeldTask;
+    let dataText: string;
+    if (source instanceof FetchedJob) {
+      held = {
+        board,
+        queue,
+        taskId,
+        token,
+        worker: target,
+        timer: null,
+        opts: source.opts,
+        get job() {
+          return source.job;
+        },
+      };
+      dataText = source.dataText;
+    } else {
+      held = { board, queue, taskId, token, job: source, opts: source.opts, worker: target, timer: null };
+      dataText = typeof source.data === 'string' ? source.data : JSON.stringify(source.data ?? null);
+    }
     this.registry.hold(held);
     if (target.session.closed || this.stopping) {
       await this.lose(held);
       return;
     }
     this.armLease(held, target.leaseMs);
-    const dataText = typeof job.data === 'string' ? job.data : JSON.stringify(job.data ?? null);
-    target.session.send(
+    target.session.push(
       encodeTaskPush(target.id, {
         taskId,
         queue,
@@ -413,7 +435,7 @@ export class TaskService implements PumpHost {
     const held = this.registry.byTokenOf(token);
     if (!held) return;
     this.dropHeld(held);
-    held.worker.session.send(encodeTaskCancelPush(held.taskId));
+    held.worker.session.push(encodeTaskCancelPush(held.taskId));
   }
 
   async announceCancel(token: string): Promise<void> {

@@ -83,6 +83,27 @@ describe.each(coreBackends())('task protocol on $name', (backend) => {
     b.close();
   });
 
+  it('a completion that delivers the next task mirrors both in one revision, before the reply and the push', async () => {
+    const board = randomBoard();
+    const s = await RawSocket.open(server.wsUrl);
+    await s.call('task.enqueue', { board, queue: 'q', data: 1, taskId: 'first' });
+    await s.call('task.enqueue', { board, queue: 'q', data: 2, taskId: 'second' });
+    await s.call('task.work', { board, queue: 'q', concurrency: 1 });
+    const first = await s.until(() => taskPushes(s)[0]);
+    expect(first.taskId).toBe('first');
+    expect(result(await s.call('task.complete', { board, taskId: 'first', token: first.token, result: 'ok' }))).toEqual({ ok: true });
+    const second = await s.until(() => taskPushes(s)[1]);
+    expect(second).toMatchObject({ taskId: 'second', attempt: 1 });
+    const done = result(await s.call('get', { board, key: '$tasks/q/first' }));
+    const next = result(await s.call('get', { board, key: '$tasks/q/second' }));
+    expect(done.value).toMatchObject({ state: 'completed', attempt: 1 });
+    expect(next.value).toMatchObject({ state: 'active', attempt: 1 });
+    expect(next.modRev).toBe(done.modRev);
+    expect(result(await s.call('task.complete', { board, taskId: 'second', token: second.token }))).toEqual({ ok: true });
+    expect(result(await s.call('task.get', { board, taskId: 'second' }))).toMatchObject({ state: 'completed' });
+    s.close();
+  });
+
   it('more than MAX_TASK_LOSSES losses fail the task with error "lost"', async () => {
     const board = randomBoard();
     const c = await RawSocket.open(server.wsUrl);

@@ -172,6 +172,8 @@ describe('tasks through the SDK', () => {
       );
     expect(await code(client.enqueue(board, 'q', 1, { taskId: '12345' }))).toBe(ErrorCode.BAD_REQUEST);
     expect(await code(client.enqueue(board, 'bad queue', 1))).toBe(ErrorCode.BAD_REQUEST);
+    // BullMQ's highest priority is 2^21 - 1.
+    expect(await code(client.enqueue(board, 'q', 1, { priority: 2_097_152 }))).toBe(ErrorCode.BAD_REQUEST);
     expect(await code(client.enqueue(board, 'q', 'x'.repeat(300_000)))).toBe(ErrorCode.TOO_LARGE);
     expect(await code(client.task(board, 'nothing'))).toBe(ErrorCode.NOT_FOUND);
     expect(await code(client.cancelTask(board, 'nothing'))).toBe(ErrorCode.NOT_FOUND);

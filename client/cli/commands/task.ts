@@ -18,7 +18,7 @@ async function enqueue(ctx: CliContext, line: CommandLine): Promise<number> {
     ['attempts', 'attempts', 100],
     ['backoff-ms', 'backoffMs', 86_400_000],
     ['delay-ms', 'delayMs', 31_536_000_000],
-    ['priority', 'priority', 2_097_152],
+    ['priority', 'priority', 2_097_151],
   ] as const) {
     const value = intFlag(line, flag, flag === 'attempts' ? 1 : 0, max);
     if (value !== undefined) args[field] = value;

@@ -26,7 +26,7 @@ export function taskTools(board: BoardArg): ToolDefinition[] {
         task_id: taskId.optional().describe('Your id for the task (default: a new UUID).'),
         attempts: z.number().int().min(1).max(100).optional().describe('How many failed attempts before it fails for good (default 3).'),
         delay_ms: z.number().int().min(0).max(31_536_000_000).optional().describe('Do not hand it out before this many ms.'),
-        priority: z.number().int().min(0).max(2_097_152).optional().describe('Lower numbers go first (0 = none).'),
+        priority: z.number().int().min(0).max(2_097_151).optional().describe('Lower numbers go first (0 = none).'),
       },
       output: { task_id: z.string(), created: z.boolean() },
       async run(args, ctx) {

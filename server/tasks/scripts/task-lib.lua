@@ -14,7 +14,8 @@ ARGV[4] actor as JSON   ARGV[5] queue name   ARGV[6] task id
 
 mirror() returns {status, rev, state}: status 1 committed at rev, 0 the mirror was already
 the task's, -8 BullMQ has no such job, -4 the board has no meta, -5 too many revisions wait
-for Postgres (failure codes as in server/board/script-failures.ts).
+for Postgres (failure codes as in server/board/script-failures.ts). mirror_ops() and
+commit_ops() are its two halves, for a script that mirrors two tasks in one revision.
 ]]
 
 local COMMIT_KEYS = {KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]}
@@ -43,21 +44,29 @@ local function unwrap_text(field)
 end
 
 -- The task as BullMQ holds it, the same reading as server/tasks/snapshot.ts's readTask.
+-- Each check is made only where the state depends on it (the lock unless finished, the
+-- failed set once finished, the delayed set while neither): a Redis call from Lua costs.
 local function read_task()
-  if redis.call('EXISTS', JOB) == 0 then return nil end
-  local locked = redis.call('EXISTS', JOB_LOCK) == 1
-  local failed = redis.call('ZSCORE', FAILED, TASK_ID) ~= false
-  local delayed = redis.call('ZSCORE', DELAYED, TASK_ID) ~= false
   local f = redis.call('HMGET', JOB, 'bbTry', 'atm', 'bbLost', 'bbSeq', 'bbCp', 'progress', 'finishedOn',
-    'failedReason', 'returnvalue', 'bbWorker', 'opts', 'bbCancel', 'data')
+    'failedReason', 'returnvalue', 'bbWorker', 'opts', 'bbCancel', 'timestamp')
+  -- BullMQ's add writes opts and timestamp: without either, ask whether the hash exists at all.
+  if not f[11] and not f[13] and redis.call('EXISTS', JOB) == 0 then return nil end
   local t = {}
   local finishedOn, cancel = f[7] or '', f[12] or ''
+  local locked = false
   if finishedOn ~= '' then
-    t.state = cancel ~= '' and 'cancelled' or (failed and 'failed' or 'completed')
-  elseif locked then
-    t.state = 'active'
+    if cancel ~= '' then
+      t.state = 'cancelled'
+    else
+      t.state = redis.call('ZSCORE', FAILED, TASK_ID) ~= false and 'failed' or 'completed'
+    end
   else
-    t.state = delayed and 'delayed' or 'waiting'
+    locked = redis.call('EXISTS', JOB_LOCK) == 1
+    if locked then
+      t.state = 'active'
+    else
+      t.state = redis.call('ZSCORE', DELAYED, TASK_ID) ~= false and 'delayed' or 'waiting'
+    end
   end
   local terminal = t.state == 'completed' or t.state == 'failed' or t.state == 'cancelled'
   local opts = {}
@@ -80,7 +89,6 @@ local function read_task()
     t.error = (f[8] and f[8] ~= '') and f[8] or t.state
   end
   t.worker = (f[10] and f[10] ~= '') and f[10] or nil
-  t.data = unwrap_text(f[13]) or 'null'
   local backoff = type(opts.backoff) == 'table' and tonumber(opts.backoff.delay) or nil
   t.backoff = backoff
   t.priority = tonumber(opts.priority) or 0
@@ -104,13 +112,13 @@ local function status_text(t)
   return '{' .. table.concat(parts, ',') .. '}'
 end
 
+-- The task's data is read (and decoded) only here: the spec is written once, the status often.
 local function spec_text(t)
+  local data = unwrap_text(redis.call('HGET', JOB, 'data')) or 'null'
   local backoff = t.backoff and (',"backoffMs":' .. int(t.backoff)) or ''
-  return '{"data":' .. t.data .. ',"attempts":' .. int(t.attempts) .. backoff .. ',"priority":' .. int(t.priority) .. '}'
+  return '{"data":' .. data .. ',"attempts":' .. int(t.attempts) .. backoff .. ',"priority":' .. int(t.priority) .. '}'
 end
 
--- Makes `$tasks/<queue>/<taskId>` the task as it is now, as one revision (with a new
--- checkpoint in `…/checkpoint`, and `…/spec` the first time). Nothing if it already is.
 -- The job's activation fields (bbTry, atm, bbLost, bbSeq, bbCp, progress) and its losses,
 -- counting as lost the deliveries no attempt and no loss accounts for (a node died
 -- between taking the job and activating it).
@@ -127,18 +135,39 @@ local function activation_fields()
   return f, lost
 end
 
-local function mirror()
+-- Adds to `ops` the puts that make `$tasks/<queue>/<taskId>` the task as it is now (with a
+-- new checkpoint in `…/checkpoint`, and `…/spec` the first time). Returns {1, state} when it
+-- added some, {0, state} when the mirror already is the task, {-8, ''} when BullMQ has no such job.
+local function mirror_ops(ops)
   local t = read_task()
-  if not t then return {-8, 0, ''} end
+  if not t then return {-8, ''} end
   local status = '$tasks/' .. QUEUE .. '/' .. TASK_ID
   local record = redis.call('HGET', KV, status)
   local current = record and string.match(record, '^%d+:%d+:%d+:(.*)$') or nil
   local text = status_text(t)
-  if current == text then return {0, 0, t.state} end
-  local ops = {{status, text}}
+  if current == text then return {0, t.state} end
+  table.insert(ops, {status, text})
   local mirroredSeq = current and tonumber(string.match(current, '"seq":(%d+)') or '0') or 0
   if t.seq > mirroredSeq and t.checkpoint then table.insert(ops, {status .. '/checkpoint', t.checkpoint}) end
   if not record then table.insert(ops, {status .. '/spec', spec_text(t)}) end
+  return {1, t.state}
+end
+
+-- The failure code commit() would refuse a revision with now, or nil: the board has no
+-- meta (-4), or too many revisions wait for Postgres (-5); the checks of commit-6.lua, for a
+-- script that must know before it changes more than the revision would show.
+local function commit_refusal()
+  if redis.call('EXISTS', KEYS[1]) == 0 then return -4 end
+  local limit = tonumber(ARGV[3]) or 0
+  if limit > 0 then
+    local state = redis.call('HMGET', KEYS[1], 'rev', 'pw')
+    if state[2] and tonumber(state[1]) - tonumber(state[2]) >= limit then return -5 end
+  end
+  return nil
+end
+
+-- Commits `ops` as one revision; {1, rev}, or {failure code, 0}.
+local function commit_ops(ops)
   local args = {ACTOR, '0', '', '0', 'txn', ARGV[1], ARGV[2], '0', #ops}
   for _, op in ipairs(ops) do
     table.insert(args, 'put')
@@ -149,6 +178,15 @@ local function mirror()
   end
   table.insert(args, ARGV[3])
   local reply = commit(COMMIT_KEYS, args)
-  if reply[1] == 1 then return {1, reply[2], t.state} end
-  return {reply[1], 0, t.state}
+  if reply[1] == 1 then return {1, reply[2]} end
+  return {reply[1], 0}
+end
+
+-- Makes `$tasks/<queue>/<taskId>` the task as it is now, as one revision. Nothing if it already is.
+local function mirror()
+  local ops = {}
+  local m = mirror_ops(ops)
+  if m[1] ~= 1 then return {m[1], 0, m[2]} end
+  local c = commit_ops(ops)
+  return {c[1], c[2], m[2]}
 end

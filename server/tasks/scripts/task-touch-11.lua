@@ -17,17 +17,18 @@ local stalled, token = KEYS[11], ARGV[7]
 
 if redis.call('GET', JOB_LOCK) ~= token then return {-2} end
 
-local lease = tonumber(redis.call('HGET', JOB, 'bbLease') or '30000')
+local held = redis.call('HMGET', JOB, 'bbLease', 'progress', 'bbSeq')
+local lease = tonumber(held[1] or '30000')
 redis.call('SET', JOB_LOCK, token, 'PX', lease)
 redis.call('SREM', stalled, TASK_ID)
 
 local changed = 0
-if ARGV[8] ~= '' and redis.call('HGET', JOB, 'progress') ~= ARGV[8] then
+if ARGV[8] ~= '' and held[2] ~= ARGV[8] then
   redis.call('HSET', JOB, 'progress', ARGV[8])
   changed = 1
 end
 
-local seq = tonumber(redis.call('HGET', JOB, 'bbSeq') or '0')
+local seq = tonumber(held[3] or '0')
 if ARGV[9] == '1' then
   seq = redis.call('HINCRBY', JOB, 'bbSeq', 1)
   redis.call('HSET', JOB, 'bbCp', ARGV[10])

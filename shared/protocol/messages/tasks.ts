@@ -21,7 +21,7 @@ export const taskRequests = {
     attempts: z.number().int().min(1).max(100).optional(),
     backoffMs: z.number().int().min(0).max(86_400_000).optional(),
     delayMs: z.number().int().min(0).max(31_536_000_000).optional(),
-    priority: z.number().int().min(0).max(2_097_152).optional(),
+    priority: z.number().int().min(0).max(2_097_151).optional(),
   }),
   'task.work': request('task.work', {
     board: boardName,
