@@ -39,8 +39,9 @@ export async function applyIndexChanges(client: pg.PoolClient, changes: Iterable
     if (!seen || seen.rev < c.rev) latest.set(id, c);
   }
   if (latest.size === 0) return;
-  const puts = [...latest.values()].filter((c) => c.value !== null);
+  let puts = [...latest.values()].filter((c) => c.value !== null);
   const deletes = [...latest.values()].filter((c) => c.value === null);
+  if (puts.length > 0) puts = await refreshUnchanged(client, puts);
   if (puts.length > 0) await upsertDocuments(client, puts);
   if (deletes.length > 0) {
     await client.query(
@@ -49,6 +50,34 @@ export async function applyIndexChanges(client: pg.PoolClient, changes: Iterable
       [deletes.map((c) => c.board), deletes.map((c) => c.key), deletes.map((c) => c.rev)],
     );
   }
+}
+
+/**
+ * A put of the very value its document was made from (the JSON text of the event at the
+ * document's revision) changes nothing the index derives from the value: the document
+ * takes the new revision and version, and no text is extracted, no tsvector computed, no
+ * words offered (they went in with the document). One statement for all of them; returns
+ * the puts it did not cover, for the full upsert. A key put again and again with the same
+ * value (a status written once more, a burst of rewrites that one round folds into its
+ * newest) then costs two index look-ups, where extracting and upserting it costs several
+ * times that.
+ *
+ * `d.rev < v.rev` is guard enough: each committed round left every key's document at the
+ * newest put committed for it (or removed it at a newer delete), so a document older than
+ * the put means no newer event of the key is committed.
+ */
+async function refreshUnchanged(client: pg.PoolClient, puts: IndexChange[]): Promise<IndexChange[]> {
+  const { rows } = await client.query<{ i: string }>(
+    `UPDATE search_docs AS d SET rev = v.rev, version = v.version
+     FROM unnest($1::text[], $2::text[], $3::int8[], $4::int8[], $5::text[]) WITH ORDINALITY AS v(board, key, rev, version, value, i)
+     WHERE d.board = v.board AND d.key = v.key AND d.rev < v.rev
+       AND EXISTS (SELECT 1 FROM events e WHERE e.board = d.board AND e.rev = d.rev AND e.key = d.key AND e.value = v.value)
+     RETURNING v.i`,
+    [puts.map((c) => c.board), puts.map((c) => c.key), puts.map((c) => c.rev), puts.map((c) => c.version), puts.map((c) => c.value)],
+  );
+  if (rows.length === 0) return puts;
+  const refreshed = new Set(rows.map((r) => Number(r.i) - 1));
+  return puts.filter((_, i) => !refreshed.has(i));
 }
 
 async function upsertDocuments(client: pg.PoolClient, puts: IndexChange[]): Promise<void> {
