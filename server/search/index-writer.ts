@@ -88,53 +88,64 @@ async function upsertDocuments(client: pg.PoolClient, puts: IndexChange[]): Prom
   const keyTexts: string[] = [];
   const bodies: string[] = [];
   const textsJson: string[] = [];
-  const wordsByBoard = new Map<string, Set<string>>();
   for (const c of puts) {
     const { texts, names } = extractText(c.value!);
     const body = texts.map(([, text]) => text);
     if (names !== '') body.push(names);
-    const joined = body.join('\n');
-    const kw = keyWords(c.key);
     boards.push(c.board);
     keys.push(c.key);
     revs.push(c.rev);
     versions.push(c.version);
-    keyTexts.push(kw);
-    bodies.push(joined);
+    keyTexts.push(keyWords(c.key));
+    bodies.push(body.join('\n'));
     textsJson.push(JSON.stringify(texts));
-    let words = wordsByBoard.get(c.board);
-    if (!words) wordsByBoard.set(c.board, (words = new Set()));
-    fuzzyWords(kw, words);
-    fuzzyWords(joined, words);
   }
   // In key order, so that two transactions touching the same rows lock them in one order.
-  // A document whose text is the one its tsvector was made from keeps that tsvector.
-  await client.query(
-    `INSERT INTO search_docs AS d (board, key, rev, version, texts, tsv, source_md5)
-     SELECT v.board, v.key, v.rev, v.version, v.texts::jsonb,
-            CASE WHEN o.source_md5 = v.source THEN o.tsv
-                 ELSE setweight(to_tsvector(c.cfg, v.key_words), 'A') || to_tsvector(c.cfg, v.body) END,
-            v.source
-     FROM (SELECT u.*, md5(u.key_words || E'\\n' || u.body)::uuid AS source
-           FROM unnest($1::text[], $2::text[], $3::int8[], $4::int8[], $5::text[], $6::text[], $7::text[])
-                  AS u(board, key, rev, version, key_words, body, texts)) v
-     LEFT JOIN LATERAL (
-       SELECT o.tsv, o.source_md5 FROM search_docs o WHERE o.board = v.board AND o.key = v.key LIMIT 1
-     ) o ON true
-     LEFT JOIN LATERAL (
-       SELECT 1 AS found FROM events e WHERE e.board = v.board AND e.key = v.key AND e.rev > v.rev LIMIT 1
-     ) newer ON true
-     CROSS JOIN LATERAL (
-       SELECT COALESCE((SELECT s.language FROM search_boards s WHERE s.board = v.board), 'simple'::regconfig) AS cfg
-     ) c
-     WHERE newer.found IS NULL
-     ORDER BY v.board, v.key
-     ON CONFLICT (board, key) DO UPDATE
-       SET rev = excluded.rev, version = excluded.version, texts = excluded.texts, tsv = excluded.tsv,
-           source_md5 = excluded.source_md5
-       WHERE d.rev < excluded.rev`,
+  // A document whose text is the one its tsvector was made from keeps that tsvector. Returns
+  // the puts written with a text their document did not have: only those bring words.
+  const { rows } = await client.query<{ i: string }>(
+    `WITH fresh AS (
+       SELECT v.*, o.tsv AS old_tsv, o.source_md5 AS old_source, c.cfg
+       FROM (SELECT u.*, md5(u.key_words || E'\\n' || u.body)::uuid AS source
+             FROM unnest($1::text[], $2::text[], $3::int8[], $4::int8[], $5::text[], $6::text[], $7::text[]) WITH ORDINALITY
+                    AS u(board, key, rev, version, key_words, body, texts, i)) v
+       LEFT JOIN LATERAL (
+         SELECT o.tsv, o.source_md5 FROM search_docs o WHERE o.board = v.board AND o.key = v.key LIMIT 1
+       ) o ON true
+       LEFT JOIN LATERAL (
+         SELECT 1 AS found FROM events e WHERE e.board = v.board AND e.key = v.key AND e.rev > v.rev LIMIT 1
+       ) newer ON true
+       CROSS JOIN LATERAL (
+         SELECT COALESCE((SELECT s.language FROM search_boards s WHERE s.board = v.board), 'simple'::regconfig) AS cfg
+       ) c
+       WHERE newer.found IS NULL
+     ), written AS (
+       INSERT INTO search_docs AS d (board, key, rev, version, texts, tsv, source_md5)
+       SELECT f.board, f.key, f.rev, f.version, f.texts::jsonb,
+              CASE WHEN f.old_source = f.source THEN f.old_tsv
+                   ELSE setweight(to_tsvector(f.cfg, f.key_words), 'A') || to_tsvector(f.cfg, f.body) END,
+              f.source
+       FROM fresh f
+       ORDER BY f.board, f.key
+       ON CONFLICT (board, key) DO UPDATE
+         SET rev = excluded.rev, version = excluded.version, texts = excluded.texts, tsv = excluded.tsv,
+             source_md5 = excluded.source_md5
+         WHERE d.rev < excluded.rev
+       RETURNING d.board, d.key
+     )
+     SELECT f.i FROM fresh f JOIN written w ON w.board = f.board AND w.key = f.key
+     WHERE f.old_source IS DISTINCT FROM f.source`,
     [boards, keys, revs, versions, keyTexts, bodies, textsJson],
   );
+  // Words come with a text new to its document: a text it kept brought its words when the
+  // document took it (words are never removed but by a rebuild, which indexes every document anew).
+  const wordsByBoard = new Map<string, Set<string>>();
+  for (const at of rows.map((r) => Number(r.i) - 1).sort((a, b) => a - b)) {
+    let words = wordsByBoard.get(boards[at]!);
+    if (!words) wordsByBoard.set(boards[at]!, (words = new Set()));
+    fuzzyWords(keyTexts[at]!, words);
+    fuzzyWords(bodies[at]!, words);
+  }
   const wordBoards: string[] = [];
   const words: string[] = [];
   for (const [board, set] of wordsByBoard) {
