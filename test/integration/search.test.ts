@@ -301,6 +301,9 @@ describe('acceptance 5: deletes and rebuilds', () => {
     expect([third.tsv, third.source_md5, Number(third.rev), Number(third.version)]).toEqual([first.tsv, first.source_md5, rev, 3]);
     ({ rev } = await admin.put(board, key, { garnetite: 2, status: 'gleaming obsidian' }));
     expect(keys(await admin.search(board, 'garnetite', { minRev: rev }))).toEqual([key]);
+    // A new text brings its words: a misspelling of the new member name finds the key.
+    const close = await admin.search(board, 'garnetyte');
+    expect([close.fuzzy, keys(close)]).toEqual([true, [key]]);
     expect(keys(await admin.search(board, 'zirconia'))).toEqual([]);
     ({ rev } = await admin.put(board, key, { garnetite: 2, status: 'dull basalt' }));
     expect(keys(await admin.search(board, 'basalt', { minRev: rev }))).toEqual([key]);
