@@ -64,7 +64,9 @@ export async function applyIndexChanges(client: pg.PoolClient, changes: Iterable
  *
  * `d.rev < v.rev` is guard enough: each committed round left every key's document at the
  * newest put committed for it (or removed it at a newer delete), so a document older than
- * the put means no newer event of the key is committed.
+ * the put means no newer event of the key is committed. The rows are updated in no set
+ * order: whoever writes a board's documents (a persister round, a rebuild) holds the board's
+ * row, so no two transactions update the same documents at once.
  */
 async function refreshUnchanged(client: pg.PoolClient, puts: IndexChange[]): Promise<IndexChange[]> {
   const { rows } = await client.query<{ i: string }>(
