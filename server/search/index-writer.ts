@@ -16,6 +16,12 @@ export interface IndexChange {
   version: number;
   /** The value's JSON text; null for a delete. */
   value: string | null;
+  /**
+   * The same value was put on the key just before (in the same round): a key rewritten with
+   * one value, whose document likely holds it already, so its put first tries the cheap
+   * refresh (refreshUnchanged). Other puts skip that try, which would mostly miss.
+   */
+  again?: boolean;
 }
 
 /** `$` keys (locks, presence, task mirrors) churn and are the server's own: they are not indexed. */
@@ -41,7 +47,11 @@ export async function applyIndexChanges(client: pg.PoolClient, changes: Iterable
   if (latest.size === 0) return;
   let puts = [...latest.values()].filter((c) => c.value !== null);
   const deletes = [...latest.values()].filter((c) => c.value === null);
-  if (puts.length > 0) puts = await refreshUnchanged(client, puts);
+  const likely = puts.filter((c) => c.again === true);
+  if (likely.length > 0) {
+    const missed = new Set(await refreshUnchanged(client, likely));
+    puts = puts.filter((c) => c.again !== true || missed.has(c));
+  }
   if (puts.length > 0) await upsertDocuments(client, puts);
   if (deletes.length > 0) {
     await client.query(
@@ -60,7 +70,7 @@ export async function applyIndexChanges(client: pg.PoolClient, changes: Iterable
  * the puts it did not cover, for the full upsert. A key put again and again with the same
  * value (a status written once more, a burst of rewrites that one round folds into its
  * newest) then costs two index look-ups, where extracting and upserting it costs several
- * times that.
+ * times that. Only puts marked `again` try it: for the others it would mostly miss.
  *
  * `d.rev < v.rev` is guard enough: each committed round left every key's document at the
  * newest put committed for it (or removed it at a newer delete), so a document older than
@@ -69,17 +79,27 @@ export async function applyIndexChanges(client: pg.PoolClient, changes: Iterable
  * row, so no two transactions update the same documents at once.
  */
 async function refreshUnchanged(client: pg.PoolClient, puts: IndexChange[]): Promise<IndexChange[]> {
-  const { rows } = await client.query<{ i: string }>(
-    `UPDATE search_docs AS d SET rev = v.rev, version = v.version
-     FROM unnest($1::text[], $2::text[], $3::int8[], $4::int8[], $5::text[]) WITH ORDINALITY AS v(board, key, rev, version, value, i)
-     WHERE d.board = v.board AND d.key = v.key AND d.rev < v.rev
-       AND EXISTS (SELECT 1 FROM events e WHERE e.board = d.board AND e.rev = d.rev AND e.key = d.key AND e.value = v.value)
-     RETURNING v.i`,
+  // Each put looks up its document and the event at the document's revision by index (the
+  // LIMIT keeps the look-ups per put: as a join, the planner may sort or hash whole tables).
+  const { rows } = await client.query<{ refreshed: number[] | null }>(
+    `WITH refreshed AS (
+       UPDATE search_docs AS d SET rev = h.rev, version = h.version
+       FROM (SELECT v.i, v.rev, v.version, o.at
+             FROM unnest($1::text[], $2::text[], $3::int8[], $4::int8[], $5::text[]) WITH ORDINALITY AS v(board, key, rev, version, value, i)
+             CROSS JOIN LATERAL (
+               SELECT o.ctid AS at FROM search_docs o
+               WHERE o.board = v.board AND o.key = v.key AND o.rev < v.rev
+                 AND v.value = (SELECT e.value FROM events e WHERE e.board = o.board AND e.rev = o.rev AND e.key = o.key)
+               LIMIT 1
+             ) o) h
+       WHERE d.ctid = h.at
+       RETURNING h.i
+     )
+     SELECT array_agg(i::int4) AS refreshed FROM refreshed`,
     [puts.map((c) => c.board), puts.map((c) => c.key), puts.map((c) => c.rev), puts.map((c) => c.version), puts.map((c) => c.value)],
   );
-  if (rows.length === 0) return puts;
-  const refreshed = new Set(rows.map((r) => Number(r.i) - 1));
-  return puts.filter((_, i) => !refreshed.has(i));
+  const refreshed = new Set(rows[0]?.refreshed ?? []);
+  return refreshed.size === 0 ? puts : puts.filter((_, i) => !refreshed.has(i + 1));
 }
 
 async function upsertDocuments(client: pg.PoolClient, puts: IndexChange[]): Promise<void> {
@@ -105,7 +125,7 @@ async function upsertDocuments(client: pg.PoolClient, puts: IndexChange[]): Prom
   // In key order, so that two transactions touching the same rows lock them in one order.
   // A document whose text is the one its tsvector was made from keeps that tsvector. Returns
   // the puts written with a text their document did not have: only those bring words.
-  const { rows } = await client.query<{ i: string }>(
+  const { rows } = await client.query<{ texts_new: number[] | null }>(
     `WITH fresh AS (
        SELECT v.*, o.tsv AS old_tsv, o.source_md5 AS old_source, c.cfg
        FROM (SELECT u.*, md5(u.key_words || E'\\n' || u.body)::uuid AS source
@@ -135,14 +155,15 @@ async function upsertDocuments(client: pg.PoolClient, puts: IndexChange[]): Prom
          WHERE d.rev < excluded.rev
        RETURNING d.board, d.key
      )
-     SELECT f.i FROM fresh f JOIN written w ON w.board = f.board AND w.key = f.key
+     SELECT array_agg(f.i::int4 ORDER BY f.i) AS texts_new FROM fresh f JOIN written w ON w.board = f.board AND w.key = f.key
      WHERE f.old_source IS DISTINCT FROM f.source`,
     [boards, keys, revs, versions, keyTexts, bodies, textsJson],
   );
   // Words come with a text new to its document: a text it kept brought its words when the
   // document took it (words are never removed but by a rebuild, which indexes every document anew).
   const wordsByBoard = new Map<string, Set<string>>();
-  for (const at of rows.map((r) => Number(r.i) - 1).sort((a, b) => a - b)) {
+  for (const i of rows[0]?.texts_new ?? []) {
+    const at = i - 1;
     let words = wordsByBoard.get(boards[at]!);
     if (!words) wordsByBoard.set(boards[at]!, (words = new Set()));
     fuzzyWords(keyTexts[at]!, words);
