@@ -134,18 +134,25 @@ function* newRows(accepted: Map<string, Revision[]>, decoded: Map<string, EventR
   }
 }
 
-/** The newest event of each key the round touched (the index keeps nothing older). */
+/**
+ * The newest event of each key the round touched (the index keeps nothing older), and whether
+ * the round put that same value on the key before it (see IndexChange.again).
+ */
 function* indexChanges(decoded: Map<string, EventRecord[][]>): Generator<IndexChange> {
   for (const [board, revisions] of decoded) {
-    const newest = new Map<string, EventRecord>();
+    const newest = new Map<string, { record: EventRecord; again: boolean }>();
     for (const records of revisions) {
       for (const r of records) {
         const seen = newest.get(r.key);
-        if (!seen || seen.rev < r.rev) newest.set(r.key, r);
+        if (!seen) newest.set(r.key, { record: r, again: false });
+        else if (seen.record.rev < r.rev) {
+          seen.again = r.type === 1 && seen.record.type === 1 && seen.record.value === r.value;
+          seen.record = r;
+        }
       }
     }
-    for (const r of newest.values()) {
-      yield { board, key: r.key, rev: r.rev, version: r.version, value: r.type === 1 ? (r.value ?? 'null') : null };
+    for (const { record: r, again } of newest.values()) {
+      yield { board, key: r.key, rev: r.rev, version: r.version, value: r.type === 1 ? (r.value ?? 'null') : null, again };
     }
   }
 }

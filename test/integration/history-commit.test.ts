@@ -8,7 +8,8 @@ import { randomBoard } from '../helpers/server.js';
 
 /**
  * The persister's commit on a real Postgres: rows go in with COPY, every row lands once
- * whatever is replayed, and values that COPY's text format must escape come back intact.
+ * whatever is replayed, values that COPY's text format must escape come back intact, and
+ * the search index written in the same transaction keeps each key at its newest put.
  */
 
 const EPOCH = 'e1';
@@ -96,5 +97,48 @@ describe('history commit', () => {
     expect((await rowsOf(board)).map((r) => Number(r.rev))).toEqual(range(1, 100));
     expect(await rowsOf(other)).toHaveLength(1);
     expect(await watermarkOf(other)).toBe(1);
+  });
+
+  it('indexes each key at its newest put: a value put again only moves the document, out of order rounds included', async () => {
+    const board = randomBoard();
+    const key = 'notes/a';
+    const amber = '{"t":"amber lantern"}';
+    const cobalt = '{"t":"cobalt kettle"}';
+    const deleted = (rev: number): Revision => ({
+      rev,
+      epoch: EPOCH,
+      entries: [{ key, eventJson: `{"rev":${rev},"key":"${key}","type":"delete","version":0,"actor":"agent","ts":${1_700_000_000_000 + rev}}`, patchJson: '' }],
+    });
+    const round = (revisions: Revision[], head: number) => commitBatches(db, [batch(board, revisions, head)]);
+    const doc = async () =>
+      (
+        await database.query<{ rev: string; version: string; tsv: string; md5: string; texts: unknown }>(
+          'SELECT rev, version, tsv::text AS tsv, source_md5::text AS md5, texts FROM search_docs WHERE board = $1 AND key = $2',
+          [board, key],
+        )
+      )[0];
+    await round([revision(1, key, amber), revision(2, key, amber)], 2);
+    const first = (await doc())!;
+    expect([Number(first.rev), Number(first.version), first.tsv]).toEqual([2, 2, "'a':2A 'amber':3 'lantern':4 'notes':1A 't':5"]);
+    // The same value twice more: the document takes the revision and keeps the rest.
+    await round([revision(3, key, amber), revision(4, key, amber)], 4);
+    expect(await doc()).toEqual({ ...first, rev: '4', version: '4' });
+    // Another value, twice: a new text.
+    await round([revision(5, key, cobalt), revision(6, key, cobalt)], 6);
+    const third = (await doc())!;
+    expect([Number(third.rev), third.tsv]).toEqual([6, "'a':2A 'cobalt':3 'kettle':4 'notes':1A 't':5"]);
+    // 9..10 (the document's value) commit past a gap, then 7..8 (the older value) fill it: the newest stays.
+    await round([revision(9, key, cobalt), revision(10, key, cobalt)], 10);
+    await round([revision(7, key, amber), revision(8, key, amber)], 10);
+    expect(await doc()).toEqual({ ...third, rev: '10', version: '10' });
+    // Deleted, then put back with the value it had: indexed anew.
+    await round([deleted(11)], 11);
+    expect(await doc()).toBeUndefined();
+    await round([revision(12, key, cobalt), revision(13, key, cobalt)], 13);
+    expect(await doc()).toEqual({ ...third, rev: '13', version: '13' });
+    // The same value on both sides of a gap: the round that fills it leaves the newer revision.
+    await round([revision(16, key, cobalt), revision(17, key, cobalt)], 17);
+    await round([revision(14, key, cobalt), revision(15, key, cobalt)], 17);
+    expect(await doc()).toEqual({ ...third, rev: '17', version: '17' });
   });
 });

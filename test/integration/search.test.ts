@@ -268,6 +268,10 @@ describe('acceptance 5: deletes and rebuilds', () => {
     const rows = await db.query('SELECT 1 FROM search_docs WHERE board = $1 AND key = $2', [board, 'docs/g0/k101']);
     expect(rows).toEqual([]);
     expect(keys(await admin.search(board, 'quartz', { history: true, limit: 100 }))).toContain('docs/g0/k101');
+    // Put back with the value it had before the delete: indexed again.
+    const back = await admin.put(board, 'docs/g0/k101', valueOf(101, 'docs/g0/k101'));
+    const again = await admin.search(board, 'quartz', { minRev: back.rev, patterns: ['docs/g0/**'] });
+    expect(again.items.filter((i) => i.key === 'docs/g0/k101').map((i) => [i.rev, i.version])).toEqual([[back.rev, 1]]);
   });
 
   it('a put with unchanged text keeps its tsvector; changed strings or member names make a new one', async () => {
@@ -288,8 +292,18 @@ describe('acceptance 5: deletes and rebuilds', () => {
     const second = await doc();
     expect([second.tsv, second.source_md5]).toEqual([first.tsv, first.source_md5]);
     expect(Number(second.rev)).toBe(rev);
+    // The same value again: the document only takes the new revision and version.
+    ({ rev } = await admin.put(board, key, { zirconia: 2, status: 'gleaming obsidian' }));
+    const again = await admin.search(board, 'obsidian', { minRev: rev });
+    expect(again.items.map((i) => [i.key, i.rev, i.version])).toEqual([[key, rev, 3]]);
+    expect(again.items[0]!.highlights).toEqual(found.items[0]!.highlights);
+    const third = await doc();
+    expect([third.tsv, third.source_md5, Number(third.rev), Number(third.version)]).toEqual([first.tsv, first.source_md5, rev, 3]);
     ({ rev } = await admin.put(board, key, { garnetite: 2, status: 'gleaming obsidian' }));
     expect(keys(await admin.search(board, 'garnetite', { minRev: rev }))).toEqual([key]);
+    // A new text brings its words: a misspelling of the new member name finds the key.
+    const close = await admin.search(board, 'garnetyte');
+    expect([close.fuzzy, keys(close)]).toEqual([true, [key]]);
     expect(keys(await admin.search(board, 'zirconia'))).toEqual([]);
     ({ rev } = await admin.put(board, key, { garnetite: 2, status: 'dull basalt' }));
     expect(keys(await admin.search(board, 'basalt', { minRev: rev }))).toEqual([key]);
