@@ -100,7 +100,7 @@ const LIMIT_SETS: Array<{ name: string; env: Record<string, string> }> = [
 async function runLimitSet(ctx: BenchContext, limits: (typeof LIMIT_SETS)[number], figures: Figure[], lines: string[]): Promise<void> {
   const secret = randomBytes(32).toString('hex');
   const metricsToken = randomBytes(16).toString('hex');
-  const { RATE_LIMIT_RPS: _unlimited, ...env } = ctx.serverEnv;
+  const { RATE_LIMIT_RPS: _unlimited, RATE_LIMIT_AGENT_RPS: _agentUnlimited, ...env } = ctx.serverEnv;
   const port = await freePort();
   const server = await spawnServer(port, { ...env, ...limits.env, AUTH_MODE: 'jwt', JWT_SECRET: secret, METRICS_TOKEN: metricsToken });
   const token = (agent: string, scope: string) => mintToken({ sub: agent, scope, ttlSeconds: 3_600, secret });

@@ -75,6 +75,8 @@ async function main(): Promise<void> {
       REDIS_URL: redisUrl,
       DATABASE_URL: db.url,
       RATE_LIMIT_RPS: '0',
+      // Each connection is an agent of its own: the per-agent request limit would cap it as the per-connection one would.
+      RATE_LIMIT_AGENT_RPS: '0',
       // The server's own default, stated because the process helper turns admission off for tests.
       ADMISSION_LAG_MS: String(loadConfig({}).ADMISSION_LAG_MS),
       ADMISSION_BACKLOG_MS: String(loadConfig({}).ADMISSION_BACKLOG_MS),
