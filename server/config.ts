@@ -134,8 +134,8 @@ export const configSchema = z.object({
     'Keep history in Postgres: the change log, `atRev` reads, `durable` writes, replay past the stream, rebuild after Redis loses data.',
   ),
   PERSIST_BATCH: int(1, 100_000, 1_000).describe('Revisions the history persister reads per board per round.'),
-  PERSIST_IDLE_MS: int(1, 10_000, 10).describe(
-    'Pause of the history persister before reading a board again after a round that found nothing, or less than a full batch (a `durable` write waiting for the board has it read at once).',
+  PERSIST_IDLE_MS: int(1, 10_000, 25).describe(
+    'Pause of the history persister before reading a board again after a round that found nothing, or less than a full batch (a `durable` write waiting for the board has it read at once). Longer pauses give each Postgres commit more rows (less CPU per row) and leave `memory` writes longer out of Postgres.',
   ),
   PERSIST_CLAIM_MS: int(100, 600_000, 3_000).describe(
     'Events read but not persisted for this long are taken over by another persister (its node presumably died).',
