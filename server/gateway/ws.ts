@@ -36,8 +36,14 @@ function refuse(socket: Duplex, status: number, message: string): void {
   );
 }
 
-/** Frames one connection may start per turn of the event loop; the rest wait for the next turn. */
-const FRAMES_PER_TURN = 32;
+/**
+ * Frames one connection may start per turn of the event loop; the rest wait for the next turn.
+ * Also how a burst is cut into Redis pipelines: the commands of one turn leave together, and
+ * Redis runs them while this process parses the next turn's frames. With 64 writes in flight
+ * on one connection, 16 a turn gave 11–20% more writes per second than 32 (two servers side
+ * by side on one Redis and Postgres, taking turns, four pairings).
+ */
+const FRAMES_PER_TURN = 16;
 /** Past this many frames waiting, the connection's socket is not read until they are started. */
 const PAUSE_AT = 256;
 
