@@ -99,13 +99,18 @@ export async function startApp(options: AppOptions = {}): Promise<App> {
       hub.detach(sub);
     }
     session.subscriptions.clear();
-    for (const ext of extensions) {
-      try {
-        await ext.sessionClosed?.(session);
-      } catch (err) {
-        session.log.warn({ err, extension: ext.name }, 'releasing connection state failed');
-      }
-    }
+    // All at once: what a connection held (its locks, presence, tasks) is released together,
+    // so nobody who sees one of them go (a lock granted to a waiter) still finds another, and
+    // one extension's slow clean-up holds up no other's.
+    await Promise.all(
+      extensions.map(async (ext) => {
+        try {
+          await ext.sessionClosed?.(session);
+        } catch (err) {
+          session.log.warn({ err, extension: ext.name }, 'releasing connection state failed');
+        }
+      }),
+    );
   };
   const gateway = new WsGateway(services, sessions, scheduler, dispatcher, authenticator, sessionClosed, new SecurityGuard(config));
   const readiness = {

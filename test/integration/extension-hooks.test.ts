@@ -68,3 +68,48 @@ describe('registration points without history', () => {
     expect(asked).toHaveLength(1);
   });
 });
+
+/**
+ * A closed connection's clean-ups run side by side: an extension whose clean-up is slow
+ * (here: one that never finishes until the test lets it) holds up neither the release of
+ * the connection's locks nor the removal of its presence, which go together.
+ */
+describe('clean-ups of a closed connection', () => {
+  let server: TestServer;
+  let slowCleanups = 0;
+  const pending: Array<() => void> = [];
+  const slow: Extension = {
+    name: 'test-slow-cleanup',
+    sessionClosed() {
+      slowCleanups++;
+      return new Promise<void>((release) => pending.push(release));
+    },
+  };
+
+  beforeAll(async () => {
+    // Ahead of locks and presence, so that a clean-up run one extension after another would wait for it.
+    server = await startTestServer({ extensions: (config) => [slow, ...defaultExtensions(config)] });
+  });
+  afterAll(async () => {
+    for (const release of pending) release();
+    await server.stop();
+  });
+
+  it('a lock and a presence are released while another extension is still cleaning up, and no waiter sees the one without the other', async () => {
+    const board = randomBoard('cleanup');
+    const agent = `holder-${board.slice(-6)}`;
+    const holder = await server.client({ agent });
+    await holder.acquireLock(board, 'shared', { ttlMs: 120_000 });
+    await holder.presence(board, { here: true });
+    const observer = await server.client();
+    expect((await observer.get(board, `$presence/${agent}`)).value).toMatchObject({ agent, meta: { here: true } });
+    const before = slowCleanups;
+    holder.close();
+    const taken = await observer.acquireLock(board, 'shared', { ttlMs: 5_000, waitMs: 5_000 });
+    expect(taken.token).toBeGreaterThan(0);
+    expect(await codeOf(observer.get(board, `$presence/${agent}`))).toBe('NOT_FOUND');
+    expect(slowCleanups).toBe(before + 1);
+    expect(pending.length).toBeGreaterThan(0);
+    await observer.releaseLock(board, 'shared', taken.token);
+  });
+});
