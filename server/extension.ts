@@ -90,7 +90,7 @@ export interface Extension {
   init?(services: Services): Promise<void> | void;
   /** Dependency states for /readyz, by name. */
   readiness?(): Promise<Record<string, 'up' | 'down' | 'disabled'>>;
-  /** Releases what a closed connection held. */
+  /** Releases what a closed connection held; every extension's runs at once, beside the others'. */
   sessionClosed?(session: Caller): Promise<void> | void;
   stop?(): Promise<void> | void;
 }
