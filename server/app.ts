@@ -99,9 +99,9 @@ export async function startApp(options: AppOptions = {}): Promise<App> {
       hub.detach(sub);
     }
     session.subscriptions.clear();
-    // All at once: what a connection held (its locks, presence, tasks) is released together,
-    // so nobody who sees one of them go (a lock granted to a waiter) still finds another, and
-    // one extension's slow clean-up holds up no other's.
+    // All at once: the releases of what a connection held (its locks, presence, tasks) leave
+    // for Redis in one batch, so a waiter of this node granted one of them reads after all of
+    // them; and one extension's slow clean-up holds up no other's.
     await Promise.all(
       extensions.map(async (ext) => {
         try {
