@@ -68,7 +68,46 @@ function toKeyState(r: { key: string; version: number; modRev: number; createRev
 }
 
 /** The rows of the raw statements below, as `pg` returns them (int8 arrives as text). */
-type KeyRecordRow = { key: string; version: string; mod_rev: string; value: string | null; create_rev: string | null };
+export type KeyRecordRow = { key: string; version: string; mod_rev: string; value: string | null; create_rev: string | null };
+
+/**
+ * Live keys with a prefix as of `atRev`, in byte order, after `start` (null: from the first),
+ * at most `limit`. A recursive walk visits each distinct key once through the (board, key,
+ * rev) index and probes its latest event at `atRev`, so the cost follows the keys listed, not
+ * the length of their history, whatever the planner's statistics say. It is beyond the query
+ * builder: the statement stays SQL, its rows typed (keyStateOfRow). It is not prepared: only
+ * a plan made for the actual `start` folds it into the index condition.
+ */
+export function liveKeysStatement(board: string, prefix: string, start: string | null, atRev: number, limit: number): SQL {
+  return sql`
+      WITH RECURSIVE walk(key) AS (
+        (SELECT key FROM events WHERE board = ${board} AND key >= ${prefix}
+           AND (${start}::text IS NULL OR key > ${start}::text COLLATE "C") ORDER BY key LIMIT 1)
+        UNION ALL
+        SELECT (SELECT e.key FROM events e WHERE e.board = ${board} AND e.key > walk.key ORDER BY e.key LIMIT 1)
+        FROM walk WHERE walk.key IS NOT NULL AND left(walk.key, ${prefix.length}) = ${prefix}
+      )
+      SELECT walk.key, l.version, l.rev AS mod_rev, l.value,
+        (SELECT c.rev FROM events c WHERE c.board = ${board} AND c.key = walk.key AND c.version = 1 AND c.rev <= l.rev
+         ORDER BY c.rev DESC LIMIT 1) AS create_rev
+      FROM walk CROSS JOIN LATERAL (
+        SELECT e.type, e.version, e.rev, e.value FROM events e
+        WHERE e.board = ${board} AND e.key = walk.key AND e.rev <= ${atRev} ORDER BY e.rev DESC LIMIT 1
+      ) l
+      WHERE walk.key IS NOT NULL AND left(walk.key, ${prefix.length}) = ${prefix} AND l.type = 1
+      LIMIT ${limit}`;
+}
+
+/** A row of liveKeysStatement as a key record. */
+export function keyStateOfRow(r: KeyRecordRow): KeyState {
+  return toKeyState({
+    key: r.key,
+    version: Number(r.version),
+    modRev: Number(r.mod_rev),
+    createRev: r.create_rev === null ? null : Number(r.create_rev),
+    value: r.value,
+  });
+}
 
 /**
  * Reads of history; every query walks an index by (board, key, rev) or (board, rev, key).
@@ -166,41 +205,11 @@ export class HistoryRepo {
     return row && row.type === 1 ? toKeyState(row) : null;
   }
 
-  /**
-   * Keys with a prefix as of `atRev`, in byte order. A recursive walk visits each
-   * distinct key once through the (board, key, rev) index and probes its latest event
-   * at `atRev`, so the cost follows the keys listed, not the length of their history.
-   */
+  /** Live keys with a prefix as of `atRev`, in byte order, after `after` (see liveKeysStatement). */
   async keysAt(board: string, prefix: string, atRev: number, limit: number, after: string | undefined): Promise<KeyState[]> {
     const start = after !== undefined && after >= prefix ? after : null;
-    // A recursive walk is beyond the query builder: the statement stays SQL, its rows typed. It is
-    // not prepared: only a plan made for the actual `start` folds it into the index condition.
-    const { rows } = await this.db.execute<KeyRecordRow>(sql`
-      WITH RECURSIVE walk(key) AS (
-        (SELECT key FROM events WHERE board = ${board} AND key >= ${prefix}
-           AND (${start}::text IS NULL OR key > ${start}::text COLLATE "C") ORDER BY key LIMIT 1)
-        UNION ALL
-        SELECT (SELECT e.key FROM events e WHERE e.board = ${board} AND e.key > walk.key ORDER BY e.key LIMIT 1)
-        FROM walk WHERE walk.key IS NOT NULL AND left(walk.key, ${prefix.length}) = ${prefix}
-      )
-      SELECT walk.key, l.version, l.rev AS mod_rev, l.value,
-        (SELECT c.rev FROM events c WHERE c.board = ${board} AND c.key = walk.key AND c.version = 1 AND c.rev <= l.rev
-         ORDER BY c.rev DESC LIMIT 1) AS create_rev
-      FROM walk CROSS JOIN LATERAL (
-        SELECT e.type, e.version, e.rev, e.value FROM events e
-        WHERE e.board = ${board} AND e.key = walk.key AND e.rev <= ${atRev} ORDER BY e.rev DESC LIMIT 1
-      ) l
-      WHERE walk.key IS NOT NULL AND left(walk.key, ${prefix.length}) = ${prefix} AND l.type = 1
-      LIMIT ${limit}`);
-    return rows.map((r) =>
-      toKeyState({
-        key: r.key,
-        version: Number(r.version),
-        modRev: Number(r.mod_rev),
-        createRev: r.create_rev === null ? null : Number(r.create_rev),
-        value: r.value,
-      }),
-    );
+    const { rows } = await this.db.execute<KeyRecordRow>(liveKeysStatement(board, prefix, start, atRev, limit));
+    return rows.map(keyStateOfRow);
   }
 
   /** Events with fromRev <= rev <= toRev (optionally of one key), oldest first. */

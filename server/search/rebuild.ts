@@ -1,8 +1,9 @@
-import { and, desc, eq, gt, sql } from 'drizzle-orm';
+import { eq, sql } from 'drizzle-orm';
 import { drizzle } from 'drizzle-orm/node-postgres';
 import type pg from 'pg';
 import type { Logger } from 'pino';
-import { boards, events, searchBoards, searchDocs, searchState, searchWords } from '../history/schema/index.js';
+import { keyStateOfRow, liveKeysStatement, type KeyRecordRow } from '../history/repo.js';
+import { boards, searchBoards, searchDocs, searchState, searchWords } from '../history/schema/index.js';
 import { applyIndexChanges, type IndexChange } from './index-writer.js';
 
 /**
@@ -16,7 +17,7 @@ const SEARCH_INDEX_VERSION = 1;
 const REBUILD_PAGE = 1_000;
 
 /**
- * Rebuilds one board's index from its events: the newest event of every key, page by
+ * Rebuilds one board's index from its events: the newest put of every live key, page by
  * page in key order, in one transaction holding the board's row, so no persister round
  * of that board commits meanwhile. `language`, when given, becomes the board's language
  * first. Returns how many keys are indexed.
@@ -37,18 +38,12 @@ export async function rebuildBoardIndex(pool: pg.Pool, board: string, language?:
       }
       await tx.delete(searchDocs).where(eq(searchDocs.board, board));
       await tx.delete(searchWords).where(eq(searchWords.board, board));
-      let after = '';
+      let after: string | null = null;
       let indexed = 0;
       for (;;) {
-        const rows = await tx
-          .selectDistinctOn([events.key], { key: events.key, rev: events.rev, version: events.version, type: events.type, value: events.value })
-          .from(events)
-          .where(and(eq(events.board, board), gt(events.key, after)))
-          .orderBy(events.key, desc(events.rev))
-          .limit(REBUILD_PAGE);
-        const changes: IndexChange[] = rows
-          .filter((r) => r.type === 1)
-          .map((r) => ({ board, key: r.key, rev: r.rev, version: r.version, value: r.value ?? 'null' }));
+        // Key by key through the index: a page costs its keys, not the history of every key after it.
+        const { rows }: { rows: KeyRecordRow[] } = await tx.execute<KeyRecordRow>(liveKeysStatement(board, '', after, Number.MAX_SAFE_INTEGER, REBUILD_PAGE));
+        const changes: IndexChange[] = rows.map(keyStateOfRow).map((k) => ({ board, key: k.key, rev: k.modRev, version: k.version, value: k.value }));
         await applyIndexChanges(client, changes);
         indexed += changes.length;
         if (rows.length < REBUILD_PAGE) break;
