@@ -59,6 +59,10 @@ export function createPool(options: PgOptions): pg.Pool {
     query_timeout: options.queryTimeoutMs,
     idleTimeoutMillis: 30_000,
     application_name: 'blackboard',
+    // Short statements, each planned for the rows it touches: compiling one with LLVM (which
+    // Postgres does past a cost estimate, and a wrong estimate on a fast-growing table gets
+    // there) took seconds where running it takes milliseconds.
+    options: '-c jit=off',
   });
   // A dropped connection must not crash the process: an idle one is reported on the pool,
   // a checked-out one on its client (its query fails on its own); the next query reconnects.
