@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
+import { createDb, createPool, ensureDatabase, migrateDb, type HistoryDb } from '../../server/history/db.js';
 
 const BASE_URL = process.env.DATABASE_URL ?? 'postgres://root@127.0.0.1:5432/blackboard';
 
@@ -51,5 +52,30 @@ export function testDatabase(prefix = 'bbtest'): TestDatabase {
     },
     drop,
     [Symbol.asyncDispose]: drop,
+  };
+}
+
+/** A database of its own with the history schema migrated, and the server's pool and drizzle handle on it. */
+export interface HistoryTestDatabase {
+  database: TestDatabase;
+  pool: pg.Pool;
+  db: HistoryDb;
+  close(): Promise<void>;
+}
+
+export async function migratedHistoryDatabase(queryTimeoutMs = 30_000): Promise<HistoryTestDatabase> {
+  const database = testDatabase();
+  await ensureDatabase(database.url, 5_000);
+  const pool = createPool({ url: database.url, poolMax: 2, queryTimeoutMs });
+  const db = createDb(pool);
+  await migrateDb(pool, db);
+  return {
+    database,
+    pool,
+    db,
+    async close() {
+      await pool.end();
+      await database.drop();
+    },
   };
 }

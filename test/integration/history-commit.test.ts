@@ -1,9 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type pg from 'pg';
 import type { Revision } from '../../server/board/revision.js';
-import { createDb, createPool, ensureDatabase, migrateDb, type HistoryDb } from '../../server/history/db.js';
+import type { HistoryDb } from '../../server/history/db.js';
 import { commitBatches, type BoardBatch } from '../../server/history/persist-commit.js';
-import { testDatabase, type TestDatabase } from '../helpers/pg-database.js';
+import { migratedHistoryDatabase, type HistoryTestDatabase, type TestDatabase } from '../helpers/pg-database.js';
 import { randomBoard } from '../helpers/server.js';
 
 /**
@@ -31,20 +30,14 @@ const range = (from: number, to: number) => Array.from({ length: to - from + 1 }
 
 describe('history commit', () => {
   let database: TestDatabase;
-  let pool: pg.Pool;
   let db: HistoryDb;
+  let history: HistoryTestDatabase;
 
   beforeAll(async () => {
-    database = testDatabase();
-    await ensureDatabase(database.url, 5_000);
-    pool = createPool({ url: database.url, poolMax: 2, queryTimeoutMs: 30_000 });
-    db = createDb(pool);
-    await migrateDb(pool, db);
+    history = await migratedHistoryDatabase();
+    ({ database, db } = history);
   });
-  afterAll(async () => {
-    await pool.end();
-    await database.drop();
-  });
+  afterAll(() => history.close());
 
   const rowsOf = (board: string) => database.query<{ rev: string; value: string }>('SELECT rev, value FROM events WHERE board = $1 ORDER BY rev', [board]);
   const watermarkOf = async (board: string) =>

@@ -4,11 +4,11 @@ import { pino } from 'pino';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Revision } from '../../server/board/revision.js';
-import { createDb, createPool, ensureDatabase, migrateDb, type HistoryDb } from '../../server/history/db.js';
+import type { HistoryDb } from '../../server/history/db.js';
 import { commitBatches } from '../../server/history/persist-commit.js';
 import { HistoryRepo, liveKeysStatement } from '../../server/history/repo.js';
 import { snapshotBuild, Snapshotter } from '../../server/history/snapshotter.js';
-import { testDatabase, type TestDatabase } from '../helpers/pg-database.js';
+import { migratedHistoryDatabase, type HistoryTestDatabase, type TestDatabase } from '../helpers/pg-database.js';
 import { randomBoard } from '../helpers/server.js';
 
 /**
@@ -95,19 +95,14 @@ describe('history snapshots', () => {
   let pool: pg.Pool;
   let db: HistoryDb;
   let snapshotter: Snapshotter;
+  let history: HistoryTestDatabase;
 
   beforeAll(async () => {
-    database = testDatabase();
-    await ensureDatabase(database.url, 5_000);
-    pool = createPool({ url: database.url, poolMax: 2, queryTimeoutMs: 60_000 });
-    db = createDb(pool);
-    await migrateDb(pool, db);
+    history = await migratedHistoryDatabase(60_000);
+    ({ database, pool, db } = history);
     snapshotter = new Snapshotter(db, new HistoryRepo(db), pino({ level: 'silent' }), 1_000);
   });
-  afterAll(async () => {
-    await pool.end();
-    await database.drop();
-  });
+  afterAll(() => history.close());
 
   async function commit(board: Board, from: number): Promise<void> {
     const entries = board.revisions.slice(from).map((revision) => ({ id: `${revision.rev}-0`, revision }));
