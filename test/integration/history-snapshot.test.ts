@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Revision } from '../../server/board/revision.js';
 import type { HistoryDb } from '../../server/history/db.js';
 import { commitBatches } from '../../server/history/persist-commit.js';
-import { HistoryRepo, liveKeysStatement } from '../../server/history/repo.js';
+import { HistoryRepo, liveKeysStatement, type KeyRecordRow } from '../../server/history/repo.js';
 import { snapshotBuild, Snapshotter } from '../../server/history/snapshotter.js';
 import { migratedHistoryDatabase, type HistoryTestDatabase, type TestDatabase } from '../helpers/pg-database.js';
 import { randomBoard } from '../helpers/server.js';
@@ -28,29 +28,33 @@ interface KeyState {
   value: string;
 }
 
-/** Writes one key per revision and keeps the state a replay gives. */
+/** Writes one key per revision, from revision `firstRev` on, and keeps the state a replay gives. */
 class Board {
   readonly revisions: Revision[] = [];
   readonly state = new Map<string, KeyState>();
 
+  constructor(private readonly firstRev = 1) {}
+
+  get rev(): number {
+    return this.firstRev - 1 + this.revisions.length;
+  }
+
   put(key: string, value: string): void {
-    const rev = this.revisions.length + 1;
+    const rev = this.rev + 1;
     const before = this.state.get(key);
     const version = (before?.version ?? 0) + 1;
     this.state.set(key, { version, createRev: before?.createRev ?? rev, modRev: rev, value });
-    const eventJson = `{"rev":${rev},"key":${JSON.stringify(key)},"type":"put","version":${version},"value":${value},"actor":"agent","ts":${1_700_000_000_000 + rev}}`;
-    this.revisions.push({ rev, epoch: EPOCH, entries: [{ key, eventJson, patchJson: '' }] });
+    this.add(rev, key, `"type":"put","version":${version},"value":${value}`);
   }
 
   delete(key: string): void {
-    const rev = this.revisions.length + 1;
     this.state.delete(key);
-    const eventJson = `{"rev":${rev},"key":${JSON.stringify(key)},"type":"delete","version":0,"actor":"agent","ts":${1_700_000_000_000 + rev}}`;
-    this.revisions.push({ rev, epoch: EPOCH, entries: [{ key, eventJson, patchJson: '' }] });
+    this.add(this.rev + 1, key, '"type":"delete","version":0');
   }
 
-  get rev(): number {
-    return this.revisions.length;
+  private add(rev: number, key: string, change: string): void {
+    const eventJson = `{"rev":${rev},"key":${JSON.stringify(key)},${change},"actor":"agent","ts":${1_700_000_000_000 + rev}}`;
+    this.revisions.push({ rev, epoch: EPOCH, entries: [{ key, eventJson, patchJson: '' }] });
   }
 }
 
@@ -104,9 +108,9 @@ describe('history snapshots', () => {
   });
   afterAll(() => history.close());
 
-  async function commit(board: Board, from: number): Promise<void> {
-    const entries = board.revisions.slice(from).map((revision) => ({ id: `${revision.rev}-0`, revision }));
-    await commitBatches(db, [{ board: name, entries, head: { rev: board.rev, epoch: EPOCH, epochRev: 0, startRev: 0 } }]);
+  async function commit(boardName: string, revisions: Revision[]): Promise<void> {
+    const entries = revisions.map((revision) => ({ id: `${revision.rev}-0`, revision }));
+    await commitBatches(db, [{ board: boardName, entries, head: { rev: revisions.at(-1)!.rev, epoch: EPOCH, epochRev: 0, startRev: 0 } }]);
   }
 
   async function snapshotKeys(snapRev: number): Promise<Map<string, KeyState>> {
@@ -123,7 +127,7 @@ describe('history snapshots', () => {
   it('a snapshot built on the previous one and the events since holds the replayed state of every live key', async () => {
     const board = new Board();
     for (let i = 0; i < KEYS; i++) board.put(`k/${i}`, `{"n":${i}}`);
-    await commit(board, 0);
+    await commit(name, board.revisions);
     const first = board.rev;
     await snapshotter.snapshot(name, first, true);
     expect(await snapshotKeys(first)).toEqual(board.state);
@@ -135,7 +139,7 @@ describe('history snapshots', () => {
     for (let i = 0; i < KEYS; i += 10) board.delete(`k/${i}`);
     for (let i = 0; i < KEYS; i += 30) board.put(`k/${i}`, `"back"`);
     for (let i = 0; i < 500; i++) board.put(`new/${i}`, `${i}`);
-    await commit(board, first);
+    await commit(name, board.revisions.slice(first));
     await snapshotter.snapshot(name, board.rev, true);
     const second = await snapshotKeys(board.rev);
     expect(second.size).toBe(board.state.size);
@@ -151,25 +155,9 @@ describe('history snapshots', () => {
     const base = Number(snaps[0]!.rev);
     const baseKeys = (await snapshotKeys(base)).size;
     const events = 1_500;
-    const rows: Revision[] = [];
-    for (let i = 0; i < events; i++) {
-      const rev = base + i + 1;
-      const key = `k/${(i * 7) % KEYS}`;
-      rows.push({
-        rev,
-        epoch: EPOCH,
-        entries: [
-          { key, eventJson: `{"rev":${rev},"key":"${key}","type":"put","version":${100 + i},"value":${i},"actor":"agent","ts":${rev}}`, patchJson: '' },
-        ],
-      });
-    }
-    await commitBatches(db, [
-      {
-        board: name,
-        entries: rows.map((revision) => ({ id: `${revision.rev}-0`, revision })),
-        head: { rev: base + events, epoch: EPOCH, epochRev: 0, startRev: 0 },
-      },
-    ]);
+    const since = new Board(base + 1);
+    for (let i = 0; i < events; i++) since.put(`k/${(i * 7) % KEYS}`, `${i}`);
+    await commit(name, since.revisions);
 
     // A nested loop is what a planner with stale statistics picked for a join here.
     const touched = await touchedBy(pool, snapshotBuild(name, base, base + events), ['enable_hashjoin = off', 'enable_mergejoin = off']);
@@ -182,15 +170,13 @@ describe('history snapshots', () => {
     const board = new Board();
     for (let round = 0; round < 30; round++) for (let i = 0; i < 200; i++) board.put(`long/${String(i).padStart(3, '0')}`, `${round}`);
     const keysBoard = randomBoard('walk');
-    const entries = board.revisions.map((revision) => ({ id: `${revision.rev}-0`, revision }));
-    await commitBatches(db, [{ board: keysBoard, entries, head: { rev: board.rev, epoch: EPOCH, epochRev: 0, startRev: 0 } }]);
+    await commit(keysBoard, board.revisions);
     const page = 50;
     const touched = await touchedBy(pool, liveKeysStatement(keysBoard, '', 'long/049', board.rev, page));
     // Each key: a step of the walk, its latest event and its creation, each counted by a few
     // plan nodes: ~600 rows. A DISTINCT ON over the events after the cursor read 10,571.
     expect(touched).toBeLessThan(20 * page);
-    const query = new PgDialect().sqlToQuery(liveKeysStatement(keysBoard, '', 'long/049', board.rev, page));
-    const { rows } = await pool.query<{ key: string }>(query.sql, query.params as unknown[]);
+    const { rows } = await db.execute<KeyRecordRow>(liveKeysStatement(keysBoard, '', 'long/049', board.rev, page));
     expect(rows.map((r) => r.key)).toEqual(Array.from({ length: page }, (_, i) => `long/${String(50 + i).padStart(3, '0')}`));
     expect(rows[0]).toMatchObject({ value: '29', version: String(30) });
   });
