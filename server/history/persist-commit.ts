@@ -62,11 +62,8 @@ export async function commitBatches(
   const client = await db.$client.connect();
   let broken: Error | undefined;
   const attempt = async (mode: RowMode) => {
-    await client.query('BEGIN');
     try {
-      const committed = await commitRound(client, batches, known, mode);
-      await client.query('COMMIT');
-      return committed;
+      return await commitRound(client, batches, known, mode);
     } catch (err) {
       if (isConnectionError(err)) broken = err as Error;
       await client.query('ROLLBACK').catch((rollbackErr: Error) => (broken = rollbackErr));
@@ -87,13 +84,19 @@ export async function commitBatches(
 }
 
 /**
- * One persister round inside its transaction: boards Postgres does not know get their row;
- * the boards' rows are locked (so rounds of several nodes on one board take turns); only
- * entries of the epoch Postgres accepts and above its watermark count; the revisions a
- * previous round committed past a gap are taken out of `persist_ranges`; the rest are
- * written as rows; each watermark moves over the runs that close its gaps, and the runs
- * still past a gap go back to `persist_ranges`. Statements that must commit with the
- * events (an index of them, say) belong here, after the rows are written.
+ * One persister round, its transaction from BEGIN to COMMIT: boards Postgres does not know
+ * get their row; the boards' rows are locked (so rounds of several nodes on one board take
+ * turns); only entries of the epoch Postgres accepts and above its watermark count; the
+ * revisions a previous round committed past a gap (`persist_ranges`) are not written again;
+ * the rest are written as rows; each watermark moves over the runs that close its gaps, and
+ * the runs still past a gap are recorded. Statements that must commit with the events (an
+ * index of them, say) belong here, after the rows are written.
+ *
+ * Statements that need no answer of the one before go out together: node-pg sends a queued
+ * statement as soon as the previous one is answered, so they cost Postgres's time but not a
+ * turn of this process's event loop each (which, on a busy node, is most of a round trip).
+ * A statement queued behind one that failed fails too (the transaction is aborted), and the
+ * caller rolls back.
  */
 async function commitRound(
   client: pg.PoolClient,
@@ -101,16 +104,21 @@ async function commitRound(
   known: ReadonlySet<string>,
   mode: RowMode,
 ): Promise<{ reports: CommitReport[]; inserted: number }> {
-  await ensureBoards(
-    client,
-    batches.filter((b) => b.head !== null && !known.has(b.board)),
-  );
-  const rows = await lockBoards(
-    client,
-    batches.map((b) => b.board),
-  );
+  const names = batches.map((b) => b.board);
+  // The ranges are read after the lock is held (each statement of a READ COMMITTED
+  // transaction sees what committed before it started): a round of another node that held
+  // the lock has committed its ranges by then.
+  const [, , rows, recorded] = await Promise.all([
+    client.query('BEGIN'),
+    ensureBoards(
+      client,
+      batches.filter((b) => b.head !== null && !known.has(b.board)),
+    ),
+    lockBoards(client, names),
+    readWaitingRanges(client, names),
+  ]);
   const { reports, accepted } = acceptEntries(batches, rows);
-  const waiting = await takeWaitingRanges(client, [...accepted.keys()]);
+  const waiting = new Map([...recorded].filter(([board]) => accepted.has(board)));
   // Each revision is decoded once, for its rows and for the index.
   const decoded = new Map<string, EventRecord[][]>();
   for (const [board, revisions] of accepted) decoded.set(board, revisions.map(revisionRecords));
@@ -118,7 +126,7 @@ async function commitRound(
   // The search index commits with the events it reflects (a round past a gap included:
   // its changes are compared by revision, so applying one twice is harmless).
   if (accepted.size > 0) await applyIndexChanges(client, indexChanges(decoded));
-  await advanceWatermarks(client, batches, reports, accepted, waiting);
+  await Promise.all([...watermarkStatements(client, batches, reports, accepted, waiting), client.query('COMMIT')]);
   return { reports, inserted };
 }
 
@@ -211,15 +219,14 @@ function acceptEntries(
   return { reports, accepted };
 }
 
-/** Takes out the runs committed past a gap earlier: their rows are present; what the watermark does not absorb goes back. */
-async function takeWaitingRanges(client: pg.PoolClient, boards: string[]): Promise<Map<string, RevRange[]>> {
+/** The runs committed past a gap earlier, by board: their rows are present. */
+async function readWaitingRanges(client: pg.PoolClient, boards: string[]): Promise<Map<string, RevRange[]>> {
   const byBoard = new Map<string, RevRange[]>();
-  if (boards.length === 0) return byBoard;
-  const taken = await client.query<{ board: string; from_rev: string; to_rev: string }>(
-    'DELETE FROM persist_ranges WHERE board = ANY($1::text[]) RETURNING board, from_rev, to_rev',
+  const recorded = await client.query<{ board: string; from_rev: string; to_rev: string }>(
+    'SELECT board, from_rev, to_rev FROM persist_ranges WHERE board = ANY($1::text[])',
     [boards],
   );
-  for (const r of taken.rows) {
+  for (const r of recorded.rows) {
     const list = byBoard.get(r.board) ?? [];
     list.push({ from: Number(r.from_rev), to: Number(r.to_rev) });
     byBoard.set(r.board, list);
@@ -249,14 +256,19 @@ async function writeEvents(client: pg.PoolClient, rows: Iterable<BoardRecord>, m
   return result.rowCount ?? 0;
 }
 
-async function advanceWatermarks(
+/**
+ * The statements that move the watermarks (they go out together, before COMMIT): the ranges
+ * of the boards that had some are replaced by what the watermark did not absorb, and each
+ * board's row takes its watermark and the newest revision seen.
+ */
+function watermarkStatements(
   client: pg.PoolClient,
   batches: BoardBatch[],
   reports: CommitReport[],
   accepted: Map<string, Revision[]>,
   waiting: Map<string, RevRange[]>,
-): Promise<void> {
-  if (accepted.size === 0) return;
+): Array<Promise<unknown>> {
+  if (accepted.size === 0) return [];
   const rangeBoards: string[] = [];
   const rangeFrom: number[] = [];
   const rangeTo: number[] = [];
@@ -277,19 +289,26 @@ async function advanceWatermarks(
     updated.push(report);
     seen.push(head && !report.epochMismatch ? Math.max(head.rev, next.watermark) : next.watermark);
   }
+  const statements: Array<Promise<unknown>> = [];
+  if (waiting.size > 0) statements.push(client.query('DELETE FROM persist_ranges WHERE board = ANY($1::text[])', [[...waiting.keys()]]));
   if (rangeBoards.length > 0) {
-    await client.query('INSERT INTO persist_ranges (board, from_rev, to_rev) SELECT * FROM unnest($1::text[], $2::int8[], $3::int8[])', [
-      rangeBoards,
-      rangeFrom,
-      rangeTo,
-    ]);
+    statements.push(
+      client.query('INSERT INTO persist_ranges (board, from_rev, to_rev) SELECT * FROM unnest($1::text[], $2::int8[], $3::int8[])', [
+        rangeBoards,
+        rangeFrom,
+        rangeTo,
+      ]),
+    );
   }
-  await client.query(
-    `UPDATE boards AS b SET persisted_rev = v.pw, seen_rev = GREATEST(b.seen_rev, v.seen), updated_at = now()
-     FROM unnest($1::text[], $2::int8[], $3::int8[]) AS v(name, pw, seen)
-     WHERE b.name = v.name`,
-    [updated.map((r) => r.board), updated.map((r) => r.watermark), seen],
+  statements.push(
+    client.query(
+      `UPDATE boards AS b SET persisted_rev = v.pw, seen_rev = GREATEST(b.seen_rev, v.seen), updated_at = now()
+       FROM unnest($1::text[], $2::int8[], $3::int8[]) AS v(name, pw, seen)
+       WHERE b.name = v.name`,
+      [updated.map((r) => r.board), updated.map((r) => r.watermark), seen],
+    ),
   );
+  return statements;
 }
 
 /** A commit to Postgres failed; `unreachable` when Postgres itself is away. */
