@@ -1,10 +1,12 @@
-import type pg from 'pg';
+import pg from 'pg';
 import type { Revision } from '../board/revision.js';
 import { copyEvents, insertEventRows, type BoardRecord } from './copy-rows.js';
 import { isConnectionError, type HistoryDb } from './db.js';
 import { revisionRecords, type EventRecord } from '../board/event-codec.js';
 import { applyIndexChanges, type IndexChange } from '../search/index-writer.js';
 import { advanceWatermark, toRuns, type RevRange } from './watermark.js';
+
+const { escapeLiteral } = pg;
 
 export interface StreamEntry {
   id: string;
@@ -92,11 +94,11 @@ export async function commitBatches(
  * the runs still past a gap are recorded. Statements that must commit with the events (an
  * index of them, say) belong here, after the rows are written.
  *
- * Statements that need no answer of the one before go out together: node-pg sends a queued
- * statement as soon as the previous one is answered, so they cost Postgres's time but not a
- * turn of this process's event loop each (which, on a busy node, is most of a round trip).
- * A statement queued behind one that failed fails too (the transaction is aborted), and the
- * caller rolls back.
+ * The statements before the rows (BEGIN, the boards' insert and lock, the ranges read) go
+ * as one text, and so do those after the index (the ranges, the watermarks, COMMIT): one
+ * round trip each, where a round trip a statement costs a turn of this process's event loop,
+ * which on a busy node is most of it. Postgres runs such a text's statements one after the
+ * other, each with a snapshot of its own, and skips the rest after one fails.
  */
 async function commitRound(
   client: pg.PoolClient,
@@ -105,20 +107,20 @@ async function commitRound(
   mode: RowMode,
 ): Promise<{ reports: CommitReport[]; inserted: number }> {
   const names = batches.map((b) => b.board);
-  // The ranges are read after the lock is held (each statement of a READ COMMITTED
-  // transaction sees what committed before it started): a round of another node that held
-  // the lock has committed its ranges by then.
-  const [, , rows, recorded] = await Promise.all([
-    client.query('BEGIN'),
-    ensureBoards(
-      client,
-      batches.filter((b) => b.head !== null && !known.has(b.board)),
-    ),
-    lockBoards(client, names),
-    readWaitingRanges(client, names),
-  ]);
+  const opening = ['BEGIN'];
+  const fresh = batches.filter((b) => b.head !== null && !known.has(b.board));
+  if (fresh.length > 0) opening.push(ensureBoardsStatement(fresh));
+  // The ranges are read after the lock is held: a round of another node that held it has
+  // committed its ranges by then (a statement sees what committed before it started).
+  opening.push(
+    `SELECT name, epoch, persisted_rev FROM boards WHERE name = ANY(${textArray(names)}) ORDER BY name FOR UPDATE`,
+    `SELECT board, from_rev, to_rev FROM persist_ranges WHERE board = ANY(${textArray(names)})`,
+  );
+  const results = (await client.query(opening.join(';\n'))) as unknown as pg.QueryResult[];
+  const locked = results.at(-2)!.rows as Array<{ name: string; epoch: string; persisted_rev: string }>;
+  const rows = new Map(locked.map((r) => [r.name, { epoch: r.epoch, persisted: Number(r.persisted_rev) }]));
   const { reports, accepted } = acceptEntries(batches, rows);
-  const waiting = new Map([...recorded].filter(([board]) => accepted.has(board)));
+  const waiting = waitingRanges(results.at(-1)!.rows as RangeRow[], accepted);
   // Each revision is decoded once, for its rows and for the index.
   const decoded = new Map<string, EventRecord[][]>();
   for (const [board, revisions] of accepted) decoded.set(board, revisions.map(revisionRecords));
@@ -126,8 +128,19 @@ async function commitRound(
   // The search index commits with the events it reflects (a round past a gap included:
   // its changes are compared by revision, so applying one twice is harmless).
   if (accepted.size > 0) await applyIndexChanges(client, indexChanges(decoded));
-  await Promise.all([...watermarkStatements(client, batches, reports, accepted, waiting), client.query('COMMIT')]);
+  await client.query([...watermarkStatements(batches, reports, accepted, waiting), 'COMMIT'].join(';\n'));
   return { reports, inserted };
+}
+
+/** `ARRAY[…]::text[]` of the strings, each an escaped literal. */
+function textArray(values: readonly string[]): string {
+  return values.length === 0 ? "'{}'::text[]" : `ARRAY[${values.map((v) => escapeLiteral(v)).join(',')}]::text[]`;
+}
+
+/** `ARRAY[…]::int8[]` of the integers. */
+function intArray(values: readonly number[]): string {
+  for (const v of values) if (!Number.isSafeInteger(v)) throw new Error(`not an integer: ${v}`);
+  return values.length === 0 ? "'{}'::int8[]" : `ARRAY[${values.join(',')}]::int8[]`;
 }
 
 /** The rows of the accepted revisions, but those a previous round committed past a gap (they are present). */
@@ -165,24 +178,13 @@ function* indexChanges(decoded: Map<string, EventRecord[][]>): Generator<IndexCh
   }
 }
 
-async function ensureBoards(client: pg.PoolClient, batches: BoardBatch[]): Promise<void> {
-  if (batches.length === 0) return;
-  await client.query(
-    `INSERT INTO boards (name, epoch, epoch_rev, persisted_rev, seen_rev, first_rev, snapshot_rev)
+function ensureBoardsStatement(batches: BoardBatch[]): string {
+  return `INSERT INTO boards (name, epoch, epoch_rev, persisted_rev, seen_rev, first_rev, snapshot_rev)
      SELECT v.name, v.epoch, v.epoch_rev, v.start_rev, v.start_rev, v.start_rev + 1, 0
-     FROM unnest($1::text[], $2::text[], $3::int8[], $4::int8[]) AS v(name, epoch, epoch_rev, start_rev)
+     FROM unnest(${textArray(batches.map((b) => b.board))}, ${textArray(batches.map((b) => b.head!.epoch))},
+                 ${intArray(batches.map((b) => b.head!.epochRev))}, ${intArray(batches.map((b) => b.head!.startRev))}) AS v(name, epoch, epoch_rev, start_rev)
      ORDER BY v.name
-     ON CONFLICT (name) DO NOTHING`,
-    [batches.map((b) => b.board), batches.map((b) => b.head!.epoch), batches.map((b) => b.head!.epochRev), batches.map((b) => b.head!.startRev)],
-  );
-}
-
-async function lockBoards(client: pg.PoolClient, names: string[]): Promise<Map<string, { epoch: string; persisted: number }>> {
-  const locked = await client.query<{ name: string; epoch: string; persisted_rev: string }>(
-    'SELECT name, epoch, persisted_rev FROM boards WHERE name = ANY($1::text[]) ORDER BY name FOR UPDATE',
-    [names],
-  );
-  return new Map(locked.rows.map((r) => [r.name, { epoch: r.epoch, persisted: Number(r.persisted_rev) }]));
+     ON CONFLICT (name) DO NOTHING`;
 }
 
 /** Which entries count (their epoch is the board's, their revision above its watermark) and which may be acknowledged. */
@@ -219,14 +221,13 @@ function acceptEntries(
   return { reports, accepted };
 }
 
-/** The runs committed past a gap earlier, by board: their rows are present. */
-async function readWaitingRanges(client: pg.PoolClient, boards: string[]): Promise<Map<string, RevRange[]>> {
+type RangeRow = { board: string; from_rev: string; to_rev: string };
+
+/** The runs committed past a gap earlier, of the boards with accepted revisions: their rows are present. */
+function waitingRanges(rows: RangeRow[], accepted: Map<string, Revision[]>): Map<string, RevRange[]> {
   const byBoard = new Map<string, RevRange[]>();
-  const recorded = await client.query<{ board: string; from_rev: string; to_rev: string }>(
-    'SELECT board, from_rev, to_rev FROM persist_ranges WHERE board = ANY($1::text[])',
-    [boards],
-  );
-  for (const r of recorded.rows) {
+  for (const r of rows) {
+    if (!accepted.has(r.board)) continue;
     const list = byBoard.get(r.board) ?? [];
     list.push({ from: Number(r.from_rev), to: Number(r.to_rev) });
     byBoard.set(r.board, list);
@@ -257,17 +258,11 @@ async function writeEvents(client: pg.PoolClient, rows: Iterable<BoardRecord>, m
 }
 
 /**
- * The statements that move the watermarks (they go out together, before COMMIT): the ranges
- * of the boards that had some are replaced by what the watermark did not absorb, and each
- * board's row takes its watermark and the newest revision seen.
+ * The statements that move the watermarks (sent with COMMIT): the ranges of the boards that
+ * had some are replaced by what the watermark did not absorb, and each board's row takes its
+ * watermark and the newest revision seen.
  */
-function watermarkStatements(
-  client: pg.PoolClient,
-  batches: BoardBatch[],
-  reports: CommitReport[],
-  accepted: Map<string, Revision[]>,
-  waiting: Map<string, RevRange[]>,
-): Array<Promise<unknown>> {
+function watermarkStatements(batches: BoardBatch[], reports: CommitReport[], accepted: Map<string, Revision[]>, waiting: Map<string, RevRange[]>): string[] {
   if (accepted.size === 0) return [];
   const rangeBoards: string[] = [];
   const rangeFrom: number[] = [];
@@ -289,24 +284,17 @@ function watermarkStatements(
     updated.push(report);
     seen.push(head && !report.epochMismatch ? Math.max(head.rev, next.watermark) : next.watermark);
   }
-  const statements: Array<Promise<unknown>> = [];
-  if (waiting.size > 0) statements.push(client.query('DELETE FROM persist_ranges WHERE board = ANY($1::text[])', [[...waiting.keys()]]));
+  const statements: string[] = [];
+  if (waiting.size > 0) statements.push(`DELETE FROM persist_ranges WHERE board = ANY(${textArray([...waiting.keys()])})`);
   if (rangeBoards.length > 0) {
     statements.push(
-      client.query('INSERT INTO persist_ranges (board, from_rev, to_rev) SELECT * FROM unnest($1::text[], $2::int8[], $3::int8[])', [
-        rangeBoards,
-        rangeFrom,
-        rangeTo,
-      ]),
+      `INSERT INTO persist_ranges (board, from_rev, to_rev) SELECT * FROM unnest(${textArray(rangeBoards)}, ${intArray(rangeFrom)}, ${intArray(rangeTo)})`,
     );
   }
   statements.push(
-    client.query(
-      `UPDATE boards AS b SET persisted_rev = v.pw, seen_rev = GREATEST(b.seen_rev, v.seen), updated_at = now()
-       FROM unnest($1::text[], $2::int8[], $3::int8[]) AS v(name, pw, seen)
-       WHERE b.name = v.name`,
-      [updated.map((r) => r.board), updated.map((r) => r.watermark), seen],
-    ),
+    `UPDATE boards AS b SET persisted_rev = v.pw, seen_rev = GREATEST(b.seen_rev, v.seen), updated_at = now()
+     FROM unnest(${textArray(updated.map((r) => r.board))}, ${intArray(updated.map((r) => r.watermark))}, ${intArray(seen)}) AS v(name, pw, seen)
+     WHERE b.name = v.name`,
   );
   return statements;
 }
