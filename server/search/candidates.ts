@@ -121,7 +121,15 @@ export function candidateSql(c: CandidateQuery): { text: string; values: unknown
         : `WHERE x.score < ${s} OR (x.score = ${s} AND x.key > ${k})`;
   }
   const order = c.source.kind === 'history' ? 'x.score DESC, x.key, x.rev DESC' : 'x.score DESC, x.key';
-  const ranked = `SELECT x.key, x.rev, x.version, x.score FROM (${inner}) x ${resume} ORDER BY ${order} LIMIT ${param(c.limit)}`;
+  let ranked = `SELECT x.key, x.rev, x.version, x.score FROM (${inner}) x ${resume} ORDER BY ${order} LIMIT ${param(c.limit)}`;
+  if (c.source.kind === 'current') {
+    // A document keeps the revision its text came from; the key's newest event (committed with
+    // the index) gives its modRev and version. A key with no event since history began on this
+    // board (its state came with the base snapshot) keeps the document's.
+    ranked = `SELECT p.key, COALESCE(m.rev, p.rev) AS rev, COALESCE(m.version, p.version) AS version, p.score
+      FROM (${ranked}) p
+      LEFT JOIN LATERAL (SELECT e.rev, e.version FROM events e WHERE e.board = $1 AND e.key = p.key ORDER BY e.rev DESC LIMIT 1) m ON true`;
+  }
   const strings =
     c.source.kind === 'current'
       ? `LEFT JOIN search_docs s ON s.board = $1 AND s.key = x.key`

@@ -6,6 +6,12 @@ import { extractText, fuzzyWords, keyWords } from './extract.js';
  * with their paths, and a tsvector in the board's language), and the words of those
  * values in `search_words` (with a trigram index, for misspelt queries). It is written in
  * the transaction that writes the events, so it is exactly as fresh as the watermark.
+ *
+ * A document's `rev` and `version` are those of the put its text was taken from. A later put
+ * whose text is the same (the same value again, or a value whose numbers, booleans or nulls
+ * alone moved: a status rewritten, a counter, a step) leaves the document as it is: nothing
+ * is written for it, so a key rewritten many times costs index look-ups, not row versions.
+ * A search reads each hit's current revision and version from the events table.
  */
 
 /** The newest event of one key seen in a round: a put (with its value) or a delete. */
@@ -19,7 +25,7 @@ export interface IndexChange {
   /**
    * The same value was put on the key just before (in the same round): a key rewritten with
    * one value, whose document likely holds it already, so its put first tries the cheap
-   * refresh (refreshUnchanged). Other puts skip that try, which would mostly miss.
+   * check (notHeldAlready). Other puts skip that try, which would mostly miss.
    */
   again?: boolean;
 }
@@ -49,57 +55,46 @@ export async function applyIndexChanges(client: pg.PoolClient, changes: Iterable
   const deletes = [...latest.values()].filter((c) => c.value === null);
   const likely = puts.filter((c) => c.again === true);
   if (likely.length > 0) {
-    const missed = new Set(await refreshUnchanged(client, likely));
+    const missed = new Set(await notHeldAlready(client, likely));
     puts = puts.filter((c) => c.again !== true || missed.has(c));
   }
   if (puts.length > 0) await upsertDocuments(client, puts);
   if (deletes.length > 0) {
     await client.query(
+      // A document older than the delete goes, unless a newer event of its key is committed
+      // (a document keeps the revision its text came from, which may be older than the key's newest put).
       `DELETE FROM search_docs d USING unnest($1::text[], $2::text[], $3::int8[]) AS v(board, key, rev)
-       WHERE d.board = v.board AND d.key = v.key AND d.rev < v.rev`,
+       WHERE d.board = v.board AND d.key = v.key AND d.rev < v.rev
+         AND NOT EXISTS (SELECT 1 FROM events e WHERE e.board = v.board AND e.key = v.key AND e.rev > v.rev)`,
       [deletes.map((c) => c.board), deletes.map((c) => c.key), deletes.map((c) => c.rev)],
     );
   }
 }
 
 /**
- * A put of the very value its document was made from (the JSON text of the event at the
- * document's revision) changes nothing the index derives from the value: the document
- * takes the new revision and version, and no text is extracted, no tsvector computed, no
- * words offered (they went in with the document). One statement for all of them; returns
- * the puts it did not cover, for the full upsert. A key put again and again with the same
- * value (a status written once more, a burst of rewrites that one round folds into its
- * newest) then costs two index look-ups, where extracting and upserting it costs several
- * times that. Only puts marked `again` try it: for the others it would mostly miss.
+ * The puts whose document was made from this very value (the JSON text of the event at the
+ * document's revision) need nothing: returns the others, for the full upsert. A key put again
+ * and again with the same value (a status written once more, a burst of rewrites that one
+ * round folds into its newest) then costs two index look-ups, where extracting its text costs
+ * several times that. Only puts marked `again` try it: for the others it would mostly miss.
  *
- * `d.rev < v.rev` is guard enough: each committed round left every key's document at the
- * newest put committed for it (or removed it at a newer delete), so a document older than
- * the put means no newer event of the key is committed. The rows are updated in no set
- * order: whoever writes a board's documents (a persister round, a rebuild) holds the board's
- * row, so no two transactions update the same documents at once.
+ * `o.rev < v.rev` is guard enough: a document newer than the put means a newer put of the
+ * key is committed (the upsert leaves this put out then too).
  */
-async function refreshUnchanged(client: pg.PoolClient, puts: IndexChange[]): Promise<IndexChange[]> {
-  // Each put looks up its document and the event at the document's revision by index (the
-  // LIMIT keeps the look-ups per put: as a join, the planner may sort or hash whole tables).
-  const { rows } = await client.query<{ refreshed: number[] | null }>(
-    `WITH refreshed AS (
-       UPDATE search_docs AS d SET rev = h.rev, version = h.version
-       FROM (SELECT v.i, v.rev, v.version, o.at
-             FROM unnest($1::text[], $2::text[], $3::int8[], $4::int8[], $5::text[]) WITH ORDINALITY AS v(board, key, rev, version, value, i)
-             CROSS JOIN LATERAL (
-               SELECT o.ctid AS at FROM search_docs o
-               WHERE o.board = v.board AND o.key = v.key AND o.rev < v.rev
-                 AND v.value = (SELECT e.value FROM events e WHERE e.board = o.board AND e.rev = o.rev AND e.key = o.key)
-               LIMIT 1
-             ) o) h
-       WHERE d.ctid = h.at
-       RETURNING h.i
-     )
-     SELECT array_agg(i::int4) AS refreshed FROM refreshed`,
-    [puts.map((c) => c.board), puts.map((c) => c.key), puts.map((c) => c.rev), puts.map((c) => c.version), puts.map((c) => c.value)],
+async function notHeldAlready(client: pg.PoolClient, puts: IndexChange[]): Promise<IndexChange[]> {
+  // Each put looks up its document and the event at the document's revision by index.
+  const { rows } = await client.query<{ held: number[] | null }>(
+    `SELECT array_agg(v.i::int4) AS held
+     FROM unnest($1::text[], $2::text[], $3::int8[], $4::text[]) WITH ORDINALITY AS v(board, key, rev, value, i)
+     WHERE EXISTS (
+       SELECT 1 FROM search_docs o
+       WHERE o.board = v.board AND o.key = v.key AND o.rev < v.rev
+         AND v.value = (SELECT e.value FROM events e WHERE e.board = o.board AND e.rev = o.rev AND e.key = o.key)
+     )`,
+    [puts.map((c) => c.board), puts.map((c) => c.key), puts.map((c) => c.rev), puts.map((c) => c.value)],
   );
-  const refreshed = new Set(rows[0]?.refreshed ?? []);
-  return refreshed.size === 0 ? puts : puts.filter((_, i) => !refreshed.has(i + 1));
+  const held = new Set(rows[0]?.held ?? []);
+  return held.size === 0 ? puts : puts.filter((_, i) => !held.has(i + 1));
 }
 
 async function upsertDocuments(client: pg.PoolClient, puts: IndexChange[]): Promise<void> {
@@ -123,16 +118,17 @@ async function upsertDocuments(client: pg.PoolClient, puts: IndexChange[]): Prom
     textsJson.push(JSON.stringify(texts));
   }
   // In key order, so that two transactions touching the same rows lock them in one order.
-  // A document whose text is the one its tsvector was made from keeps that tsvector. Returns
-  // the puts written with a text their document did not have: only those bring words.
+  // A document whose text and strings are the put's is left as it is (see the module
+  // comment); one whose text is the one its tsvector was made from keeps that tsvector.
+  // Returns the puts written with a text their document did not have: only those bring words.
   const { rows } = await client.query<{ texts_new: number[] | null }>(
     `WITH fresh AS (
-       SELECT v.*, o.tsv AS old_tsv, o.source_md5 AS old_source, c.cfg
+       SELECT v.*, o.tsv AS old_tsv, o.source_md5 AS old_source, o.texts AS old_texts, c.cfg
        FROM (SELECT u.*, md5(u.key_words || E'\\n' || u.body)::uuid AS source
              FROM unnest($1::text[], $2::text[], $3::int8[], $4::int8[], $5::text[], $6::text[], $7::text[]) WITH ORDINALITY
                     AS u(board, key, rev, version, key_words, body, texts, i)) v
        LEFT JOIN LATERAL (
-         SELECT o.tsv, o.source_md5 FROM search_docs o WHERE o.board = v.board AND o.key = v.key LIMIT 1
+         SELECT o.tsv, o.source_md5, o.texts FROM search_docs o WHERE o.board = v.board AND o.key = v.key LIMIT 1
        ) o ON true
        LEFT JOIN LATERAL (
          SELECT 1 AS found FROM events e WHERE e.board = v.board AND e.key = v.key AND e.rev > v.rev LIMIT 1
@@ -148,6 +144,7 @@ async function upsertDocuments(client: pg.PoolClient, puts: IndexChange[]): Prom
                    ELSE setweight(to_tsvector(f.cfg, f.key_words), 'A') || to_tsvector(f.cfg, f.body) END,
               f.source
        FROM fresh f
+       WHERE f.old_source IS DISTINCT FROM f.source OR f.old_texts IS DISTINCT FROM f.texts::jsonb
        ORDER BY f.board, f.key
        ON CONFLICT (board, key) DO UPDATE
          SET rev = excluded.rev, version = excluded.version, texts = excluded.texts, tsv = excluded.tsv,

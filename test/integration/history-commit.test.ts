@@ -92,7 +92,7 @@ describe('history commit', () => {
     expect(await watermarkOf(other)).toBe(1);
   });
 
-  it('indexes each key at its newest put: a value put again only moves the document, out of order rounds included', async () => {
+  it('indexes each key at its newest put: a text the document holds already writes nothing, out of order rounds included', async () => {
     const board = randomBoard();
     const key = 'notes/a';
     const amber = '{"t":"amber lantern"}';
@@ -105,33 +105,42 @@ describe('history commit', () => {
     const round = (revisions: Revision[], head: number) => commitBatches(db, [batch(board, revisions, head)]);
     const doc = async () =>
       (
-        await database.query<{ rev: string; version: string; tsv: string; md5: string; texts: unknown }>(
-          'SELECT rev, version, tsv::text AS tsv, source_md5::text AS md5, texts FROM search_docs WHERE board = $1 AND key = $2',
+        await database.query<{ rev: string; version: string; tsv: string; md5: string; texts: unknown; xmin: string }>(
+          'SELECT rev, version, tsv::text AS tsv, source_md5::text AS md5, texts, xmin::text AS xmin FROM search_docs WHERE board = $1 AND key = $2',
           [board, key],
         )
       )[0];
     await round([revision(1, key, amber), revision(2, key, amber)], 2);
     const first = (await doc())!;
     expect([Number(first.rev), Number(first.version), first.tsv]).toEqual([2, 2, "'a':2A 'amber':3 'lantern':4 'notes':1A 't':5"]);
-    // The same value twice more: the document takes the revision and keeps the rest.
+    // The same value twice more, then once: the document's row is not written (xmin is the transaction that wrote it).
     await round([revision(3, key, amber), revision(4, key, amber)], 4);
-    expect(await doc()).toEqual({ ...first, rev: '4', version: '4' });
+    expect(await doc()).toEqual(first);
+    await round([revision(5, key, amber)], 5);
+    expect(await doc()).toEqual(first);
     // Another value, twice: a new text.
-    await round([revision(5, key, cobalt), revision(6, key, cobalt)], 6);
+    await round([revision(6, key, cobalt), revision(7, key, cobalt)], 7);
     const third = (await doc())!;
-    expect([Number(third.rev), third.tsv]).toEqual([6, "'a':2A 'cobalt':3 'kettle':4 'notes':1A 't':5"]);
-    // 9..10 (the document's value) commit past a gap, then 7..8 (the older value) fill it: the newest stays.
-    await round([revision(9, key, cobalt), revision(10, key, cobalt)], 10);
-    await round([revision(7, key, amber), revision(8, key, amber)], 10);
-    expect(await doc()).toEqual({ ...third, rev: '10', version: '10' });
+    expect([Number(third.rev), third.tsv]).toEqual([7, "'a':2A 'cobalt':3 'kettle':4 'notes':1A 't':5"]);
+    // 10..11 (the document's value) commit past a gap, then 8..9 (the older value) fill it: the newest stays.
+    await round([revision(10, key, cobalt), revision(11, key, cobalt)], 11);
+    await round([revision(8, key, amber), revision(9, key, amber)], 11);
+    expect(await doc()).toEqual(third);
     // Deleted, then put back with the value it had: indexed anew.
-    await round([deleted(11)], 11);
+    await round([deleted(12)], 12);
     expect(await doc()).toBeUndefined();
-    await round([revision(12, key, cobalt), revision(13, key, cobalt)], 13);
-    expect(await doc()).toEqual({ ...third, rev: '13', version: '13' });
-    // The same value on both sides of a gap: the round that fills it leaves the newer revision.
-    await round([revision(16, key, cobalt), revision(17, key, cobalt)], 17);
-    await round([revision(14, key, cobalt), revision(15, key, cobalt)], 17);
-    expect(await doc()).toEqual({ ...third, rev: '17', version: '17' });
+    await round([revision(13, key, cobalt), revision(14, key, cobalt)], 14);
+    const back = (await doc())!;
+    expect([Number(back.rev), back.tsv]).toEqual([14, third.tsv]);
+    // The same value on both sides of a gap: nothing is written.
+    await round([revision(17, key, cobalt), revision(18, key, cobalt)], 18);
+    await round([revision(15, key, cobalt), revision(16, key, cobalt)], 18);
+    expect(await doc()).toEqual(back);
+    // A delete that fills a gap behind puts of the document's value (which left the document at
+    // an older revision): the key is live at its newest put, so its document stays.
+    await round([revision(20, key, cobalt), revision(21, key, cobalt)], 21);
+    await round([deleted(19)], 21);
+    expect(await doc()).toEqual(back);
+    expect(await watermarkOf(board)).toBe(21);
   });
 });

@@ -274,31 +274,38 @@ describe('acceptance 5: deletes and rebuilds', () => {
     expect(again.items.filter((i) => i.key === 'docs/g0/k101').map((i) => [i.rev, i.version])).toEqual([[back.rev, 1]]);
   });
 
-  it('a put with unchanged text keeps its tsvector; changed strings or member names make a new one', async () => {
+  it('a put with unchanged text writes nothing to the index and is found at its revision; changed strings or member names make a new document', async () => {
     const key = 'notes/reuse';
     const doc = async () =>
       (
-        await db.query<{ rev: string; version: string; tsv: string; source_md5: string }>(
-          'SELECT rev, version, tsv::text AS tsv, source_md5::text AS source_md5 FROM search_docs WHERE board = $1 AND key = $2',
+        await db.query<{ rev: string; version: string; tsv: string; source_md5: string; xmin: string }>(
+          'SELECT rev, version, tsv::text AS tsv, source_md5::text AS source_md5, xmin::text AS xmin FROM search_docs WHERE board = $1 AND key = $2',
           [board, key],
         )
       )[0]!;
     let { rev } = await admin.put(board, key, { zirconia: 1, status: 'gleaming obsidian' });
     expect(keys(await admin.search(board, 'zirconia obsidian', { minRev: rev }))).toEqual([key]);
     const first = await doc();
+    expect(Number(first.rev)).toBe(rev);
+    // A number moved: the text is the same, the document's row is not written (same xmin)...
     ({ rev } = await admin.put(board, key, { zirconia: 2, status: 'gleaming obsidian' }));
     const found = await admin.search(board, 'obsidian', { minRev: rev });
+    // ...and the search gives the key's current revision and version.
     expect(found.items.map((i) => [i.key, i.rev, i.version])).toEqual([[key, rev, 2]]);
-    const second = await doc();
-    expect([second.tsv, second.source_md5]).toEqual([first.tsv, first.source_md5]);
-    expect(Number(second.rev)).toBe(rev);
-    // The same value again: the document only takes the new revision and version.
+    expect(await doc()).toEqual(first);
+    // The same value again: likewise.
     ({ rev } = await admin.put(board, key, { zirconia: 2, status: 'gleaming obsidian' }));
     const again = await admin.search(board, 'obsidian', { minRev: rev });
     expect(again.items.map((i) => [i.key, i.rev, i.version])).toEqual([[key, rev, 3]]);
     expect(again.items[0]!.highlights).toEqual(found.items[0]!.highlights);
-    const third = await doc();
-    expect([third.tsv, third.source_md5, Number(third.rev), Number(third.version)]).toEqual([first.tsv, first.source_md5, rev, 3]);
+    expect(await doc()).toEqual(first);
+    // The same text at another path: the document takes the new strings and keeps its tsvector.
+    ({ rev } = await admin.put(board, key, { zirconia: 2, status: ['', 'gleaming obsidian'] }));
+    const moved = await admin.search(board, 'obsidian', { minRev: rev });
+    expect(moved.items[0]!.highlights.map((h) => h.path)).toEqual(['/status/1']);
+    const second = await doc();
+    expect([second.tsv, second.source_md5, Number(second.rev)]).toEqual([first.tsv, first.source_md5, rev]);
+    expect(second.xmin).not.toBe(first.xmin);
     ({ rev } = await admin.put(board, key, { garnetite: 2, status: 'gleaming obsidian' }));
     expect(keys(await admin.search(board, 'garnetite', { minRev: rev }))).toEqual([key]);
     // A new text brings its words: a misspelling of the new member name finds the key.
