@@ -83,3 +83,43 @@ export function fuzzyTsquery(clauses: readonly Clause[], alternatives: ReadonlyM
 export function anyWordTsquery(words: readonly string[]): string {
   return words.join(' | ');
 }
+
+/**
+ * The edit distance within which a word of the board may stand for a query word, as
+ * Elasticsearch's `AUTO` fuzziness has it: none for words of 1–2 letters, 1 for 3–5, 2 for
+ * longer ones. Trigram similarity alone also offers words that merely share a stretch with the
+ * query word (`quiet` for the typo `quietnsor`): a short, common word like that would turn a
+ * typo into a search of half the board, and is no plausible correction.
+ */
+export function typoBudget(word: string): number {
+  const length = [...word].length;
+  return length <= 2 ? 0 : length <= 5 ? 1 : 2;
+}
+
+/**
+ * Whether `a` and `b` are at most `max` edits apart (insertions, deletions, substitutions,
+ * and swaps of two adjacent letters: the optimal string alignment distance). Words are
+ * short (at most 32 letters as indexed), and rows further than `max` stop early.
+ */
+export function withinEdits(a: string, b: string, max: number): boolean {
+  const s = [...a];
+  const t = [...b];
+  if (Math.abs(s.length - t.length) > max) return false;
+  let before: number[] = [];
+  let previous = Array.from({ length: t.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= s.length; i++) {
+    const current = [i];
+    let best = i;
+    for (let j = 1; j <= t.length; j++) {
+      const cost = s[i - 1] === t[j - 1] ? 0 : 1;
+      let d = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + cost);
+      if (i > 1 && j > 1 && s[i - 1] === t[j - 2] && s[i - 2] === t[j - 1]) d = Math.min(d, before[j - 2]! + 1);
+      current.push(d);
+      if (d < best) best = d;
+    }
+    if (best > max) return false;
+    before = previous;
+    previous = current;
+  }
+  return previous[t.length]! <= max;
+}

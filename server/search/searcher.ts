@@ -5,7 +5,7 @@ import { isConnectionError } from '../history/db.js';
 import { candidateSql, type CandidatePage, type Position, type Source } from './candidates.js';
 import { extractText } from './extract.js';
 import { highlight, unmark, type Highlight } from './highlights.js';
-import { anyWordTsquery, fuzzyTsquery, parseQuery, positiveWords } from './query-terms.js';
+import { anyWordTsquery, fuzzyTsquery, parseQuery, positiveWords, typoBudget, withinEdits } from './query-terms.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
 
 interface SearchSpec {
@@ -165,19 +165,26 @@ export class Searcher {
     }
   }
 
-  /** For each word absent from the board's words, the closest ones present (pg_trgm similarity). */
+  /**
+   * For each query word, the closest words of the board (pg_trgm similarity) within its typo
+   * budget of edits (typoBudget). Twice the alternatives kept are looked up, as the budget
+   * leaves some out.
+   */
   private async closeWords(board: string, words: string[]): Promise<Map<string, string[]>> {
     const { rows } = await this.pool.query<{ word: string; alt: string }>(
       `SELECT q.word, w.word AS alt
        FROM unnest($2::text[]) AS q(word)
        CROSS JOIN LATERAL (
          SELECT s.word FROM search_words s WHERE s.board = $1 AND s.word % q.word
-         ORDER BY similarity(s.word, q.word) DESC, s.word LIMIT ${FUZZY_ALTERNATIVES}
+         ORDER BY similarity(s.word, q.word) DESC, s.word LIMIT ${FUZZY_ALTERNATIVES * 2}
        ) w`,
       [board, words],
     );
     const out = new Map<string, string[]>(words.map((w) => [w, []]));
-    for (const r of rows) out.get(r.word)?.push(r.alt);
+    for (const r of rows) {
+      const list = out.get(r.word);
+      if (list && list.length < FUZZY_ALTERNATIVES && withinEdits(r.alt, r.word, typoBudget(r.word))) list.push(r.alt);
+    }
     return out;
   }
 

@@ -122,6 +122,15 @@ describe('acceptance 1: 10,000 keys of prose', () => {
     expect(highlight.text.slice(start, end)).toBe('deploy');
   });
 
+  it('a misspelling is not taken for a word that merely shares a stretch of letters with it', async () => {
+    await admin.put(board, 'notes/typo-module', { t: 'the quitensor module' });
+    await admin.put(board, 'notes/typo-quiet-1', { t: 'quiet' });
+    const { rev } = await admin.put(board, 'notes/typo-quiet-2', { t: 'a quiet week' });
+    // `quiet` shares five of `quietnsor`'s trigrams (similar enough for pg_trgm), but is four edits away.
+    const found = await admin.search(board, 'quietnsor', { minRev: rev });
+    expect([found.fuzzy, keys(found)]).toEqual([true, ['notes/typo-module']]);
+  });
+
   it('a -word excludes the keys holding it', async () => {
     const r = await admin.search(board, 'quartz -harbour');
     expect(new Set(keys(r))).toEqual(new Set(QUARTZ_ONLY));

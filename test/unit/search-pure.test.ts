@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { decodeCursor, encodeCursor } from '../../server/search/cursor.js';
 import { extractText, fuzzyWords, keyWords, MAX_INDEXED_CHARS } from '../../server/search/extract.js';
 import { unmark } from '../../server/search/highlights.js';
-import { fuzzyTsquery, parseQuery, positiveWords } from '../../server/search/query-terms.js';
+import { fuzzyTsquery, parseQuery, positiveWords, typoBudget, withinEdits } from '../../server/search/query-terms.js';
 import { BlackboardError } from '../../shared/protocol/errors.js';
 
 describe('what of a value is indexed', () => {
@@ -57,6 +57,29 @@ describe('reading a web-search query', () => {
       ['plan', []],
     ]);
     expect(fuzzyTsquery(clauses, alternatives)).toBe('(deplyo | deploy | deployed) & ((rolback | rollback) <-> plan) & !(draft)');
+  });
+
+  it('takes as a correction only a word within the typo budget of edits (a swap of two neighbours is one)', () => {
+    expect([typoBudget('ab'), typoBudget('abc'), typoBudget('abcde'), typoBudget('abcdef'), typoBudget('éèêëà')]).toEqual([0, 1, 1, 2, 1]);
+    const close = (word: string, alt: string) => withinEdits(alt, word, typoBudget(word));
+    expect(close('deplyo', 'deploy')).toBe(true);
+    expect(close('relaese', 'release')).toBe(true);
+    expect(close('garnetyte', 'garnetite')).toBe(true);
+    expect(close('quietnsor', 'quitensor')).toBe(true);
+    // Shares a stretch of trigrams, but four edits away: not a correction.
+    expect(close('quietnsor', 'quiet')).toBe(false);
+    expect(close('quieplka', 'quipelka')).toBe(true);
+    expect(close('quieplka', 'quip')).toBe(false);
+    expect(close('cat', 'cart')).toBe(true);
+    expect(close('cat', 'carts')).toBe(false);
+    expect(close('ox', 'ax')).toBe(false);
+    // Exactly the budget, and one past it, in each of the ways an edit can go.
+    expect(withinEdits('kitten', 'sitting', 3)).toBe(true);
+    expect(withinEdits('kitten', 'sitting', 2)).toBe(false);
+    expect(withinEdits('abcdef', 'badcfe', 3)).toBe(true);
+    expect(withinEdits('abcdef', 'badcfe', 2)).toBe(false);
+    expect(withinEdits('', 'ab', 2)).toBe(true);
+    expect(withinEdits('ab', '', 1)).toBe(false);
   });
 
   it('leaves out tokens without letters or digits, and what websearch would not see as a term', () => {
