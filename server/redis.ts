@@ -1,4 +1,5 @@
-import { Cluster, Redis, ReplyError } from 'ioredis';
+import type { Socket } from 'node:net';
+import { Cluster, type Command, Redis, ReplyError } from 'ioredis';
 import type { Logger } from 'pino';
 import { defineScripts, type RedisClient } from './board/scripts.js';
 
@@ -23,6 +24,36 @@ function redact(url: string): string {
 interface SentinelTarget {
   sentinels: string;
   name: string;
+}
+
+/**
+ * A connection whose commands of one turn of the event loop leave in one write: the socket is
+ * corked at the turn's first command and uncorked once the turn's callbacks have run
+ * (setImmediate), as ioredis's auto-pipelining batches them, without its costs. That path
+ * wraps every command in a pipeline of its own objects and promises (about a third of the
+ * server's CPU per request on a busy node), and sends a batch only once the one before it is
+ * answered, so Redis and this process take turns instead of working side by side. Corked
+ * commands are ordinary ones: they queue for their replies as soon as they are written to
+ * the stream, in the order they were issued.
+ */
+class TurnBatchedRedis extends Redis {
+  private corked: Socket | null = null;
+
+  override sendCommand(command: Command, stream?: Parameters<Redis['sendCommand']>[1]): unknown {
+    // Only the ready connection's own stream: commands of the handshake go out as they come.
+    if (this.corked === null && stream === undefined && this.status === 'ready') {
+      const socket = this.stream as Socket | undefined;
+      if (socket && typeof socket.cork === 'function') {
+        socket.cork();
+        this.corked = socket;
+        setImmediate(() => {
+          this.corked = null;
+          socket.uncork();
+        });
+      }
+    }
+    return super.sendCommand(command, stream);
+  }
 }
 
 /** The Sentinel settings of a config, if it has them. */
@@ -58,8 +89,8 @@ export async function connectRedis(
   const retry = (times: number) => Math.min(50 * 2 ** Math.min(times, 6), 2_000);
   const common = {
     lazyConnect: true,
-    // Commands issued in one tick go out in one write: many requests, few syscalls.
-    enableAutoPipelining: !offlineQueue,
+    // Commands issued in one turn go out in one write (TurnBatchedRedis): many requests, few syscalls.
+    enableAutoPipelining: false,
     enableOfflineQueue: offlineQueue,
     maxRetriesPerRequest: offlineQueue ? null : 1,
     connectTimeout: 3_000,
@@ -74,7 +105,7 @@ export async function connectRedis(
         redisOptions: { connectTimeout: 3_000, maxRetriesPerRequest: offlineQueue ? null : 1 },
       })
     : sentinel
-      ? new Redis({
+      ? new (offlineQueue ? Redis : TurnBatchedRedis)({
           ...common,
           ...credentialsOf(url),
           sentinels: parseNodes(sentinel.sentinels),
@@ -86,7 +117,7 @@ export async function connectRedis(
           // A primary demoted under the connection answers READONLY: ask the Sentinels again.
           reconnectOnError: (err: Error) => err.message.startsWith('READONLY'),
         })
-      : new Redis(url, common);
+      : new (offlineQueue ? Redis : TurnBatchedRedis)(url, common);
   if (clusterNodes) url = `cluster ${clusterNodes}`;
   if (sentinel) url = `sentinels ${sentinel.sentinels} (primary "${sentinel.name}")`;
   let warned = false;
