@@ -97,15 +97,23 @@ export async function migrateDb(pool: pg.Pool, db: HistoryDb, log?: Logger): Pro
 const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
 const NETWORK_MESSAGE = /connection terminated|timeout exceeded|query read timeout|connection error|not queryable|ended the connection/i;
 
-/** True when an error from `pg` means Postgres could not be reached (as opposed to a bad statement). */
+/**
+ * True when an error from `pg` means Postgres could not be reached (as opposed to a bad
+ * statement). drizzle wraps the error of a query it ran (`DrizzleQueryError`, "Failed query:
+ * …") with pg's error as its `cause`: the causes are looked through (a few levels).
+ */
 export function isConnectionError(err: unknown): boolean {
-  const { code, message } = (err ?? {}) as { code?: unknown; message?: unknown };
-  if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code)) {
-    // 08: connection exceptions; 57P: operator intervention (shutdown, crash); 53: resources.
-    return code.startsWith('08') || code.startsWith('57P') || code.startsWith('53');
+  for (let depth = 0; depth < 4 && err !== null && typeof err === 'object'; depth++) {
+    const { code, message, cause } = err as { code?: unknown; message?: unknown; cause?: unknown };
+    if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code)) {
+      // 08: connection exceptions; 57P: operator intervention (shutdown, crash); 53: resources.
+      return code.startsWith('08') || code.startsWith('57P') || code.startsWith('53');
+    }
+    if (typeof code === 'string' && NETWORK_CODES.has(code)) return true;
+    if (typeof message === 'string' && NETWORK_MESSAGE.test(message)) return true;
+    err = cause;
   }
-  if (typeof code === 'string' && NETWORK_CODES.has(code)) return true;
-  return typeof message === 'string' && NETWORK_MESSAGE.test(message);
+  return false;
 }
 
 export { databaseName };
