@@ -38,10 +38,10 @@ const EARLY_FLUSH = 8;
  * A connection whose commands of one turn of the event loop leave in few writes: the socket is
  * corked at the turn's first command and uncorked once the turn's callbacks have run
  * (setImmediate) or EARLY_FLUSH commands wait, as ioredis's auto-pipelining batches them,
- * without its costs. That path
- * wraps every command in a pipeline of its own objects and promises (about a third of the
- * server's CPU per request on a busy node), and sends a batch only once the one before it is
- * answered, so Redis and this process take turns instead of working side by side. Corked
+ * without its costs. That path wraps every command in a pipeline of its own objects and
+ * promises (about a third of the server's CPU per request on a busy node), and sends a batch
+ * only once the one before it is answered, so Redis and this process take turns instead of
+ * working side by side. Corked
  * commands are ordinary ones: they queue for their replies as soon as they are written to
  * the stream, in the order they were issued.
  */

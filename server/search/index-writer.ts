@@ -125,7 +125,7 @@ async function upsertDocuments(client: pg.PoolClient, puts: IndexChange[]): Prom
     `WITH fresh AS (
        SELECT v.*, o.tsv AS old_tsv, o.source_md5 AS old_source, o.texts AS old_texts, c.cfg
        FROM (SELECT u.*, md5(u.key_words || E'\\n' || u.body)::uuid AS source
-             FROM unnest($1::text[], $2::text[], $3::int8[], $4::int8[], $5::text[], $6::text[], $7::text[]) WITH ORDINALITY
+             FROM unnest($1::text[], $2::text[], $3::int8[], $4::int8[], $5::text[], $6::text[], $7::jsonb[]) WITH ORDINALITY
                     AS u(board, key, rev, version, key_words, body, texts, i)) v
        LEFT JOIN LATERAL (
          SELECT o.tsv, o.source_md5, o.texts FROM search_docs o WHERE o.board = v.board AND o.key = v.key LIMIT 1
@@ -139,12 +139,12 @@ async function upsertDocuments(client: pg.PoolClient, puts: IndexChange[]): Prom
        WHERE newer.found IS NULL
      ), written AS (
        INSERT INTO search_docs AS d (board, key, rev, version, texts, tsv, source_md5)
-       SELECT f.board, f.key, f.rev, f.version, f.texts::jsonb,
+       SELECT f.board, f.key, f.rev, f.version, f.texts,
               CASE WHEN f.old_source = f.source THEN f.old_tsv
                    ELSE setweight(to_tsvector(f.cfg, f.key_words), 'A') || to_tsvector(f.cfg, f.body) END,
               f.source
        FROM fresh f
-       WHERE f.old_source IS DISTINCT FROM f.source OR f.old_texts IS DISTINCT FROM f.texts::jsonb
+       WHERE f.old_source IS DISTINCT FROM f.source OR f.old_texts IS DISTINCT FROM f.texts
        ORDER BY f.board, f.key
        ON CONFLICT (board, key) DO UPDATE
          SET rev = excluded.rev, version = excluded.version, texts = excluded.texts, tsv = excluded.tsv,
