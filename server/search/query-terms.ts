@@ -98,28 +98,37 @@ export function typoBudget(word: string): number {
 
 /**
  * Whether `a` and `b` are at most `max` edits apart (insertions, deletions, substitutions,
- * and swaps of two adjacent letters: the optimal string alignment distance). Words are
- * short (at most 32 letters as indexed), and rows further than `max` stop early.
+ * and swaps of two adjacent letters: the optimal string alignment distance). Only the cells
+ * within `max` of the diagonal can stay within `max`, so only those are computed, and a row
+ * with none within `max` ends it: O(length × max).
  */
 export function withinEdits(a: string, b: string, max: number): boolean {
   const s = [...a];
   const t = [...b];
   if (Math.abs(s.length - t.length) > max) return false;
-  let before: number[] = [];
-  let previous = Array.from({ length: t.length + 1 }, (_, j) => j);
+  const FAR = max + 1;
+  let before = new Array<number>(t.length + 1).fill(FAR);
+  let previous = Array.from({ length: t.length + 1 }, (_, j) => Math.min(j, FAR));
+  let current = new Array<number>(t.length + 1).fill(FAR);
   for (let i = 1; i <= s.length; i++) {
-    const current = [i];
-    let best = i;
-    for (let j = 1; j <= t.length; j++) {
+    const from = Math.max(1, i - max);
+    const to = Math.min(t.length, i + max);
+    // The cells beside the band read as too far (the column 0 cell as its distance).
+    current[from - 1] = from === 1 ? Math.min(i, FAR) : FAR;
+    if (to < t.length) current[to + 1] = FAR;
+    let best = i <= max ? i : FAR;
+    for (let j = from; j <= to; j++) {
       const cost = s[i - 1] === t[j - 1] ? 0 : 1;
       let d = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + cost);
       if (i > 1 && j > 1 && s[i - 1] === t[j - 2] && s[i - 2] === t[j - 1]) d = Math.min(d, before[j - 2]! + 1);
-      current.push(d);
+      current[j] = Math.min(d, FAR);
       if (d < best) best = d;
     }
     if (best > max) return false;
+    const spare = before;
     before = previous;
     previous = current;
+    current = spare;
   }
   return previous[t.length]! <= max;
 }

@@ -82,6 +82,29 @@ describe('reading a web-search query', () => {
     expect(withinEdits('ab', '', 1)).toBe(false);
   });
 
+  it('decides the edit budget as the full distance table would, for random words near and far', () => {
+    // The optimal string alignment distance over the whole table, as a reference.
+    const distance = (a: string, b: string): number => {
+      const s = [...a];
+      const t = [...b];
+      const d = Array.from({ length: s.length + 1 }, (_, i) => Array.from({ length: t.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
+      for (let i = 1; i <= s.length; i++) {
+        for (let j = 1; j <= t.length; j++) {
+          d[i]![j] = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + (s[i - 1] === t[j - 1] ? 0 : 1));
+          if (i > 1 && j > 1 && s[i - 1] === t[j - 2] && s[i - 2] === t[j - 1]) d[i]![j] = Math.min(d[i]![j]!, d[i - 2]![j - 2]! + 1);
+        }
+      }
+      return d[s.length]![t.length]!;
+    };
+    let seed = 7;
+    const next = () => (seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648) / 2_147_483_648;
+    const word = () => Array.from({ length: Math.floor(next() * 12) }, () => 'abé'[Math.floor(next() * 3)]).join('');
+    for (let n = 0; n < 5_000; n++) {
+      const [a, b, max] = [word(), word(), Math.floor(next() * 4)];
+      expect(withinEdits(a, b, max), `${a} / ${b} within ${max}`).toBe(distance(a, b) <= max);
+    }
+  });
+
   it('leaves out tokens without letters or digits, and what websearch would not see as a term', () => {
     expect(parseQuery('!!! or "" -')).toEqual([]);
     expect(parseQuery('a-b')).toEqual([[{ words: ['a', 'b'], negated: false }]]);
