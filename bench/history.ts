@@ -16,7 +16,7 @@ import { BoardStore } from '../server/board/store.js';
 import { connectRedis } from '../server/redis.js';
 import type pg from 'pg';
 import { createDb, createPool, ensureDatabase, migrateDb, type HistoryDb } from '../server/history/db.js';
-import { copyEvents, type BoardRecord } from '../server/history/copy-rows.js';
+import { copyEvents, type BoardRows } from '../server/history/copy-rows.js';
 import { revisionRecords } from '../server/board/event-codec.js';
 import { PgHealth } from '../server/history/pg-health.js';
 import { Persister } from '../server/history/persister.js';
@@ -73,13 +73,13 @@ async function persistAll(redis: RedisClient, db: HistoryDb, health: PgHealth, c
 }
 
 /** The boards' rows as the persister writes them, in COPY statements of one board's batch each. */
-async function rowsAsStatements(redis: RedisClient, boards: Iterable<string>): Promise<BoardRecord[][]> {
-  const statements: BoardRecord[][] = [];
+async function rowsAsStatements(redis: RedisClient, boards: Iterable<string>): Promise<BoardRows[]> {
+  const statements: BoardRows[] = [];
   for (const board of boards) {
     for (let next = 1; ; ) {
       const part = await readStream(redis, board, next, PERSIST_BATCH);
       if (part.length === 0) break;
-      statements.push(part.flatMap((revision) => revisionRecords(revision).map((record) => ({ board, record }))));
+      statements.push({ board, records: part.flatMap(revisionRecords) });
       next = part[part.length - 1]!.rev + 1;
     }
   }
@@ -87,9 +87,9 @@ async function rowsAsStatements(redis: RedisClient, boards: Iterable<string>): P
 }
 
 /** Raw COPY of the statements into a twin of the events table; returns the seconds it took. */
-async function rawCopy(client: pg.PoolClient, statements: BoardRecord[][]): Promise<number> {
+async function rawCopy(client: pg.PoolClient, statements: BoardRows[]): Promise<number> {
   const started = performance.now();
-  for (const statement of statements) await copyEvents(client, 'events_raw', statement);
+  for (const statement of statements) await copyEvents(client, 'events_raw', [statement]);
   return (performance.now() - started) / 1000;
 }
 
@@ -124,7 +124,7 @@ export async function persisterThroughput(redisUrl: string, dbUrl: string, revis
     const persisted = await cpuSpent(backends, () => persistAll(redis, db, health, counts));
     const statements = await rowsAsStatements(redis, counts.keys());
     const copied = await cpuSpent(backends, () => rawCopy(client, statements));
-    const rows = statements.reduce((n, statement) => n + statement.length, 0);
+    const rows = statements.reduce((n, statement) => n + statement.records.length, 0);
     const rate = revisions / persisted.result;
     const rawRate = rows / copied.result;
     const perRow = (persisted.cpuMs * 1_000) / rows;

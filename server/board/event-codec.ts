@@ -197,6 +197,52 @@ export function revisionRecords(revision: Revision): EventRecord[] {
   return out;
 }
 
+/** A revision message taken straight to its rows (see revisionRows). */
+interface RevisionRows {
+  rev: number;
+  epoch: string;
+  records: EventRecord[];
+}
+
+/**
+ * `revisionRecords(parseRevision(message))` in one pass over the message, without the
+ * revision's intermediate objects (its line array, entries and their list): the history
+ * persister decodes every revision of every board, and what it allocates per row is most of
+ * its cost.
+ */
+export function revisionRows(message: string): RevisionRows {
+  const lines = new Lines(message);
+  const rev = Number(lines.next());
+  const epoch = lines.next();
+  const count = Number(lines.next());
+  const records: EventRecord[] = [];
+  const revHead = `{"rev":${rev},"key":`;
+  for (let i = 0; i < count; i++) {
+    const key = lines.next();
+    const eventJson = lines.next();
+    const patchJson = lines.next();
+    const head = `${revHead}${JSON.stringify(key)},`;
+    records.push(decodeScriptShape(eventJson, head, rev, key, patchJson, i) ?? decodeEntry(rev, { key, eventJson, patchJson }, i));
+  }
+  return { rev, epoch, records };
+}
+
+/** The lines of a text one after the other; '' past the last (as `split('\n')[i] ?? ''`). */
+class Lines {
+  private at = 0;
+
+  constructor(private readonly text: string) {}
+
+  next(): string {
+    const { text, at } = this;
+    if (at > text.length) return '';
+    let end = text.indexOf('\n', at);
+    if (end < 0) end = text.length;
+    this.at = end + 1;
+    return text.slice(at, end);
+  }
+}
+
 /** Rebuilds stream-shaped revisions from table rows (ordered by rev, pos). */
 export function toRevisions(records: EventRecord[], epoch: string): Revision[] {
   const out: Revision[] = [];

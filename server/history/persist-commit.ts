@@ -1,16 +1,21 @@
 import pg from 'pg';
-import type { Revision } from '../board/revision.js';
-import { copyEvents, insertEventRows, type BoardRecord } from './copy-rows.js';
+import { copyEvents, insertEventRows, type BoardRows } from './copy-rows.js';
 import { isConnectionError, type HistoryDb } from './db.js';
-import { revisionRecords, type EventRecord } from '../board/event-codec.js';
-import { applyIndexChanges, type IndexChange } from '../search/index-writer.js';
+import type { EventRecord } from '../board/event-codec.js';
+import type { IndexMemo } from '../search/index-memo.js';
+import { applyIndexChanges, isIndexedKey, type IndexChange } from '../search/index-writer.js';
 import { advanceWatermark, toRuns, type RevRange } from './watermark.js';
 
 const { escapeLiteral } = pg;
 
+/** A stream entry, its revision decoded to rows as it was read. */
 export interface StreamEntry {
   id: string;
-  revision: Revision;
+  rev: number;
+  epoch: string;
+  records: EventRecord[];
+  /** The length of its message. */
+  bytes: number;
 }
 
 /** The board's meta as read beside the entries. */
@@ -60,13 +65,16 @@ export async function commitBatches(
   batches: BoardBatch[],
   /** Boards known to have their row already (their insert is skipped). */
   known: ReadonlySet<string> = new Set(),
+  /** What the search index is known to hold (the persister's; see IndexMemo). */
+  memo?: IndexMemo,
 ): Promise<{ reports: CommitReport[]; inserted: number }> {
   const client = await db.$client.connect();
   let broken: Error | undefined;
   const attempt = async (mode: RowMode) => {
     try {
-      return await commitRound(client, batches, known, mode);
+      return await commitRound(client, batches, known, mode, memo);
     } catch (err) {
+      memo?.forget(batches.map((b) => b.board));
       if (isConnectionError(err)) broken = err as Error;
       await client.query('ROLLBACK').catch((rollbackErr: Error) => (broken = rollbackErr));
       throw err;
@@ -105,6 +113,7 @@ async function commitRound(
   batches: BoardBatch[],
   known: ReadonlySet<string>,
   mode: RowMode,
+  memo: IndexMemo | undefined,
 ): Promise<{ reports: CommitReport[]; inserted: number }> {
   const names = batches.map((b) => b.board);
   const opening = ['BEGIN'];
@@ -121,15 +130,43 @@ async function commitRound(
   const rows = new Map(locked.map((r) => [r.name, { epoch: r.epoch, persisted: Number(r.persisted_rev) }]));
   const { reports, accepted } = acceptEntries(batches, rows);
   const waiting = waitingRanges(results.at(-1)!.rows as RangeRow[], accepted);
-  // Each revision is decoded once, for its rows and for the index.
-  const decoded = new Map<string, EventRecord[][]>();
-  for (const [board, revisions] of accepted) decoded.set(board, revisions.map(revisionRecords));
-  const inserted = accepted.size > 0 ? await writeEvents(client, newRows(accepted, decoded, waiting), mode) : 0;
+  const inserted = accepted.size > 0 ? await writeEvents(client, newRows(accepted, waiting), mode) : 0;
   // The search index commits with the events it reflects (a round past a gap included:
   // its changes are compared by revision, so applying one twice is harmless).
-  if (accepted.size > 0) await applyIndexChanges(client, indexChanges(decoded));
+  const changes = accepted.size > 0 ? [...indexChanges(accepted)] : [];
+  if (memo) for (const r of reports) if (accepted.has(r.board)) memo.check(r.board, r.epoch, r.watermark, !waiting.has(r.board));
+  if (changes.length > 0) await applyIndexChanges(client, memo ? memo.pending(changes) : changes);
   await client.query([...watermarkStatements(batches, reports, accepted, waiting), 'COMMIT'].join(';\n'));
+  if (memo) rememberIndex(memo, reports, accepted, waiting, changes);
   return { reports, inserted };
+}
+
+/**
+ * After COMMIT: a board the round left without a gap (nothing waited past one before it, and
+ * its watermark now covers every revision the round wrote) had its index written by this
+ * round from the board's whole history; the memo takes the round's changes. Any other board is
+ * forgotten.
+ */
+function rememberIndex(
+  memo: IndexMemo,
+  reports: CommitReport[],
+  accepted: Map<string, StreamEntry[]>,
+  waiting: Map<string, RevRange[]>,
+  changes: IndexChange[],
+): void {
+  const byBoard = new Map<string, IndexChange[]>();
+  for (const c of changes) {
+    const list = byBoard.get(c.board);
+    if (list) list.push(c);
+    else byBoard.set(c.board, [c]);
+  }
+  for (const report of reports) {
+    const revisions = accepted.get(report.board);
+    if (!revisions) continue;
+    const gapFree = !waiting.has(report.board) && revisions[revisions.length - 1]!.rev <= report.watermark;
+    if (gapFree) memo.committed(report.board, report.epoch, report.watermark, byBoard.get(report.board) ?? []);
+    else memo.forget([report.board]);
+  }
 }
 
 /** `ARRAY[…]::text[]` of the strings, each an escaped literal. */
@@ -143,26 +180,29 @@ function intArray(values: readonly number[]): string {
   return values.length === 0 ? "'{}'::int8[]" : `ARRAY[${values.join(',')}]::int8[]`;
 }
 
-/** The rows of the accepted revisions, but those a previous round committed past a gap (they are present). */
-function* newRows(accepted: Map<string, Revision[]>, decoded: Map<string, EventRecord[][]>, waiting: Map<string, RevRange[]>): Generator<BoardRecord> {
-  for (const [board, revisions] of accepted) {
+/** The rows of the accepted revisions, board by board, but those a previous round committed past a gap (they are present). */
+function newRows(accepted: Map<string, StreamEntry[]>, waiting: Map<string, RevRange[]>): BoardRows[] {
+  const out: BoardRows[] = [];
+  for (const [board, entries] of accepted) {
     const present = waiting.get(board) ?? [];
-    const records = decoded.get(board)!;
-    for (const [i, revision] of revisions.entries()) {
-      if (present.some((r) => revision.rev >= r.from && revision.rev <= r.to)) continue;
-      for (const record of records[i]!) yield { board, record };
+    const records: EventRecord[] = [];
+    for (const entry of entries) {
+      if (present.some((r) => entry.rev >= r.from && entry.rev <= r.to)) continue;
+      for (const record of entry.records) records.push(record);
     }
+    if (records.length > 0) out.push({ board, records });
   }
+  return out;
 }
 
 /**
  * The newest event of each key the round touched (the index keeps nothing older), and whether
  * the round put that same value on the key before it (see IndexChange.again).
  */
-function* indexChanges(decoded: Map<string, EventRecord[][]>): Generator<IndexChange> {
-  for (const [board, revisions] of decoded) {
+function* indexChanges(accepted: Map<string, StreamEntry[]>): Generator<IndexChange> {
+  for (const [board, entries] of accepted) {
     const newest = new Map<string, { record: EventRecord; again: boolean }>();
-    for (const records of revisions) {
+    for (const { records } of entries) {
       for (const r of records) {
         const seen = newest.get(r.key);
         if (!seen) newest.set(r.key, { record: r, again: false });
@@ -173,6 +213,7 @@ function* indexChanges(decoded: Map<string, EventRecord[][]>): Generator<IndexCh
       }
     }
     for (const { record: r, again } of newest.values()) {
+      if (!isIndexedKey(r.key)) continue;
       yield { board, key: r.key, rev: r.rev, version: r.version, value: r.type === 1 ? (r.value ?? 'null') : null, again };
     }
   }
@@ -191,9 +232,9 @@ function ensureBoardsStatement(batches: BoardBatch[]): string {
 function acceptEntries(
   batches: BoardBatch[],
   rows: Map<string, { epoch: string; persisted: number }>,
-): { reports: CommitReport[]; accepted: Map<string, Revision[]> } {
+): { reports: CommitReport[]; accepted: Map<string, StreamEntry[]> } {
   const reports: CommitReport[] = [];
-  const accepted = new Map<string, Revision[]>();
+  const accepted = new Map<string, StreamEntry[]>();
   for (const batch of batches) {
     const row = rows.get(batch.board);
     if (!row) continue;
@@ -204,16 +245,17 @@ function acceptEntries(
       ackIds: [],
       epochMismatch: batch.head !== null && batch.head.epoch !== row.epoch,
     };
-    const revisions: Revision[] = [];
-    for (const { id, revision } of batch.entries) {
-      if (revision.epoch !== row.epoch) {
+    const revisions: StreamEntry[] = [];
+    for (const entry of batch.entries) {
+      const { id } = entry;
+      if (entry.epoch !== row.epoch) {
         // Entries of the epoch Redis is living in stay pending until the two agree;
         // entries of an older epoch were superseded by a rebuild and are dropped.
-        if (batch.head === null || revision.epoch !== batch.head.epoch) report.ackIds.push(id);
+        if (batch.head === null || entry.epoch !== batch.head.epoch) report.ackIds.push(id);
         continue;
       }
       report.ackIds.push(id);
-      if (revision.rev > row.persisted) revisions.push(revision);
+      if (entry.rev > row.persisted) revisions.push(entry);
     }
     if (revisions.length > 0) accepted.set(batch.board, revisions);
     reports.push(report);
@@ -224,7 +266,7 @@ function acceptEntries(
 type RangeRow = { board: string; from_rev: string; to_rev: string };
 
 /** The runs committed past a gap earlier, of the boards with accepted revisions: their rows are present. */
-function waitingRanges(rows: RangeRow[], accepted: Map<string, Revision[]>): Map<string, RevRange[]> {
+function waitingRanges(rows: RangeRow[], accepted: Map<string, StreamEntry[]>): Map<string, RevRange[]> {
   const byBoard = new Map<string, RevRange[]>();
   for (const r of rows) {
     if (!accepted.has(r.board)) continue;
@@ -238,18 +280,10 @@ function waitingRanges(rows: RangeRow[], accepted: Map<string, Revision[]>): Map
 /** Rounds of at most this many rows go in with one INSERT (one round trip) rather than COPY (two). */
 const SMALL_ROUND_ROWS = 64;
 
-async function writeEvents(client: pg.PoolClient, rows: Iterable<BoardRecord>, mode: RowMode): Promise<number> {
-  const iterator = rows[Symbol.iterator]();
-  const first: BoardRecord[] = [];
-  for (let next = iterator.next(); !next.done; next = iterator.next()) {
-    first.push(next.value);
-    if (first.length > SMALL_ROUND_ROWS) break;
-  }
-  if (first.length <= SMALL_ROUND_ROWS) return insertEventRows(client, first);
-  rows = (function* () {
-    yield* first;
-    for (let next = iterator.next(); !next.done; next = iterator.next()) yield next.value;
-  })();
+async function writeEvents(client: pg.PoolClient, rows: BoardRows[], mode: RowMode): Promise<number> {
+  let count = 0;
+  for (const { records } of rows) count += records.length;
+  if (count <= SMALL_ROUND_ROWS) return insertEventRows(client, rows);
   if (mode === 'copy') return copyEvents(client, 'events', rows);
   await client.query('CREATE TEMP TABLE IF NOT EXISTS events_incoming (LIKE events) ON COMMIT DELETE ROWS');
   await copyEvents(client, 'events_incoming', rows);
@@ -262,7 +296,7 @@ async function writeEvents(client: pg.PoolClient, rows: Iterable<BoardRecord>, m
  * had some are replaced by what the watermark did not absorb, and each board's row takes its
  * watermark and the newest revision seen.
  */
-function watermarkStatements(batches: BoardBatch[], reports: CommitReport[], accepted: Map<string, Revision[]>, waiting: Map<string, RevRange[]>): string[] {
+function watermarkStatements(batches: BoardBatch[], reports: CommitReport[], accepted: Map<string, StreamEntry[]>, waiting: Map<string, RevRange[]>): string[] {
   if (accepted.size === 0) return [];
   const rangeBoards: string[] = [];
   const rangeFrom: number[] = [];

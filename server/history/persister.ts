@@ -6,6 +6,7 @@ import type { RedisClient } from '../board/scripts.js';
 import type { HistoryDb } from './db.js';
 import type { PgHealth } from './pg-health.js';
 import { PostgresFailure, commitBatches, type BoardBatch } from './persist-commit.js';
+import { IndexMemo } from '../search/index-memo.js';
 import type { SeenRevisions } from './seen.js';
 import { acknowledge, ensureGroup, pruneConsumers, readBoards, type ReadTarget } from './stream-reader.js';
 
@@ -83,6 +84,8 @@ export class Persister {
   private prefetched: Prefetch | null = null;
   /** Boards whose row exists in Postgres. */
   private readonly known = new Set<string>();
+  /** What the search index holds of the keys this persister indexed (a put of the same value again writes nothing). */
+  private readonly indexMemo = new IndexMemo();
   private nextDiscoverAt = 0;
   private stopped = false;
   private running: Promise<void> | null = null;
@@ -285,9 +288,9 @@ export class Persister {
       this.reschedule(c, read > 0 || target.mode !== 'new', read >= target.count || target.mode !== 'new');
       if (result.batch.entries.length === 0) continue;
       let bytes = 0;
-      for (const { revision } of result.batch.entries) for (const e of revision.entries) bytes += e.eventJson.length + e.patchJson.length;
+      for (const entry of result.batch.entries) bytes += entry.bytes;
       c.entryBytes = Math.max(64, Math.round(0.5 * c.entryBytes + (0.5 * bytes) / result.batch.entries.length));
-      const last = result.batch.entries[result.batch.entries.length - 1]!.revision;
+      const last = result.batch.entries[result.batch.entries.length - 1]!;
       this.seen.note(target.board, last.rev, last.epoch);
       batches.push(result.batch);
     }
@@ -300,7 +303,7 @@ export class Persister {
     this.readAhead();
     let committed;
     try {
-      committed = await commitBatches(this.db, batches, this.known);
+      committed = await commitBatches(this.db, batches, this.known, this.indexMemo);
       this.health.noteSuccess();
     } catch (err) {
       await this.dropPrefetch();

@@ -1,6 +1,6 @@
 import { redisErrorCode } from '../redis.js';
 import { boardKeys } from '../board/keys.js';
-import { parseRevision } from '../board/event-codec.js';
+import { revisionRows } from '../board/event-codec.js';
 import { runScript, type RedisClient } from '../board/scripts.js';
 import type { BoardBatch, StreamEntry } from './persist-commit.js';
 
@@ -39,7 +39,11 @@ function toEntries(raw: RawEntry[] | null | undefined): { entries: StreamEntry[]
   for (const [id, fields] of raw ?? []) {
     // An id without fields was trimmed away: only entries at or below the watermark are.
     if (!fields) gone.push(id);
-    else entries.push({ id, revision: parseRevision(fields[1] ?? '') });
+    else {
+      const message = fields[1] ?? '';
+      const { rev, epoch, records } = revisionRows(message);
+      entries.push({ id, rev, epoch, records, bytes: message.length });
+    }
   }
   return { entries, gone };
 }

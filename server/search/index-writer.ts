@@ -31,7 +31,7 @@ export interface IndexChange {
 }
 
 /** `$` keys (locks, presence, task mirrors) churn and are the server's own: they are not indexed. */
-function isIndexedKey(key: string): boolean {
+export function isIndexedKey(key: string): boolean {
   return !key.startsWith('$');
 }
 

@@ -2,8 +2,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Revision } from '../../server/board/revision.js';
 import type { HistoryDb } from '../../server/history/db.js';
 import { commitBatches, type BoardBatch } from '../../server/history/persist-commit.js';
+import { IndexMemo } from '../../server/search/index-memo.js';
 import { migratedHistoryDatabase, type HistoryTestDatabase, type TestDatabase } from '../helpers/pg-database.js';
 import { randomBoard } from '../helpers/server.js';
+import { streamEntry } from '../helpers/stream-entries.js';
 
 /**
  * The persister's commit on a real Postgres: rows go in with COPY, every row lands once
@@ -21,7 +23,7 @@ function revision(rev: number, key: string, valueJson: string): Revision {
 function batch(board: string, revisions: Revision[], headRev: number): BoardBatch {
   return {
     board,
-    entries: revisions.map((r) => ({ id: `${r.rev}-0`, revision: r })),
+    entries: revisions.map(streamEntry),
     head: { rev: headRev, epoch: EPOCH, epochRev: 0, startRev: 0 },
   };
 }
@@ -142,5 +144,39 @@ describe('history commit', () => {
     await round([deleted(19)], 21);
     expect(await doc()).toEqual(back);
     expect(await watermarkOf(board)).toBe(21);
+  });
+  it("trusts a persister's memo of the index only while every round of the board since was its own", async () => {
+    const board = randomBoard();
+    const key = 'notes/b';
+    const amber = '{"t":"amber lantern"}';
+    const cobalt = '{"t":"cobalt kettle"}';
+    // Two nodes' persisters, each with its memo, taking turns on one board.
+    const [a, b] = [new IndexMemo(), new IndexMemo()];
+    const round = (memo: IndexMemo, revisions: Revision[], head: number) => commitBatches(db, [batch(board, revisions, head)], new Set(), memo);
+    const text = async () => (await database.query<{ texts: unknown }>('SELECT texts FROM search_docs WHERE board = $1 AND key = $2', [board, key]))[0]?.texts;
+    await round(a, [revision(1, key, amber), revision(2, key, amber)], 2);
+    expect(a.size).toBe(1);
+    await round(b, [revision(3, key, cobalt)], 3);
+    expect(await text()).toEqual([['/t', 'cobalt kettle']]);
+    // A's memo says amber, but B moved the watermark since: A asks Postgres, and the document takes amber again.
+    await round(a, [revision(4, key, amber)], 4);
+    expect(await text()).toEqual([['/t', 'amber lantern']]);
+    // A's next round is the board's next: its memo answers, and nothing reaches the index. (The
+    // document is removed behind its back here to show that: the memo does not look.)
+    await database.query('DELETE FROM search_docs WHERE board = $1 AND key = $2', [board, key]);
+    await round(a, [revision(5, key, amber)], 5);
+    expect(await text()).toBeUndefined();
+    // B's memo is stale (A's rounds came between): it asks, and the document is written.
+    await round(b, [revision(6, key, amber)], 6);
+    expect(await text()).toEqual([['/t', 'amber lantern']]);
+    // A round past a gap forgets the board; the round that fills the gap has ranges to close, so it does not learn it either.
+    await round(b, [revision(9, key, cobalt)], 9);
+    expect(b.size).toBe(0);
+    await round(b, [revision(7, key, cobalt), revision(8, key, cobalt)], 9);
+    expect(b.size).toBe(0);
+    expect(await text()).toEqual([['/t', 'cobalt kettle']]);
+    await round(b, [revision(10, key, cobalt)], 10);
+    expect(b.size).toBe(1);
+    expect(await watermarkOf(board)).toBe(10);
   });
 });

@@ -10,6 +10,7 @@ import { HistoryRepo, liveKeysStatement, type KeyRecordRow } from '../../server/
 import { snapshotBuild, Snapshotter } from '../../server/history/snapshotter.js';
 import { migratedHistoryDatabase, type HistoryTestDatabase, type TestDatabase } from '../helpers/pg-database.js';
 import { randomBoard } from '../helpers/server.js';
+import { streamEntry } from '../helpers/stream-entries.js';
 
 /**
  * Snapshots on a real Postgres: one built from the previous snapshot and the events since
@@ -109,7 +110,7 @@ describe('history snapshots', () => {
   afterAll(() => history.close());
 
   async function commit(boardName: string, revisions: Revision[]): Promise<void> {
-    const entries = revisions.map((revision) => ({ id: `${revision.rev}-0`, revision }));
+    const entries = revisions.map(streamEntry);
     await commitBatches(db, [{ board: boardName, entries, head: { rev: revisions.at(-1)!.rev, epoch: EPOCH, epochRev: 0, startRev: 0 } }]);
   }
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Revision } from '../../server/board/revision.js';
-import { decodeEntry, revisionRecords } from '../../server/board/event-codec.js';
+import { decodeEntry, parseRevision, revisionRecords, revisionRows } from '../../server/board/event-codec.js';
 
 const put = (rev: number, key: string, version: string, value: string, actor = '"a"', ts = '1700000000000') =>
   `{"rev":${rev},"key":${JSON.stringify(key)},"type":"put","version":${version},"value":${value},"actor":${actor},"ts":${ts}}`;
@@ -33,5 +33,32 @@ describe('event rows', () => {
     expect(fast[0]).toMatchObject({ type: 1, version: 1, value: '{"a":"x","b":[1,2]}', actor: '"a"', ts: 1700000000000, pos: 0 });
     expect(fast[3]).toMatchObject({ type: 0, version: 4, value: null, actor: '{"agent":"x"}', ts: 5 });
     for (const i of [4, 5, 9, 10, 11, 12]) expect(fast[i]!.raw).toBe(events[i]![1]);
+  });
+  it('revisionRows takes a message to the rows parseRevision and revisionRecords give, malformed messages included', () => {
+    const events = [
+      ['k', put(9, 'k', '1', '{"a":"x"}'), ''],
+      ['k"q\\', put(9, 'k"q\\', '3', '[]'), '[{"op":"add","path":"/-","value":1}]'],
+      ['é/ü', put(9, 'é/ü', '12', '"ü"'), ''],
+      ['d', del(9, 'd', '4'), ''],
+      ['z', 'not json at all', ''],
+      ['', '', ''],
+    ];
+    const message = (n: number, count = n) => ['9', 'epoch-1', String(count), ...events.slice(0, n).flat()].join('\n');
+    const messages = [
+      message(1),
+      message(events.length),
+      `${message(2)}\n`,
+      message(3, 5),
+      message(4, 2),
+      message(2, Number.NaN),
+      '9\nepoch-1',
+      '9',
+      '',
+      '\n\n\n',
+    ];
+    for (const m of messages) {
+      const revision = parseRevision(m);
+      expect(revisionRows(m)).toEqual({ rev: revision.rev, epoch: revision.epoch, records: revisionRecords(revision) });
+    }
   });
 });
