@@ -142,31 +142,82 @@ function canonicalNumber(text: string): number | null {
 }
 
 /**
- * `decodeEntry` for an event of the commit script's shape, without building the event
- * again to compare: the columns are slices of the JSON at the separators, so encoding
- * them gives the JSON back exactly when the version and the ts are written as
- * JavaScript writes numbers. Null for anything else (`decodeEntry` then takes it).
+ * The number `text[from, to)` is, when it is exactly how JavaScript writes that number; else
+ * null. Plain integers (what the script writes) are read digit by digit, without a string.
  */
-function decodeScriptShape(json: string, head: string, rev: number, key: string, patchJson: string, pos: number): EventRecord | null {
-  if (!json.startsWith(head) || json.charCodeAt(json.length - 1) !== 125 /* } */) return null;
-  const actorAt = json.lastIndexOf(',"actor":');
-  const tsAt = json.lastIndexOf(',"ts":');
-  if (actorAt < head.length || tsAt <= actorAt) return null;
-  const ts = canonicalNumber(json.slice(tsAt + 6, -1));
+function numberAt(text: string, from: number, to: number): number | null {
+  const length = to - from;
+  if (length >= 1 && length <= 15 && (length === 1 || text.charCodeAt(from) !== 48) /* 0 */) {
+    let n = 0;
+    let i = from;
+    for (; i < to; i++) {
+      const digit = text.charCodeAt(i) - 48;
+      if (digit < 0 || digit > 9) break;
+      n = n * 10 + digit;
+    }
+    if (i === to) return n;
+  }
+  return canonicalNumber(text.slice(from, to));
+}
+
+/** A character JSON.stringify writes escaped (a lone surrogate included). */
+const ESCAPED_IN_JSON = /["\\\u0000-\u001f\ud800-\udfff]/;
+
+/** Where `text` holds `<key as JSON>,` at `at`: the index after the comma, or -1. */
+function afterKey(text: string, at: number, key: string): number {
+  if (!ESCAPED_IN_JSON.test(key)) {
+    const close = at + 1 + key.length;
+    return text.charCodeAt(at) === 34 /* " */ && text.startsWith(key, at + 1) && text.charCodeAt(close) === 34 && text.charCodeAt(close + 1) === 44 /* , */
+      ? close + 2
+      : -1;
+  }
+  const quoted = JSON.stringify(key);
+  return text.startsWith(quoted, at) && text.charCodeAt(at + quoted.length) === 44 ? at + quoted.length + 1 : -1;
+}
+
+/**
+ * `decodeEntry` for an event of the commit script's shape, the event being `text[start, end)`
+ * (a line of a revision message, or a whole event JSON), without building the event again to
+ * compare: the columns are slices of the JSON at the separators, so encoding them gives the
+ * JSON back exactly when the version and the ts are written as JavaScript writes numbers.
+ * Null for anything else (`decodeEntry` then takes it). `revText` is `String(rev)`.
+ *
+ * Searches that start inside the span cannot run past its end: none of the separators holds
+ * a line break, and the span is followed by one or by the end of the text.
+ */
+function decodeScriptShape(
+  text: string,
+  start: number,
+  end: number,
+  rev: number,
+  revText: string,
+  key: string,
+  patchJson: string,
+  pos: number,
+): EventRecord | null {
+  if (end - start < 2 || text.charCodeAt(end - 1) !== 125 /* } */ || !text.startsWith(REV_FIELD, start) || !text.startsWith(revText, start + REV_FIELD.length))
+    return null;
+  let at = start + REV_FIELD.length + revText.length;
+  if (!text.startsWith(KEY_FIELD, at)) return null;
+  at = afterKey(text, at + KEY_FIELD.length, key);
+  if (at < 0) return null;
+  const actorAt = text.lastIndexOf(',"actor":', end - 1);
+  const tsAt = text.lastIndexOf(',"ts":', end - 1);
+  if (actorAt < at || tsAt <= actorAt) return null;
+  const ts = numberAt(text, tsAt + 6, end - 1);
   if (ts === null) return null;
   let type = 0;
-  let versionText: string;
+  let version: number | null;
   let value: string | null = null;
-  if (json.startsWith(TYPE_PUT, head.length)) {
-    const valueAt = json.indexOf(',"value":', head.length + TYPE_PUT.length);
+  if (text.startsWith(TYPE_PUT, at)) {
+    const valueAt = text.indexOf(',"value":', at + TYPE_PUT.length);
     if (valueAt < 0 || valueAt > actorAt) return null;
     type = 1;
-    versionText = json.slice(head.length + TYPE_PUT.length, valueAt);
-    value = json.slice(valueAt + 9, actorAt);
-  } else if (json.startsWith(TYPE_DELETE, head.length)) {
-    versionText = json.slice(head.length + TYPE_DELETE.length, actorAt);
+    version = numberAt(text, at + TYPE_PUT.length, valueAt);
+    value = text.slice(valueAt + 9, actorAt);
+  } else if (text.startsWith(TYPE_DELETE, at)) {
+    version = numberAt(text, at + TYPE_DELETE.length, actorAt);
   } else return null;
-  const version = canonicalNumber(versionText);
   if (version === null) return null;
   return {
     rev,
@@ -176,11 +227,14 @@ function decodeScriptShape(json: string, head: string, rev: number, key: string,
     version,
     value,
     patch: patchJson === '' ? null : patchJson,
-    actor: json.slice(actorAt + 9, tsAt),
+    actor: text.slice(actorAt + 9, tsAt),
     ts,
     raw: null,
   };
 }
+
+const REV_FIELD = '{"rev":';
+const KEY_FIELD = ',"key":';
 
 /**
  * A revision's events as `events` rows, in their order within it: the commit script's
@@ -188,11 +242,11 @@ function decodeScriptShape(json: string, head: string, rev: number, key: string,
  */
 export function revisionRecords(revision: Revision): EventRecord[] {
   const out: EventRecord[] = new Array(revision.entries.length);
-  const revHead = `{"rev":${revision.rev},"key":`;
+  const revText = String(revision.rev);
   for (let i = 0; i < revision.entries.length; i++) {
     const entry = revision.entries[i]!;
-    const head = `${revHead}${JSON.stringify(entry.key)},`;
-    out[i] = decodeScriptShape(entry.eventJson, head, revision.rev, entry.key, entry.patchJson, i) ?? decodeEntry(revision.rev, entry, i);
+    const json = entry.eventJson;
+    out[i] = decodeScriptShape(json, 0, json.length, revision.rev, revText, entry.key, entry.patchJson, i) ?? decodeEntry(revision.rev, entry, i);
   }
   return out;
 }
@@ -206,9 +260,9 @@ interface RevisionRows {
 
 /**
  * `revisionRecords(parseRevision(message))` in one pass over the message, without the
- * revision's intermediate objects (its line array, entries and their list): the history
- * persister decodes every revision of every board, and what it allocates per row is most of
- * its cost.
+ * revision's intermediate objects (its line array, entries and their list) nor a string for
+ * each event line: the history persister decodes every revision of every board, and what it
+ * allocates per row is most of its cost.
  */
 export function revisionRows(message: string): RevisionRows {
   const lines = new Lines(message);
@@ -216,13 +270,15 @@ export function revisionRows(message: string): RevisionRows {
   const epoch = lines.next();
   const count = Number(lines.next());
   const records: EventRecord[] = [];
-  const revHead = `{"rev":${rev},"key":`;
+  const revText = String(rev);
   for (let i = 0; i < count; i++) {
     const key = lines.next();
-    const eventJson = lines.next();
+    const end = lines.skip();
+    const start = lines.start;
     const patchJson = lines.next();
-    const head = `${revHead}${JSON.stringify(key)},`;
-    records.push(decodeScriptShape(eventJson, head, rev, key, patchJson, i) ?? decodeEntry(rev, { key, eventJson, patchJson }, i));
+    records.push(
+      decodeScriptShape(message, start, end, rev, revText, key, patchJson, i) ?? decodeEntry(rev, { key, eventJson: message.slice(start, end), patchJson }, i),
+    );
   }
   return { rev, epoch, records };
 }
@@ -230,16 +286,28 @@ export function revisionRows(message: string): RevisionRows {
 /** The lines of a text one after the other; '' past the last (as `split('\n')[i] ?? ''`). */
 class Lines {
   private at = 0;
+  /** Where the line `skip` passed starts. */
+  start = 0;
 
   constructor(private readonly text: string) {}
 
   next(): string {
+    const end = this.skip();
+    return this.text.slice(this.start, end);
+  }
+
+  /** Passes the next line; returns where it ends (it starts at `start`). */
+  skip(): number {
     const { text, at } = this;
-    if (at > text.length) return '';
+    if (at > text.length) {
+      this.start = text.length;
+      return text.length;
+    }
     let end = text.indexOf('\n', at);
     if (end < 0) end = text.length;
+    this.start = at;
     this.at = end + 1;
-    return text.slice(at, end);
+    return end;
   }
 }
 
