@@ -41,6 +41,13 @@ describe('event rows', () => {
       ['é/ü', put(9, 'é/ü', '12', '"ü"'), ''],
       ['d', del(9, 'd', '4'), ''],
       ['z', 'not json at all', ''],
+      // No actor of its own: the previous line's must not be taken for it.
+      ['q', '{"rev":9,"key":"q","type":"put","version":1,"value":1}', ''],
+      ['v', put(9, 'v', '01', '1'), ''],
+      ['t', put(9, 't', '1', '1', '"a"', '1e3'), ''],
+      ['n', put(9, 'n', '-1', '1'), ''],
+      ['b', put(9, 'b', '1234567890123456', '1', '"a"', '12345678901234567'), ''],
+      ['c', put(9, 'c', '2', '{"x":",\\"actor\\":1,\\"ts\\":2}"}'), ''],
       ['', '', ''],
     ];
     const message = (n: number, count = n) => ['9', 'epoch-1', String(count), ...events.slice(0, n).flat()].join('\n');
