@@ -30,17 +30,19 @@ interface ReadResult {
   noGroup: boolean;
 }
 
-type Fields = string[] | null;
-type RawEntry = [string, Fields];
+/** Entries are read as bytes: the persister takes the message's text and the id's, not the field name's. */
+type Fields = Buffer[] | null;
+type RawEntry = [Buffer, Fields];
 
 function toEntries(raw: RawEntry[] | null | undefined): { entries: StreamEntry[]; gone: string[] } {
   const entries: StreamEntry[] = [];
   const gone: string[] = [];
-  for (const [id, fields] of raw ?? []) {
+  for (const [rawId, fields] of raw ?? []) {
+    const id = rawId.toString('latin1');
     // An id without fields was trimmed away: only entries at or below the watermark are.
     if (!fields) gone.push(id);
     else {
-      const message = fields[1] ?? '';
+      const message = fields[1]?.toString('utf8') ?? '';
       const { rev, epoch, records } = revisionRows(message);
       entries.push({ id, rev, epoch, records, bytes: message.length });
     }
@@ -79,8 +81,8 @@ export async function readBoards(
       const keys = boardKeys(board);
       const read =
         mode === 'claim'
-          ? redis.xautoclaim(keys.log, HISTORY_GROUP, consumer, claimIdleMs, '0-0', 'COUNT', count)
-          : redis.xreadgroup('GROUP', HISTORY_GROUP, consumer, 'COUNT', count, 'STREAMS', keys.log, mode === 'new' ? '>' : '0');
+          ? redis.callBuffer('XAUTOCLAIM', [keys.log, HISTORY_GROUP, consumer, claimIdleMs, '0-0', 'COUNT', count])
+          : redis.xreadgroupBuffer('GROUP', HISTORY_GROUP, consumer, 'COUNT', count, 'STREAMS', keys.log, mode === 'new' ? '>' : '0');
       return Promise.all([settled(redis.hmget(keys.meta, 'rev', 'epoch', 'epochRev', 'pw')), settled(read)]);
     }),
   );
@@ -96,12 +98,16 @@ export async function readBoards(
       if (redisErrorCode(readErr) !== 'NOGROUP') throw readErr;
       noGroup = true;
     } else if (target.mode === 'claim') {
-      const claimed = readReply as [string, RawEntry[], string[]?] | null;
+      const claimed = readReply as [Buffer, RawEntry[], Buffer[]?] | null;
       raw = claimed?.[1] ?? null;
       const deleted = claimed?.[2] ?? [];
-      if (deleted.length > 0) goneIds.set(target.board, deleted);
+      if (deleted.length > 0)
+        goneIds.set(
+          target.board,
+          deleted.map((id) => id.toString('latin1')),
+        );
     } else {
-      const streams = readReply as Array<[string, RawEntry[]]> | null;
+      const streams = readReply as Array<[Buffer, RawEntry[]]> | null;
       raw = streams?.[0]?.[1] ?? null;
     }
     const { entries, gone } = toEntries(raw);
