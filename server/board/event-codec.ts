@@ -283,6 +283,13 @@ export function revisionRows(message: string): RevisionRows {
   return { rev, epoch, records };
 }
 
+/** A revision message's revision and epoch (its first two lines), as revisionRows reads them. */
+export function revisionHead(message: string): { rev: number; epoch: string } {
+  const lines = new Lines(message);
+  const rev = Number(lines.next());
+  return { rev, epoch: lines.next() };
+}
+
 /** The lines of a text one after the other; '' past the last (as `split('\n')[i] ?? ''`). */
 class Lines {
   private at = 0;

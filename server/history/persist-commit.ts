@@ -1,21 +1,24 @@
 import pg from 'pg';
 import { copyEvents, insertEventRows, type BoardRows } from './copy-rows.js';
 import { isConnectionError, type HistoryDb } from './db.js';
-import type { EventRecord } from '../board/event-codec.js';
+import { revisionRows, type EventRecord } from '../board/event-codec.js';
 import type { IndexMemo } from '../search/index-memo.js';
 import { applyIndexChanges, isIndexedKey, type IndexChange } from '../search/index-writer.js';
 import { advanceWatermark, toRuns, type RevRange } from './watermark.js';
 
 const { escapeLiteral } = pg;
 
-/** A stream entry, its revision decoded to rows as it was read. */
+/**
+ * A stream entry: its revision message, of which only the revision and epoch are read
+ * beforehand. Its events are decoded as their rows are written (RoundRows), so what a read
+ * keeps until its round commits is one string an entry, not its rows' objects (which a busy
+ * node's young-generation collections would copy again and again).
+ */
 export interface StreamEntry {
   id: string;
   rev: number;
   epoch: string;
-  records: EventRecord[];
-  /** The length of its message. */
-  bytes: number;
+  message: string;
 }
 
 /** The board's meta as read beside the entries. */
@@ -130,10 +133,12 @@ async function commitRound(
   const rows = new Map(locked.map((r) => [r.name, { epoch: r.epoch, persisted: Number(r.persisted_rev) }]));
   const { reports, accepted } = acceptEntries(batches, rows);
   const waiting = waitingRanges(results.at(-1)!.rows as RangeRow[], accepted);
-  const inserted = accepted.size > 0 ? await writeEvents(client, newRows(accepted, waiting), mode) : 0;
-  // The search index commits with the events it reflects (a round past a gap included:
-  // its changes are compared by revision, so applying one twice is harmless).
-  const changes = accepted.size > 0 ? [...indexChanges(accepted)] : [];
+  const round = new RoundRows(accepted, waiting);
+  const inserted = accepted.size > 0 ? await writeEvents(client, round, mode) : 0;
+  // The search index commits with the events it reflects. The rows a previous round committed
+  // past a gap are not written again, nor their changes applied again: that round applied them,
+  // and every index statement compares revisions with the events table.
+  const changes = [...round.indexChanges()];
   if (memo) for (const r of reports) if (accepted.has(r.board)) memo.check(r.board, r.epoch, r.watermark, !waiting.has(r.board));
   if (changes.length > 0) await applyIndexChanges(client, memo ? memo.pending(changes) : changes);
   await client.query([...watermarkStatements(batches, reports, accepted, waiting), 'COMMIT'].join(';\n'));
@@ -180,41 +185,59 @@ function intArray(values: readonly number[]): string {
   return values.length === 0 ? "'{}'::int8[]" : `ARRAY[${values.join(',')}]::int8[]`;
 }
 
-/** The rows of the accepted revisions, board by board, but those a previous round committed past a gap (they are present). */
-function newRows(accepted: Map<string, StreamEntry[]>, waiting: Map<string, RevRange[]>): BoardRows[] {
-  const out: BoardRows[] = [];
-  for (const [board, entries] of accepted) {
-    const present = waiting.get(board) ?? [];
-    const records: EventRecord[] = [];
-    for (const entry of entries) {
-      if (present.some((r) => entry.rev >= r.from && entry.rev <= r.to)) continue;
-      for (const record of entry.records) records.push(record);
-    }
-    if (records.length > 0) out.push({ board, records });
-  }
-  return out;
-}
-
 /**
- * The newest event of each key the round touched (the index keeps nothing older), and whether
- * the round put that same value on the key before it (see IndexChange.again).
+ * The rows a round writes: the accepted revisions, board by board, but those a previous round
+ * committed past a gap (they are present). Each revision is decoded as its rows are taken
+ * (`rows`, once), and the newest change of every key is gathered on the way, for the index.
  */
-function* indexChanges(accepted: Map<string, StreamEntry[]>): Generator<IndexChange> {
-  for (const [board, entries] of accepted) {
-    const newest = new Map<string, { record: EventRecord; again: boolean }>();
-    for (const { records } of entries) {
-      for (const r of records) {
-        const seen = newest.get(r.key);
-        if (!seen) newest.set(r.key, { record: r, again: false });
-        else if (seen.record.rev < r.rev) {
-          seen.again = r.type === 1 && seen.record.type === 1 && seen.record.value === r.value;
-          seen.record = r;
+class RoundRows {
+  private readonly boards: Array<{ board: string; entries: StreamEntry[] }> = [];
+  private readonly newest = new Map<string, Map<string, { record: EventRecord; again: boolean }>>();
+  /** Revisions to write. */
+  readonly revisions: number = 0;
+
+  constructor(accepted: Map<string, StreamEntry[]>, waiting: Map<string, RevRange[]>) {
+    let revisions = 0;
+    for (const [board, all] of accepted) {
+      const present = waiting.get(board);
+      const entries = present ? all.filter((e) => !present.some((r) => e.rev >= r.from && e.rev <= r.to)) : all;
+      if (entries.length === 0) continue;
+      this.boards.push({ board, entries });
+      revisions += entries.length;
+    }
+    this.revisions = revisions;
+  }
+
+  /** Each revision's rows, decoded now. */
+  *rows(): Generator<BoardRows> {
+    for (const { board, entries } of this.boards) {
+      let newest = this.newest.get(board);
+      if (!newest) this.newest.set(board, (newest = new Map()));
+      for (const entry of entries) {
+        const { records } = revisionRows(entry.message);
+        for (const r of records) {
+          const seen = newest.get(r.key);
+          if (!seen) newest.set(r.key, { record: r, again: false });
+          else if (seen.record.rev < r.rev) {
+            seen.again = r.type === 1 && seen.record.type === 1 && seen.record.value === r.value;
+            seen.record = r;
+          }
         }
+        yield { board, records };
       }
     }
-    for (const { record: r, again } of newest.values()) {
-      if (!isIndexedKey(r.key)) continue;
-      yield { board, key: r.key, rev: r.rev, version: r.version, value: r.type === 1 ? (r.value ?? 'null') : null, again };
+  }
+
+  /**
+   * After `rows`: the newest event of each key the rows touched (the index keeps nothing
+   * older), and whether the round put that same value on the key before it (see IndexChange.again).
+   */
+  *indexChanges(): Generator<IndexChange> {
+    for (const [board, newest] of this.newest) {
+      for (const { record: r, again } of newest.values()) {
+        if (!isIndexedKey(r.key)) continue;
+        yield { board, key: r.key, rev: r.rev, version: r.version, value: r.type === 1 ? (r.value ?? 'null') : null, again };
+      }
     }
   }
 }
@@ -280,10 +303,16 @@ function waitingRanges(rows: RangeRow[], accepted: Map<string, StreamEntry[]>): 
 /** Rounds of at most this many rows go in with one INSERT (one round trip) rather than COPY (two). */
 const SMALL_ROUND_ROWS = 64;
 
-async function writeEvents(client: pg.PoolClient, rows: BoardRows[], mode: RowMode): Promise<number> {
-  let count = 0;
-  for (const { records } of rows) count += records.length;
-  if (count <= SMALL_ROUND_ROWS) return insertEventRows(client, rows);
+async function writeEvents(client: pg.PoolClient, round: RoundRows, mode: RowMode): Promise<number> {
+  if (round.revisions === 0) return 0;
+  let rows: Iterable<BoardRows> = round.rows();
+  if (round.revisions <= SMALL_ROUND_ROWS) {
+    const decoded = [...rows];
+    let count = 0;
+    for (const { records } of decoded) count += records.length;
+    if (count <= SMALL_ROUND_ROWS) return insertEventRows(client, decoded);
+    rows = decoded;
+  }
   if (mode === 'copy') return copyEvents(client, 'events', rows);
   await client.query('CREATE TEMP TABLE IF NOT EXISTS events_incoming (LIKE events) ON COMMIT DELETE ROWS');
   await copyEvents(client, 'events_incoming', rows);

@@ -288,7 +288,7 @@ export class Persister {
       this.reschedule(c, read > 0 || target.mode !== 'new', read >= target.count || target.mode !== 'new');
       if (result.batch.entries.length === 0) continue;
       let bytes = 0;
-      for (const entry of result.batch.entries) bytes += entry.bytes;
+      for (const entry of result.batch.entries) bytes += entry.message.length;
       c.entryBytes = Math.max(64, Math.round(0.5 * c.entryBytes + (0.5 * bytes) / result.batch.entries.length));
       const last = result.batch.entries[result.batch.entries.length - 1]!;
       this.seen.note(target.board, last.rev, last.epoch);

@@ -1,6 +1,6 @@
 import { redisErrorCode } from '../redis.js';
 import { boardKeys } from '../board/keys.js';
-import { revisionRows } from '../board/event-codec.js';
+import { revisionHead } from '../board/event-codec.js';
 import { runScript, type RedisClient } from '../board/scripts.js';
 import type { BoardBatch, StreamEntry } from './persist-commit.js';
 
@@ -37,15 +37,20 @@ type RawEntry = [Buffer, Fields];
 function toEntries(raw: RawEntry[] | null | undefined): { entries: StreamEntry[]; gone: string[] } {
   const entries: StreamEntry[] = [];
   const gone: string[] = [];
+  let epoch = '';
   for (const [rawId, fields] of raw ?? []) {
     const id = rawId.toString('latin1');
     // An id without fields was trimmed away: only entries at or below the watermark are.
-    if (!fields) gone.push(id);
-    else {
-      const message = fields[1]?.toString('utf8') ?? '';
-      const { rev, epoch, records } = revisionRows(message);
-      entries.push({ id, rev, epoch, records, bytes: message.length });
+    if (!fields) {
+      gone.push(id);
+      continue;
     }
+    // Only the head is read now: the events are decoded as their rows are written (see persist-commit.ts).
+    const message = fields[1]?.toString('utf8') ?? '';
+    const head = revisionHead(message);
+    // One string for the epoch the entries share.
+    if (head.epoch !== epoch) epoch = head.epoch;
+    entries.push({ id, rev: head.rev, epoch, message });
   }
   return { entries, gone };
 }
