@@ -139,6 +139,9 @@ async function commitRound(
   // past a gap are not written again, nor their changes applied again: that round applied them,
   // and every index statement compares revisions with the events table.
   const changes = [...round.indexChanges()];
+  // A board whose row this round created has no documents yet: its puts skip the look-up for one.
+  const created = fresh.length > 0 ? new Set((results[1]!.rows as Array<{ name: string }>).map((r) => r.name)) : null;
+  if (created && created.size > 0) for (const c of changes) if (created.has(c.board)) c.again = false;
   if (memo) for (const r of reports) if (accepted.has(r.board)) memo.check(r.board, r.epoch, r.watermark, !waiting.has(r.board));
   if (changes.length > 0) await applyIndexChanges(client, memo ? memo.pending(changes) : changes);
   await client.query([...watermarkStatements(batches, reports, accepted, waiting), 'COMMIT'].join(';\n'));
@@ -248,7 +251,8 @@ function ensureBoardsStatement(batches: BoardBatch[]): string {
      FROM unnest(${textArray(batches.map((b) => b.board))}, ${textArray(batches.map((b) => b.head!.epoch))},
                  ${intArray(batches.map((b) => b.head!.epochRev))}, ${intArray(batches.map((b) => b.head!.startRev))}) AS v(name, epoch, epoch_rev, start_rev)
      ORDER BY v.name
-     ON CONFLICT (name) DO NOTHING`;
+     ON CONFLICT (name) DO NOTHING
+     RETURNING name`;
 }
 
 /** Which entries count (their epoch is the board's, their revision above its watermark) and which may be acknowledged. */
