@@ -134,18 +134,21 @@ async function commitRound(
   const { reports, accepted } = acceptEntries(batches, rows);
   const waiting = waitingRanges(results.at(-1)!.rows as RangeRow[], accepted);
   const round = new RoundRows(accepted, waiting);
-  const inserted = accepted.size > 0 ? await writeEvents(client, round, mode) : 0;
+  const inserted = await writeEvents(client, round, mode);
   // The search index commits with the events it reflects. The rows a previous round committed
   // past a gap are not written again, nor their changes applied again: that round applied them,
   // and every index statement compares revisions with the events table.
-  const changes = [...round.indexChanges()];
-  // A board whose row this round created has no documents yet: its puts skip the look-up for one.
-  const created = fresh.length > 0 ? new Set((results[1]!.rows as Array<{ name: string }>).map((r) => r.name)) : null;
-  if (created && created.size > 0) for (const c of changes) if (created.has(c.board)) c.again = false;
+  const changesByBoard = round.indexChanges();
+  // A board whose row this round created (the boards' insert, results[1], returns them) has no
+  // documents yet: its puts skip the look-up for one.
+  if (fresh.length > 0) {
+    for (const { name } of results[1]!.rows as Array<{ name: string }>) for (const c of changesByBoard.get(name) ?? []) c.again = false;
+  }
+  const changes = [...changesByBoard.values()].flat();
   if (memo) for (const r of reports) if (accepted.has(r.board)) memo.check(r.board, r.epoch, r.watermark, !waiting.has(r.board));
   if (changes.length > 0) await applyIndexChanges(client, memo ? memo.pending(changes) : changes);
   await client.query([...watermarkStatements(batches, reports, accepted, waiting), 'COMMIT'].join(';\n'));
-  if (memo) rememberIndex(memo, reports, accepted, waiting, changes);
+  if (memo) rememberIndex(memo, reports, accepted, waiting, changesByBoard);
   return { reports, inserted };
 }
 
@@ -160,19 +163,13 @@ function rememberIndex(
   reports: CommitReport[],
   accepted: Map<string, StreamEntry[]>,
   waiting: Map<string, RevRange[]>,
-  changes: IndexChange[],
+  changesByBoard: Map<string, IndexChange[]>,
 ): void {
-  const byBoard = new Map<string, IndexChange[]>();
-  for (const c of changes) {
-    const list = byBoard.get(c.board);
-    if (list) list.push(c);
-    else byBoard.set(c.board, [c]);
-  }
   for (const report of reports) {
     const revisions = accepted.get(report.board);
     if (!revisions) continue;
     const gapFree = !waiting.has(report.board) && revisions[revisions.length - 1]!.rev <= report.watermark;
-    if (gapFree) memo.committed(report.board, report.epoch, report.watermark, byBoard.get(report.board) ?? []);
+    if (gapFree) memo.committed(report.board, report.epoch, report.watermark, changesByBoard.get(report.board) ?? []);
     else memo.forget([report.board]);
   }
 }
@@ -197,7 +194,7 @@ class RoundRows {
   private readonly boards: Array<{ board: string; entries: StreamEntry[] }> = [];
   private readonly newest = new Map<string, Map<string, { record: EventRecord; again: boolean }>>();
   /** Revisions to write. */
-  readonly revisions: number = 0;
+  readonly revisions: number;
 
   constructor(accepted: Map<string, StreamEntry[]>, waiting: Map<string, RevRange[]>) {
     let revisions = 0;
@@ -232,16 +229,21 @@ class RoundRows {
   }
 
   /**
-   * After `rows`: the newest event of each key the rows touched (the index keeps nothing
-   * older), and whether the round put that same value on the key before it (see IndexChange.again).
+   * After `rows`, board by board: the newest event of each indexed key the rows touched (the
+   * index keeps nothing older), and whether the round put that same value on the key before
+   * it (see IndexChange.again).
    */
-  *indexChanges(): Generator<IndexChange> {
+  indexChanges(): Map<string, IndexChange[]> {
+    const out = new Map<string, IndexChange[]>();
     for (const [board, newest] of this.newest) {
+      const changes: IndexChange[] = [];
       for (const { record: r, again } of newest.values()) {
         if (!isIndexedKey(r.key)) continue;
-        yield { board, key: r.key, rev: r.rev, version: r.version, value: r.type === 1 ? (r.value ?? 'null') : null, again };
+        changes.push({ board, key: r.key, rev: r.rev, version: r.version, value: r.type === 1 ? (r.value ?? 'null') : null, again });
       }
+      if (changes.length > 0) out.set(board, changes);
     }
+    return out;
   }
 }
 
