@@ -28,6 +28,10 @@ function batch(board: string, revisions: Revision[], headRev: number): BoardBatc
   };
 }
 
+/** Two values of distinct texts, for the index tests. */
+const amber = '{"t":"amber lantern"}';
+const cobalt = '{"t":"cobalt kettle"}';
+
 const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
 
 describe('history commit', () => {
@@ -97,8 +101,6 @@ describe('history commit', () => {
   it('indexes each key at its newest put: a text the document holds already writes nothing, out of order rounds included', async () => {
     const board = randomBoard();
     const key = 'notes/a';
-    const amber = '{"t":"amber lantern"}';
-    const cobalt = '{"t":"cobalt kettle"}';
     const deleted = (rev: number): Revision => ({
       rev,
       epoch: EPOCH,
@@ -145,11 +147,10 @@ describe('history commit', () => {
     expect(await doc()).toEqual(back);
     expect(await watermarkOf(board)).toBe(21);
   });
+
   it("trusts a persister's memo of the index only while every round of the board since was its own", async () => {
     const board = randomBoard();
     const key = 'notes/b';
-    const amber = '{"t":"amber lantern"}';
-    const cobalt = '{"t":"cobalt kettle"}';
     // Two nodes' persisters, each with its memo, taking turns on one board.
     const [a, b] = [new IndexMemo(), new IndexMemo()];
     const round = (memo: IndexMemo, revisions: Revision[], head: number) => commitBatches(db, [batch(board, revisions, head)], new Set(), memo);
