@@ -124,11 +124,12 @@ async function withoutFsync(ctx: BenchContext, client: BlackboardClient, etcd: E
   const watchers = ctx.plan.etcdWatchers;
   const writes = ctx.plan.count(300);
   const theirFanout = await etcdWatchFanout(etcd.url, watchers, writes, WATCH_CONNECTIONS);
-  const ourFanout = await measureFanout([ctx.url], watchers, writes);
+  // The same shape on both sides: the subscriptions, as the watches, spread over WATCH_CONNECTIONS connections.
+  const ourFanout = await measureFanout([ctx.url], watchers, writes, 16, WATCH_CONNECTIONS);
   const watchBaseline = `${baselineName}, ${watchers} watches over ${WATCH_CONNECTIONS} connections`;
   figures.push(
     {
-      name: `events to ${watchers} subscribers / watchers (${writes} writes, 16 in flight)`,
+      name: `events to ${watchers} subscriptions / watches over ${WATCH_CONNECTIONS} connections each side (${writes} writes, 16 in flight)`,
       value: round(ourFanout.rate, 0),
       unit: 'events/s',
       baseline: round(theirFanout.rate, 0),

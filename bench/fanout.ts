@@ -3,7 +3,7 @@ import { WebSocket } from 'ws';
 import { BlackboardClient } from '../client/sdk/index.js';
 import { benchBoard } from './boards.js';
 import { admitted } from './context.js';
-import { awaitDelivery, closeAll, openAll, seqsIn, subscribeAll, wsUrl } from './sockets.js';
+import { awaitDelivery, closeAll, openAll, seqsIn, subOf, subscribeAll, subscribeEach, wsUrl } from './sockets.js';
 import { processCpuMs } from './machine.js';
 import { percentile, round, type Figure } from './stats.js';
 
@@ -58,31 +58,45 @@ const TIMED_SUBSCRIBERS = 20;
 
 /**
  * Events delivered per second to subscribers spread evenly over `nodes`, all of one board,
- * written through the first node with `inFlight` writes in flight.
+ * written through the first node with `inFlight` writes in flight. Each subscriber has a
+ * connection of its own unless `connections` is given: then the subscriptions are spread
+ * over that many connections (as a watch client multiplexes its watches on one stream).
  */
-export async function measureFanout(nodes: string[], subscribers: number, writes: number, inFlight = 16): Promise<FanoutResult> {
+export async function measureFanout(nodes: string[], subscribers: number, writes: number, inFlight = 16, connections = subscribers): Promise<FanoutResult> {
   const board = benchBoard('fan');
   const urls = nodes.map(wsUrl);
-  const sockets = await openAll(Array.from({ length: subscribers }, (_, i) => urls[i % urls.length]!));
+  const perSocket = subscribers / connections;
+  if (!Number.isInteger(perSocket)) throw new Error(`${subscribers} subscribers do not spread evenly over ${connections} connections`);
+  const sockets = await openAll(Array.from({ length: connections }, (_, i) => urls[i % urls.length]!));
   const writer = new BlackboardClient({ url: nodes[0]!, WebSocket });
   const sentAt: number[] = new Array(writes);
   const latencies: number[] = [];
   try {
-    await subscribeAll(sockets, board);
+    const timed = new Set<string>();
+    if (perSocket === 1) await subscribeAll(sockets, board);
+    else {
+      // The same share of subscriptions is timed on every connection.
+      const subs = await subscribeEach(sockets, board, perSocket);
+      const each = Math.max(1, Math.round(TIMED_SUBSCRIBERS / connections));
+      for (const ids of subs) for (const id of ids.slice(0, each)) timed.add(id);
+    }
     await writer.connect();
     // Sampled subscribers spread over the nodes; the clock is this process's for both ends.
-    const step = Math.max(1, Math.floor(subscribers / TIMED_SUBSCRIBERS));
-    for (let i = 0; i < subscribers; i += step) {
-      sockets[i]!.on('message', (data) => {
-        const now = performance.now();
-        for (const seq of seqsIn(data.toString())) {
-          const sent = sentAt[seq];
-          if (sent !== undefined) latencies.push(now - sent);
-        }
-      });
+    const time = (data: Buffer) => {
+      const now = performance.now();
+      for (const seq of seqsIn(data.toString())) {
+        const sent = sentAt[seq];
+        if (sent !== undefined) latencies.push(now - sent);
+      }
+    };
+    if (perSocket === 1) {
+      const step = Math.max(1, Math.floor(subscribers / TIMED_SUBSCRIBERS));
+      for (let i = 0; i < subscribers; i += step) sockets[i]!.on('message', time);
+    } else {
+      for (const ws of sockets) ws.on('message', (data: Buffer) => timed.has(subOf(data)) && time(data));
     }
     let t0 = 0;
-    const delivered = awaitDelivery(sockets, writes, () => t0);
+    const delivered = awaitDelivery(sockets, writes * perSocket, () => t0);
     t0 = performance.now();
     let next = 0;
     await Promise.all(

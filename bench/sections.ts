@@ -156,7 +156,7 @@ export function sectionSpecs(): SectionSpec[] {
         }
         return {
           title: 'Beside etcd',
-          note: `A private etcd ${result.version} (one member) spoken to as its users do, through the \`etcd3\` npm client (gRPC): one client for the 64 loops (the server gets one SDK connection), watches spread over 10 gRPC connections; each side takes turns with the other. etcd runs first without fsync (data in /dev/shm, \`--unsafe-no-fsync\`), as the Redis behind the server keeps nothing on disk, then with fsync on the disk Postgres uses, beside \`durable\` puts (acknowledged once Postgres has committed them). Goals: put and compare-and-set ≥ 3× etcd, lock cycle ≥ 3× etcd's Lock, events to the subscribers ≥ 2× etcd with p99 ≤ 100 ms, durable put ≥ 1× etcd with fsync.`,
+          note: `A private etcd ${result.version} (one member) spoken to as its users do, through the \`etcd3\` npm client (gRPC): one client for the 64 loops (the server gets one SDK connection), 1000 watches spread over 10 gRPC connections, beside 1000 subscriptions spread over 10 WebSocket connections (100 on each, as an etcd client multiplexes its watches on one stream; the Fan-out section gives each subscriber a connection of its own); each side takes turns with the other. etcd runs first without fsync (data in /dev/shm, \`--unsafe-no-fsync\`), as the Redis behind the server keeps nothing on disk, then with fsync on the disk Postgres uses, beside \`durable\` puts (acknowledged once Postgres has committed them). Goals: put and compare-and-set ≥ 3× etcd, lock cycle ≥ 3× etcd's Lock, events to the subscribers ≥ 2× etcd with p99 ≤ 100 ms, durable put ≥ 1× etcd with fsync.`,
           figures: result.figures,
         };
       },

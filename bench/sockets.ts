@@ -7,6 +7,8 @@ export function wsUrl(httpUrl: string): string {
 }
 
 const EVENTS_PREFIX = '{"push":"events"';
+const SUB = ',"sub":"';
+const QUOTE = 0x22;
 const REV = '"rev":';
 
 /**
@@ -69,6 +71,45 @@ export async function openAll(urls: string[], timeoutMs = 30_000): Promise<WebSo
 
 export function closeAll(sockets: Iterable<WebSocket>): void {
   for (const ws of sockets) ws.terminate();
+}
+
+/**
+ * Subscribes each socket `perSocket` times to `**` of the board (a client watching through
+ * several subscriptions on one connection, as etcd's clients multiplex watches on one
+ * stream); resolves with each socket's subscription ids once every reply is in.
+ */
+export async function subscribeEach(sockets: WebSocket[], board: string, perSocket: number): Promise<string[][]> {
+  return Promise.all(
+    sockets.map(
+      (ws) =>
+        new Promise<string[]>((resolve, reject) => {
+          const subs: string[] = [];
+          const onReply = (data: Buffer) => {
+            const reply = JSON.parse(data.toString()) as { ok?: boolean; result?: { sub: string }; error?: { code: string } };
+            if (!reply.ok) {
+              ws.off('message', onReply);
+              reject(new Error(`subscribe refused: ${reply.error?.code ?? 'unknown'}`));
+              return;
+            }
+            subs.push(reply.result!.sub);
+            if (subs.length === perSocket) {
+              ws.off('message', onReply);
+              resolve(subs);
+            }
+          };
+          ws.on('message', onReply);
+          for (let i = 1; i <= perSocket; i++) ws.send(JSON.stringify({ id: i, op: 'subscribe', board, patterns: ['**'] }));
+        }),
+    ),
+  );
+}
+
+/** The subscription an events push is for, read without decoding the frame ('' for any other frame). */
+export function subOf(frame: Buffer): string {
+  if (frame.indexOf(EVENTS_PREFIX) !== 0) return '';
+  const start = EVENTS_PREFIX.length + SUB.length;
+  if (frame.indexOf(SUB, EVENTS_PREFIX.length) !== EVENTS_PREFIX.length) return '';
+  return frame.toString('latin1', start, frame.indexOf(QUOTE, start));
 }
 
 /** Subscribes every socket to `**` of the board and resolves once each has its reply. */
