@@ -42,16 +42,16 @@ if fingerprint ~= '0' then
   end
 end
 
-if redis.call('EXISTS', meta) == 0 then return {-4} end
+local state = redis.call('HMGET', meta, 'rev', 'epoch', 'pw')
+if not state[1] then return {-4} end
+local watermark = state[3] and tonumber(state[3])
 
 local backlogLimit = tonumber(ARGV[#ARGV]) or 0
-if backlogLimit > 0 then
-  local state = redis.call('HMGET', meta, 'rev', 'pw')
-  if state[2] and tonumber(state[1]) - tonumber(state[2]) >= backlogLimit then return {-5} end
-end
+if backlogLimit > 0 and watermark and tonumber(state[1]) - watermark >= backlogLimit then return {-5} end
 
 local clock = redis.call('TIME')
 local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
+local nowText = string.format('%d', now)
 
 if ARGV[3] ~= '' then
   local lock = redis.call('HGET', locks, ARGV[3])
@@ -94,11 +94,13 @@ local schemaVersions, svPos = nil, pos
 if #ARGV - pos == nOps + 1 then schemaVersions, svPos = ARGV[pos], pos + 1 end
 
 local rev = redis.call('HINCRBY', meta, 'rev', 1)
-local epoch = redis.call('HGET', meta, 'epoch')
+-- Numbers are written as text once each: Lua formats a number anew (sprintf) at every concatenation.
+local revText = string.format('%d', rev)
+local epoch = state[2]
 local actor = ARGV[1]
-local lines = {rev, epoch, nOps}
+local lines = {revText, epoch, nOps}
 local results = {}
-local versionOut = 0
+local versionOut = '0'
 local valueOut = nil
 
 pos = opsStart
@@ -109,31 +111,32 @@ for i = 1, nOps do
   if kind == 'delete' then
     redis.call('HDEL', kv, key)
     redis.call('ZREM', idx, key)
-    event = '{"rev":' .. rev .. ',"key":' .. keyJson .. ',"type":"delete","version":0,"actor":' .. actor .. ',"ts":' .. now .. '}'
+    event = '{"rev":' .. revText .. ',"key":' .. keyJson .. ',"type":"delete","version":0,"actor":' .. actor .. ',"ts":' .. nowText .. '}'
     table.insert(results, '{}')
-    versionOut = 0
+    versionOut = '0'
   else
     local record = redis.call('HGET', kv, key)
-    local version, createRev = 1, rev
+    local version, createRev = 1, revText
     if record then
       local v, c = string.match(record, '^(%d+):(%d+):')
-      version, createRev = tonumber(v) + 1, tonumber(c)
+      version, createRev = tonumber(v) + 1, c
     else
       redis.call('ZADD', idx, 0, key)
     end
-    redis.call('HSET', kv, key, version .. ':' .. createRev .. ':' .. rev .. ':' .. value)
-    event = '{"rev":' .. rev .. ',"key":' .. keyJson .. ',"type":"put","version":' .. version .. ',"value":' .. value .. ',"actor":' .. actor .. ',"ts":' .. now .. '}'
+    local versionText = string.format('%d', version)
+    redis.call('HSET', kv, key, versionText .. ':' .. createRev .. ':' .. revText .. ':' .. value)
+    event = '{"rev":' .. revText .. ',"key":' .. keyJson .. ',"type":"put","version":' .. versionText .. ',"value":' .. value .. ',"actor":' .. actor .. ',"ts":' .. nowText .. '}'
     if kind == 'patch' then
-      table.insert(results, '{"version":' .. version .. ',"value":' .. value .. '}')
+      table.insert(results, '{"version":' .. versionText .. ',"value":' .. value .. '}')
       valueOut = value
     else
-      table.insert(results, '{"version":' .. version .. '}')
+      table.insert(results, '{"version":' .. versionText .. '}')
     end
-    versionOut = version
+    versionOut = versionText
   end
   if schemaVersions then
     local sv = ARGV[svPos + i - 1]
-    if kind ~= 'delete' and sv ~= '' then redis.call('HSET', schemaVersions, key, rev .. ':' .. sv)
+    if kind ~= 'delete' and sv ~= '' then redis.call('HSET', schemaVersions, key, revText .. ':' .. sv)
     else redis.call('HDEL', schemaVersions, key) end
   end
   table.insert(lines, key)
@@ -142,11 +145,10 @@ for i = 1, nOps do
 end
 
 local message = table.concat(lines, '\n')
-redis.call('XADD', log, rev .. '-0', 'm', message)
+redis.call('XADD', log, revText .. '-0', 'm', message)
 
 local floor = rev - tonumber(ARGV[6]) + 1
-local watermark = redis.call('HGET', meta, 'pw')
-if watermark and tonumber(watermark) + 1 < floor then floor = tonumber(watermark) + 1 end
+if watermark and watermark + 1 < floor then floor = watermark + 1 end
 if floor > 1 then redis.call('XTRIM', log, 'MINID', '~', floor .. '-0') end
 
 redis.call('PUBLISH', ARGV[7], message)
@@ -154,13 +156,13 @@ redis.call('PUBLISH', ARGV[7], message)
 local shape = ARGV[5]
 local result
 if shape == 'put' then
-  result = '{"version":' .. versionOut .. ',"rev":' .. rev .. '}'
+  result = '{"version":' .. versionOut .. ',"rev":' .. revText .. '}'
 elseif shape == 'patch' then
-  result = '{"version":' .. versionOut .. ',"rev":' .. rev .. ',"value":' .. valueOut .. '}'
+  result = '{"version":' .. versionOut .. ',"rev":' .. revText .. ',"value":' .. valueOut .. '}'
 elseif shape == 'delete' then
-  result = '{"rev":' .. rev .. '}'
+  result = '{"rev":' .. revText .. '}'
 else
-  result = '{"rev":' .. rev .. ',"results":[' .. table.concat(results, ',') .. ']}'
+  result = '{"rev":' .. revText .. ',"results":[' .. table.concat(results, ',') .. ']}'
 end
 
 -- Kept as long as REQ_ID_TTL_MS in store.ts says (a rebuild within that time starts a new epoch).

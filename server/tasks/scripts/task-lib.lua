@@ -22,8 +22,11 @@ local COMMIT_KEYS = {KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]}
 local KV, JOB, JOB_LOCK, FAILED, DELAYED = KEYS[2], KEYS[7], KEYS[8], KEYS[9], KEYS[10]
 local ACTOR, QUEUE, TASK_ID = ARGV[4], ARGV[5], ARGV[6]
 
--- cjson escapes '/' as '\/': valid JSON, but keys and values read better without it.
+-- cjson escapes '/' as '\/': valid JSON, but keys and values read better without it. A
+-- string with no control character, quote, backslash or byte past ASCII needs no escape at
+-- all (the common case: task ids, queue names, worker ids), so it is quoted as it is.
 local function json_string(s)
+  if not string.find(s, '[%c"\\\128-\255]') then return '"' .. s .. '"' end
   return (string.gsub(cjson.encode(s), '\\/', '/'))
 end
 
