@@ -3,7 +3,7 @@ import { WebSocket } from 'ws';
 import { BlackboardClient } from '../client/sdk/index.js';
 import { benchBoard } from './boards.js';
 import { admitted } from './context.js';
-import { awaitDelivery, closeAll, openAll, seqsIn, subOf, subscribeAll, subscribeEach, wsUrl } from './sockets.js';
+import { awaitDelivery, closeAll, openAll, seqsIn, subOf, subscribeAll, wsUrl } from './sockets.js';
 import { processCpuMs } from './machine.js';
 import { percentile, round, type Figure } from './stats.js';
 
@@ -72,16 +72,9 @@ export async function measureFanout(nodes: string[], subscribers: number, writes
   const sentAt: number[] = new Array(writes);
   const latencies: number[] = [];
   try {
-    const timed = new Set<string>();
-    if (perSocket === 1) await subscribeAll(sockets, board);
-    else {
-      // The same share of subscriptions is timed on every connection.
-      const subs = await subscribeEach(sockets, board, perSocket);
-      const each = Math.max(1, Math.round(TIMED_SUBSCRIBERS / connections));
-      for (const ids of subs) for (const id of ids.slice(0, each)) timed.add(id);
-    }
+    const subs = await subscribeAll(sockets, board, {}, perSocket);
     await writer.connect();
-    // Sampled subscribers spread over the nodes; the clock is this process's for both ends.
+    // Every step-th subscription is timed (the same share on every connection); the clock is this process's for both ends.
     const time = (data: Buffer) => {
       const now = performance.now();
       for (const seq of seqsIn(data.toString())) {
@@ -89,12 +82,11 @@ export async function measureFanout(nodes: string[], subscribers: number, writes
         if (sent !== undefined) latencies.push(now - sent);
       }
     };
-    if (perSocket === 1) {
-      const step = Math.max(1, Math.floor(subscribers / TIMED_SUBSCRIBERS));
-      for (let i = 0; i < subscribers; i += step) sockets[i]!.on('message', time);
-    } else {
-      for (const ws of sockets) ws.on('message', (data: Buffer) => timed.has(subOf(data)) && time(data));
-    }
+    const step = Math.max(1, Math.floor(subscribers / TIMED_SUBSCRIBERS));
+    subs.forEach((ids, s) => {
+      const timed = new Set(ids.filter((_, j) => (s * perSocket + j) % step === 0));
+      if (timed.size > 0) sockets[s]!.on('message', (data: Buffer) => timed.has(subOf(data)) && time(data));
+    });
     let t0 = 0;
     const delivered = awaitDelivery(sockets, writes * perSocket, () => t0);
     t0 = performance.now();

@@ -17,7 +17,7 @@ export function rssKiB(pid: number): number {
 const settle = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** RSS growth of `pid` while `n` connections are opened (after a warm-up that loads the code paths). */
-async function growth(pid: number, urls: (n: number) => string[], n: number, subscribe?: (sockets: WebSocket[]) => Promise<void>): Promise<number> {
+async function growth(pid: number, urls: (n: number) => string[], n: number, subscribe?: (sockets: WebSocket[]) => Promise<unknown>): Promise<number> {
   const warm = await openAll(urls(50));
   await subscribe?.(warm);
   closeAll(warm);

@@ -73,37 +73,6 @@ export function closeAll(sockets: Iterable<WebSocket>): void {
   for (const ws of sockets) ws.terminate();
 }
 
-/**
- * Subscribes each socket `perSocket` times to `**` of the board (a client watching through
- * several subscriptions on one connection, as etcd's clients multiplex watches on one
- * stream); resolves with each socket's subscription ids once every reply is in.
- */
-export async function subscribeEach(sockets: WebSocket[], board: string, perSocket: number): Promise<string[][]> {
-  return Promise.all(
-    sockets.map(
-      (ws) =>
-        new Promise<string[]>((resolve, reject) => {
-          const subs: string[] = [];
-          const onReply = (data: Buffer) => {
-            const reply = JSON.parse(data.toString()) as { ok?: boolean; result?: { sub: string }; error?: { code: string } };
-            if (!reply.ok) {
-              ws.off('message', onReply);
-              reject(new Error(`subscribe refused: ${reply.error?.code ?? 'unknown'}`));
-              return;
-            }
-            subs.push(reply.result!.sub);
-            if (subs.length === perSocket) {
-              ws.off('message', onReply);
-              resolve(subs);
-            }
-          };
-          ws.on('message', onReply);
-          for (let i = 1; i <= perSocket; i++) ws.send(JSON.stringify({ id: i, op: 'subscribe', board, patterns: ['**'] }));
-        }),
-    ),
-  );
-}
-
 /** The subscription an events push is for, read without decoding the frame ('' for any other frame). */
 export function subOf(frame: Buffer): string {
   if (frame.indexOf(EVENTS_PREFIX) !== 0) return '';
@@ -112,24 +81,45 @@ export function subOf(frame: Buffer): string {
   return frame.toString('latin1', start, frame.indexOf(QUOTE, start));
 }
 
-/** Subscribes every socket to `**` of the board and resolves once each has its reply. */
-export async function subscribeAll(sockets: WebSocket[], board: string | ((i: number) => string), extra: Record<string, unknown> = {}): Promise<void> {
+/** One socket's `count` subscriptions to `**` of the board; their ids once every reply is in. */
+function subscribeSocket(ws: WebSocket, board: string, count: number, extra: Record<string, unknown>): Promise<string[]> {
+  return new Promise<string[]>((resolve, reject) => {
+    const subs: string[] = [];
+    const onReply = (data: Buffer) => {
+      const reply = JSON.parse(data.toString()) as { ok?: boolean; result?: { sub: string }; error?: { code: string } };
+      if (!reply.ok) {
+        ws.off('message', onReply);
+        reject(new Error(`subscribe refused: ${reply.error?.code ?? 'unknown'}`));
+        return;
+      }
+      subs.push(reply.result!.sub);
+      if (subs.length === count) {
+        ws.off('message', onReply);
+        resolve(subs);
+      }
+    };
+    ws.on('message', onReply);
+    for (let id = 1; id <= count; id++) ws.send(JSON.stringify({ id, op: 'subscribe', board, patterns: ['**'], ...extra }));
+  });
+}
+
+/**
+ * Subscribes every socket `perSocket` times (several subscriptions on one connection, as
+ * etcd's clients multiplex watches on one stream) to `**` of the board, 500 sockets at a
+ * time; resolves with each socket's subscription ids once every reply is in.
+ */
+export async function subscribeAll(
+  sockets: WebSocket[],
+  board: string | ((i: number) => string),
+  extra: Record<string, unknown> = {},
+  perSocket = 1,
+): Promise<string[][]> {
+  const subs: string[][] = [];
   for (let i = 0; i < sockets.length; i += 500) {
-    await Promise.all(
-      sockets.slice(i, i + 500).map(
-        (ws, j) =>
-          new Promise<void>((resolve, reject) => {
-            const name = typeof board === 'string' ? board : board(i + j);
-            ws.once('message', (data) => {
-              const reply = JSON.parse(data.toString()) as { ok?: boolean; error?: { code: string } };
-              if (reply.ok) resolve();
-              else reject(new Error(`subscribe refused: ${reply.error?.code ?? 'unknown'}`));
-            });
-            ws.send(JSON.stringify({ id: 1, op: 'subscribe', board: name, patterns: ['**'], ...extra }));
-          }),
-      ),
-    );
+    const wave = sockets.slice(i, i + 500).map((ws, j) => subscribeSocket(ws, typeof board === 'string' ? board : board(i + j), perSocket, extra));
+    subs.push(...(await Promise.all(wave)));
   }
+  return subs;
 }
 
 /** Resolves when every socket has counted `expected` events; returns the seconds from `start()`. */

@@ -51,7 +51,6 @@ if backlogLimit > 0 and watermark and tonumber(state[1]) - watermark >= backlogL
 
 local clock = redis.call('TIME')
 local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
-local nowText = string.format('%d', now)
 
 if ARGV[3] ~= '' then
   local lock = redis.call('HGET', locks, ARGV[3])
@@ -96,6 +95,7 @@ if #ARGV - pos == nOps + 1 then schemaVersions, svPos = ARGV[pos], pos + 1 end
 local rev = redis.call('HINCRBY', meta, 'rev', 1)
 -- Numbers are written as text once each: Lua formats a number anew (sprintf) at every concatenation.
 local revText = string.format('%d', rev)
+local nowText = string.format('%d', now)
 local epoch = state[2]
 local actor = ARGV[1]
 local lines = {revText, epoch, nOps}
