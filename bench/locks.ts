@@ -2,9 +2,10 @@ import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import Redlock from 'redlock';
 import { WebSocket } from 'ws';
-import { BlackboardClient, BlackboardError, ErrorCode } from '../client/sdk/index.js';
+import { BlackboardClient } from '../client/sdk/index.js';
+import { admitted } from './context.js';
 import { countRedisCalls } from './redis-calls.js';
-import { round, runConcurrent, throughputFigures, type Figure } from './stats.js';
+import { alternate, round, runConcurrent, throughputFigures, type Figure } from './stats.js';
 
 export interface LockBenchOptions {
   /** A running server, `http://host:port`. */
@@ -16,43 +17,7 @@ export interface LockBenchOptions {
 }
 
 const TTL_MS = 30_000;
-/** The two sides of a figure run in alternating slices, so that load from elsewhere falls on both alike. */
-const SLICES = 4;
 const tag = () => randomBytes(6).toString('hex');
-
-type Run = Awaited<ReturnType<typeof runConcurrent>>;
-
-/** A write refused by admission control (the server is saturated) is retried after the hint. */
-async function admitted<T>(write: () => Promise<T>): Promise<T> {
-  for (;;) {
-    try {
-      return await write();
-    } catch (err) {
-      if (!(err instanceof BlackboardError && err.code === ErrorCode.RATE_LIMITED)) throw err;
-      await new Promise((r) => setTimeout(r, Number(err.details?.retryAfterMs ?? 100)));
-    }
-  }
-}
-
-async function sideBySide(
-  total: number,
-  inFlight: number,
-  measured: (i: number) => Promise<unknown>,
-  baseline: (i: number) => Promise<unknown>,
-): Promise<{ measured: Run; baseline: Run }> {
-  const runs = { measured: [] as Run[], baseline: [] as Run[] };
-  const slice = Math.ceil(total / SLICES);
-  for (let s = 0; s < SLICES; s++) {
-    const offset = s * slice;
-    runs.baseline.push(await runConcurrent(slice, inFlight, (i) => baseline(offset + i)));
-    runs.measured.push(await runConcurrent(slice, inFlight, (i) => measured(offset + i)));
-  }
-  const merge = (parts: Run[]): Run => ({
-    latencies: parts.flatMap((p) => p.latencies).sort((a, b) => a - b),
-    seconds: parts.reduce((sum, p) => sum + p.seconds, 0),
-  });
-  return { measured: merge(runs.measured), baseline: merge(runs.baseline) };
-}
 
 /**
  * Locks through the whole server beside plain Redlock on the same Redis, in the same run:
@@ -75,7 +40,7 @@ export async function benchLocks(options: LockBenchOptions): Promise<Figure[]> {
       const rawTag = tag();
       const board = `bench-locks-${tag()}`;
       await admitted(() => client.put(board, 'warmup', 1));
-      const { measured, baseline: raw } = await sideBySide(
+      const { measured, baseline: raw } = await alternate(
         total,
         inFlight,
         async (i) => {
@@ -89,7 +54,7 @@ export async function benchLocks(options: LockBenchOptions): Promise<Figure[]> {
       );
       figures.push(...throughputFigures(`lock acquire+release, ${inFlight} in flight`, measured, raw, 'raw Redlock acquire+release (ioredis, same Redis)'));
       // The floor: a cycle is two revisions, as are two puts in a row through the server.
-      const { measured: cycles, baseline: puts } = await sideBySide(
+      const { measured: cycles, baseline: puts } = await alternate(
         total,
         inFlight,
         async (i) => {
@@ -166,7 +131,7 @@ export async function benchLocks(options: LockBenchOptions): Promise<Figure[]> {
       [1, Math.round(2_000 * options.scale)],
       [64, Math.round(20_000 * options.scale)],
     ] as const) {
-      const { measured: fenced, baseline: unfenced } = await sideBySide(
+      const { measured: fenced, baseline: unfenced } = await alternate(
         total,
         inFlight,
         (i) => admitted(() => client.put(board, `fenced/${i % 100}`, value, { fence })),
