@@ -110,14 +110,44 @@ export class TcpFlooder {
     return this.replies.filter((r) => (r.error as { code?: string } | undefined)?.code === code);
   }
 
+  /** Replies that succeeded. */
+  get ok(): number {
+    return this.replies.filter((r) => r.ok === true).length;
+  }
+
+  /** Writes `count` frames in one go, so the server reads them together; `text(id)` is each one's text, ids counting on from `sent`. */
+  sendBatch(count: number, text: (id: number) => string): void {
+    const parts: Buffer[] = [];
+    for (let i = 0; i < count; i++) parts.push(TcpFlooder.frame(text(++this.sent)));
+    this.socket.write(Buffer.concat(parts));
+  }
+
   /** Writes `frame` as fast as the socket drains until the server closes the connection; bounded in count and time. */
-  async flood(frame: Buffer, maxFrames: number, maxMs: number): Promise<void> {
+  flood(frame: Buffer, maxFrames: number, maxMs: number): Promise<void> {
+    return this.floodWith(
+      () => {
+        this.socket.write(frame);
+        this.sent++;
+      },
+      false,
+      maxFrames,
+      maxMs,
+    );
+  }
+
+  /** As `flood`, in batches of `perWrite` frames (see `sendBatch`), reading replies between batches. */
+  floodBatches(perWrite: number, text: (id: number) => string, maxFrames: number, maxMs: number): Promise<void> {
+    return this.floodWith(() => this.sendBatch(perWrite, text), true, maxFrames, maxMs);
+  }
+
+  private async floodWith(write: () => void, yieldEach: boolean, maxFrames: number, maxMs: number): Promise<void> {
     const deadline = Date.now() + maxMs;
     while (this.closeCode === null && !this.socket.destroyed && this.sent < maxFrames && Date.now() < deadline) {
-      this.socket.write(frame);
-      this.sent++;
+      write();
       if (this.socket.writableNeedDrain) {
         await Promise.race([new Promise((r) => this.socket.once('drain', r)), this.done, new Promise((r) => setTimeout(r, 200))]);
+      } else if (yieldEach) {
+        await new Promise((r) => setImmediate(r));
       }
     }
     await Promise.race([this.done, new Promise((r) => setTimeout(r, 5_000))]);

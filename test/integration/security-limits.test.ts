@@ -1,9 +1,9 @@
-import { connect, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { normalizeOrigin, originAllowed, originPolicy } from '../../server/security/origin.js';
 import { StrikeCounter, TokenBucket } from '../../server/security/rate-limit.js';
 import { freePort, spawnServer, type ServerProcess } from '../helpers/process-server.js';
 import { RawSocket } from '../helpers/raw-socket.js';
+import { TcpFlooder } from '../helpers/tcp-flooder.js';
 import { randomBoard, startTestServer, waitFor, type TestServer } from '../helpers/server.js';
 
 type Reply = Record<string, unknown>;
@@ -43,115 +43,11 @@ describe('the pieces, alone', () => {
   });
 });
 
-/**
- * A flooding client that costs its sender almost nothing: it speaks WebSocket over a
- * bare TCP socket and writes pre-built frames (masked with a zero key, as the protocol
- * allows) many at a time, so the load lands on the server, not on this test process.
- */
-class TcpFlooder {
-  sent = 0;
-  readonly replies: Reply[] = [];
-  closeCode: number | null = null;
-  private inbound = Buffer.alloc(0);
-  private upgraded = false;
-  private readonly done: Promise<void>;
-
-  constructor(
-    private readonly socket: Socket,
-    private readonly board: string,
-  ) {
-    socket.on('data', (chunk: Buffer) => this.read(chunk));
-    socket.on('error', () => undefined);
-    this.done = new Promise((resolve) => socket.once('close', () => resolve()));
-  }
-
-  static open(port: number, board: string): Promise<TcpFlooder> {
-    return new Promise((resolve, reject) => {
-      const socket = connect(port, '127.0.0.1');
-      const flooder = new TcpFlooder(socket, board);
-      socket.once('error', reject);
-      socket.once('connect', () =>
-        socket.write(
-          'GET /v1/ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
-            'Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n',
-        ),
-      );
-      const check = setInterval(() => {
-        if (flooder.upgraded) {
-          clearInterval(check);
-          resolve(flooder);
-        }
-      }, 5);
-    });
-  }
-
-  private read(chunk: Buffer): void {
-    this.inbound = Buffer.concat([this.inbound, chunk]);
-    if (!this.upgraded) {
-      const end = this.inbound.indexOf('\r\n\r\n');
-      if (end === -1) return;
-      this.upgraded = this.inbound.subarray(0, 12).toString() === 'HTTP/1.1 101';
-      this.inbound = this.inbound.subarray(end + 4);
-    }
-    for (;;) {
-      if (this.inbound.length < 2) return;
-      const opcode = this.inbound[0]! & 0x0f;
-      let length = this.inbound[1]! & 0x7f;
-      let offset = 2;
-      if (length === 126) {
-        if (this.inbound.length < 4) return;
-        length = this.inbound.readUInt16BE(2);
-        offset = 4;
-      } else if (length === 127) {
-        if (this.inbound.length < 10) return;
-        length = Number(this.inbound.readBigUInt64BE(2));
-        offset = 10;
-      }
-      if (this.inbound.length < offset + length) return;
-      const payload = this.inbound.subarray(offset, offset + length);
-      this.inbound = this.inbound.subarray(offset + length);
-      if (opcode === 8) this.closeCode = payload.length >= 2 ? payload.readUInt16BE(0) : 1005;
-      if (opcode === 1) this.replies.push(JSON.parse(payload.toString()) as Reply);
-    }
-  }
-
-  get ok(): number {
-    return this.replies.filter((r) => r.ok === true).length;
-  }
-
-  get limited(): Reply[] {
-    return this.replies.filter((r) => code(r) === 'RATE_LIMITED');
-  }
-
-  /** Writes `count` frames in one go, so the server reads them together. */
-  send(count: number, key = 'k'): void {
-    const parts: Buffer[] = [];
-    for (let i = 0; i < count; i++) {
-      const payload = Buffer.from(`{"id":${++this.sent},"op":"get","board":"${this.board}","key":"${key}"}`);
-      parts.push(Buffer.from([0x81, 0x80 | payload.length, 0, 0, 0, 0]), payload);
-    }
-    this.socket.write(Buffer.concat(parts));
-  }
-
-  close(): void {
-    this.socket.destroy();
-  }
-
-  /** Writes as fast as the socket drains until the server closes the connection; bounded in count and time. */
-  async flood(): Promise<void> {
-    const deadline = Date.now() + 10_000;
-    while (this.closeCode === null && !this.socket.destroyed && this.sent < 200_000 && Date.now() < deadline) {
-      this.send(500);
-      if (this.socket.writableNeedDrain) {
-        await Promise.race([new Promise((r) => this.socket.once('drain', r)), this.done, new Promise((r) => setTimeout(r, 200))]);
-      } else {
-        await new Promise((r) => setImmediate(r));
-      }
-    }
-    await Promise.race([this.done, new Promise((r) => setTimeout(r, 5_000))]);
-    this.socket.destroy();
-  }
-}
+/** Frames that read a key of a board, numbered by the flooder. */
+const gets =
+  (board: string, key = 'k') =>
+  (id: number) =>
+    `{"id":${id},"op":"get","board":"${board}","key":"${key}"}`;
 
 describe('request rate', () => {
   let proc: ServerProcess;
@@ -188,18 +84,18 @@ describe('request rate', () => {
     // One request a second refills the bucket too slowly for a busy machine's pauses to matter.
     await using server = await startTestServer({ env: { RATE_LIMIT_RPS: '1', RATE_LIMIT_BURST: '100', RATE_LIMIT_CLOSE_AFTER: '1000' } });
     const board = randomBoard('sl');
-    const client = await TcpFlooder.open(server.port, board);
+    const client = await TcpFlooder.open(server.port);
     // 150 frames in one write arrive together: 100 fit the bucket, the rest find it empty.
-    client.send(150, 'missing');
+    client.sendBatch(150, gets(board, 'missing'));
     await waitFor(() => client.replies.length >= 150, 10_000, '150 replies');
-    const limited = client.limited;
+    const limited = client.refused('RATE_LIMITED');
     expect(limited.length).toBeGreaterThanOrEqual(40);
     expect(client.replies.filter((r) => code(r) === 'NOT_FOUND').length).toBe(150 - limited.length);
     expect(new Set(client.replies.map((r) => r.id)).size).toBe(150);
     const wait = Math.max(...limited.map((r) => (r.error as { details: { retryAfterMs: number } }).details.retryAfterMs));
     expect(wait).toBeGreaterThan(0);
     await new Promise((r) => setTimeout(r, wait));
-    client.send(1, 'missing');
+    client.sendBatch(1, gets(board, 'missing'));
     await waitFor(() => client.replies.length === 151, 10_000, 'the next reply');
     expect(code(client.replies[150]!)).toBe('NOT_FOUND');
     expect(client.closeCode).toBeNull();
@@ -219,22 +115,22 @@ describe('request rate', () => {
     const measured = latencies(polite, board, () => !flooding);
     const floods: TcpFlooder[] = [];
     for (let round = 0; round < 5; round++) {
-      const flooder = await TcpFlooder.open(proc.port, board);
-      await flooder.flood();
+      const flooder = await TcpFlooder.open(proc.port);
+      await flooder.floodBatches(500, gets(board), 200_000, 10_000);
       floods.push(flooder);
     }
     flooding = false;
     const loaded = await measured;
 
     console.info(
-      `floods: ${floods.map((f) => `${f.sent} sent, ${f.ok} ok, ${f.limited.length} limited, closed ${f.closeCode}`).join('; ')}.\n` +
+      `floods: ${floods.map((f) => `${f.sent} sent, ${f.ok} ok, ${f.refused('RATE_LIMITED').length} limited, closed ${f.closeCode}`).join('; ')}.\n` +
         `polite client alone: ${summary(quiet.all)}; during the floods: ${summary(loaded.all)}`,
     );
     for (const f of floods) {
       // Exactly RATE_LIMIT_CLOSE_AFTER refusals, then the close; requests of its burst still running then get no reply.
       expect(f.closeCode).toBe(4029);
-      expect(f.limited.length).toBe(100);
-      const sample = f.limited[0]!;
+      expect(f.refused('RATE_LIMITED').length).toBe(100);
+      const sample = f.refused('RATE_LIMITED')[0]!;
       const details = (sample.error as { details: { retryAfterMs: number } }).details;
       expect(details.retryAfterMs).toBeGreaterThan(0);
       expect(details.retryAfterMs).toBeLessThanOrEqual(1_000);
