@@ -73,11 +73,14 @@ export function closeAll(sockets: Iterable<WebSocket>): void {
   for (const ws of sockets) ws.terminate();
 }
 
-/** The subscription an events push is for, read without decoding the frame ('' for any other frame). */
+/**
+ * The subscription an events push is for, read without decoding the frame ('' for any other
+ * frame). `lastIndexOf(x, at)` only looks at `at` and before, so another frame is not scanned.
+ */
 export function subOf(frame: Buffer): string {
-  if (frame.indexOf(EVENTS_PREFIX) !== 0) return '';
+  if (frame.lastIndexOf(EVENTS_PREFIX, 0) !== 0) return '';
+  if (frame.lastIndexOf(SUB, EVENTS_PREFIX.length) !== EVENTS_PREFIX.length) return '';
   const start = EVENTS_PREFIX.length + SUB.length;
-  if (frame.indexOf(SUB, EVENTS_PREFIX.length) !== EVENTS_PREFIX.length) return '';
   return frame.toString('latin1', start, frame.indexOf(QUOTE, start));
 }
 
