@@ -95,7 +95,7 @@ export function sectionSpecs(): SectionSpec[] {
     },
     {
       title: 'Tasks',
-      note: 'Tasks end to end (enqueue over one WebSocket, pushed to a remote worker on another, completed) beside a raw BullMQ Worker in the benchmark process at the same concurrency on the same Redis; Redis commands per task counted with MONITOR (untimed), enqueue to completion. Goal: ≥ 0.4 of raw BullMQ.',
+      note: 'Tasks end to end (enqueue over one WebSocket, pushed to a remote worker on another, completed) beside a raw BullMQ Worker in the benchmark process at the same concurrency on the same Redis. Each side first runs an untimed quarter-size turn (connections, JIT), then the two take two timed turns each in alternation, each timed from the first enqueue to the last completion (connecting and registering the worker untimed). Redis commands per task counted with MONITOR (untimed), enqueue to completion. Goal: ≥ 0.4 of raw BullMQ.',
       external: true,
       run: async (ctx) =>
         (await import('./tasks.js')).benchTasks({

@@ -70,9 +70,24 @@ export function throughputFigures(
 }
 
 /**
- * Two paths at the same concurrency taking turns in `slices` slices, so that a drift in the
- * machine's speed (other work, a CPU frequency change) falls on both alike.
+ * Two paths taking `turns` turns each, the baseline first in each pair, so that a drift in the
+ * machine's speed (other work, a CPU frequency change) falls on both alike. `turn` gets the
+ * pair's index.
  */
+export async function inTurns<T>(
+  turns: number,
+  measured: (turn: number) => Promise<T>,
+  baseline: (turn: number) => Promise<T>,
+): Promise<{ measured: T[]; baseline: T[] }> {
+  const runs = { measured: [] as T[], baseline: [] as T[] };
+  for (let turn = 0; turn < turns; turn++) {
+    runs.baseline.push(await baseline(turn));
+    runs.measured.push(await measured(turn));
+  }
+  return runs;
+}
+
+/** Two paths at the same concurrency taking turns (inTurns) in `slices` slices of `total` operations. */
 export async function alternate(
   total: number,
   inFlight: number,
@@ -81,13 +96,12 @@ export async function alternate(
   slices = 4,
 ): Promise<{ measured: { latencies: number[]; seconds: number }; baseline: { latencies: number[]; seconds: number } }> {
   type Run = { latencies: number[]; seconds: number };
-  const runs = { measured: [] as Run[], baseline: [] as Run[] };
   const slice = Math.max(1, Math.ceil(total / slices));
-  for (let s = 0; s < slices; s++) {
-    const offset = s * slice;
-    runs.baseline.push(await runConcurrent(slice, inFlight, (i) => baseline(offset + i)));
-    runs.measured.push(await runConcurrent(slice, inFlight, (i) => measured(offset + i)));
-  }
+  const runs = await inTurns(
+    slices,
+    (s) => runConcurrent(slice, inFlight, (i) => measured(s * slice + i)),
+    (s) => runConcurrent(slice, inFlight, (i) => baseline(s * slice + i)),
+  );
   const merge = (parts: Run[]): Run => ({
     latencies: parts.flatMap((p) => p.latencies).sort((a, b) => a - b),
     seconds: parts.reduce((sum, p) => sum + p.seconds, 0),
