@@ -38,7 +38,7 @@ function client(url: string, agent: string): BlackboardClient {
 }
 
 /** One turn of `total` tasks: its wall time, and the CPU time of the process that did the work. */
-interface Turn {
+export interface Turn {
   tasks: number;
   seconds: number;
   cpuMs: number;
@@ -49,7 +49,7 @@ interface Turn {
  * and registering the worker are not timed: the clock runs from the first enqueue to the last
  * completion, and the CPU time is the server's (`serverPid`) over that time.
  */
-async function throughServer(url: string, total: number, checkpoints: number, serverPid?: number): Promise<Turn> {
+export async function throughServer(url: string, total: number, checkpoints: number, serverPid?: number): Promise<Turn> {
   const board = `bench-tasks-${tag()}`;
   const producer = client(url, 'bench-producer');
   const worker = client(url, 'bench-worker');
