@@ -48,6 +48,15 @@ const FRAMES_PER_TURN = 16;
 const PAUSE_AT = 256;
 
 /**
+ * The heartbeat pings a node's connections in this many slices, one slice per tenth of
+ * HEARTBEAT_MS, rather than all at once: a ping is a write to each socket, and a node with
+ * thousands of connections would hold its event loop (and every event and reply behind it)
+ * for as long as a thousand writes take, every HEARTBEAT_MS. Each connection is still pinged
+ * once per HEARTBEAT_MS and dropped at its next ping if it has not answered.
+ */
+const HEARTBEAT_SLICES = 10;
+
+/**
  * Paces the frames of one connection: at most FRAMES_PER_TURN are started per turn of the
  * event loop, so a connection that sends a thousand frames in one packet does not hold the
  * loop while every other connection waits. A connection with more waiting stops being read
@@ -109,6 +118,10 @@ class FramePacer {
 export class WsGateway {
   readonly wss: WebSocketServer;
   private heartbeat: NodeJS.Timeout | null = null;
+  /** The connections of each heartbeat slice; a connection joins the slice after the last one's. */
+  private readonly beatSlices: Array<Set<Session>> = Array.from({ length: HEARTBEAT_SLICES }, () => new Set());
+  private nextSlice = 0;
+  private beatTick = 0;
   private accepting = true;
 
   constructor(
@@ -137,7 +150,8 @@ export class WsGateway {
         refuse(socket, 400, 'upgrade failed');
       });
     });
-    this.heartbeat = setInterval(() => this.beat(), this.services.config.HEARTBEAT_MS);
+    const tickMs = Math.max(1, Math.floor(this.services.config.HEARTBEAT_MS / HEARTBEAT_SLICES));
+    this.heartbeat = setInterval(() => this.beat(), tickMs);
     this.heartbeat.unref();
   }
 
@@ -183,6 +197,9 @@ export class WsGateway {
       { scopes: identity.scopes, expiresAt: identity.expiresAt },
     );
     this.sessions.add(session);
+    const slice = this.beatSlices[this.nextSlice]!;
+    this.nextSlice = (this.nextSlice + 1) % HEARTBEAT_SLICES;
+    slice.add(session);
     this.guard?.opened(session);
     log.debug('connection opened');
     ws.on('pong', () => {
@@ -207,14 +224,20 @@ export class WsGateway {
       session.closed = true;
       pacer.clear();
       this.sessions.delete(session);
+      slice.delete(session);
       log.debug({ code }, 'connection closed');
       this.onSessionClosed(session).catch((err: unknown) => log.warn({ err }, 'releasing a closed connection failed'));
     });
   }
 
-  /** A peer that did not answer the previous ping is gone: drop it, and its locks and presence with it. */
+  /**
+   * One slice of the connections (the next in turn): a peer that did not answer its previous
+   * ping is gone: drop it, and its locks and presence with it; the others are pinged.
+   */
   private beat(): void {
-    for (const session of this.sessions) {
+    const slice = this.beatSlices[this.beatTick]!;
+    this.beatTick = (this.beatTick + 1) % HEARTBEAT_SLICES;
+    for (const session of slice) {
       if (!session.alive) {
         session.log.info('no pong since the last ping; dropping the connection');
         session.ws.terminate();
