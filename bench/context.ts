@@ -3,6 +3,7 @@ import { WebSocket } from 'ws';
 import { BlackboardClient, BlackboardError, ErrorCode } from '../client/sdk/index.js';
 import { BoardStore } from '../server/board/store.js';
 import type { RedisClient } from '../server/board/scripts.js';
+import { loadConfig } from '../server/config.js';
 import { connectRedis } from '../server/redis.js';
 import type { Plan } from './plan.js';
 
@@ -19,6 +20,26 @@ export interface BenchContext {
   serverEnv: Record<string, string>;
   /** The server process, to read the CPU time it spends. */
   serverPid?: number;
+}
+
+/**
+ * The environment the benchmark runs the server with: no per-connection or per-agent request
+ * limit (each connection is an agent of its own: the per-agent limit would cap it as the
+ * per-connection one would), write admission at the server's own defaults (the process helper
+ * turns it off for tests), history only with a database.
+ */
+export function benchServerEnv(redisUrl: string, databaseUrl?: string): Record<string, string> {
+  const defaults = loadConfig({});
+  return {
+    LOG_LEVEL: 'error',
+    REDIS_URL: redisUrl,
+    ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}),
+    RATE_LIMIT_RPS: '0',
+    RATE_LIMIT_AGENT_RPS: '0',
+    ADMISSION_LAG_MS: String(defaults.ADMISSION_LAG_MS),
+    ADMISSION_BACKLOG_MS: String(defaults.ADMISSION_BACKLOG_MS),
+    ADMISSION_MAX_COMMITS: String(defaults.ADMISSION_MAX_COMMITS),
+  };
 }
 
 export async function rawStore(redisUrl: string): Promise<{ redis: RedisClient; store: BoardStore }> {

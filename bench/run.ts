@@ -6,12 +6,11 @@
  * work; BENCH_QUICK=1 runs a reduced version in about a minute.
  */
 import { Redis } from 'ioredis';
-import { loadConfig } from '../server/config.js';
 import { freePort, spawnServer, type ServerProcess } from '../test/helpers/process-server.js';
 import { testDatabase } from '../test/helpers/pg-database.js';
 import { startRedisProcess, type RedisProcess } from '../test/helpers/redis-process.js';
 import { adoptNewBoards, knownBoards, removeBenchBoards } from './boards.js';
-import { rawStore, refusals, type BenchContext } from './context.js';
+import { benchServerEnv, rawStore, refusals, type BenchContext } from './context.js';
 import { makePlan } from './plan.js';
 import { cpuMark, otherShare } from './machine.js';
 import { writeReport, type Section } from './report.js';
@@ -70,19 +69,7 @@ async function main(): Promise<void> {
     privateRedis = givenRedis ? null : await startRedisProcess();
     const redisUrl = givenRedis ?? privateRedis!.url;
     admin = new Redis(redisUrl, { maxRetriesPerRequest: 1 });
-    const serverEnv = {
-      LOG_LEVEL: 'error',
-      REDIS_URL: redisUrl,
-      DATABASE_URL: db.url,
-      RATE_LIMIT_RPS: '0',
-      // Each connection is an agent of its own: the per-agent request limit would cap it as the per-connection one would.
-      RATE_LIMIT_AGENT_RPS: '0',
-      // The server's own default, stated because the process helper turns admission off for tests.
-      ADMISSION_LAG_MS: String(loadConfig({}).ADMISSION_LAG_MS),
-      ADMISSION_BACKLOG_MS: String(loadConfig({}).ADMISSION_BACKLOG_MS),
-      ADMISSION_MAX_COMMITS: String(loadConfig({}).ADMISSION_MAX_COMMITS),
-      MAX_OUTBOUND_BYTES: String(64 * 1024 * 1024),
-    };
+    const serverEnv = { ...benchServerEnv(redisUrl, db.url), MAX_OUTBOUND_BYTES: String(64 * 1024 * 1024) };
     const port = await freePort();
     server = await spawnServer(port, serverEnv);
     raw = await rawStore(redisUrl);

@@ -8,11 +8,12 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { Redis } from 'ioredis';
-import { loadConfig } from '../server/config.js';
 import { testDatabase } from '../test/helpers/pg-database.js';
 import { freePort, spawnServer, stopServer } from '../test/helpers/process-server.js';
 import { startRedisProcess } from '../test/helpers/redis-process.js';
+import { benchServerEnv } from './context.js';
 import { cpuMark, processCpuMs } from './machine.js';
+import { percentile } from './stats.js';
 import { throughServer } from './tasks.js';
 
 const rounds = Number(process.env.ROUNDS ?? 5);
@@ -34,22 +35,11 @@ function postgresPids(): number[] {
 }
 
 const sumCpu = (pids: number[]) => pids.reduce((ms, pid) => ms + processCpuMs(pid), 0);
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? 0;
 
 async function measure(redisUrl: string, history: boolean): Promise<void> {
   const db = testDatabase('bbcosts');
   const port = await freePort();
-  const defaults = loadConfig({});
-  const server = await spawnServer(port, {
-    LOG_LEVEL: 'error',
-    REDIS_URL: redisUrl,
-    ...(history ? { DATABASE_URL: db.url } : {}),
-    RATE_LIMIT_RPS: '0',
-    RATE_LIMIT_AGENT_RPS: '0',
-    ADMISSION_LAG_MS: String(defaults.ADMISSION_LAG_MS),
-    ADMISSION_BACKLOG_MS: String(defaults.ADMISSION_BACKLOG_MS),
-    ADMISSION_MAX_COMMITS: String(defaults.ADMISSION_MAX_COMMITS),
-  });
+  const server = await spawnServer(port, benchServerEnv(redisUrl, history ? db.url : undefined));
   const admin = new Redis(redisUrl);
   try {
     const redisPid = Number(/process_id:(\d+)/.exec(await admin.info('server'))?.[1]);
@@ -79,7 +69,10 @@ async function measure(redisUrl: string, history: boolean): Promise<void> {
       rows.postgres.push(perTask(sumCpu(pg) - before.postgres));
       rows.clients.push(perTask((clients.user + clients.system) / 1000));
     }
-    const fmt = (values: number[]) => `${Math.round(median(values))} (${Math.round(Math.min(...values))}-${Math.round(Math.max(...values))})`;
+    const fmt = (values: number[]) => {
+      const sorted = [...values].sort((a, b) => a - b);
+      return `${Math.round(percentile(sorted, 50))} (${Math.round(sorted[0] ?? 0)}-${Math.round(sorted[sorted.length - 1] ?? 0)})`;
+    };
     process.stdout.write(
       `history ${history ? 'on ' : 'off'}: ${fmt(rows.rate)} tasks/s; CPU µs per task: server ${fmt(rows.server)}, Redis ${fmt(rows.redis)}, ` +
         `Postgres ${fmt(rows.postgres)}, clients ${fmt(rows.clients)}; machine busy ${fmt(rows.busy)}% (median of ${rounds} rounds of ${tasks} tasks, ${checkpoints} checkpoints each; range)\n`,
