@@ -59,7 +59,7 @@ export function sectionSpecs(): SectionSpec[] {
     },
     {
       title: 'Light load: event latency',
-      note: "Writes offered at 50/s (a timer, whatever the replies do) to a board with 1000 subscribers; every subscriber, in a child process, times every event from the write's send (process.hrtime: a clock all processes on the machine share), so the first and the last subscriber of each round count alike. Baseline: a bare ws server broadcasting one frame per write, as it arrives, at the same rate to 1000 sockets; the two take turns. Goal: event p99 ≤ 1.5× the bare broadcast's and ≤ 20 ms.",
+      note: "Writes offered at 50/s (a timer, whatever the replies do) to a board with 1000 subscribers; every subscriber (a bare TCP socket that reads WebSocket frames and nothing more, all of them in a child process) times every event from the write's send (process.hrtime: a clock all processes on the machine share), so the first and the last subscriber of each round count alike. Baseline: a bare ws server broadcasting one frame per write, as it arrives, at the same rate to 1000 sockets; the two take turns. Goal: event p99 ≤ 1.5× the bare broadcast's and ≤ 20 ms.",
       run: async (ctx) => benchLightLoad(ctx, { subscribers: ctx.plan.quick ? 200 : 1_000, rate: 50, seconds: ctx.plan.quick ? 2 : 6 }),
     },
     {
