@@ -25,12 +25,14 @@ const FLUSH_SLICE_MS = 2;
  * never stuck behind a long fan-out. Subscribers with the same patterns at the same
  * position get the same frames, encoded once per round and shared as one Buffer.
  *
- * When events arrive while a round is still being flushed (a backlog), the next round is
- * spaced from the start of that one by the number of sessions it flushed over
- * `framesPerSecond`: a round to 1000 subscribers costs 1000 sends whether it carries one
- * event or fifty, so under load the events that arrive meanwhile ride in the next round's
- * frames instead of each costing every subscriber a frame of its own. Events that find no
- * round under way (light load) start one at once: spacing them would only add latency.
+ * When events keep arriving while rounds are being flushed (a backlog: two rounds in a row
+ * ended with events queued behind them), the next round is spaced from the start of the last
+ * one by the number of sessions it flushed over `framesPerSecond`: a round to 1000
+ * subscribers costs 1000 sends whether it carries one event or fifty, so under load the
+ * events that arrive meanwhile ride in the next round's frames instead of each costing every
+ * subscriber a frame of its own. Events that find no round under way, or land on one round
+ * under way (light load, where a round to 1000 subscribers lasts about as long as the gap
+ * between writes), start a round at once: spacing them would only add latency.
  *
  * It also measures the fan-out backlog: how long the oldest event not yet handed to a
  * socket has waited. Write admission refuses writes once that passes its budget.
@@ -47,7 +49,9 @@ export class FlushScheduler {
   private scheduled = false;
   /** Earliest start of the next round (performance.now() ms), when it is paced. */
   private nextRoundAt = 0;
-  /** Events arrived while the last round was flushed: the next round waits for `nextRoundAt`. */
+  /** Rounds in a row that ended with events queued behind them. */
+  private backedUp = 0;
+  /** Events kept arriving while the last rounds were flushed: the next round waits for `nextRoundAt`. */
   private paced = false;
   /** Frames built this round, by subscription id, pattern set and revision range. */
   readonly shared = new Map<string, Buffer[]>();
@@ -102,8 +106,11 @@ export class FlushScheduler {
       this.roundIndex = 0;
       this.roundSince = 0;
       this.shared.clear();
-      this.paced = this.dirty.size > 0;
-      if (!this.paced) return;
+      // One event landing on a round under way (light load, a few ms of jitter) goes in the
+      // next round at once; only a backlog that outlasts a second round is paced.
+      this.backedUp = this.dirty.size > 0 ? this.backedUp + 1 : 0;
+      this.paced = this.backedUp > 1;
+      if (this.backedUp === 0) return;
     }
     this.schedule();
   }
