@@ -24,7 +24,7 @@ describe('FrameSocket', () => {
     });
     await new Promise((r) => wss.once('listening', r));
     const address = wss.address();
-    url = `ws://127.0.0.1:${typeof address === 'object' ? address.port : 0}/v1/ws?x=1`;
+    url = `ws://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}/v1/ws?x=1`;
   });
   afterAll(async () => {
     await new Promise((r) => wss.close(r));
