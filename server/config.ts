@@ -108,7 +108,7 @@ export const configSchema = z.object({
       'Largest revision (the events of one write together, values and patches included) → TOO_LARGE at write time, nothing applied. Must be below MAX_OUTBOUND_BYTES, so that a subscriber closed with 4008 can always resume. Unset: 4 MiB, or half of MAX_OUTBOUND_BYTES when that is less.',
     ),
   FANOUT_FRAMES_PER_SECOND: int(0, 10_000_000, 50_000).describe(
-    'Event frames per second this node aims to send at most under load: when events queue up behind a flush round still under way, the next round to many subscribers is spaced so that, and the events waiting meanwhile share a frame (more events per frame, same delivery rate); a round with nothing queued behind it goes at once; 0 never spaces them.',
+    'Event frames per second this node aims to send at most under load: when events keep queuing up behind flush rounds still under way (two rounds in a row), the next round to many subscribers is spaced so that, and the events waiting meanwhile share a frame (more events per frame, same delivery rate); a round with nothing queued behind it, or behind it alone, goes at once; 0 never spaces them.',
   ),
   MAX_SUBSCRIPTIONS_PER_CONNECTION: int(1, 100_000, 1_000).describe('Subscriptions one connection may hold.'),
   MAX_INFLIGHT_PER_CONNECTION: int(1, 100_000, 1_024).describe('Requests one connection may have in progress; more → RATE_LIMITED.'),
