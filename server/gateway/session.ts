@@ -49,10 +49,8 @@ export class FlushScheduler {
   private scheduled = false;
   /** Earliest start of the next round (performance.now() ms), when it is paced. */
   private nextRoundAt = 0;
-  /** Rounds in a row that ended with events queued behind them. */
+  /** Rounds in a row that ended with events queued behind them; from two on, the next round waits for `nextRoundAt`. */
   private backedUp = 0;
-  /** Events kept arriving while the last rounds were flushed: the next round waits for `nextRoundAt`. */
-  private paced = false;
   /** Frames built this round, by subscription id, pattern set and revision range. */
   readonly shared = new Map<string, Buffer[]>();
 
@@ -75,7 +73,7 @@ export class FlushScheduler {
     if (this.scheduled) return;
     this.scheduled = true;
     const between = this.roundIndex >= this.round.length;
-    const wait = between && this.paced ? this.nextRoundAt - performance.now() : 0;
+    const wait = between && this.backedUp > 1 ? this.nextRoundAt - performance.now() : 0;
     if (wait >= 1) setTimeout(() => this.run(), Math.ceil(wait));
     else setImmediate(() => this.run());
   }
@@ -109,7 +107,6 @@ export class FlushScheduler {
       // One event landing on a round under way (light load, a few ms of jitter) goes in the
       // next round at once; only a backlog that outlasts a second round is paced.
       this.backedUp = this.dirty.size > 0 ? this.backedUp + 1 : 0;
-      this.paced = this.backedUp > 1;
       if (this.backedUp === 0) return;
     }
     this.schedule();

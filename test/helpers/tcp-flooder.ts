@@ -1,4 +1,5 @@
 import { connect, type Socket } from 'node:net';
+import { clientFrame, readFrames, upgradeAnswer, upgradeRequest } from './raw-ws.js';
 
 /**
  * A WebSocket client that costs its sender almost nothing: it speaks the protocol over a
@@ -33,12 +34,7 @@ export class TcpFlooder {
       const extra = Object.entries(headers)
         .map(([name, value]) => `${name}: ${value}\r\n`)
         .join('');
-      socket.once('connect', () =>
-        socket.write(
-          'GET /v1/ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
-            `Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n${extra}\r\n`,
-        ),
-      );
+      socket.once('connect', () => socket.write(upgradeRequest('/v1/ws', '127.0.0.1', 'dGhlIHNhbXBsZSBub25jZQ==', extra)));
       const deadline = Date.now() + 10_000;
       const check = setInterval(() => {
         if (flooder.upgraded) {
@@ -54,55 +50,25 @@ export class TcpFlooder {
 
   /** One masked text frame (zero mask key) carrying `text`. */
   static frame(text: string): Buffer {
-    const payload = Buffer.from(text);
-    let head: Buffer;
-    if (payload.length < 126) head = Buffer.from([0x81, 0x80 | payload.length]);
-    else if (payload.length < 65_536) {
-      head = Buffer.alloc(4);
-      head[0] = 0x81;
-      head[1] = 0x80 | 126;
-      head.writeUInt16BE(payload.length, 2);
-    } else {
-      head = Buffer.alloc(10);
-      head[0] = 0x81;
-      head[1] = 0x80 | 127;
-      head.writeBigUInt64BE(BigInt(payload.length), 2);
-    }
-    return Buffer.concat([head, Buffer.alloc(4), payload]);
+    return clientFrame(0x1, Buffer.from(text));
   }
 
   private read(chunk: Buffer): void {
     this.inbound = Buffer.concat([this.inbound, chunk]);
     if (!this.upgraded) {
-      const end = this.inbound.indexOf('\r\n\r\n');
-      if (end === -1) return;
-      this.upgraded = this.inbound.subarray(0, 12).toString() === 'HTTP/1.1 101';
+      const answer = upgradeAnswer(this.inbound);
+      this.upgraded = answer.upgraded;
       if (!this.upgraded) return;
-      this.inbound = this.inbound.subarray(end + 4);
+      this.inbound = this.inbound.subarray(answer.end);
     }
-    for (;;) {
-      if (this.inbound.length < 2) return;
-      const opcode = this.inbound[0]! & 0x0f;
-      let length = this.inbound[1]! & 0x7f;
-      let offset = 2;
-      if (length === 126) {
-        if (this.inbound.length < 4) return;
-        length = this.inbound.readUInt16BE(2);
-        offset = 4;
-      } else if (length === 127) {
-        if (this.inbound.length < 10) return;
-        length = Number(this.inbound.readBigUInt64BE(2));
-        offset = 10;
-      }
-      if (this.inbound.length < offset + length) return;
-      const payload = this.inbound.subarray(offset, offset + length);
-      this.inbound = this.inbound.subarray(offset + length);
+    const used = readFrames(this.inbound, (opcode, payload) => {
       if (opcode === 8) {
         this.closeCode = payload.length >= 2 ? payload.readUInt16BE(0) : 1005;
         this.closedAt ??= Date.now();
       }
       if (opcode === 1) this.replies.push(JSON.parse(payload.toString()) as Record<string, unknown>);
-    }
+    });
+    this.inbound = this.inbound.subarray(used);
   }
 
   /** Replies refused with this code. */
